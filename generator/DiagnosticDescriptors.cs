@@ -1,0 +1,106 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+
+namespace StaticNet.Generator;
+
+/// <summary>Every diagnostic the generator reports. The README's diagnostics table lists the same ids and meanings.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "StaticNet";
+
+    public const string NotPartialId = "SN0001";
+    public const string UnsupportedClassId = "SN0002";
+    public const string NoInputShapeId = "SN0003";
+    public const string NonPositiveSizeId = "SN0004";
+    public const string NoLayersId = "SN0005";
+    public const string LinearInFeaturesId = "SN0006";
+    public const string DimOutOfRangeId = "SN0007";
+    public const string FlattenOrderId = "SN0008";
+    public const string DropoutProbabilityId = "SN0009";
+    public const string LayerWithoutNetworkId = "SN0010";
+    public const string DuplicateNameId = "SN0011";
+    public const string InvalidNameId = "SN0012";
+    public const string InvalidArgumentId = "SN0013";
+    public const string TooLargeId = "SN0014";
+
+    public static readonly DiagnosticDescriptor NotPartial = Error(NotPartialId,
+        "Network class must be partial",
+        "'{0}' must be declared partial so that the generator can add the network's code to it");
+
+    public static readonly DiagnosticDescriptor UnsupportedClass = Error(UnsupportedClassId,
+        "Unsupported network class",
+        "'{0}' cannot be a network class: {1}");
+
+    public static readonly DiagnosticDescriptor NoInputShape = Error(NoInputShapeId,
+        "Network has no input shape",
+        "Network '{0}' declares no input shape: give the per-sample shape, for example [Network(1, 28, 28)]");
+
+    public static readonly DiagnosticDescriptor NonPositiveSize = Error(NonPositiveSizeId,
+        "Size must be positive",
+        "The {0} of {1} must be positive, but it is {2}");
+
+    public static readonly DiagnosticDescriptor NoLayers = Error(NoLayersId,
+        "Network has no layers",
+        "Network '{0}' has no layers: add layer attributes such as [Linear(10)] after [Network(...)]");
+
+    public static readonly DiagnosticDescriptor LinearInFeatures = Error(LinearInFeaturesId,
+        "Linear in_features does not match its input",
+        "The {0} expects in_features {1}, but its input has shape {2} (last dimension {3})");
+
+    public static readonly DiagnosticDescriptor DimOutOfRange = Error(DimOutOfRangeId,
+        "Dimension out of range",
+        "The {0} has {1} {2}, which is out of range for its input of shape {3}: expected {4}");
+
+    public static readonly DiagnosticDescriptor FlattenOrder = Error(FlattenOrderId,
+        "Flatten start_dim comes after end_dim",
+        "The {0} has start_dim {1} after end_dim {2} for its input of shape {3}");
+
+    public static readonly DiagnosticDescriptor DropoutProbability = Error(DropoutProbabilityId,
+        "Dropout probability out of range",
+        "The {0} has p = {1}, but p must be at least 0 and less than 1");
+
+    public static readonly DiagnosticDescriptor LayerWithoutNetwork = Error(LayerWithoutNetworkId,
+        "Layer attribute without [Network]",
+        "[{0}] on '{1}' has no effect: the class has no [Network(...)] attribute giving the input shape");
+
+    public static readonly DiagnosticDescriptor DuplicateName = Error(DuplicateNameId,
+        "Duplicate layer name",
+        "The {0} is named '{1}', which the {2} already uses; layer names must be unique");
+
+    public static readonly DiagnosticDescriptor InvalidName = Error(InvalidNameId,
+        "Invalid layer name",
+        "Layer {0} is named \"{1}\", but a layer name must be non-empty and must not contain '.'");
+
+    public static readonly DiagnosticDescriptor InvalidArgument = Error(InvalidArgumentId,
+        "Invalid layer argument",
+        "The {0} has an invalid argument: {1}");
+
+    public static readonly DiagnosticDescriptor TooLarge = Error(TooLargeId,
+        "Network too large",
+        "Network '{0}': {1} needs more than {2} floats, the most one buffer can hold");
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> All = new()
+    {
+        [NotPartialId] = NotPartial,
+        [UnsupportedClassId] = UnsupportedClass,
+        [NoInputShapeId] = NoInputShape,
+        [NonPositiveSizeId] = NonPositiveSize,
+        [NoLayersId] = NoLayers,
+        [LinearInFeaturesId] = LinearInFeatures,
+        [DimOutOfRangeId] = DimOutOfRange,
+        [FlattenOrderId] = FlattenOrder,
+        [DropoutProbabilityId] = DropoutProbability,
+        [LayerWithoutNetworkId] = LayerWithoutNetwork,
+        [DuplicateNameId] = DuplicateName,
+        [InvalidNameId] = InvalidName,
+        [InvalidArgumentId] = InvalidArgument,
+        [TooLargeId] = TooLarge,
+    };
+
+    public static IReadOnlyCollection<DiagnosticDescriptor> Descriptors => All.Values;
+
+    public static DiagnosticDescriptor ById(string id) => All[id];
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+}

@@ -1,0 +1,66 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+using StaticNet.Generator.Emit;
+using StaticNet.Generator.Model;
+using StaticNet.Generator.Parsing;
+
+namespace StaticNet.Generator;
+
+/// <summary>
+/// The incremental pipeline, wiring only: [Network] classes are parsed into models, models are emitted as source,
+/// and diagnostics go out through their own output so that they never spoil the caching of sources.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class NetworkGenerator : IIncrementalGenerator
+{
+    /// <summary>Tracking names of the pipeline steps, for incremental-caching tests.</summary>
+    public static class Steps
+    {
+        public const string Parse = "Parse";
+        public const string Model = "Model";
+        public const string Diagnostics = "Diagnostics";
+        public const string OrphanLayers = "OrphanLayers";
+    }
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        IncrementalValuesProvider<ParseResult> parsed = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                AttributeNames.Network,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, token) => NetworkParser.Parse(ctx, token))
+            .WithTrackingName(Steps.Parse);
+
+        IncrementalValuesProvider<NetworkModel> models = parsed
+            .Select(static (result, _) => result.Model)
+            .Where(static model => model is not null)
+            .Select(static (model, _) => model!)
+            .WithTrackingName(Steps.Model);
+
+        IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> diagnostics = parsed
+            .Select(static (result, _) => result.Diagnostics)
+            .WithTrackingName(Steps.Diagnostics);
+
+        context.RegisterSourceOutput(models, static (spc, model) =>
+            spc.AddSource(model.HintName, SourceText.From(NetworkEmitter.Emit(model), System.Text.Encoding.UTF8)));
+        context.RegisterSourceOutput(diagnostics, static (spc, infos) => Report(spc, infos));
+
+        foreach (string layerAttribute in AttributeNames.Layers.Keys)
+        {
+            IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> orphans = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    layerAttribute,
+                    static (node, _) => node is ClassDeclarationSyntax,
+                    static (ctx, _) => NetworkParser.ParseOrphanLayer(ctx))
+                .WithTrackingName(Steps.OrphanLayers);
+            context.RegisterSourceOutput(orphans, static (spc, infos) => Report(spc, infos));
+        }
+    }
+
+    private static void Report(SourceProductionContext context, IEnumerable<DiagnosticInfo> infos)
+    {
+        foreach (DiagnosticInfo info in infos) context.ReportDiagnostic(info.ToDiagnostic());
+    }
+}

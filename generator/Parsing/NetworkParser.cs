@@ -1,0 +1,231 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using StaticNet.Generator.Model;
+
+namespace StaticNet.Generator.Parsing;
+
+/// <summary>
+/// Turns a class carrying [Network] into a <see cref="NetworkModel"/>: reads the attributes in source order,
+/// checks the class itself, runs shape inference and places every error on the attribute or argument at fault.
+/// Never throws on incomplete code: where the compiler already reports an error in an attribute, it stays silent.
+/// </summary>
+internal static class NetworkParser
+{
+    public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var diagnostics = new List<DiagnosticInfo>();
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax syntax)
+        {
+            return Empty;
+        }
+
+        CheckClass(type, syntax, diagnostics);
+        if (diagnostics.Count > 0) return Result(null, diagnostics);
+
+        AttributeData network = context.Attributes[0];
+        if (network.AttributeConstructor is null || HasErrorArgument(network)) return Empty;
+        int[] inputShape = ReadInts(network.ConstructorArguments);
+
+        var layers = new List<(AttributeData Data, LayerKind Kind)>();
+        foreach (AttributeData attribute in type.GetAttributes())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string? name = attribute.AttributeClass?.ToDisplayString();
+            if (name is null || !AttributeNames.Layers.TryGetValue(name, out LayerKind kind)) continue;
+            if (attribute.AttributeConstructor is null || HasErrorArgument(attribute)) return Empty;
+            layers.Add((attribute, kind));
+        }
+        layers.Sort((a, b) => CompareSourceOrder(a.Data, b.Data));
+
+        LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind)).ToArray();
+        ShapeInference.Result inference = ShapeInference.Infer(type.Name, inputShape, specs);
+        foreach (ShapeError error in inference.Errors)
+        {
+            AttributeData at = error.LayerIndex < 0 ? network : layers[error.LayerIndex].Data;
+            diagnostics.Add(new DiagnosticInfo(error.Id, LocationInfo.From(ArgumentLocation(at, error)), error.MessageArgs.ToEquatableArray()));
+        }
+        if (!inference.Succeeded) return Result(null, diagnostics);
+
+        string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+        var containing = new List<string>();
+        for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            containing.Insert(0, TypeKeyword(outer) + " " + outer.Name);
+        }
+        var model = new NetworkModel(ns, type.Name, containing.ToEquatableArray(), inputShape.ToEquatableArray(), inference.Layers);
+        return Result(model, diagnostics);
+    }
+
+    /// <summary>For a layer attribute on a class without [Network]: one diagnostic per such attribute.</summary>
+    public static EquatableArray<DiagnosticInfo> ParseOrphanLayer(GeneratorAttributeSyntaxContext context)
+    {
+        if (context.TargetSymbol is not INamedTypeSymbol type) return EquatableArray<DiagnosticInfo>.Empty;
+        bool hasNetwork = type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeNames.Network);
+        if (hasNetwork) return EquatableArray<DiagnosticInfo>.Empty;
+        return context.Attributes
+            .Select(a => new DiagnosticInfo(DiagnosticDescriptors.LayerWithoutNetworkId,
+                LocationInfo.From(a.ApplicationSyntaxReference?.GetSyntax().GetLocation()),
+                new[] { ShortName(a), type.Name }.ToEquatableArray()))
+            .ToEquatableArray();
+    }
+
+    private static readonly ParseResult Empty = new(null, EquatableArray<DiagnosticInfo>.Empty);
+
+    private static ParseResult Result(NetworkModel? model, List<DiagnosticInfo> diagnostics) =>
+        new(model, diagnostics.ToEquatableArray());
+
+    private static void CheckClass(INamedTypeSymbol type, ClassDeclarationSyntax syntax, List<DiagnosticInfo> diagnostics)
+    {
+        LocationInfo? at = LocationInfo.From(syntax.Identifier.GetLocation());
+        if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+        {
+            diagnostics.Add(Info(DiagnosticDescriptors.NotPartialId, at, type.Name));
+        }
+        for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            foreach (SyntaxReference reference in outer.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax() is TypeDeclarationSyntax declaration && !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                {
+                    diagnostics.Add(Info(DiagnosticDescriptors.NotPartialId, LocationInfo.From(declaration.Identifier.GetLocation()), outer.Name));
+                    break;
+                }
+            }
+            if (outer.IsGenericType)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, $"it is nested in the generic type '{outer.Name}'"));
+            }
+        }
+        if (type.IsGenericType)
+        {
+            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is generic"));
+        }
+        if (type.IsStatic)
+        {
+            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is static"));
+        }
+        if (type.IsRecord)
+        {
+            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is a record"));
+        }
+        INamedTypeSymbol? baseType = type.BaseType;
+        if (baseType is not null && baseType.SpecialType != SpecialType.System_Object && baseType.ToDisplayString() != AttributeNames.NetworkBase)
+        {
+            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name,
+                $"it derives from '{baseType.ToDisplayString()}', but the generator makes it derive from StaticNet.Network"));
+        }
+    }
+
+    private static LayerSpec ToSpec(AttributeData attribute, LayerKind kind)
+    {
+        string? name = Named(attribute, "Name")?.Value as string;
+        ImmutableArray<TypedConstant> args = attribute.ConstructorArguments;
+        return kind switch
+        {
+            LayerKind.Flatten or LayerKind.Linear or LayerKind.Softmax =>
+                new LayerSpec(kind, name, ReadInts(args).ToEquatableArray(), 0, Named(attribute, "Bias")?.Value as bool? ?? true, null),
+            LayerKind.LeakyReLU or LayerKind.Dropout =>
+                new LayerSpec(kind, name, EquatableArray<int>.Empty, args.Length > 0 && args[0].Value is double d ? d : 0, false, null),
+            LayerKind.GELU =>
+                new LayerSpec(kind, name, EquatableArray<int>.Empty, 0, false, Named(attribute, "Approximate") is { } approximate ? approximate.Value as string : "none"),
+            _ => new LayerSpec(kind, name, EquatableArray<int>.Empty, 0, false, null),
+        };
+    }
+
+    /// <summary>Integer constructor arguments, whether passed one by one (params) or as one array.</summary>
+    private static int[] ReadInts(ImmutableArray<TypedConstant> args)
+    {
+        var ints = new List<int>();
+        foreach (TypedConstant arg in args)
+        {
+            if (arg.Kind == TypedConstantKind.Array)
+            {
+                ints.AddRange(arg.Values.Select(v => v.Value is int i ? i : 0));
+            }
+            else if (arg.Value is int i)
+            {
+                ints.Add(i);
+            }
+        }
+        return ints.ToArray();
+    }
+
+    private static TypedConstant? Named(AttributeData attribute, string name)
+    {
+        foreach (KeyValuePair<string, TypedConstant> pair in attribute.NamedArguments)
+        {
+            if (pair.Key == name) return pair.Value;
+        }
+        return null;
+    }
+
+    private static bool HasErrorArgument(AttributeData attribute) =>
+        attribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error)
+        || attribute.NamedArguments.Any(a => a.Value.Kind == TypedConstantKind.Error);
+
+    private static int CompareSourceOrder(AttributeData a, AttributeData b)
+    {
+        SyntaxReference? x = a.ApplicationSyntaxReference, y = b.ApplicationSyntaxReference;
+        if (x is null || y is null) return 0;
+        int byFile = string.CompareOrdinal(x.SyntaxTree.FilePath, y.SyntaxTree.FilePath);
+        return byFile != 0 ? byFile : x.Span.Start.CompareTo(y.Span.Start);
+    }
+
+    /// <summary>The narrowest place to underline: the named or positional argument at fault, else the whole attribute.</summary>
+    private static Location? ArgumentLocation(AttributeData attribute, ShapeError error)
+    {
+        if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax) return null;
+        SeparatedSyntaxList<AttributeArgumentSyntax> arguments = syntax.ArgumentList?.Arguments ?? default;
+        if (error.NamedArgument is not null)
+        {
+            foreach (AttributeArgumentSyntax argument in arguments)
+            {
+                if (argument.NameEquals?.Name.Identifier.ValueText == error.NamedArgument) return argument.GetLocation();
+            }
+        }
+        else if (error.Argument >= 0)
+        {
+            ImmutableArray<IParameterSymbol> parameters = attribute.AttributeConstructor?.Parameters ?? ImmutableArray<IParameterSymbol>.Empty;
+            bool isParams = parameters.Length == 1 && parameters[0].IsParams;
+            int position = 0;
+            foreach (AttributeArgumentSyntax argument in arguments)
+            {
+                if (argument.NameEquals is not null) continue;
+                int index = position++;
+                if (argument.NameColon is not null && !isParams)
+                {
+                    string parameterName = argument.NameColon.Name.Identifier.ValueText;
+                    index = parameters.Select(p => p.Name).ToList().IndexOf(parameterName);
+                }
+                if (index == error.Argument && !(isParams && IsArrayArgument(argument))) return argument.GetLocation();
+            }
+        }
+        return syntax.GetLocation();
+    }
+
+    private static bool IsArrayArgument(AttributeArgumentSyntax argument) =>
+        argument.Expression is ArrayCreationExpressionSyntax or ImplicitArrayCreationExpressionSyntax or CollectionExpressionSyntax;
+
+    private static string TypeKeyword(INamedTypeSymbol type) => type switch
+    {
+        { IsRecord: true, TypeKind: TypeKind.Struct } => "partial record struct",
+        { IsRecord: true } => "partial record",
+        { TypeKind: TypeKind.Struct } => "partial struct",
+        { TypeKind: TypeKind.Interface } => "partial interface",
+        _ => "partial class",
+    };
+
+    private static string ShortName(AttributeData attribute)
+    {
+        string name = attribute.AttributeClass?.Name ?? "?";
+        return name.EndsWith("Attribute", System.StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
+    }
+
+    private static DiagnosticInfo Info(string id, LocationInfo? location, params string[] args) =>
+        new(id, location, args.ToEquatableArray());
+}

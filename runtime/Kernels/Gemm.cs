@@ -1,0 +1,226 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using StaticNet.Simd;
+
+namespace StaticNet;
+
+/// <summary>
+/// The three matrix products of a Linear layer on row-major buffers, each written once over <see cref="IVector{TSelf}"/>.
+/// Loops are tiled so that the block of weights in use stays in cache; every sum runs in a fixed order,
+/// so results do not depend on anything but the inputs. Callers have validated all lengths.
+/// </summary>
+internal static class Gemm
+{
+    // Rows of B kept hot while the rows of A stream past, and the width of a K slice in the accumulating products.
+    private const int RowBlock = 64;
+    private const int KSlice = 256;
+
+    /// <summary>C[m, n] = dot(A[m, :], B[n, :]) + bias[n], for A [M, K], B [N, K], C [M, N] (x W^T + b).</summary>
+    public static void MultiplyTransposed(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
+    {
+        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) MultiplyTransposed<Vec512>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
+        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) MultiplyTransposed<Vec256>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
+        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) MultiplyTransposed<Vec128>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
+        else MultiplyTransposed<Scalar>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
+    }
+
+    /// <summary>C[i, :] = sum over j of A[i, j] * B[j, :], for A [M, K], B [K, N], C [M, N] (the input gradient dY W).</summary>
+    public static void Multiply(ref float c, ref float a, ref float b, int m, int n, int k)
+    {
+        if (Vector512.IsHardwareAccelerated && n >= Vec512.Count) Multiply<Vec512>(ref c, ref a, ref b, m, n, k);
+        else if (Vector256.IsHardwareAccelerated && n >= Vec256.Count) Multiply<Vec256>(ref c, ref a, ref b, m, n, k);
+        else if (Vector128.IsHardwareAccelerated && n >= Vec128.Count) Multiply<Vec128>(ref c, ref a, ref b, m, n, k);
+        else Multiply<Scalar>(ref c, ref a, ref b, m, n, k);
+    }
+
+    /// <summary>C[i, :] += sum over r of A[r, i] * B[r, :], for A [R, M], B [R, N], C [M, N] (the weight gradient dY^T X).</summary>
+    public static void AccumulateTransposed(ref float c, ref float a, ref float b, int m, int n, int r)
+    {
+        if (Vector512.IsHardwareAccelerated && n >= Vec512.Count) AccumulateTransposed<Vec512>(ref c, ref a, ref b, m, n, r);
+        else if (Vector256.IsHardwareAccelerated && n >= Vec256.Count) AccumulateTransposed<Vec256>(ref c, ref a, ref b, m, n, r);
+        else if (Vector128.IsHardwareAccelerated && n >= Vec128.Count) AccumulateTransposed<Vec128>(ref c, ref a, ref b, m, n, r);
+        else AccumulateTransposed<Scalar>(ref c, ref a, ref b, m, n, r);
+    }
+
+    /// <summary>sum[j] += A[r, j] over all rows r, for A [R, N] (the bias gradient).</summary>
+    public static void AccumulateColumnSums(ref float sum, ref float a, int rows, int n)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            AddScaledRow(ref sum, ref Unsafe.Add(ref a, r * n), 1f, n);
+        }
+    }
+
+    private static void MultiplyTransposed<TV>(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
+        where TV : struct, IVector<TV>
+    {
+        for (int n0 = 0; n0 < n; n0 += RowBlock)
+        {
+            int n1 = System.Math.Min(n, n0 + RowBlock);
+            for (int i = 0; i < m; i++)
+            {
+                ref float aRow = ref Unsafe.Add(ref a, i * k);
+                ref float cRow = ref Unsafe.Add(ref c, i * n);
+                int j = n0;
+                for (; j + 4 <= n1; j += 4)
+                {
+                    ref float b0 = ref Unsafe.Add(ref b, j * k);
+                    Dot4<TV>(ref aRow, ref b0, ref Unsafe.Add(ref b0, k), ref Unsafe.Add(ref b0, 2 * k), ref Unsafe.Add(ref b0, 3 * k), k,
+                        out float s0, out float s1, out float s2, out float s3);
+                    Unsafe.Add(ref cRow, j) = hasBias ? s0 + Unsafe.Add(ref bias, j) : s0;
+                    Unsafe.Add(ref cRow, j + 1) = hasBias ? s1 + Unsafe.Add(ref bias, j + 1) : s1;
+                    Unsafe.Add(ref cRow, j + 2) = hasBias ? s2 + Unsafe.Add(ref bias, j + 2) : s2;
+                    Unsafe.Add(ref cRow, j + 3) = hasBias ? s3 + Unsafe.Add(ref bias, j + 3) : s3;
+                }
+                for (; j < n1; j++)
+                {
+                    float s = Dot<TV>(ref aRow, ref Unsafe.Add(ref b, j * k), k);
+                    Unsafe.Add(ref cRow, j) = hasBias ? s + Unsafe.Add(ref bias, j) : s;
+                }
+            }
+        }
+    }
+
+    private static void Multiply<TV>(ref float c, ref float a, ref float b, int m, int n, int k) where TV : struct, IVector<TV>
+    {
+        for (int i = 0; i < m * n; i++) Unsafe.Add(ref c, i) = 0f;
+        for (int n0 = 0; n0 < n; n0 += KSlice)
+        {
+            int width = System.Math.Min(KSlice, n - n0);
+            for (int i = 0; i < m; i++)
+            {
+                ref float cRow = ref Unsafe.Add(ref c, i * n + n0);
+                ref float aRow = ref Unsafe.Add(ref a, i * k);
+                int j = 0;
+                for (; j + 4 <= k; j += 4)
+                {
+                    ref float b0 = ref Unsafe.Add(ref b, j * n + n0);
+                    AddScaledRows4<TV>(ref cRow, ref b0, ref Unsafe.Add(ref b0, n), ref Unsafe.Add(ref b0, 2 * n), ref Unsafe.Add(ref b0, 3 * n),
+                        aRow.At(j), aRow.At(j + 1), aRow.At(j + 2), aRow.At(j + 3), width);
+                }
+                for (; j < k; j++) AddScaledRow<TV>(ref cRow, ref Unsafe.Add(ref b, j * n + n0), aRow.At(j), width);
+            }
+        }
+    }
+
+    private static void AccumulateTransposed<TV>(ref float c, ref float a, ref float b, int m, int n, int r) where TV : struct, IVector<TV>
+    {
+        for (int n0 = 0; n0 < n; n0 += KSlice)
+        {
+            int width = System.Math.Min(KSlice, n - n0);
+            int row = 0;
+            for (; row + 4 <= r; row += 4)
+            {
+                ref float b0 = ref Unsafe.Add(ref b, row * n + n0);
+                ref float a0 = ref Unsafe.Add(ref a, row * m);
+                for (int i = 0; i < m; i++)
+                {
+                    AddScaledRows4<TV>(ref Unsafe.Add(ref c, i * n + n0), ref b0, ref Unsafe.Add(ref b0, n), ref Unsafe.Add(ref b0, 2 * n), ref Unsafe.Add(ref b0, 3 * n),
+                        a0.At(i), a0.At(m + i), a0.At(2 * m + i), a0.At(3 * m + i), width);
+                }
+            }
+            for (; row < r; row++)
+            {
+                for (int i = 0; i < m; i++)
+                {
+                    AddScaledRow<TV>(ref Unsafe.Add(ref c, i * n + n0), ref Unsafe.Add(ref b, row * n + n0), Unsafe.Add(ref a, row * m + i), width);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float At(this ref float origin, int index) => Unsafe.Add(ref origin, index);
+
+    private static float Dot<TV>(ref float x, ref float y, int k) where TV : struct, IVector<TV>
+    {
+        TV acc = TV.Create(0f);
+        int i = 0;
+        for (; i + TV.Count <= k; i += TV.Count)
+        {
+            acc = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref x, i)), TV.Load(ref Unsafe.Add(ref y, i)), acc);
+        }
+        float sum = TV.Sum(acc);
+        for (; i < k; i++) sum = float.MultiplyAddEstimate(Unsafe.Add(ref x, i), Unsafe.Add(ref y, i), sum);
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot4<TV>(ref float x, ref float y0, ref float y1, ref float y2, ref float y3, int k,
+        out float s0, out float s1, out float s2, out float s3) where TV : struct, IVector<TV>
+    {
+        TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (; i + TV.Count <= k; i += TV.Count)
+        {
+            TV xv = TV.Load(ref Unsafe.Add(ref x, i));
+            a0 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref y0, i)), a0);
+            a1 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref y1, i)), a1);
+            a2 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref y2, i)), a2);
+            a3 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref y3, i)), a3);
+        }
+        s0 = TV.Sum(a0);
+        s1 = TV.Sum(a1);
+        s2 = TV.Sum(a2);
+        s3 = TV.Sum(a3);
+        for (; i < k; i++)
+        {
+            float xs = Unsafe.Add(ref x, i);
+            s0 = float.MultiplyAddEstimate(xs, Unsafe.Add(ref y0, i), s0);
+            s1 = float.MultiplyAddEstimate(xs, Unsafe.Add(ref y1, i), s1);
+            s2 = float.MultiplyAddEstimate(xs, Unsafe.Add(ref y2, i), s2);
+            s3 = float.MultiplyAddEstimate(xs, Unsafe.Add(ref y3, i), s3);
+        }
+    }
+
+    /// <summary>row += s0 * x0 + s1 * x1 + s2 * x2 + s3 * x3, reading and writing row once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaledRows4<TV>(ref float row, ref float x0, ref float x1, ref float x2, ref float x3,
+        float s0, float s1, float s2, float s3, int n) where TV : struct, IVector<TV>
+    {
+        TV v0 = TV.Create(s0), v1 = TV.Create(s1), v2 = TV.Create(s2), v3 = TV.Create(s3);
+        int i = 0;
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            ref float target = ref Unsafe.Add(ref row, i);
+            TV sum = TV.MultiplyAdd(v0, TV.Load(ref Unsafe.Add(ref x0, i)), TV.Load(ref target));
+            sum = TV.MultiplyAdd(v1, TV.Load(ref Unsafe.Add(ref x1, i)), sum);
+            sum = TV.MultiplyAdd(v2, TV.Load(ref Unsafe.Add(ref x2, i)), sum);
+            TV.Store(TV.MultiplyAdd(v3, TV.Load(ref Unsafe.Add(ref x3, i)), sum), ref target);
+        }
+        for (; i < n; i++)
+        {
+            ref float target = ref Unsafe.Add(ref row, i);
+            float sum = float.MultiplyAddEstimate(s0, Unsafe.Add(ref x0, i), target);
+            sum = float.MultiplyAddEstimate(s1, Unsafe.Add(ref x1, i), sum);
+            sum = float.MultiplyAddEstimate(s2, Unsafe.Add(ref x2, i), sum);
+            target = float.MultiplyAddEstimate(s3, Unsafe.Add(ref x3, i), sum);
+        }
+    }
+
+    /// <summary>row += s * x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaledRow<TV>(ref float row, ref float x, float s, int n) where TV : struct, IVector<TV>
+    {
+        TV v = TV.Create(s);
+        int i = 0;
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            ref float target = ref Unsafe.Add(ref row, i);
+            TV.Store(TV.MultiplyAdd(v, TV.Load(ref Unsafe.Add(ref x, i)), TV.Load(ref target)), ref target);
+        }
+        for (; i < n; i++)
+        {
+            ref float target = ref Unsafe.Add(ref row, i);
+            target = float.MultiplyAddEstimate(s, Unsafe.Add(ref x, i), target);
+        }
+    }
+
+    private static void AddScaledRow(ref float row, ref float x, float s, int n)
+    {
+        if (Vector512.IsHardwareAccelerated && n >= Vec512.Count) AddScaledRow<Vec512>(ref row, ref x, s, n);
+        else if (Vector256.IsHardwareAccelerated && n >= Vec256.Count) AddScaledRow<Vec256>(ref row, ref x, s, n);
+        else if (Vector128.IsHardwareAccelerated && n >= Vec128.Count) AddScaledRow<Vec128>(ref row, ref x, s, n);
+        else AddScaledRow<Scalar>(ref row, ref x, s, n);
+    }
+}

@@ -1,0 +1,84 @@
+using System;
+using StaticNet.Simd;
+
+namespace StaticNet;
+
+public static partial class Kernels
+{
+    /// <summary>output = input * Phi(input), Phi the standard normal CDF (torch.nn.GELU(approximate='none')).</summary>
+    public static void GeluForward(Span<float> output, ReadOnlySpan<float> input) => Elementwise.Map(output, input, default(GeluOperator));
+
+    /// <summary>inputGrad = outputGrad * (Phi(input) + input * phi(input)), phi the standard normal density.</summary>
+    public static void GeluBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input) =>
+        Elementwise.Map(inputGrad, outputGrad, input, default(GeluBackwardOperator));
+
+    /// <summary>output = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (torch.nn.GELU(approximate='tanh')).</summary>
+    public static void GeluTanhForward(Span<float> output, ReadOnlySpan<float> input) => Elementwise.Map(output, input, default(GeluTanhOperator));
+
+    /// <summary>The derivative of <see cref="GeluTanhForward"/> times outputGrad.</summary>
+    public static void GeluTanhBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input) =>
+        Elementwise.Map(inputGrad, outputGrad, input, default(GeluTanhBackwardOperator));
+
+    private const float InverseSqrt2 = 0.70710678118654752f;
+    private const float InverseSqrt2Pi = 0.39894228040143268f;
+    private const float Sqrt2OverPi = 0.79788456080286536f;
+    private const float TanhCoefficient = 0.044715f;
+
+    /// <summary>
+    /// Phi(x) from erfc (Abramowitz and Stegun 7.1.26, absolute error below 1.5e-7 in erf): computing the small tail
+    /// 0.5 erfc(|x| / sqrt 2) directly keeps its relative accuracy for large negative x.
+    /// </summary>
+    private static TV NormalCdf<TV>(TV x) where TV : struct, IVector<TV>
+    {
+        TV z = TV.Multiply(TV.Abs(x), TV.Create(InverseSqrt2));
+        TV t = TV.Divide(TV.Create(1f), TV.MultiplyAdd(z, TV.Create(0.3275911f), TV.Create(1f)));
+        TV poly = TV.MultiplyAdd(t, TV.Create(1.061405429f), TV.Create(-1.453152027f));
+        poly = TV.MultiplyAdd(t, poly, TV.Create(1.421413741f));
+        poly = TV.MultiplyAdd(t, poly, TV.Create(-0.284496736f));
+        poly = TV.MultiplyAdd(t, poly, TV.Create(0.254829592f));
+        poly = TV.Multiply(t, poly);
+        TV tail = TV.Multiply(TV.Create(0.5f), TV.Multiply(poly, TV.Exp(TV.Multiply(TV.Create(-1f), TV.Multiply(z, z)))));
+        return TV.Select(TV.GreaterThan(x, TV.Create(0f)), TV.Subtract(TV.Create(1f), tail), tail);
+    }
+
+    /// <summary>tanh(u) = 1 - 2 / (exp(2u) + 1), which saturates cleanly to +-1 when exp overflows or underflows.</summary>
+    private static TV Tanh<TV>(TV u) where TV : struct, IVector<TV> =>
+        TV.Subtract(TV.Create(1f), TV.Divide(TV.Create(2f), TV.Add(TV.Exp(TV.Add(u, u)), TV.Create(1f))));
+
+    private readonly struct GeluOperator : IUnaryOperator
+    {
+        public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> => TV.Multiply(x, NormalCdf(x));
+    }
+
+    private readonly struct GeluBackwardOperator : IBinaryOperator
+    {
+        public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV>
+        {
+            TV density = TV.Multiply(TV.Create(InverseSqrt2Pi), TV.Exp(TV.Multiply(TV.Create(-0.5f), TV.Multiply(x, x))));
+            return TV.Multiply(dy, TV.MultiplyAdd(x, density, NormalCdf(x)));
+        }
+    }
+
+    private readonly struct GeluTanhOperator : IUnaryOperator
+    {
+        public TV Invoke<TV>(TV x) where TV : struct, IVector<TV>
+        {
+            TV inner = TV.Multiply(TV.Create(Sqrt2OverPi), TV.MultiplyAdd(TV.Multiply(TV.Create(TanhCoefficient), x), TV.Multiply(x, x), x));
+            return TV.Multiply(TV.Multiply(TV.Create(0.5f), x), TV.Add(TV.Create(1f), Tanh(inner)));
+        }
+    }
+
+    private readonly struct GeluTanhBackwardOperator : IBinaryOperator
+    {
+        public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV>
+        {
+            TV x2 = TV.Multiply(x, x);
+            TV inner = TV.Multiply(TV.Create(Sqrt2OverPi), TV.MultiplyAdd(TV.Multiply(TV.Create(TanhCoefficient), x), x2, x));
+            TV t = Tanh(inner);
+            TV innerDerivative = TV.Multiply(TV.Create(Sqrt2OverPi), TV.MultiplyAdd(TV.Create(3f * TanhCoefficient), x2, TV.Create(1f)));
+            TV left = TV.Multiply(TV.Create(0.5f), TV.Add(TV.Create(1f), t));
+            TV right = TV.Multiply(TV.Multiply(TV.Create(0.5f), x), TV.Multiply(TV.Subtract(TV.Create(1f), TV.Multiply(t, t)), innerDerivative));
+            return TV.Multiply(dy, TV.Add(left, right));
+        }
+    }
+}

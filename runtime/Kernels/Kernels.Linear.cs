@@ -1,0 +1,63 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace StaticNet;
+
+public static partial class Kernels
+{
+    /// <summary>
+    /// output[r, o] = sum_i input[r, i] * weight[o, i] + bias[o], for <paramref name="rows"/> rows (torch.nn.Linear).
+    /// An empty <paramref name="bias"/> means no bias.
+    /// </summary>
+    public static void LinearForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        int rows, int inFeatures, int outFeatures)
+    {
+        CheckLinear(rows, inFeatures, outFeatures, input.Length, weight.Length, bias.Length);
+        CheckLength(output.Length, (long)rows * outFeatures, nameof(output));
+        if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
+        if (rows == 0) return;
+        Gemm.MultiplyTransposed(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input),
+            ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
+    }
+
+    /// <summary>
+    /// The gradients of <see cref="LinearForward"/>: inputGrad = outputGrad W (written; skipped when empty),
+    /// weightGrad += outputGrad^T input and biasGrad += the column sums of outputGrad (skipped when empty).
+    /// </summary>
+    public static void LinearBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad,
+        ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int rows, int inFeatures, int outFeatures)
+    {
+        CheckLinear(rows, inFeatures, outFeatures, input.Length, weight.Length, biasGrad.Length);
+        CheckLength(outputGrad.Length, (long)rows * outFeatures, nameof(outputGrad));
+        CheckLength(weightGrad.Length, (long)outFeatures * inFeatures, nameof(weightGrad));
+        if (!inputGrad.IsEmpty)
+        {
+            CheckLength(inputGrad.Length, (long)rows * inFeatures, nameof(inputGrad));
+            if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(weight))
+            {
+                throw new ArgumentException("inputGrad overlaps outputGrad or weight; kernels need separate buffers.", nameof(inputGrad));
+            }
+        }
+        if (rows == 0) return;
+        ref float dY = ref MemoryMarshal.GetReference(outputGrad);
+        if (!inputGrad.IsEmpty)
+        {
+            Gemm.Multiply(ref MemoryMarshal.GetReference(inputGrad), ref dY, ref MemoryMarshal.GetReference(weight), rows, inFeatures, outFeatures);
+        }
+        Gemm.AccumulateTransposed(ref MemoryMarshal.GetReference(weightGrad), ref dY, ref MemoryMarshal.GetReference(input), outFeatures, inFeatures, rows);
+        if (!biasGrad.IsEmpty)
+        {
+            Gemm.AccumulateColumnSums(ref MemoryMarshal.GetReference(biasGrad), ref dY, rows, outFeatures);
+        }
+    }
+
+    private static void CheckLinear(int rows, int inFeatures, int outFeatures, int inputLength, int weightLength, int biasLength)
+    {
+        CheckPositive(rows, nameof(rows));
+        if (inFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(inFeatures), inFeatures, "in_features must be positive.");
+        if (outFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(outFeatures), outFeatures, "out_features must be positive.");
+        CheckLength(inputLength, (long)rows * inFeatures, "input");
+        CheckLength(weightLength, (long)outFeatures * inFeatures, "weight");
+        if (biasLength != 0) CheckLength(biasLength, outFeatures, "bias");
+    }
+}

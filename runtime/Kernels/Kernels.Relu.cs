@@ -1,0 +1,24 @@
+using System;
+using StaticNet.Simd;
+
+namespace StaticNet;
+
+public static partial class Kernels
+{
+    /// <summary>output = max(input, 0) (torch.nn.ReLU); NaN stays NaN.</summary>
+    public static void ReluForward(Span<float> output, ReadOnlySpan<float> input) => Elementwise.Map(output, input, default(ReluOperator));
+
+    /// <summary>inputGrad = outputGrad where output &gt; 0, else 0 (as PyTorch, from the saved output).</summary>
+    public static void ReluBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> output) =>
+        Elementwise.Map(inputGrad, outputGrad, output, default(ReluBackwardOperator));
+
+    private readonly struct ReluOperator : IUnaryOperator
+    {
+        public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> => TV.Max(x, TV.Create(0f));
+    }
+
+    private readonly struct ReluBackwardOperator : IBinaryOperator
+    {
+        public TV Invoke<TV>(TV dy, TV y) where TV : struct, IVector<TV> => TV.Select(TV.GreaterThan(y, TV.Create(0f)), dy, TV.Create(0f));
+    }
+}

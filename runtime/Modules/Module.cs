@@ -1,0 +1,117 @@
+using System;
+using System.Collections.Generic;
+
+namespace StaticNet;
+
+/// <summary>
+/// The counterpart of torch.nn.Module: something with children, parameters and a training flag.
+/// Every layer of a generated network is a Module of its own type (Linear, ReLU, ...), so that
+/// <c>net.Apply(m => { if (m is Linear l) Init.Normal(l.Weight, 0, 0.01f); })</c> reads as it does in PyTorch.
+/// </summary>
+public abstract class Module
+{
+    private static readonly List<(string, Module)> NoChildren = [];
+    private static readonly List<(string, Parameter)> NoParameters = [];
+
+    /// <summary>Whether the module is in training mode (true until Eval is called), as torch's module.training.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>The direct children with their names, in registration order (torch's named_children()).</summary>
+    public virtual IReadOnlyList<(string Name, Module Module)> NamedChildren() => NoChildren;
+
+    /// <summary>The parameters this module owns itself, not its children's (torch's _parameters).</summary>
+    protected virtual IReadOnlyList<(string Name, Parameter Parameter)> LocalParameters() => NoParameters;
+
+    /// <summary>The direct children (torch's children()).</summary>
+    public IEnumerable<Module> Children()
+    {
+        foreach ((string _, Module child) in NamedChildren()) yield return child;
+    }
+
+    /// <summary>This module and every descendant, parent before children (torch's modules()).</summary>
+    public IEnumerable<Module> Modules()
+    {
+        foreach ((string _, Module module) in NamedModules()) yield return module;
+    }
+
+    /// <summary>This module (named "") and every descendant with its dotted name, parent first (torch's named_modules()).</summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules()
+    {
+        var stack = new Stack<(string, Module)>();
+        stack.Push(("", this));
+        while (stack.Count > 0)
+        {
+            (string name, Module module) = stack.Pop();
+            yield return (name, module);
+            IReadOnlyList<(string Name, Module Module)> children = module.NamedChildren();
+            for (int i = children.Count - 1; i >= 0; i--)
+            {
+                stack.Push((Join(name, children[i].Name), children[i].Module));
+            }
+        }
+    }
+
+    /// <summary>Every parameter with its state_dict name, such as <c>1.weight</c> (torch's named_parameters()).</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    {
+        foreach ((string prefix, Module module) in NamedModules())
+        {
+            foreach ((string name, Parameter parameter) in module.LocalParameters()) yield return (Join(prefix, name), parameter);
+        }
+    }
+
+    /// <summary>Every parameter, in the order of <see cref="NamedParameters"/> (torch's parameters()).</summary>
+    public IEnumerable<Parameter> Parameters()
+    {
+        foreach ((string _, Parameter parameter) in NamedParameters()) yield return parameter;
+    }
+
+    /// <summary>Calls <paramref name="fn"/> on every child (recursively) and then on this module, as torch's apply(fn).</summary>
+    public Module Apply(Action<Module> fn)
+    {
+        ArgumentNullException.ThrowIfNull(fn);
+        foreach ((string _, Module child) in NamedChildren()) child.Apply(fn);
+        fn(this);
+        return this;
+    }
+
+    /// <summary>Sets training mode on this module and every descendant (torch's train(mode)).</summary>
+    public Module Train(bool mode = true)
+    {
+        Training = mode;
+        foreach ((string _, Module child) in NamedChildren()) child.Train(mode);
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode: dropout passes its input through (torch's eval()).</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Sets every parameter's gradient to zero (torch's zero_grad()).</summary>
+    public virtual void ZeroGrad()
+    {
+        foreach (Parameter parameter in Parameters()) parameter.Grad.Clear();
+    }
+
+    /// <summary>Re-initialises this module's own parameters as PyTorch's reset_parameters() does, from <paramref name="generator"/>.</summary>
+    public virtual void ResetParameters(RandomGenerator generator)
+    {
+    }
+
+    /// <summary>A representation in the style of PyTorch's module repr, such as <c>Linear(in_features=784, out_features=256, bias=True)</c>.</summary>
+    public override string ToString()
+    {
+        IReadOnlyList<(string Name, Module Module)> children = NamedChildren();
+        if (children.Count == 0) return GetType().Name + "(" + ExtraRepr() + ")";
+        var text = new System.Text.StringBuilder(GetType().Name).Append("(\n");
+        foreach ((string name, Module child) in children)
+        {
+            text.Append("  (").Append(name).Append("): ").Append(child.ToString().Replace("\n", "\n  ")).Append('\n');
+        }
+        return text.Append(')').ToString();
+    }
+
+    /// <summary>The arguments shown inside the parentheses of <see cref="ToString"/> (torch's extra_repr()).</summary>
+    protected virtual string ExtraRepr() => "";
+
+    private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
+}

@@ -1,0 +1,166 @@
+using System;
+using System.Collections.Generic;
+
+namespace StaticNet;
+
+/// <summary>
+/// The base of every generated network (the counterpart of torch.nn.Sequential): it owns one arena each for parameters,
+/// gradients, activations, activation gradients and dropout masks, all allocated once by the constructor,
+/// and validates the arguments of Forward and Backward before the generated code runs.
+/// </summary>
+public abstract class Network : Module
+{
+    private readonly List<(string, Module)> _layers = [];
+    private readonly float[] _parameters;
+    private readonly float[] _gradients;
+    private readonly float[] _activations;
+    private readonly float[] _activationGrads;
+    private readonly float[] _masks;
+    private int _lastBatch;
+
+    /// <summary>Allocates the arenas; called by the generated constructor with the network's compile-time sizes.</summary>
+    protected Network(int maxBatch, int inputSize, int outputSize, int parameterCount, int activationsPerSample, int masksPerSample, ulong seed)
+    {
+        if (maxBatch <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "The largest batch must be at least 1.");
+        }
+        long activations = (long)maxBatch * activationsPerSample;
+        if (activations > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch,
+                $"A batch of {maxBatch} needs {activations} floats of activations ({activationsPerSample} per sample), more than an array can hold ({Array.MaxLength}).");
+        }
+        MaxBatch = maxBatch;
+        SampleInputSize = inputSize;
+        SampleOutputSize = outputSize;
+        _parameters = new float[parameterCount];
+        _gradients = new float[parameterCount];
+        _activations = new float[activations];
+        _activationGrads = new float[activations];
+        _masks = new float[(long)maxBatch * masksPerSample];
+        Generator = new RandomGenerator(seed);
+    }
+
+    /// <summary>The largest batch Forward accepts, as given to the constructor.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>Floats in one input sample (the generated class also has it as the constant InputSize).</summary>
+    public int SampleInputSize { get; }
+
+    /// <summary>Floats in one output sample (the generated class also has it as the constant OutputSize).</summary>
+    public int SampleOutputSize { get; }
+
+    /// <summary>The batch size of the last Forward, or 0 before the first.</summary>
+    public int LastBatch => _lastBatch;
+
+    /// <summary>The generator behind initialisation and dropout masks, seeded by the constructor.</summary>
+    public RandomGenerator Generator { get; }
+
+    /// <summary>All parameters, contiguous, in the order of <see cref="Module.NamedParameters"/>.</summary>
+    public Span<float> ParameterArena => _parameters;
+
+    /// <summary>All parameter gradients, laid out like <see cref="ParameterArena"/>.</summary>
+    public Span<float> GradientArena => _gradients;
+
+    /// <summary>Saved activations: the input and each layer's output, each region sized for the largest batch.</summary>
+    protected Span<float> Activations => _activations;
+
+    /// <summary>Gradients with respect to the saved activations, laid out like <see cref="Activations"/>.</summary>
+    protected Span<float> ActivationGrads => _activationGrads;
+
+    /// <summary>Dropout masks of the last Forward in training mode.</summary>
+    protected Span<float> Masks => _masks;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, Module Module)> NamedChildren() => _layers;
+
+    /// <summary>
+    /// Runs the network on a batch: <paramref name="input"/> holds batch rows of the per-sample input size,
+    /// <paramref name="output"/> receives batch rows of the per-sample output size. Keeps what Backward needs.
+    /// </summary>
+    public abstract void Forward(ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Accumulates into every parameter's gradient the gradients of the last Forward, given the gradient of its output.</summary>
+    public void Backward(ReadOnlySpan<float> outputGrad)
+    {
+        CheckBackward(outputGrad.Length);
+        BackwardCore(_lastBatch, outputGrad, default);
+    }
+
+    /// <summary>As <see cref="Backward(ReadOnlySpan{float})"/>, and also writes the gradient with respect to the input.</summary>
+    public void Backward(ReadOnlySpan<float> outputGrad, Span<float> inputGrad)
+    {
+        CheckBackward(outputGrad.Length);
+        int expected = _lastBatch * SampleInputSize;
+        if (inputGrad.Length != expected)
+        {
+            throw new ArgumentException(
+                $"inputGrad must hold {expected} floats ({_lastBatch} samples of {SampleInputSize}), but it holds {inputGrad.Length}.", nameof(inputGrad));
+        }
+        BackwardCore(_lastBatch, outputGrad, inputGrad);
+    }
+
+    /// <summary>Sets every gradient to zero in one pass over the gradient arena.</summary>
+    public override void ZeroGrad() => _gradients.AsSpan().Clear();
+
+    /// <summary>Re-initialises every layer's parameters from <see cref="Generator"/>, as PyTorch's default initialisation.</summary>
+    public void ResetParameters()
+    {
+        foreach (Module module in Modules())
+        {
+            if (module != this) module.ResetParameters(Generator);
+        }
+    }
+
+    /// <summary>The generated backward pass; arguments are already validated. An empty inputGrad means it is not wanted.</summary>
+    protected abstract void BackwardCore(int batch, ReadOnlySpan<float> outputGrad, Span<float> inputGrad);
+
+    /// <summary>Registers a layer under its state_dict name; called by the generated constructor.</summary>
+    protected void AddLayer(string name, Module layer) => _layers.Add((name, layer));
+
+    /// <summary>Creates a parameter at <paramref name="offset"/> in the arenas; called by the generated constructor.</summary>
+    protected Parameter CreateParameter(int offset, params int[] shape) => new(_parameters, _gradients, offset, shape);
+
+    /// <summary>Validates Forward's spans and returns the batch size; called first by the generated Forward.</summary>
+    protected int BeginForward(int inputLength, int outputLength)
+    {
+        _lastBatch = 0;
+        if (inputLength == 0)
+        {
+            throw new ArgumentException($"input is empty: expected a multiple of the input size {SampleInputSize}, from 1 to {MaxBatch} samples.", "input");
+        }
+        if (inputLength % SampleInputSize != 0)
+        {
+            throw new ArgumentException(
+                $"input holds {inputLength} floats, which is not a multiple of the input size {SampleInputSize}.", "input");
+        }
+        int batch = inputLength / SampleInputSize;
+        if (batch > MaxBatch)
+        {
+            throw new ArgumentException(
+                $"input holds a batch of {batch} samples, but this network was created for at most {MaxBatch}.", "input");
+        }
+        if (outputLength != batch * SampleOutputSize)
+        {
+            throw new ArgumentException(
+                $"output must hold {batch * SampleOutputSize} floats ({batch} samples of {SampleOutputSize}), but it holds {outputLength}.", "output");
+        }
+        _lastBatch = batch;
+        return batch;
+    }
+
+    private void CheckBackward(int outputGradLength)
+    {
+        if (_lastBatch == 0)
+        {
+            throw new InvalidOperationException("Backward needs a preceding Forward: there are no saved activations.");
+        }
+        int expected = _lastBatch * SampleOutputSize;
+        if (outputGradLength != expected)
+        {
+            throw new ArgumentException(
+                $"outputGrad must hold {expected} floats ({_lastBatch} samples of {SampleOutputSize}, as the last Forward), but it holds {outputGradLength}.", "outputGrad");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace StaticNet.Simd;
+
+/// <summary>An operation on one element, written once for every vector width.</summary>
+internal interface IUnaryOperator
+{
+    TV Invoke<TV>(TV x) where TV : struct, IVector<TV>;
+}
+
+/// <summary>An operation on two elements at the same index, written once for every vector width.</summary>
+internal interface IBinaryOperator
+{
+    TV Invoke<TV>(TV x, TV y) where TV : struct, IVector<TV>;
+}
+
+/// <summary>
+/// The shared loop skeleton of elementwise kernels: the widest accelerated vector first, then one overlapping last
+/// vector for the remainder (so the destination must not overlap the sources); spans shorter than every
+/// accelerated vector go one lane at a time.
+/// </summary>
+internal static class Elementwise
+{
+    public static void Map<TOp>(Span<float> destination, ReadOnlySpan<float> x, TOp op) where TOp : struct, IUnaryOperator
+    {
+        CheckLengths(destination, x, nameof(x));
+        if (destination.IsEmpty) return;
+        if (Vector512.IsHardwareAccelerated && destination.Length >= Vec512.Count) Map<TOp, Vec512>(destination, x, op);
+        else if (Vector256.IsHardwareAccelerated && destination.Length >= Vec256.Count) Map<TOp, Vec256>(destination, x, op);
+        else if (Vector128.IsHardwareAccelerated && destination.Length >= Vec128.Count) Map<TOp, Vec128>(destination, x, op);
+        else Map<TOp, Scalar>(destination, x, op);
+    }
+
+    public static void Map<TOp>(Span<float> destination, ReadOnlySpan<float> x, ReadOnlySpan<float> y, TOp op) where TOp : struct, IBinaryOperator
+    {
+        CheckLengths(destination, x, nameof(x));
+        CheckLengths(destination, y, nameof(y));
+        if (destination.IsEmpty) return;
+        if (Vector512.IsHardwareAccelerated && destination.Length >= Vec512.Count) Map<TOp, Vec512>(destination, x, y, op);
+        else if (Vector256.IsHardwareAccelerated && destination.Length >= Vec256.Count) Map<TOp, Vec256>(destination, x, y, op);
+        else if (Vector128.IsHardwareAccelerated && destination.Length >= Vec128.Count) Map<TOp, Vec128>(destination, x, y, op);
+        else Map<TOp, Scalar>(destination, x, y, op);
+    }
+
+    /// <summary>Throws unless the spans have equal lengths and do not overlap: the overlapping tail would read written values.</summary>
+    public static void CheckLengths(Span<float> destination, ReadOnlySpan<float> source, string name)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"{name} holds {source.Length} floats, but the destination holds {destination.Length}.", name);
+        }
+        if (destination.Overlaps(source))
+        {
+            throw new ArgumentException($"The destination overlaps {name}; kernels need separate buffers.", name);
+        }
+    }
+
+    private static void Map<TOp, TV>(Span<float> destination, ReadOnlySpan<float> x, TOp op)
+        where TOp : struct, IUnaryOperator where TV : struct, IVector<TV>
+    {
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        ref float s = ref MemoryMarshal.GetReference(x);
+        int n = destination.Length, last = n - TV.Count;
+        for (int i = 0; i < last; i += TV.Count)
+        {
+            TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref s, i))), ref Unsafe.Add(ref d, i));
+        }
+        TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref s, last))), ref Unsafe.Add(ref d, last));
+    }
+
+    private static void Map<TOp, TV>(Span<float> destination, ReadOnlySpan<float> x, ReadOnlySpan<float> y, TOp op)
+        where TOp : struct, IBinaryOperator where TV : struct, IVector<TV>
+    {
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        ref float a = ref MemoryMarshal.GetReference(x);
+        ref float b = ref MemoryMarshal.GetReference(y);
+        int n = destination.Length, last = n - TV.Count;
+        for (int i = 0; i < last; i += TV.Count)
+        {
+            TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref a, i)), TV.Load(ref Unsafe.Add(ref b, i))), ref Unsafe.Add(ref d, i));
+        }
+        TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref a, last)), TV.Load(ref Unsafe.Add(ref b, last))), ref Unsafe.Add(ref d, last));
+    }
+}

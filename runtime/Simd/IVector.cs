@@ -1,0 +1,122 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace StaticNet.Simd;
+
+/// <summary>
+/// One vector width of floats. Kernels are written once against this interface and instantiated for
+/// <see cref="Vec512"/>, <see cref="Vec256"/>, <see cref="Vec128"/> and <see cref="Scalar"/>; the JIT specialises each.
+/// Masks from comparisons are vectors whose lanes are all ones (true) or all zeros (false).
+/// </summary>
+internal interface IVector<TSelf> where TSelf : struct, IVector<TSelf>
+{
+    static abstract int Count { get; }
+    static abstract TSelf Create(float value);
+    static abstract TSelf Load(ref float source);
+    static abstract void Store(TSelf value, ref float destination);
+    static abstract TSelf Add(TSelf a, TSelf b);
+    static abstract TSelf Subtract(TSelf a, TSelf b);
+    static abstract TSelf Multiply(TSelf a, TSelf b);
+    static abstract TSelf Divide(TSelf a, TSelf b);
+    /// <summary>a * b + c, fused where the hardware has FMA.</summary>
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
+    static abstract TSelf Max(TSelf a, TSelf b);
+    static abstract TSelf Abs(TSelf a);
+    static abstract TSelf Exp(TSelf a);
+    static abstract TSelf GreaterThan(TSelf a, TSelf b);
+    static abstract TSelf Select(TSelf mask, TSelf whenTrue, TSelf whenFalse);
+    static abstract TSelf CopySign(TSelf value, TSelf sign);
+    static abstract float Sum(TSelf a);
+}
+
+internal readonly struct Vec512(Vector512<float> value) : IVector<Vec512>
+{
+    private readonly Vector512<float> _v = value;
+
+    public static int Count => Vector512<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Create(float value) => new(Vector512.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Load(ref float source) => new(Vector512.LoadUnsafe(ref source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vec512 value, ref float destination) => value._v.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Add(Vec512 a, Vec512 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Subtract(Vec512 a, Vec512 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Multiply(Vec512 a, Vec512 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Divide(Vec512 a, Vec512 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 MultiplyAdd(Vec512 a, Vec512 b, Vec512 c) => new(Vector512.MultiplyAddEstimate(a._v, b._v, c._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Max(Vec512 a, Vec512 b) => new(Vector512.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Abs(Vec512 a) => new(Vector512.Abs(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Exp(Vec512 a) => new(Vector512.Exp(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 GreaterThan(Vec512 a, Vec512 b) => new(Vector512.GreaterThan(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Select(Vec512 mask, Vec512 t, Vec512 f) => new(Vector512.ConditionalSelect(mask._v, t._v, f._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 CopySign(Vec512 value, Vec512 sign) => new(Vector512.CopySign(value._v, sign._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec512 a) => Vector512.Sum(a._v);
+}
+
+internal readonly struct Vec256(Vector256<float> value) : IVector<Vec256>
+{
+    private readonly Vector256<float> _v = value;
+
+    public static int Count => Vector256<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Create(float value) => new(Vector256.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Load(ref float source) => new(Vector256.LoadUnsafe(ref source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vec256 value, ref float destination) => value._v.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Add(Vec256 a, Vec256 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Subtract(Vec256 a, Vec256 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Multiply(Vec256 a, Vec256 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Divide(Vec256 a, Vec256 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 MultiplyAdd(Vec256 a, Vec256 b, Vec256 c) => new(Vector256.MultiplyAddEstimate(a._v, b._v, c._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Max(Vec256 a, Vec256 b) => new(Vector256.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Abs(Vec256 a) => new(Vector256.Abs(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Exp(Vec256 a) => new(Vector256.Exp(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 GreaterThan(Vec256 a, Vec256 b) => new(Vector256.GreaterThan(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Select(Vec256 mask, Vec256 t, Vec256 f) => new(Vector256.ConditionalSelect(mask._v, t._v, f._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 CopySign(Vec256 value, Vec256 sign) => new(Vector256.CopySign(value._v, sign._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec256 a) => Vector256.Sum(a._v);
+}
+
+internal readonly struct Vec128(Vector128<float> value) : IVector<Vec128>
+{
+    private readonly Vector128<float> _v = value;
+
+    public static int Count => Vector128<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Create(float value) => new(Vector128.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Load(ref float source) => new(Vector128.LoadUnsafe(ref source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vec128 value, ref float destination) => value._v.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Add(Vec128 a, Vec128 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Subtract(Vec128 a, Vec128 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Multiply(Vec128 a, Vec128 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Divide(Vec128 a, Vec128 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 MultiplyAdd(Vec128 a, Vec128 b, Vec128 c) => new(Vector128.MultiplyAddEstimate(a._v, b._v, c._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Max(Vec128 a, Vec128 b) => new(Vector128.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Abs(Vec128 a) => new(Vector128.Abs(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Exp(Vec128 a) => new(Vector128.Exp(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 GreaterThan(Vec128 a, Vec128 b) => new(Vector128.GreaterThan(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Select(Vec128 mask, Vec128 t, Vec128 f) => new(Vector128.ConditionalSelect(mask._v, t._v, f._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 CopySign(Vec128 value, Vec128 sign) => new(Vector128.CopySign(value._v, sign._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec128 a) => Vector128.Sum(a._v);
+}
+
+/// <summary>The one-lane form: the fallback without SIMD, and the tail of short spans.</summary>
+internal readonly struct Scalar(float value) : IVector<Scalar>
+{
+    private readonly float _v = value;
+
+    public static int Count => 1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Create(float value) => new(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Load(ref float source) => new(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Scalar value, ref float destination) => destination = value._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Add(Scalar a, Scalar b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Subtract(Scalar a, Scalar b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Multiply(Scalar a, Scalar b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Divide(Scalar a, Scalar b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar MultiplyAdd(Scalar a, Scalar b, Scalar c) => new(float.MultiplyAddEstimate(a._v, b._v, c._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Max(Scalar a, Scalar b) => new(float.IsNaN(a._v) || a._v > b._v ? a._v : b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Abs(Scalar a) => new(System.MathF.Abs(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Exp(Scalar a) => new(System.MathF.Exp(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar GreaterThan(Scalar a, Scalar b) => new(a._v > b._v ? AllOnes : 0f);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Select(Scalar mask, Scalar t, Scalar f) => mask._v != 0f ? t : f;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar CopySign(Scalar value, Scalar sign) => new(System.MathF.CopySign(value._v, sign._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Scalar a) => a._v;
+
+    // All bits set: a NaN, which compares unequal to 0 and so selects whenTrue.
+    private static readonly float AllOnes = System.BitConverter.Int32BitsToSingle(-1);
+}

@@ -1,0 +1,59 @@
+using StaticNet;
+
+namespace StaticNet.Tests.Networks;
+
+// The networks the numerical tests run: every layer kind, input ranks 1 to 3, with and without bias.
+
+[Network(1, 28, 28)]
+[Flatten]
+[Linear(256)]
+[ReLU]
+[Dropout(0.2)]
+[Linear(256, 10, Name = "head")]
+public partial class FashionMlp;
+
+[Network(5)]
+[Linear(7)]
+[Tanh]
+[Linear(3, Bias = false)]
+[Sigmoid]
+public partial class TanhSigmoidNet;
+
+[Network(3, 4)]
+[Linear(6)]
+[LeakyReLU(0.1)]
+[Linear(6, 5)]
+[GELU]
+[Flatten]
+[Linear(2)]
+public partial class Rank2Net;
+
+[Network(2, 3, 4)]
+[Flatten(2)]
+[Linear(12, 8, Bias = false)]
+[GELU(Approximate = "tanh")]
+[Softmax(1)]
+public partial class Rank3Net;
+
+[Network(20)]
+[Identity]
+[Linear(17)]
+[Dropout(0.5)]
+[Softmax]
+public partial class SoftmaxHead;
+
+[Network(4)]
+[ReLU]
+[Linear(3)]
+public partial class ActivationFirst;
+
+[Network(3)]
+[Sigmoid]
+public partial class NoParameters;
+
+public static partial class Outer
+{
+    [Network(2)]
+    [Linear(2)]
+    public partial class Nested;
+}
