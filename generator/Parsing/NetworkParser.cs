@@ -96,12 +96,12 @@ internal static class NetworkParser
                     break;
                 }
             }
-            if (outer.IsGenericType)
+            if (outer.TypeParameters.Length > 0)
             {
                 diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, $"it is nested in the generic type '{outer.Name}'"));
             }
         }
-        if (type.IsGenericType)
+        if (type.TypeParameters.Length > 0)
         {
             diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is generic"));
         }

@@ -1,0 +1,91 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+using Xunit;
+
+namespace StaticNet.Tests.Generator;
+
+/// <summary>Every diagnostic id: its message, and that it underlines exactly the marked ⟦span⟧.</summary>
+public class DiagnosticTests
+{
+    public static TheoryData<string, string, string> Cases => new()
+    {
+        { "SN0001", "[Network(2)] [Linear(1)] public class ⟦Net⟧ { }",
+            "'Net' must be declared partial so that the generator can add the network's code to it" },
+        { "SN0001", "public class ⟦Outer⟧ { [Network(2)] [Linear(1)] public partial class Net; }",
+            "'Outer' must be declared partial so that the generator can add the network's code to it" },
+        { "SN0002", "[Network(2)] [Linear(1)] public partial class ⟦Net⟧<T>;",
+            "'Net' cannot be a network class: it is generic" },
+        { "SN0002", "public partial class Outer<T> { [Network(2)] [Linear(1)] public partial class ⟦Net⟧; }",
+            "'Net' cannot be a network class: it is nested in the generic type 'Outer'" },
+        { "SN0002", "[Network(2)] [Linear(1)] public partial class ⟦Net⟧ : System.Exception;",
+            "'Net' cannot be a network class: it derives from 'System.Exception', but the generator makes it derive from StaticNet.Network" },
+        { "SN0003", "[⟦Network()⟧] [Linear(1)] public partial class Net;",
+            "Network 'Net' declares no input shape: give the per-sample shape, for example [Network(1, 28, 28)]" },
+        { "SN0004", "[Network(3, ⟦0⟧)] [Linear(1)] public partial class Net;",
+            "The input dimension 1 of network 'Net' must be positive, but it is 0" },
+        { "SN0004", "[Network(3)] [ReLU] [Linear(⟦-4⟧)] public partial class Net;",
+            "The out_features of layer 1 (Linear) must be positive, but it is -4" },
+        { "SN0005", "[⟦Network(3)⟧] public partial class Net;",
+            "Network 'Net' has no layers: add layer attributes such as [Linear(10)] after [Network(...)]" },
+        { "SN0006", "[Network(1, 28, 28)] [Flatten] [Linear(256)] [ReLU] [Linear(⟦128⟧, 10, Name = \"head\")] public partial class Net;",
+            "The layer 3 'head' (Linear) expects in_features 128, but its input has shape [B, 256] (last dimension 256)" },
+        { "SN0007", "[Network(3, 4)] [Flatten(⟦3⟧)] [Linear(1)] public partial class Net;",
+            "The layer 0 (Flatten) has start_dim 3, which is out of range for its input of shape [B, 3, 4]: expected 1 to 2 or -2 to -1 (dimension 0 is the batch)" },
+        { "SN0007", "[Network(5)] [Linear(4)] [Softmax(⟦0⟧)] public partial class Net;",
+            "The layer 1 (Softmax) has dim 0, which is out of range for its input of shape [B, 4]: expected 1 to 1 or -1 to -1 (dimension 0 is the batch)" },
+        { "SN0008", "[Network(2, 3, 4)] [⟦Flatten(3, 2)⟧] [Linear(1)] public partial class Net;",
+            "The layer 0 (Flatten) has start_dim 3 after end_dim 2 for its input of shape [B, 2, 3, 4]" },
+        { "SN0009", "[Network(4)] [Linear(4)] [Dropout(⟦1.0⟧)] public partial class Net;",
+            "The layer 1 (Dropout) has p = 1, but p must be at least 0 and less than 1" },
+        { "SN0010", "[⟦Linear(3)⟧] public partial class Net;",
+            "[Linear] on 'Net' has no effect: the class has no [Network(...)] attribute giving the input shape" },
+        { "SN0011", "[Network(4)] [Linear(3)] [Linear(3, ⟦Name = \"0\"⟧)] public partial class Net;",
+            "The layer 1 '0' (Linear) is named '0', which the layer 0 (Linear) already uses; layer names must be unique" },
+        { "SN0012", "[Network(4)] [Linear(3, ⟦Name = \"a.b\"⟧)] public partial class Net;",
+            "Layer 0 is named \"a.b\", but a layer name must be non-empty and must not contain '.'" },
+        { "SN0013", "[Network(4)] [LeakyReLU(⟦double.NaN⟧)] public partial class Net;",
+            "The layer 0 (LeakyReLU) has an invalid argument: negative_slope must be finite, but it is NaN" },
+        { "SN0013", "[Network(4)] [GELU(⟦Approximate = \"fast\"⟧)] public partial class Net;",
+            "The layer 0 (GELU) has an invalid argument: approximate must be \"none\" or \"tanh\", but it is \"fast\"" },
+        { "SN0014", "[⟦Network(100000, 100000)⟧] [ReLU] public partial class Net;",
+            "Network 'Net': the input sample [100000, 100000] needs more than 2147483647 floats, the most one buffer can hold" },
+        { "SN0014", "[Network(100000)] [⟦Linear(100000)⟧] public partial class Net;",
+            "Network 'Net': layer 0 (Linear) needs more than 2147483647 floats, the most one buffer can hold" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Reports_the_diagnostic_on_the_marked_span(string id, string marked, string message)
+    {
+        (string source, TextSpan span) = GeneratorHarness.Marked("using StaticNet;\n" + marked);
+        GeneratorHarness.Run run = GeneratorHarness.Generate(source);
+
+        Diagnostic diagnostic = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal(message, diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(GeneratorHarness.FilePath, diagnostic.Location.SourceTree?.FilePath ?? diagnostic.Location.GetLineSpan().Path);
+        Assert.Equal(source.Substring(span.Start, span.Length), source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+        Assert.Equal(span, diagnostic.Location.SourceSpan);
+        Assert.Empty(run.Sources);
+    }
+
+    [Fact]
+    public void Reports_every_problem_of_a_declaration_at_once()
+    {
+        const string source = "using StaticNet;\n[Network(4)] [Linear(5, 3)] [Dropout(2)] [Linear(3, Name = \"\")] public partial class Net;";
+        GeneratorHarness.Run run = GeneratorHarness.Generate(source);
+        Assert.Equal(["SN0006", "SN0009", "SN0012"], run.GeneratorDiagnostics.Select(d => d.Id).OrderBy(i => i));
+    }
+
+    [Fact]
+    public void Stays_silent_when_the_compiler_already_reports_an_attribute_error()
+    {
+        const string source = "using StaticNet;\n[Network(4)] [Linear(\"wide\")] public partial class Net;";
+        GeneratorHarness.Run run = GeneratorHarness.Generate(source);
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.Sources);
+        Assert.Contains(run.Errors, d => d.Id == "CS1503");
+    }
+}

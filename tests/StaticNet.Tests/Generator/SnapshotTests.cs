@@ -1,0 +1,108 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace StaticNet.Tests.Generator;
+
+/// <summary>
+/// The generated sources, byte for byte, against the golden files in Snapshots/&lt;case&gt;/, and the set of files too.
+/// After an intended change to the output, run the tests once with STATICNET_ACCEPT_SNAPSHOTS=1 to rewrite them,
+/// then review the diff.
+/// </summary>
+public class SnapshotTests
+{
+    public static TheoryData<string, string> Cases => new()
+    {
+        { "FashionMlp", """
+            using StaticNet;
+
+            namespace MyApp;
+
+            [Network(1, 28, 28)]
+            [Flatten]
+            [Linear(256)]
+            [ReLU]
+            [Dropout(0.2)]
+            [Linear(256, 10, Name = "head")]
+            public partial class FashionMlp;
+            """ },
+        { "EveryLayer", """
+            using StaticNet;
+
+            namespace Samples.Nested
+            {
+                public partial class Container
+                {
+                    [Network(2, 3, 4)]
+                    [Flatten(2)]
+                    [Linear(12, 8, Bias = false)]
+                    [LeakyReLU(0.2)]
+                    [Sigmoid]
+                    [Tanh(Name = "squash")]
+                    [GELU]
+                    [GELU(Approximate = "tanh")]
+                    [Dropout(0.1)]
+                    [Identity]
+                    [Linear(5)]
+                    [Softmax]
+                    internal partial class EveryLayer;
+                }
+            }
+            """ },
+        { "ParameterFree", """
+            using StaticNet;
+
+            [Network(3)]
+            [ReLU]
+            [Softmax(-1)]
+            partial class ParameterFree;
+            """ },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Generated_source_matches_the_golden_files(string name, string source)
+    {
+        GeneratorHarness.Run run = GeneratorHarness.Generate(source);
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.Errors);
+
+        string directory = Path.Combine(SnapshotRoot(), name);
+        bool accept = Environment.GetEnvironmentVariable("STATICNET_ACCEPT_SNAPSHOTS") == "1";
+        if (accept)
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            Directory.CreateDirectory(directory);
+            foreach (GeneratedSourceResult generated in run.Sources)
+            {
+                File.WriteAllText(Path.Combine(directory, generated.HintName), generated.SourceText.ToString());
+            }
+        }
+
+        string[] expectedFiles = Directory.Exists(directory)
+            ? Directory.GetFiles(directory).Select(Path.GetFileName).OrderBy(f => f, StringComparer.Ordinal).ToArray()!
+            : [];
+        Assert.Equal(expectedFiles, run.Sources.Select(s => s.HintName).OrderBy(f => f, StringComparer.Ordinal).ToArray());
+        foreach (GeneratedSourceResult generated in run.Sources)
+        {
+            string expected = File.ReadAllText(Path.Combine(directory, generated.HintName));
+            Assert.True(expected == generated.SourceText.ToString(),
+                $"{generated.HintName} differs from its golden file; rerun with STATICNET_ACCEPT_SNAPSHOTS=1 if the change is intended.");
+        }
+    }
+
+    [Fact]
+    public void Output_is_deterministic()
+    {
+        string source = Cases.Select(row => (string)row[1]).First();
+        string first = GeneratorHarness.Generate(source).Sources.Single().SourceText.ToString();
+        string second = GeneratorHarness.Generate(source).Sources.Single().SourceText.ToString();
+        Assert.Equal(first, second);
+    }
+
+    private static string SnapshotRoot([CallerFilePath] string thisFile = "") =>
+        Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(thisFile))!, "Snapshots");
+}
