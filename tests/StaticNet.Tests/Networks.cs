@@ -57,3 +57,7 @@ public static partial class Outer
     [Linear(2)]
     public partial class Nested;
 }
+
+[Network(1000)]
+[Dropout(0.3)]
+public partial class DropoutOnly;

@@ -2,7 +2,7 @@ using System;
 
 namespace StaticNet.Tests.Reference;
 
-/// <summary>erf in double precision, for the reference GELU (System.Math has none).</summary>
+/// <summary>erf and erfc in double precision, for the reference GELU (System.Math has neither).</summary>
 internal static class SpecialFunctions
 {
     public static double Erf(double x)
@@ -12,6 +12,9 @@ internal static class SpecialFunctions
         double result = z < 2.5 ? ErfSeries(z) : 1 - ErfcContinuedFraction(z);
         return x < 0 ? -result : result;
     }
+
+    /// <summary>erfc(x) = 1 - erf(x), computed directly for large x, where 1 - erf(x) would round to 0.</summary>
+    public static double Erfc(double x) => x >= 2.5 ? ErfcContinuedFraction(x) : 1 - Erf(x);
 
     /// <summary>Maclaurin series, accurate to double rounding for |x| &lt; 2.5.</summary>
     private static double ErfSeries(double x)

@@ -1,0 +1,173 @@
+using System;
+using Xunit;
+
+namespace StaticNet.Tests;
+
+/// <summary>
+/// The Linear kernels against naive loops for sizes around every vector width (1, 4, 8, 16 lanes) and the tiling
+/// blocks, so that each remainder path runs. CI repeats these with AVX-512, AVX2 and all SIMD switched off.
+/// </summary>
+public class KernelTests
+{
+    public static TheoryData<int, int, int> Sizes => new()
+    {
+        { 1, 1, 1 }, { 3, 5, 7 }, { 4, 16, 4 }, { 5, 17, 33 }, { 2, 31, 9 }, { 7, 64, 65 }, { 3, 300, 70 }, { 9, 257, 130 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Linear_forward_and_backward_match_naive_loops(int rows, int inFeatures, int outFeatures)
+    {
+        float[] x = NetworkCases.RandomFloats(rows * inFeatures, 1);
+        float[] w = NetworkCases.RandomFloats(outFeatures * inFeatures, 2);
+        float[] b = NetworkCases.RandomFloats(outFeatures, 3);
+        float[] dy = NetworkCases.RandomFloats(rows * outFeatures, 4);
+
+        var y = new float[rows * outFeatures];
+        Kernels.LinearForward(y, x, w, b, rows, inFeatures, outFeatures);
+        var dx = new float[rows * inFeatures];
+        var dw = new float[w.Length];
+        var db = new float[b.Length];
+        dw.AsSpan().Fill(0.5f); // backward accumulates into parameter gradients
+        db.AsSpan().Fill(-0.25f);
+        Kernels.LinearBackward(dx, dw, db, dy, x, w, rows, inFeatures, outFeatures);
+
+        for (int r = 0; r < rows; r++)
+        {
+            for (int o = 0; o < outFeatures; o++)
+            {
+                double s = b[o];
+                for (int i = 0; i < inFeatures; i++) s += (double)x[r * inFeatures + i] * w[o * inFeatures + i];
+                AssertNear(s, y[r * outFeatures + o], inFeatures);
+            }
+            for (int i = 0; i < inFeatures; i++)
+            {
+                double s = 0;
+                for (int o = 0; o < outFeatures; o++) s += (double)dy[r * outFeatures + o] * w[o * inFeatures + i];
+                AssertNear(s, dx[r * inFeatures + i], outFeatures);
+            }
+        }
+        for (int o = 0; o < outFeatures; o++)
+        {
+            double sb = -0.25;
+            for (int r = 0; r < rows; r++) sb += dy[r * outFeatures + o];
+            AssertNear(sb, db[o], rows);
+            for (int i = 0; i < inFeatures; i++)
+            {
+                double s = 0.5;
+                for (int r = 0; r < rows; r++) s += (double)dy[r * outFeatures + o] * x[r * inFeatures + i];
+                AssertNear(s, dw[o * inFeatures + i], rows);
+            }
+        }
+    }
+
+    [Fact]
+    public void Linear_without_bias_and_without_input_gradient()
+    {
+        float[] x = NetworkCases.RandomFloats(6 * 20, 1);
+        float[] w = NetworkCases.RandomFloats(3 * 20, 2);
+        var y = new float[6 * 3];
+        Kernels.LinearForward(y, x, w, default, 6, 20, 3);
+        double s = 0;
+        for (int i = 0; i < 20; i++) s += (double)x[20 + i] * w[40 + i];
+        AssertNear(s, y[3 + 2], 20);
+
+        var dw = new float[w.Length];
+        Kernels.LinearBackward(default, dw, default, y, x, w, 6, 20, 3);
+        Assert.Contains(dw, v => v != 0);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(37)]
+    public void Elementwise_kernels_match_their_definitions_on_every_length(int length)
+    {
+        float[] x = NetworkCases.RandomFloats(length, 7, 4f);
+        float[] dy = NetworkCases.RandomFloats(length, 8);
+        var y = new float[length];
+        var dx = new float[length];
+
+        Kernels.ReluForward(y, x);
+        Kernels.ReluBackward(dx, dy, y);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(MathF.Max(x[i], 0), y[i]);
+            Assert.Equal(x[i] > 0 ? dy[i] : 0, dx[i]);
+        }
+
+        Kernels.LeakyReluForward(y, x, 0.1f);
+        Kernels.LeakyReluBackward(dx, dy, x, 0.1f);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(x[i] > 0 ? x[i] : 0.1f * x[i], y[i]);
+            Assert.Equal(x[i] > 0 ? dy[i] : 0.1f * dy[i], dx[i]);
+        }
+
+        Kernels.SigmoidForward(y, x);
+        Kernels.SigmoidBackward(dx, dy, y);
+        for (int i = 0; i < length; i++)
+        {
+            double s = 1 / (1 + Math.Exp(-x[i]));
+            AssertNear(s, y[i], 1);
+            AssertNear(dy[i] * s * (1 - s), dx[i], 1);
+        }
+
+        Kernels.TanhForward(y, x);
+        Kernels.TanhBackward(dx, dy, y);
+        for (int i = 0; i < length; i++)
+        {
+            double t = Math.Tanh(x[i]);
+            AssertNear(t, y[i], 1);
+            AssertNear(dy[i] * (1 - t * t), dx[i], 1);
+        }
+
+        Kernels.GeluForward(y, x);
+        for (int i = 0; i < length; i++)
+        {
+            AssertNear(0.5 * x[i] * (1 + Reference.SpecialFunctions.Erf(x[i] / Math.Sqrt(2))), y[i], 1);
+        }
+    }
+
+    [Fact]
+    public void Gelu_keeps_its_relative_accuracy_far_in_the_negative_tail()
+    {
+        float[] x = [-5f, -7f, -9f];
+        var y = new float[3];
+        Kernels.GeluForward(y, x);
+        for (int i = 0; i < 3; i++)
+        {
+            double expected = 0.5 * x[i] * Reference.SpecialFunctions.Erfc(-x[i] / Math.Sqrt(2));
+            Assert.True(Math.Abs(y[i] - expected) <= 1e-5 * Math.Abs(expected), $"GELU({x[i]}) = {y[i]}, expected {expected}");
+        }
+    }
+
+    [Fact]
+    public void Softmax_does_not_overflow_and_sums_to_one()
+    {
+        float[] x = [1000f, 1001f, 1002f, -5f, 0f, 5f];
+        var y = new float[6];
+        Kernels.SoftmaxForward(y, x, 2, 3, 1);
+        Assert.All(y, v => Assert.True(float.IsFinite(v)));
+        Assert.Equal(1f, y[0] + y[1] + y[2], 1e-6f);
+        Assert.Equal(1f, y[3] + y[4] + y[5], 1e-6f);
+        Assert.Equal(Math.Exp(-2) / (1 + Math.Exp(-1) + Math.Exp(-2)), y[0], 1e-6);
+    }
+
+    [Fact]
+    public void Kernels_reject_wrong_lengths_and_overlapping_buffers()
+    {
+        var buffer = new float[32];
+        ArgumentException e = Assert.Throws<ArgumentException>(() => Kernels.LinearForward(new float[5], new float[6], new float[6], default, 2, 3, 2));
+        Assert.Contains("output must hold 4 floats, but it holds 5", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Kernels.ReluForward(buffer.AsSpan(0, 16), buffer.AsSpan(8, 16)));
+        Assert.Contains("overlaps", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Kernels.ReluBackward(new float[4], new float[4], new float[3]));
+        Assert.Contains("holds 3 floats, but the destination holds 4", e.Message);
+    }
+
+    private static void AssertNear(double expected, float actual, int terms) =>
+        Assert.True(Math.Abs(actual - expected) <= 1e-6 * Math.Sqrt(terms) * (1 + Math.Abs(expected)) + 2e-6,
+            $"expected {expected}, got {actual}");
+}
