@@ -83,7 +83,7 @@ public class SnapshotTests
         }
 
         string[] expectedFiles = Directory.Exists(directory)
-            ? Directory.GetFiles(directory).Select(Path.GetFileName).OrderBy(f => f, StringComparer.Ordinal).ToArray()!
+            ? Directory.GetFiles(directory).Select(f => Path.GetFileName(f)).OrderBy(f => f, StringComparer.Ordinal).ToArray()
             : [];
         Assert.Equal(expectedFiles, run.Sources.Select(s => s.HintName).OrderBy(f => f, StringComparer.Ordinal).ToArray());
         foreach (GeneratedSourceResult generated in run.Sources)
