@@ -52,6 +52,12 @@ public sealed class Parameter
     /// <summary>The accumulated gradient (torch's param.grad), cleared by ZeroGrad.</summary>
     public Span<float> Grad => _grad.AsSpan(Offset, Numel);
 
+    /// <summary>The arena behind <see cref="Data"/>, so that optimizers can step over neighbouring parameters in one pass.</summary>
+    internal float[] DataArena => _data;
+
+    /// <summary>The arena behind <see cref="Grad"/>.</summary>
+    internal float[] GradArena => _grad;
+
     /// <inheritdoc/>
     public override string ToString() => $"Parameter([{string.Join(", ", _shape)}])";
 }

@@ -23,6 +23,7 @@ internal interface IVector<TSelf> where TSelf : struct, IVector<TSelf>
     static abstract TSelf Max(TSelf a, TSelf b);
     static abstract TSelf Abs(TSelf a);
     static abstract TSelf Exp(TSelf a);
+    static abstract TSelf Sqrt(TSelf a);
     static abstract TSelf GreaterThan(TSelf a, TSelf b);
     static abstract TSelf Select(TSelf mask, TSelf whenTrue, TSelf whenFalse);
     static abstract TSelf CopySign(TSelf value, TSelf sign);
@@ -45,6 +46,7 @@ internal readonly struct Vec512(Vector512<float> value) : IVector<Vec512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Max(Vec512 a, Vec512 b) => new(Vector512.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Abs(Vec512 a) => new(Vector512.Abs(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Exp(Vec512 a) => new(Vector512.Exp(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Sqrt(Vec512 a) => new(Vector512.Sqrt(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 GreaterThan(Vec512 a, Vec512 b) => new(Vector512.GreaterThan(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Select(Vec512 mask, Vec512 t, Vec512 f) => new(Vector512.ConditionalSelect(mask._v, t._v, f._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 CopySign(Vec512 value, Vec512 sign) => new(Vector512.CopySign(value._v, sign._v));
@@ -67,6 +69,7 @@ internal readonly struct Vec256(Vector256<float> value) : IVector<Vec256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Max(Vec256 a, Vec256 b) => new(Vector256.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Abs(Vec256 a) => new(Vector256.Abs(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Exp(Vec256 a) => new(Vector256.Exp(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Sqrt(Vec256 a) => new(Vector256.Sqrt(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 GreaterThan(Vec256 a, Vec256 b) => new(Vector256.GreaterThan(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Select(Vec256 mask, Vec256 t, Vec256 f) => new(Vector256.ConditionalSelect(mask._v, t._v, f._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 CopySign(Vec256 value, Vec256 sign) => new(Vector256.CopySign(value._v, sign._v));
@@ -89,6 +92,7 @@ internal readonly struct Vec128(Vector128<float> value) : IVector<Vec128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Max(Vec128 a, Vec128 b) => new(Vector128.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Abs(Vec128 a) => new(Vector128.Abs(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Exp(Vec128 a) => new(Vector128.Exp(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Sqrt(Vec128 a) => new(Vector128.Sqrt(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 GreaterThan(Vec128 a, Vec128 b) => new(Vector128.GreaterThan(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Select(Vec128 mask, Vec128 t, Vec128 f) => new(Vector128.ConditionalSelect(mask._v, t._v, f._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 CopySign(Vec128 value, Vec128 sign) => new(Vector128.CopySign(value._v, sign._v));
@@ -112,6 +116,7 @@ internal readonly struct Scalar(float value) : IVector<Scalar>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Max(Scalar a, Scalar b) => new(float.IsNaN(a._v) || a._v > b._v ? a._v : b._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Abs(Scalar a) => new(System.MathF.Abs(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Exp(Scalar a) => new(System.MathF.Exp(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Sqrt(Scalar a) => new(System.MathF.Sqrt(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar GreaterThan(Scalar a, Scalar b) => new(a._v > b._v ? AllOnes : 0f);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Select(Scalar mask, Scalar t, Scalar f) => mask._v != 0f ? t : f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar CopySign(Scalar value, Scalar sign) => new(System.MathF.CopySign(value._v, sign._v));

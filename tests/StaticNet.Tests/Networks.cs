@@ -61,3 +61,14 @@ public static partial class Outer
 [Network(1000)]
 [Dropout(0.3)]
 public partial class DropoutOnly;
+
+// The PyTorch networks of tests/fixtures/make_fixtures.py, declared the same way, so their state_dict names match.
+
+[Network(6)] [Linear(8)] [ReLU] [Linear(4)] public partial class MlpRelu;
+[Network(6)] [Linear(8)] [Sigmoid] [Linear(4)] public partial class MlpSigmoid;
+[Network(6)] [Linear(8)] [Tanh] [Linear(4)] public partial class MlpTanh;
+[Network(6)] [Linear(8)] [GELU] [Linear(4)] public partial class MlpGelu;
+[Network(6)] [Linear(8)] [GELU(Approximate = "tanh")] [Linear(4)] public partial class MlpGeluTanh;
+[Network(6)] [Linear(8)] [LeakyReLU(0.1)] [Linear(4)] public partial class MlpLeaky;
+[Network(6)] [Linear(8)] [ReLU] [Dropout(0.5)] [Linear(4)] public partial class MlpDropout;
+[Network(1, 4, 4)] [Flatten] [Linear(16, 4)] public partial class SoftmaxRegression;

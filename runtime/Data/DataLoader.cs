@@ -1,0 +1,123 @@
+using System;
+
+namespace StaticNet;
+
+/// <summary>One batch from a <see cref="DataLoader{TTarget}"/>: views of the loader's buffers, valid until the next batch.</summary>
+public readonly ref struct Batch<TTarget>
+{
+    internal Batch(ReadOnlySpan<float> features, ReadOnlySpan<TTarget> targets, int size)
+    {
+        Features = features;
+        Targets = targets;
+        Size = size;
+    }
+
+    /// <summary>Size x FeatureSize floats.</summary>
+    public ReadOnlySpan<float> Features { get; }
+
+    /// <summary>Size x TargetSize targets.</summary>
+    public ReadOnlySpan<TTarget> Targets { get; }
+
+    /// <summary>Samples in this batch (the last one may be smaller unless dropLast).</summary>
+    public int Size { get; }
+}
+
+/// <summary>
+/// Yields batches of a dataset (torch.utils.data.DataLoader): each enumeration is one epoch, reshuffled from the
+/// loader's seeded generator when <see cref="Shuffle"/> is set. Batches are copied into buffers the loader owns,
+/// so iterating allocates nothing.
+/// </summary>
+public sealed class DataLoader<TTarget>
+{
+    private readonly float[] _features;
+    private readonly TTarget[] _targets;
+    private readonly int[] _order;
+
+    /// <summary>Creates a loader; with <paramref name="shuffle"/>, epochs are reshuffled from <paramref name="seed"/>.</summary>
+    public DataLoader(Dataset<TTarget> dataset, int batchSize, bool shuffle = false, bool dropLast = false, ulong seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch_size must be at least 1.");
+        Dataset = dataset;
+        BatchSize = batchSize;
+        Shuffle = shuffle;
+        DropLast = dropLast;
+        Generator = new RandomGenerator(seed);
+        int size = Math.Min(batchSize, Math.Max(dataset.Count, 1));
+        _features = new float[size * dataset.FeatureSize];
+        _targets = new TTarget[size * dataset.TargetSize];
+        _order = new int[dataset.Count];
+        for (int i = 0; i < _order.Length; i++) _order[i] = i;
+    }
+
+    /// <summary>The dataset.</summary>
+    public Dataset<TTarget> Dataset { get; }
+
+    /// <summary>batch_size.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>shuffle.</summary>
+    public bool Shuffle { get; }
+
+    /// <summary>drop_last: leave out a last batch smaller than BatchSize.</summary>
+    public bool DropLast { get; }
+
+    /// <summary>The generator behind the shuffles.</summary>
+    public RandomGenerator Generator { get; }
+
+    /// <summary>Batches per epoch.</summary>
+    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>Starts an epoch (reshuffling if asked).</summary>
+    public Enumerator GetEnumerator()
+    {
+        if (Shuffle)
+        {
+            // Fisher-Yates over the previous order, so every epoch draws a fresh permutation from the generator.
+            for (int i = _order.Length - 1; i > 0; i--)
+            {
+                int j = (int)(Generator.NextUInt64() % (ulong)(i + 1));
+                (_order[i], _order[j]) = (_order[j], _order[i]);
+            }
+        }
+        return new Enumerator(this);
+    }
+
+    /// <summary>Walks one epoch's batches.</summary>
+    public struct Enumerator
+    {
+        private readonly DataLoader<TTarget> _loader;
+        private int _next;
+        private int _size;
+
+        internal Enumerator(DataLoader<TTarget> loader)
+        {
+            _loader = loader;
+            _next = 0;
+            _size = 0;
+        }
+
+        /// <summary>The current batch.</summary>
+        public readonly Batch<TTarget> Current =>
+            new(_loader._features.AsSpan(0, _size * _loader.Dataset.FeatureSize), _loader._targets.AsSpan(0, _size * _loader.Dataset.TargetSize), _size);
+
+        /// <summary>Copies the next batch into the loader's buffers.</summary>
+        public bool MoveNext()
+        {
+            Dataset<TTarget> data = _loader.Dataset;
+            int remaining = data.Count - _next;
+            int size = Math.Min(_loader.BatchSize, remaining);
+            if (size <= 0 || (_loader.DropLast && size < _loader.BatchSize)) return false;
+            int f = data.FeatureSize, t = data.TargetSize;
+            for (int i = 0; i < size; i++)
+            {
+                int sample = _loader._order[_next + i];
+                data.Features.AsSpan(sample * f, f).CopyTo(_loader._features.AsSpan(i * f, f));
+                data.Targets.AsSpan(sample * t, t).CopyTo(_loader._targets.AsSpan(i * t, t));
+            }
+            _next += size;
+            _size = size;
+            return true;
+        }
+    }
+}

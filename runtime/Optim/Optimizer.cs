@@ -1,0 +1,113 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace StaticNet;
+
+/// <summary>
+/// The base of every optimizer (torch.optim.Optimizer): a list of parameters, ZeroGrad and Step. Parameters that sit
+/// next to each other in one arena (as all of a generated network's do) are stepped as one contiguous stretch,
+/// in fused SIMD passes that allocate nothing. State buffers (moments, momentum) are laid out like the parameters.
+/// </summary>
+public abstract class Optimizer
+{
+    private readonly Parameter[] _parameters;
+    private readonly Stretch[] _stretches;
+    private float _learningRate;
+
+    /// <summary>A run of parameters contiguous in one arena, and where its state starts.</summary>
+    private readonly record struct Stretch(float[] Data, float[] Grad, int Offset, int Length, int StateOffset);
+
+    /// <summary>Takes the parameters to optimize (for example <c>net.Parameters()</c>) and the learning rate.</summary>
+    protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        _parameters = parameters.ToArray();
+        if (_parameters.Length == 0)
+        {
+            throw new ArgumentException("The optimizer got an empty parameter list: pass the parameters to optimize, such as net.Parameters().", nameof(parameters));
+        }
+        if (_parameters.Distinct().Count() != _parameters.Length)
+        {
+            throw new ArgumentException("The optimizer got the same parameter more than once.", nameof(parameters));
+        }
+        LearningRate = learningRate;
+        var stretches = new List<Stretch>();
+        int state = 0;
+        foreach (Parameter p in _parameters)
+        {
+            Stretch last = stretches.Count > 0 ? stretches[^1] : default;
+            if (stretches.Count > 0 && last.Data == p.DataArena && last.Offset + last.Length == p.Offset)
+            {
+                stretches[^1] = last with { Length = last.Length + p.Numel };
+            }
+            else
+            {
+                stretches.Add(new Stretch(p.DataArena, p.GradArena, p.Offset, p.Numel, state));
+            }
+            state += p.Numel;
+        }
+        _stretches = stretches.ToArray();
+        StateLength = state;
+    }
+
+    /// <summary>The parameters this optimizer updates.</summary>
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>The learning rate (a parameter group's 'lr'); schedulers change it between epochs.</summary>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set
+        {
+            if (!(value >= 0) || !float.IsFinite(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"The learning rate must be finite and not negative, but it is {value}.");
+            }
+            _learningRate = value;
+        }
+    }
+
+    /// <summary>How many times Step has run.</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>Total floats over all parameters: the length of each state buffer.</summary>
+    protected int StateLength { get; }
+
+    /// <summary>Sets every parameter's gradient to zero (optimizer.zero_grad()).</summary>
+    public void ZeroGrad()
+    {
+        foreach (Stretch s in _stretches) s.Grad.AsSpan(s.Offset, s.Length).Clear();
+    }
+
+    /// <summary>Updates every parameter from its gradient (optimizer.step()).</summary>
+    public void Step()
+    {
+        StepCount++;
+        BeginStep(StepCount);
+        foreach (Stretch s in _stretches)
+        {
+            Update(s.Data.AsSpan(s.Offset, s.Length), s.Grad.AsSpan(s.Offset, s.Length), s.StateOffset);
+        }
+    }
+
+    /// <summary>Called once per Step before the updates, with the 1-based step number (for bias corrections).</summary>
+    protected virtual void BeginStep(int step)
+    {
+    }
+
+    /// <summary>Updates one contiguous stretch; its state lives at <paramref name="stateOffset"/> in each state buffer.</summary>
+    protected abstract void Update(Span<float> parameters, Span<float> grads, int stateOffset);
+
+    /// <summary>Throws unless <paramref name="value"/> lies in [min, max) (or [min, max] when <paramref name="maxInclusive"/>).</summary>
+    protected static float CheckRange(float value, string name, float min, float max, bool maxInclusive = false)
+    {
+        bool ok = value >= min && (maxInclusive ? value <= max : value < max) && float.IsFinite(value);
+        if (!ok)
+        {
+            string range = maxInclusive ? $"[{min}, {max}]" : $"[{min}, {max})";
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be in {range}, but it is {value}.");
+        }
+        return value;
+    }
+}

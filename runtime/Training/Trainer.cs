@@ -1,0 +1,187 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace StaticNet;
+
+/// <summary>The figures of one training epoch: the mean loss over every term, accuracy (classification) and time.</summary>
+public sealed record EpochResult(double Loss, double Accuracy, int Samples, TimeSpan Elapsed)
+{
+    /// <summary>Training throughput.</summary>
+    public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
+}
+
+/// <summary>The figures of one evaluation pass: mean loss (NaN without a loss) and accuracy (NaN for non-int targets).</summary>
+public sealed record EvaluationResult(double Loss, double Accuracy, int Samples);
+
+/// <summary>What <see cref="Trainer.Fit{TTarget}(Network, DataLoader{TTarget}, DataLoader{TTarget}?, Loss{TTarget}, Optimizer, int, LRScheduler?, Action{EpochReport}?, bool)"/> reports after each epoch.</summary>
+public sealed record EpochReport(int Epoch, EpochResult Train, EvaluationResult? Test, float LearningRate);
+
+/// <summary>Thrown when the loss becomes NaN or infinite during training, naming where.</summary>
+public sealed class NonFiniteLossException(int epoch, int batch, float loss)
+    : ArithmeticException($"The loss became {loss} at epoch {epoch}, batch {batch}: training stopped. Try a smaller learning rate.")
+{
+    /// <summary>The 1-based epoch.</summary>
+    public int Epoch { get; } = epoch;
+
+    /// <summary>The 1-based batch within the epoch.</summary>
+    public int Batch { get; } = batch;
+
+    /// <summary>The loss value.</summary>
+    public float Loss { get; } = loss;
+}
+
+/// <summary>
+/// The training loop, as d2l's train_epoch / evaluate_accuracy / train: forward, loss, backward, update, with running
+/// sums of loss, correct predictions and samples. The update is an <see cref="Optimizer"/> (gradient of the loss as
+/// its reduction says; for Reduction.None, of the mean) or a custom updater called with the batch size after the
+/// gradient of the summed loss, as d2l's <c>updater(X.shape[0])</c>. Buffers are allocated once per call, not per batch.
+/// </summary>
+public static class Trainer
+{
+    /// <summary>One epoch with an optimizer; the network is put in training mode.</summary>
+    public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer optimizer, int epoch = 1, bool stopOnNonFiniteLoss = true)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        return Epoch(net, data, loss, optimizer, null, epoch, stopOnNonFiniteLoss);
+    }
+
+    /// <summary>One epoch with a custom updater, called with the batch size after the gradient of the summed loss.</summary>
+    public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Action<int> updater, int epoch = 1, bool stopOnNonFiniteLoss = true)
+    {
+        ArgumentNullException.ThrowIfNull(updater);
+        return Epoch(net, data, loss, null, updater, epoch, stopOnNonFiniteLoss);
+    }
+
+    /// <summary>Runs the network over <paramref name="data"/> in evaluation mode, without gradients.</summary>
+    public static EvaluationResult Evaluate<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget>? loss = null)
+    {
+        CheckArguments(net, data);
+        net.Eval();
+        float[] output = new float[net.MaxBatch * net.SampleOutputSize], terms = new float[output.Length];
+        double lossSum = 0, termCount = 0, correct = 0;
+        int samples = 0;
+        foreach (Batch<TTarget> batch in data)
+        {
+            Span<float> y = output.AsSpan(0, batch.Size * net.SampleOutputSize);
+            net.Forward(batch.Features, y);
+            if (loss is not null)
+            {
+                loss.Forward(y, batch.Targets, default, Terms(loss, terms, y.Length, batch.Targets.Length));
+                lossSum += loss.LastSum;
+                termCount += loss.LastCount;
+            }
+            correct += CountCorrect(y, batch.Targets);
+            samples += batch.Size;
+        }
+        return new EvaluationResult(loss is null ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / samples : double.NaN, samples);
+    }
+
+    /// <summary>Trains for <paramref name="epochs"/> epochs with an optimizer, evaluating on <paramref name="test"/> after each.</summary>
+    public static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
+        Optimizer optimizer, int epochs, LRScheduler? scheduler = null, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        return Fit(net, train, test, loss, optimizer, null, epochs, scheduler, onEpoch, stopOnNonFiniteLoss);
+    }
+
+    /// <summary>Trains for <paramref name="epochs"/> epochs with a custom updater, evaluating on <paramref name="test"/> after each.</summary>
+    public static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
+        Action<int> updater, int epochs, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true)
+    {
+        ArgumentNullException.ThrowIfNull(updater);
+        return Fit(net, train, test, loss, null, updater, epochs, null, onEpoch, stopOnNonFiniteLoss);
+    }
+
+    private static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
+        Optimizer? optimizer, Action<int>? updater, int epochs, LRScheduler? scheduler, Action<EpochReport>? onEpoch, bool stopOnNonFiniteLoss)
+    {
+        if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must not be negative.");
+        var reports = new List<EpochReport>(epochs);
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            float learningRate = optimizer?.LearningRate ?? float.NaN;
+            EpochResult result = Epoch(net, train, loss, optimizer, updater, epoch, stopOnNonFiniteLoss);
+            EvaluationResult? evaluation = test is null ? null : Evaluate(net, test, loss);
+            scheduler?.Step();
+            var report = new EpochReport(epoch, result, evaluation, learningRate);
+            reports.Add(report);
+            onEpoch?.Invoke(report);
+        }
+        return reports;
+    }
+
+    private static EpochResult Epoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer? optimizer, Action<int>? updater,
+        int epoch, bool stopOnNonFiniteLoss)
+    {
+        CheckArguments(net, data);
+        ArgumentNullException.ThrowIfNull(loss);
+        net.Train();
+        int outputLength = net.MaxBatch * net.SampleOutputSize;
+        float[] output = new float[outputLength], outputGrad = new float[outputLength], terms = new float[outputLength];
+        double lossSum = 0, termCount = 0, correct = 0;
+        int samples = 0, batchIndex = 0;
+        var clock = Stopwatch.StartNew();
+        foreach (Batch<TTarget> batch in data)
+        {
+            batchIndex++;
+            int length = batch.Size * net.SampleOutputSize;
+            Span<float> y = output.AsSpan(0, length), dy = outputGrad.AsSpan(0, length);
+            net.Forward(batch.Features, y);
+            float value = loss.Forward(y, batch.Targets, dy, Terms(loss, terms, length, batch.Targets.Length));
+            if (stopOnNonFiniteLoss && !float.IsFinite(value)) throw new NonFiniteLossException(epoch, batchIndex, value);
+            // The optimizer path takes the mean where the loss reports unreduced terms; a custom updater takes the sum.
+            float scale = optimizer is not null
+                ? (loss.Reduction == Reduction.None ? 1f / loss.LastCount : 1f)
+                : (loss.Reduction == Reduction.Mean ? loss.LastCount : 1f);
+            if (scale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(dy, scale, dy);
+            if (optimizer is not null)
+            {
+                optimizer.ZeroGrad();
+                net.Backward(dy);
+                optimizer.Step();
+            }
+            else
+            {
+                net.ZeroGrad();
+                net.Backward(dy);
+                updater!(batch.Size);
+            }
+            lossSum += loss.LastSum;
+            termCount += loss.LastCount;
+            correct += CountCorrect(y, batch.Targets);
+            samples += batch.Size;
+        }
+        return new EpochResult(termCount == 0 ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / Math.Max(samples, 1) : double.NaN,
+            samples, clock.Elapsed);
+    }
+
+    /// <summary>Where the unreduced terms go: needed only with Reduction.None; a loss has at most one term per output float.</summary>
+    private static Span<float> Terms<TTarget>(Loss<TTarget> loss, float[] buffer, int outputLength, int targetLength) =>
+        loss.Reduction == Reduction.None ? buffer.AsSpan(0, loss.TermCount(outputLength, targetLength)) : default;
+
+    private static void CheckArguments<TTarget>(Network net, DataLoader<TTarget> data)
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.BatchSize > net.MaxBatch)
+        {
+            throw new ArgumentException($"The loader's batch size {data.BatchSize} is larger than the network's largest batch {net.MaxBatch}.", nameof(data));
+        }
+        if (data.Dataset.FeatureSize != net.SampleInputSize)
+        {
+            throw new ArgumentException($"The dataset's samples hold {data.Dataset.FeatureSize} floats, but the network takes {net.SampleInputSize}.", nameof(data));
+        }
+    }
+
+    private static bool IsClassification<TTarget>() => typeof(TTarget) == typeof(int);
+
+    private static int CountCorrect<TTarget>(ReadOnlySpan<float> output, ReadOnlySpan<TTarget> targets)
+    {
+        if (!IsClassification<TTarget>()) return 0;
+        ReadOnlySpan<int> labels = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<TTarget, int>(ref MemoryMarshal.GetReference(targets)), targets.Length);
+        return Metrics.CountCorrect(output, labels);
+    }
+}
