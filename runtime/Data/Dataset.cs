@@ -46,6 +46,19 @@ public sealed class Dataset<TTarget>
     /// <summary>Number of samples.</summary>
     public int Count { get; }
 
+    /// <summary>Throws if any feature is NaN or infinite, naming the first such sample and feature; returns this dataset.</summary>
+    public Dataset<TTarget> CheckFinite()
+    {
+        for (int i = 0; i < Features.Length; i++)
+        {
+            if (!float.IsFinite(Features[i]))
+            {
+                throw new ArgumentException($"Feature {i % FeatureSize} of sample {i / FeatureSize} is {Features[i]}: inputs must be finite.");
+            }
+        }
+        return this;
+    }
+
     /// <summary>The first <paramref name="count"/> samples (or all, if fewer), sharing nothing with this dataset.</summary>
     public Dataset<TTarget> Take(int count)
     {

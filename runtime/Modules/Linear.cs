@@ -48,8 +48,8 @@ public sealed class Linear : Module
     /// </summary>
     public override void ResetParameters(RandomGenerator generator)
     {
+        Init.KaimingUniform(Weight, a: MathF.Sqrt(5f), generator: generator);
         float bound = 1f / MathF.Sqrt(InFeatures);
-        Init.Uniform(Weight, -bound, bound, generator);
         if (Bias is not null) Init.Uniform(Bias, -bound, bound, generator);
     }
 

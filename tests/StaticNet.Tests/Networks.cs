@@ -72,3 +72,11 @@ public partial class DropoutOnly;
 [Network(6)] [Linear(8)] [LeakyReLU(0.1)] [Linear(4)] public partial class MlpLeaky;
 [Network(6)] [Linear(8)] [ReLU] [Dropout(0.5)] [Linear(4)] public partial class MlpDropout;
 [Network(1, 4, 4)] [Flatten] [Linear(16, 4)] public partial class SoftmaxRegression;
+
+// Training tests.
+
+[Network(2)] [Linear(8)] [Tanh] [Linear(2)] public partial class XorNet;
+[Network(2)] [Linear(4)] [Tanh] [Linear(2)] public partial class SymmetryNet;
+[Network(1, 28, 28)] [Flatten] [Linear(784, 10)] public partial class FashionSoftmax;
+[Network(1, 28, 28)] [Flatten] [Linear(256)] [ReLU] [Linear(10)] public partial class FashionMlpPlain;
+[Network(3)] [Linear(1)] public partial class LinearRegression;

@@ -1,0 +1,141 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using Xunit;
+
+namespace StaticNet.Tests;
+
+public class DataTests
+{
+    private static Dataset<int> Numbered(int count) =>
+        new(Enumerable.Range(0, count * 2).Select(i => (float)(i / 2)).ToArray(), Enumerable.Range(0, count).ToArray(), 2);
+
+    private static List<int[]> Epoch(DataLoader<int> loader)
+    {
+        var batches = new List<int[]>();
+        foreach (Batch<int> batch in loader)
+        {
+            Assert.Equal(batch.Size, batch.Targets.Length);
+            for (int i = 0; i < batch.Size; i++) Assert.Equal(batch.Targets[i], (int)batch.Features[2 * i]);
+            batches.Add(batch.Targets.ToArray());
+        }
+        return batches;
+    }
+
+    [Fact]
+    public void Loader_yields_every_sample_once_per_epoch_in_batches()
+    {
+        var loader = new DataLoader<int>(Numbered(10), 4);
+        Assert.Equal([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]], Epoch(loader));
+        Assert.Equal(3, loader.BatchCount);
+        var dropping = new DataLoader<int>(Numbered(10), 4, dropLast: true);
+        Assert.Equal([[0, 1, 2, 3], [4, 5, 6, 7]], Epoch(dropping));
+        Assert.Equal(2, dropping.BatchCount);
+    }
+
+    [Fact]
+    public void Shuffle_draws_a_new_permutation_each_epoch_from_the_seed()
+    {
+        var a = new DataLoader<int>(Numbered(50), 8, shuffle: true, seed: 4);
+        var b = new DataLoader<int>(Numbered(50), 8, shuffle: true, seed: 4);
+        int[] first = Epoch(a).SelectMany(x => x).ToArray(), second = Epoch(a).SelectMany(x => x).ToArray();
+        Assert.Equal(Enumerable.Range(0, 50), first.Order());
+        Assert.Equal(Enumerable.Range(0, 50), second.Order());
+        Assert.NotEqual(first, second);
+        Assert.NotEqual(Enumerable.Range(0, 50), first);
+        Assert.Equal(first, Epoch(b).SelectMany(x => x).ToArray());
+    }
+
+    [Fact]
+    public void Iterating_allocates_nothing()
+    {
+        var loader = new DataLoader<int>(Numbered(1000), 64, shuffle: true);
+        float sum = 0;
+        foreach (Batch<int> batch in loader) sum += batch.Features[0];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (Batch<int> batch in loader) sum += batch.Features[0];
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(sum >= 0);
+    }
+
+    [Fact]
+    public void Dataset_checks_its_lengths()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Dataset<int>(new float[7], new int[3], 2));
+        Assert.StartsWith("features hold 7 floats, which is not a multiple of the feature size 2.", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Dataset<int>(new float[8], new int[3], 2));
+        Assert.StartsWith("4 samples need 4 targets (1 each), but there are 3.", e.Message);
+    }
+
+    [Fact]
+    public void Cross_entropy_rejects_labels_out_of_range()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new CrossEntropyLoss().Forward(new float[6], [0, 3], default));
+        Assert.StartsWith("Label 3 of sample 1 is outside the 3 classes [0, 2].", e.Message);
+    }
+
+    [Fact]
+    public void Idx_reads_the_embedded_fashion_mnist_subset()
+    {
+        (Dataset<int> train, Dataset<int> test) = TrainingTests.FashionSubset();
+        Assert.Equal((4000, 784), (train.Count, train.FeatureSize));
+        Assert.Equal(1000, test.Count);
+        Assert.All(train.Targets, l => Assert.InRange(l, 0, 9));
+        Assert.Equal(10, train.Targets.Distinct().Count());
+        Assert.Equal(0f, train.Features.Min());
+        Assert.Equal(1f, train.Features.Max());
+        // The first training image of Fashion-MNIST is an ankle boot (class 9); its first test image too.
+        Assert.Equal(9, train.Targets[0]);
+        Assert.Equal(9, test.Targets[0]);
+    }
+
+    public static TheoryData<string, byte[], string> BadFiles => new()
+    {
+        { "too short", [0, 0], "the file holds 2 bytes, too few for an IDX header (at least 4)." },
+        { "wrong magic", [0x12, 0x34, 0x08, 0x01, 0, 0, 0, 1, 7], "wrong magic number 0x12340801" },
+        { "unsupported type", [0, 0, 0x0D, 0x01, 0, 0, 0, 1, 7, 7, 7, 7], "IDX element type 0x0D is not supported" },
+        { "truncated header", [0, 0, 0x08, 0x03, 0, 0, 0, 1], "truncated header: 3 dimensions need 16 bytes, but the file holds 8." },
+        { "truncated data", [0, 0, 0x08, 0x02, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3], "truncated: the header declares 2 x 3 = 6 bytes of data, but the file holds 3." },
+        { "huge claim", [0, 0, 0x08, 0x03, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 1], "bytes of data, but the file holds 1." },
+        { "extra data", [0, 0, 0x08, 0x01, 0, 0, 0, 1, 5, 6], "the header declares 1 = 1 bytes of data, but the file holds 2 (extra bytes at the end)." },
+        { "corrupt gzip", [0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF], "the gzip data is corrupt" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public void Idx_rejects_malformed_files_with_a_clear_message(string what, byte[] bytes, string message)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Idx.Read(new MemoryStream(bytes), what));
+        Assert.Contains(message, e.Message);
+        Assert.StartsWith(what + ": ", e.Message);
+    }
+
+    [Fact]
+    public void Idx_reads_plain_and_gzip_alike_and_checks_counts()
+    {
+        byte[] images = [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255, 51, 102];
+        byte[] labels = [0, 0, 8, 1, 0, 0, 0, 2, 4, 7];
+        byte[] threeLabels = [0, 0, 8, 1, 0, 0, 0, 3, 4, 7, 1];
+        string dir = Directory.CreateTempSubdirectory("idx").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "images"), images);
+            using (var gz = new GZipStream(File.Create(Path.Combine(dir, "labels.gz")), CompressionLevel.Optimal)) gz.Write(labels);
+            File.WriteAllBytes(Path.Combine(dir, "three"), threeLabels);
+
+            Dataset<int> data = Idx.LoadDataset(Path.Combine(dir, "images"), Path.Combine(dir, "labels.gz"));
+            Assert.Equal([0f, 1f, 0.2f, 0.4f], data.Features);
+            Assert.Equal([4, 7], data.Targets);
+            Assert.Equal(2, data.FeatureSize);
+
+            var e = Assert.Throws<InvalidDataException>(() => Idx.LoadDataset(Path.Combine(dir, "images"), Path.Combine(dir, "three")));
+            Assert.EndsWith("holds 2 images but " + Path.Combine(dir, "three") + " holds 3 labels.", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
