@@ -82,9 +82,14 @@ public static class Idx
     /// Loads an image file and a label file into a classification dataset (as torchvision's FashionMNIST with ToTensor):
     /// pixels scaled to [0, 1], one int label per image.
     /// </summary>
-    public static Dataset<int> LoadDataset(string imagesPath, string labelsPath)
+    public static Dataset<int> LoadDataset(string imagesPath, string labelsPath) =>
+        ToDataset(Read(imagesPath), Read(labelsPath), imagesPath, labelsPath);
+
+    /// <summary>As <see cref="LoadDataset"/>, from arrays already read; the names label messages.</summary>
+    public static Dataset<int> ToDataset(IdxArray images, IdxArray labels, string imagesPath = "images", string labelsPath = "labels")
     {
-        IdxArray images = Read(imagesPath), labels = Read(labelsPath);
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
         if (labels.Dimensions.Length != 1)
         {
             throw new InvalidDataException($"{labelsPath}: labels must have 1 dimension, but the file has {labels.Dimensions.Length}.");

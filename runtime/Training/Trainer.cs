@@ -16,7 +16,7 @@ public sealed record EpochResult(double Loss, double Accuracy, int Samples, Time
 /// <summary>The figures of one evaluation pass: mean loss (NaN without a loss) and accuracy (NaN for non-int targets).</summary>
 public sealed record EvaluationResult(double Loss, double Accuracy, int Samples);
 
-/// <summary>What <see cref="Trainer.Fit{TTarget}(Network, DataLoader{TTarget}, DataLoader{TTarget}?, Loss{TTarget}, Optimizer, int, LRScheduler?, Action{EpochReport}?, bool)"/> reports after each epoch.</summary>
+/// <summary>What Trainer.Fit reports after each epoch; LearningRate is the rate the epoch trained with (NaN with a custom updater).</summary>
 public sealed record EpochReport(int Epoch, EpochResult Train, EvaluationResult? Test, float LearningRate);
 
 /// <summary>Thrown when the loss becomes NaN or infinite during training, naming where.</summary>
@@ -38,21 +38,24 @@ public sealed class NonFiniteLossException(int epoch, int batch, float loss)
 /// sums of loss, correct predictions and samples. The update is an <see cref="Optimizer"/> (gradient of the loss as
 /// its reduction says; for Reduction.None, of the mean) or a custom updater called with the batch size after the
 /// gradient of the summed loss, as d2l's <c>updater(X.shape[0])</c>. Buffers are allocated once per call, not per batch.
+/// An optional onBatch callback receives (batches done, batches per epoch), for progress bars.
 /// </summary>
 public static class Trainer
 {
     /// <summary>One epoch with an optimizer; the network is put in training mode.</summary>
-    public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer optimizer, int epoch = 1, bool stopOnNonFiniteLoss = true)
+    public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer optimizer, int epoch = 1,
+        bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        return Epoch(net, data, loss, optimizer, null, epoch, stopOnNonFiniteLoss);
+        return Epoch(net, data, loss, optimizer, null, epoch, stopOnNonFiniteLoss, onBatch);
     }
 
     /// <summary>One epoch with a custom updater, called with the batch size after the gradient of the summed loss.</summary>
-    public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Action<int> updater, int epoch = 1, bool stopOnNonFiniteLoss = true)
+    public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Action<int> updater, int epoch = 1,
+        bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null)
     {
         ArgumentNullException.ThrowIfNull(updater);
-        return Epoch(net, data, loss, null, updater, epoch, stopOnNonFiniteLoss);
+        return Epoch(net, data, loss, null, updater, epoch, stopOnNonFiniteLoss, onBatch);
     }
 
     /// <summary>Runs the network over <paramref name="data"/> in evaluation mode, without gradients.</summary>
@@ -81,29 +84,31 @@ public static class Trainer
 
     /// <summary>Trains for <paramref name="epochs"/> epochs with an optimizer, evaluating on <paramref name="test"/> after each.</summary>
     public static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
-        Optimizer optimizer, int epochs, LRScheduler? scheduler = null, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true)
+        Optimizer optimizer, int epochs, LRScheduler? scheduler = null, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true,
+        Action<int, int>? onBatch = null)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        return Fit(net, train, test, loss, optimizer, null, epochs, scheduler, onEpoch, stopOnNonFiniteLoss);
+        return Fit(net, train, test, loss, optimizer, null, epochs, scheduler, onEpoch, stopOnNonFiniteLoss, onBatch);
     }
 
     /// <summary>Trains for <paramref name="epochs"/> epochs with a custom updater, evaluating on <paramref name="test"/> after each.</summary>
     public static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
-        Action<int> updater, int epochs, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true)
+        Action<int> updater, int epochs, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null)
     {
         ArgumentNullException.ThrowIfNull(updater);
-        return Fit(net, train, test, loss, null, updater, epochs, null, onEpoch, stopOnNonFiniteLoss);
+        return Fit(net, train, test, loss, null, updater, epochs, null, onEpoch, stopOnNonFiniteLoss, onBatch);
     }
 
     private static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
-        Optimizer? optimizer, Action<int>? updater, int epochs, LRScheduler? scheduler, Action<EpochReport>? onEpoch, bool stopOnNonFiniteLoss)
+        Optimizer? optimizer, Action<int>? updater, int epochs, LRScheduler? scheduler, Action<EpochReport>? onEpoch, bool stopOnNonFiniteLoss,
+        Action<int, int>? onBatch)
     {
         if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must not be negative.");
         var reports = new List<EpochReport>(epochs);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             float learningRate = optimizer?.LearningRate ?? float.NaN;
-            EpochResult result = Epoch(net, train, loss, optimizer, updater, epoch, stopOnNonFiniteLoss);
+            EpochResult result = Epoch(net, train, loss, optimizer, updater, epoch, stopOnNonFiniteLoss, onBatch);
             EvaluationResult? evaluation = test is null ? null : Evaluate(net, test, loss);
             scheduler?.Step();
             var report = new EpochReport(epoch, result, evaluation, learningRate);
@@ -114,7 +119,7 @@ public static class Trainer
     }
 
     private static EpochResult Epoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer? optimizer, Action<int>? updater,
-        int epoch, bool stopOnNonFiniteLoss)
+        int epoch, bool stopOnNonFiniteLoss, Action<int, int>? onBatch)
     {
         CheckArguments(net, data);
         ArgumentNullException.ThrowIfNull(loss);
@@ -153,6 +158,7 @@ public static class Trainer
             termCount += loss.LastCount;
             correct += CountCorrect(y, batch.Targets);
             samples += batch.Size;
+            onBatch?.Invoke(batchIndex, data.BatchCount);
         }
         return new EpochResult(termCount == 0 ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / Math.Max(samples, 1) : double.NaN,
             samples, clock.Elapsed);

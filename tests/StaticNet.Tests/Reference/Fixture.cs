@@ -17,7 +17,7 @@ internal sealed class Fixture
 
     public Fixture(string fileName)
     {
-        byte[] bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "fixtures", fileName));
+        byte[] bytes = File.ReadAllBytes(Path.IsPathRooted(fileName) ? fileName : Path.Combine(AppContext.BaseDirectory, "fixtures", fileName));
         int headerLength = checked((int)BinaryPrimitives.ReadUInt64LittleEndian(bytes));
         using JsonDocument header = JsonDocument.Parse(bytes.AsMemory(8, headerLength));
         foreach (JsonProperty entry in header.RootElement.EnumerateObject())

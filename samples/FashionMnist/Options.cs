@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace FashionMnist;
+
+/// <summary>The command line, parsed and checked; <see cref="Parse"/> throws <see cref="UsageException"/> on anything wrong.</summary>
+public sealed record Options
+{
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 256;
+    public float? LearningRate { get; init; }
+    public string Model { get; init; } = "mlp";
+    public string Optimizer { get; init; } = "momentum";
+    public ulong Seed { get; init; } = 1;
+    public string? Data { get; init; }
+    public string? Save { get; init; }
+    public string? Plot { get; init; }
+    public bool Help { get; init; }
+
+    public const string Usage = """
+        Trains a network on Fashion-MNIST with StaticNet.
+
+        usage: dotnet run -c Release --project samples/FashionMnist -- [options]
+
+          --epochs N          epochs to train (default 10)
+          --batch-size N      samples per batch (default 256)
+          --lr X              learning rate (default 0.05 for momentum, 0.1 for sgd, 0.001 for adam)
+          --model NAME        mlp (default; d2l's 784-256-10), softmax (softmax regression), deep (two hidden layers, dropout)
+          --optimizer NAME    momentum (default: SGD with momentum 0.9 and a cosine schedule),
+                              sgd (plain SGD, no schedule: the d2l recipe with --lr 0.1), adam
+          --seed N            seed for initialisation, shuffling and dropout (default 1)
+          --data DIR|embedded a folder with the four Fashion-MNIST IDX files (.gz or plain), or 'embedded' for the built-in
+                              subset; by default the full set in /usr/share/datasets/fashion-mnist if present, else the subset
+          --save PATH         write the trained weights as safetensors, with PyTorch state_dict names
+          --plot PATH         write a PNG chart of the training curves
+          --help              show this text
+        """;
+
+    public static Options Parse(IReadOnlyList<string> args)
+    {
+        var options = new Options();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string name = args[i];
+            if (name is "--help" or "-h")
+            {
+                options = options with { Help = true };
+                continue;
+            }
+            if (!name.StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"unexpected argument '{name}'");
+            if (i + 1 >= args.Count) throw new UsageException($"{name} needs a value");
+            string value = args[++i];
+            options = name switch
+            {
+                "--epochs" => options with { Epochs = PositiveInt(name, value) },
+                "--batch-size" => options with { BatchSize = PositiveInt(name, value) },
+                "--lr" => options with { LearningRate = PositiveFloat(name, value) },
+                "--model" => options with { Model = OneOf(name, value, "mlp", "softmax", "deep") },
+                "--optimizer" => options with { Optimizer = OneOf(name, value, "momentum", "sgd", "adam") },
+                "--seed" => options with { Seed = ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed) ? seed : throw new UsageException($"--seed expects a whole number, not '{value}'") },
+                "--data" => options with { Data = value },
+                "--save" => options with { Save = value },
+                "--plot" => options with { Plot = value },
+                _ => throw new UsageException($"unknown option '{name}'"),
+            };
+        }
+        return options;
+    }
+
+    private static int PositiveInt(string name, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw new UsageException($"{name} expects a positive whole number, not '{value}'");
+
+    private static float PositiveFloat(string name, string value) =>
+        float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out float x) && x > 0 && float.IsFinite(x) ? x : throw new UsageException($"{name} expects a positive number, not '{value}'");
+
+    private static string OneOf(string name, string value, params string[] choices) =>
+        Array.IndexOf(choices, value) >= 0 ? value : throw new UsageException($"{name} expects one of {string.Join(", ", choices)}, not '{value}'");
+}
+
+/// <summary>A bad command line: the message says what and the program exits with code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using FashionMnist;
+using StaticNet;
+
+Options options;
+try
+{
+    options = Options.Parse(args);
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine();
+    Console.Error.WriteLine(Options.Usage);
+    return 2;
+}
+if (options.Help)
+{
+    Console.WriteLine(Options.Usage);
+    return 0;
+}
+
+Dataset<int> train, test;
+string source;
+try
+{
+    (train, test, source) = LoadData(options.Data);
+}
+catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: cannot load the data: {e.Message}");
+    return 1;
+}
+Console.WriteLine($"Data: {source}");
+
+Network net = options.Model switch
+{
+    "softmax" => new SoftmaxRegression(options.BatchSize, options.Seed),
+    "deep" => new DeepMlp(options.BatchSize, options.Seed),
+    _ => new Mlp(options.BatchSize, options.Seed),
+};
+// d2l's initialisation: weights from N(0, 0.01^2), biases zero.
+var init = new RandomGenerator(options.Seed);
+net.Apply(m =>
+{
+    if (m is Linear l)
+    {
+        Init.Normal(l.Weight, 0, 0.01f, init);
+        if (l.Bias is not null) Init.Zeros(l.Bias);
+    }
+});
+
+(Optimizer optimizer, LRScheduler? schedule, string recipe) = options.Optimizer switch
+{
+    "sgd" => Plain(new SGD(net.Parameters(), options.LearningRate ?? 0.1f)),
+    "adam" => Plain(new Adam(net.Parameters(), options.LearningRate ?? 1e-3f)),
+    _ => Momentum(new SGD(net.Parameters(), options.LearningRate ?? 0.05f, momentum: 0.9f), options.Epochs),
+};
+Console.WriteLine($"Model: {options.Model} ({net.Parameters().Sum(p => p.Numel)} parameters), {recipe}, batch {options.BatchSize}, {options.Epochs} epochs, seed {options.Seed}");
+
+var trainLoader = new DataLoader<int>(train, options.BatchSize, shuffle: true, seed: options.Seed);
+var testLoader = new DataLoader<int>(test, options.BatchSize);
+IReadOnlyList<EpochReport> reports;
+try
+{
+    reports = Report.Run(options.Epochs, trainLoader.BatchCount, (onBatch, onEpoch) =>
+        Trainer.Fit(net, trainLoader, testLoader, new CrossEntropyLoss(), optimizer, options.Epochs, schedule, onEpoch, onBatch: onBatch));
+}
+catch (NonFiniteLossException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+Report.Table(reports);
+
+try
+{
+    if (options.Plot is not null)
+    {
+        Chart.Save(reports, options.Plot, $"{options.Model}, {recipe}");
+        Console.WriteLine($"Chart: {Path.GetFullPath(options.Plot)}");
+    }
+    if (options.Save is not null)
+    {
+        Safetensors.Save(net, options.Save);
+        Console.WriteLine($"Weights: {Path.GetFullPath(options.Save)}");
+    }
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+return 0;
+
+static (Optimizer, LRScheduler?, string) Plain(Optimizer optimizer) =>
+    (optimizer, null, $"{optimizer.GetType().Name} lr {optimizer.LearningRate}, no schedule");
+
+static (Optimizer, LRScheduler?, string) Momentum(SGD optimizer, int epochs) =>
+    (optimizer, new CosineAnnealingLR(optimizer, epochs), $"SGD lr {optimizer.LearningRate} momentum 0.9, cosine schedule");
+
+static (Dataset<int> Train, Dataset<int> Test, string Source) LoadData(string? data)
+{
+    const string debian = "/usr/share/datasets/fashion-mnist";
+    string? directory = data switch
+    {
+        "embedded" => null,
+        null => Directory.Exists(debian) && File.Exists(Find(debian, "train-images-idx3-ubyte")) ? debian : null,
+        _ => data,
+    };
+    if (directory is null)
+    {
+        Dataset<int> Embedded(string images, string labels)
+        {
+            Assembly assembly = typeof(Mlp).Assembly;
+            using Stream imageStream = assembly.GetManifestResourceStream(images)!, labelStream = assembly.GetManifestResourceStream(labels)!;
+            return Idx.ToDataset(Idx.Read(imageStream, images), Idx.Read(labelStream, labels), images, labels);
+        }
+        Dataset<int> embeddedTrain = Embedded("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz");
+        Dataset<int> embeddedTest = Embedded("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz");
+        return (embeddedTrain, embeddedTest,
+            $"Fashion-MNIST, the embedded subset ({embeddedTrain.Count} training and {embeddedTest.Count} test images); " +
+            $"install Debian's dataset-fashion-mnist or pass --data DIR for the full set");
+    }
+    if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"no folder '{directory}'");
+    Dataset<int> fullTrain = Idx.LoadDataset(Find(directory, "train-images-idx3-ubyte"), Find(directory, "train-labels-idx1-ubyte"));
+    Dataset<int> fullTest = Idx.LoadDataset(Find(directory, "t10k-images-idx3-ubyte"), Find(directory, "t10k-labels-idx1-ubyte"));
+    return (fullTrain, fullTest, $"Fashion-MNIST from {directory} ({fullTrain.Count} training and {fullTest.Count} test images)");
+}
+
+// The IDX file as shipped (.gz) or unpacked.
+static string Find(string directory, string name)
+{
+    string packed = Path.Combine(directory, name + ".gz");
+    return File.Exists(packed) ? packed : Path.Combine(directory, name);
+}
