@@ -16,6 +16,19 @@ public static partial class Kernels
         CheckLength(output.Length, (long)rows * outFeatures, nameof(output));
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (rows == 0) return;
+        if (UsePacked(rows, outFeatures, inFeatures))
+        {
+            // Start from the bias (or zero) and accumulate x W^T on top: B(p, j) = W[j, p] is read through strides.
+            for (int r = 0; r < rows; r++)
+            {
+                Span<float> row = output.Slice(r * outFeatures, outFeatures);
+                if (bias.IsEmpty) row.Clear();
+                else bias.CopyTo(row);
+            }
+            PackedGemm.Multiply(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), inFeatures, 1,
+                ref MemoryMarshal.GetReference(weight), 1, inFeatures, rows, outFeatures, inFeatures, accumulate: true);
+            return;
+        }
         Gemm.MultiplyTransposed(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input),
             ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
     }
@@ -40,16 +53,43 @@ public static partial class Kernels
         }
         if (rows == 0) return;
         ref float dY = ref MemoryMarshal.GetReference(outputGrad);
+        bool packed = UsePacked(rows, outFeatures, inFeatures);
         if (!inputGrad.IsEmpty)
         {
-            Gemm.Multiply(ref MemoryMarshal.GetReference(inputGrad), ref dY, ref MemoryMarshal.GetReference(weight), rows, inFeatures, outFeatures);
+            if (packed)
+            {
+                PackedGemm.Multiply(ref MemoryMarshal.GetReference(inputGrad), ref dY, outFeatures, 1,
+                    ref MemoryMarshal.GetReference(weight), inFeatures, 1, rows, inFeatures, outFeatures, accumulate: false);
+            }
+            else
+            {
+                Gemm.Multiply(ref MemoryMarshal.GetReference(inputGrad), ref dY, ref MemoryMarshal.GetReference(weight), rows, inFeatures, outFeatures);
+            }
         }
-        Gemm.AccumulateTransposed(ref MemoryMarshal.GetReference(weightGrad), ref dY, ref MemoryMarshal.GetReference(input), outFeatures, inFeatures, rows);
+        if (packed)
+        {
+            // A(i, p) = dY[p, i]: the transpose is read through strides while packing.
+            PackedGemm.Multiply(ref MemoryMarshal.GetReference(weightGrad), ref dY, 1, outFeatures,
+                ref MemoryMarshal.GetReference(input), inFeatures, 1, outFeatures, inFeatures, rows, accumulate: true);
+        }
+        else
+        {
+            Gemm.AccumulateTransposed(ref MemoryMarshal.GetReference(weightGrad), ref dY, ref MemoryMarshal.GetReference(input), outFeatures, inFeatures, rows);
+        }
         if (!biasGrad.IsEmpty)
         {
             Gemm.AccumulateColumnSums(ref MemoryMarshal.GetReference(biasGrad), ref dY, rows, outFeatures);
         }
     }
+
+    /// <summary>
+    /// The packed GEMM pays for its packing once the product has some size and the machine has AVX-512 or AVX2;
+    /// below that (tiny layers, one sample) the direct kernels win.
+    /// </summary>
+    private static bool UsePacked(int rows, int outFeatures, int inFeatures) =>
+        PackedGemm.IsSupported && rows >= 8 && (long)rows * outFeatures * inFeatures >= PackedThreshold;
+
+    private const long PackedThreshold = 1L << 15;
 
     private static void CheckLinear(int rows, int inFeatures, int outFeatures, int inputLength, int weightLength, int biasLength)
     {
