@@ -16,6 +16,7 @@ internal static class Gemm
     private const int KSlice = 256;
 
     /// <summary>C[m, n] = dot(A[m, :], B[n, :]) + bias[n], for A [M, K], B [N, K], C [M, N] (x W^T + b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
     {
         if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) MultiplyTransposed<Vec512>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
@@ -25,6 +26,7 @@ internal static class Gemm
     }
 
     /// <summary>C[i, :] = sum over j of A[i, j] * B[j, :], for A [M, K], B [K, N], C [M, N] (the input gradient dY W).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(ref float c, ref float a, ref float b, int m, int n, int k)
     {
         if (Vector512.IsHardwareAccelerated && n >= Vec512.Count) Multiply<Vec512>(ref c, ref a, ref b, m, n, k);
@@ -34,6 +36,7 @@ internal static class Gemm
     }
 
     /// <summary>C[i, :] += sum over r of A[r, i] * B[r, :], for A [R, M], B [R, N], C [M, N] (the weight gradient dY^T X).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateTransposed(ref float c, ref float a, ref float b, int m, int n, int r)
     {
         if (Vector512.IsHardwareAccelerated && n >= Vec512.Count) AccumulateTransposed<Vec512>(ref c, ref a, ref b, m, n, r);
@@ -43,6 +46,7 @@ internal static class Gemm
     }
 
     /// <summary>sum[j] += A[r, j] over all rows r, for A [R, N] (the bias gradient).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateColumnSums(ref float sum, ref float a, int rows, int n)
     {
         for (int r = 0; r < rows; r++)
@@ -50,6 +54,8 @@ internal static class Gemm
             AddScaledRow(ref sum, ref Unsafe.Add(ref a, r * n), 1f, n);
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static void MultiplyTransposed<TV>(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
         where TV : struct, IVector<TV>
@@ -81,6 +87,8 @@ internal static class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     private static void Multiply<TV>(ref float c, ref float a, ref float b, int m, int n, int k) where TV : struct, IVector<TV>
     {
         for (int i = 0; i < m * n; i++) Unsafe.Add(ref c, i) = 0f;
@@ -102,6 +110,8 @@ internal static class Gemm
             }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static void AccumulateTransposed<TV>(ref float c, ref float a, ref float b, int m, int n, int r) where TV : struct, IVector<TV>
     {

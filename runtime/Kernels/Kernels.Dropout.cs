@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -26,6 +27,7 @@ public static partial class Kernels
 
     private readonly struct MultiplyOperator : IBinaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x, TV y) where TV : struct, IVector<TV> => TV.Multiply(x, y);
     }
 }

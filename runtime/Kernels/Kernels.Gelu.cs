@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -28,6 +29,7 @@ public static partial class Kernels
     /// Phi(x) through erfc(|x| / sqrt 2), by the Chebyshev fit of Numerical Recipes' erfcc (relative error below 1.2e-7
     /// for every argument): computing the small tail directly keeps its relative accuracy for large negative x.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV NormalCdf<TV>(TV x) where TV : struct, IVector<TV>
     {
         TV z = TV.Multiply(TV.Abs(x), TV.Create(InverseSqrt2));
@@ -47,16 +49,19 @@ public static partial class Kernels
     }
 
     /// <summary>tanh(u) = 1 - 2 / (exp(2u) + 1), which saturates cleanly to +-1 when exp overflows or underflows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV Tanh<TV>(TV u) where TV : struct, IVector<TV> =>
         TV.Subtract(TV.Create(1f), TV.Divide(TV.Create(2f), TV.Add(TV.Exp(TV.Add(u, u)), TV.Create(1f))));
 
     private readonly struct GeluOperator : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> => TV.Multiply(x, NormalCdf(x));
     }
 
     private readonly struct GeluBackwardOperator : IBinaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV>
         {
             TV density = TV.Multiply(TV.Create(InverseSqrt2Pi), TV.Exp(TV.Multiply(TV.Create(-0.5f), TV.Multiply(x, x))));
@@ -66,6 +71,7 @@ public static partial class Kernels
 
     private readonly struct GeluTanhOperator : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV>
         {
             TV inner = TV.Multiply(TV.Create(Sqrt2OverPi), TV.MultiplyAdd(TV.Multiply(TV.Create(TanhCoefficient), x), TV.Multiply(x, x), x));
@@ -75,6 +81,7 @@ public static partial class Kernels
 
     private readonly struct GeluTanhBackwardOperator : IBinaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV>
         {
             TV x2 = TV.Multiply(x, x);

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -15,12 +16,14 @@ public static partial class Kernels
 
     private readonly struct LeakyReluOperator(float slope) : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> =>
             TV.Select(TV.GreaterThan(x, TV.Create(0f)), x, TV.Multiply(x, TV.Create(slope)));
     }
 
     private readonly struct LeakyReluBackwardOperator(float slope) : IBinaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV> =>
             TV.Select(TV.GreaterThan(x, TV.Create(0f)), dy, TV.Multiply(dy, TV.Create(slope)));
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -14,11 +15,13 @@ public static partial class Kernels
 
     private readonly struct ReluOperator : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> => TV.Max(x, TV.Create(0f));
     }
 
     private readonly struct ReluBackwardOperator : IBinaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV y) where TV : struct, IVector<TV> => TV.Select(TV.GreaterThan(y, TV.Create(0f)), dy, TV.Create(0f));
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using StaticNet.Simd;
 
@@ -19,6 +20,7 @@ public static partial class Kernels
 
     private readonly struct TanhBackwardOperator : IBinaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV y) where TV : struct, IVector<TV> =>
             TV.Multiply(dy, TV.Subtract(TV.Create(1f), TV.Multiply(y, y)));
     }

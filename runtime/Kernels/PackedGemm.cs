@@ -8,20 +8,20 @@ namespace StaticNet;
 /// <summary>
 /// A packed, register-blocked matrix product for the Linear layer's three products, in the style of BLIS:
 /// C[M, N] (+)= A · B, where A and B are read through row and column strides, so that x W^T, dY^T X and dY W all run
-/// without a transposing copy of the operands. B is packed into panels of <see cref="Nr"/> columns and A into panels of
-/// <see cref="Mr"/> rows (both zero-padded), and a micro-kernel keeps an Mr x Nr block of C in registers:
-/// 8 x 32 floats (16 Vector512 accumulators) with AVX-512, 6 x 16 (12 Vector256) with AVX2.
+/// without a transposing copy of the operands. B is packed into zero-padded panels of Nr columns; A is read in place
+/// through its strides, Mr rows at a time (only a tile cut by the bottom edge is copied), and a micro-kernel keeps an
+/// Mr x Nr block of C in registers: 8 x 32 floats (16 Vector512 accumulators) with AVX-512 (8 x 16 for outputs of at
+/// most 16 columns), 6 x 16 (12 Vector256) with AVX2.
 /// Every element of C is summed in the same order whatever the block it falls in, so results do not depend on the
 /// blocking or on how the work is split. Packing buffers are per thread and reused: no allocation once warm.
 /// </summary>
 internal static class PackedGemm
 {
     private const int KBlock = 256;
-    private const int MBlock = 96;
     private const int NBlock = 512;
 
-    [ThreadStatic] private static float[]? s_packedA;
     [ThreadStatic] private static float[]? s_packedB;
+    [ThreadStatic] private static float[]? s_edgeA;
 
     /// <summary>True where a micro-kernel exists for this machine (AVX-512 or AVX2).</summary>
     public static bool IsSupported => Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated;
@@ -34,11 +34,14 @@ internal static class PackedGemm
     /// C[i, j] = (accumulate ? C[i, j] : 0) + sum over p of A(i, p) B(p, j), with A(i, p) = a[i * aRow + p * aCol],
     /// B(p, j) = b[p * bRow + j * bCol] and C row-major [m, n]. Callers have checked every length.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate)
     {
-        int mr = Mr, nr = Nr;
-        float[] packedA = Scratch(ref s_packedA, MBlock * KBlock);
+        // Narrow outputs (a classifier's 10 logits) use half-width tiles, so that less of each tile is padding.
+        bool narrow = Vector512.IsHardwareAccelerated && n <= 16;
+        int mr = Mr, nr = narrow ? 16 : Nr;
         float[] packedB = Scratch(ref s_packedB, NBlock * KBlock);
+        float[] edgeA = Scratch(ref s_edgeA, 8 * KBlock);
         for (int j0 = 0; j0 < n; j0 += NBlock)
         {
             int nc = Math.Min(NBlock, n - j0);
@@ -47,28 +50,27 @@ internal static class PackedGemm
                 int kc = Math.Min(KBlock, k - p0);
                 bool add = accumulate || p0 > 0;
                 PackB(packedB, ref Unsafe.Add(ref b, p0 * bRow + j0 * bCol), bRow, bCol, kc, nc, nr);
-                for (int i0 = 0; i0 < m; i0 += MBlock)
+                // Full row tiles read A in place through its strides; a tile cut by the bottom edge is copied once, zero-padded.
+                int edgeRows = m % mr, edgeStart = m - edgeRows;
+                if (edgeRows > 0) PackEdgeA(edgeA, ref Unsafe.Add(ref a, edgeStart * aRow + p0 * aCol), aRow, aCol, edgeRows, kc, mr);
+                for (int jr = 0; jr < nc; jr += nr)
                 {
-                    int mc = Math.Min(MBlock, m - i0);
-                    PackA(packedA, ref Unsafe.Add(ref a, i0 * aRow + p0 * aCol), aRow, aCol, mc, kc, mr);
-                    for (int jr = 0; jr < nc; jr += nr)
+                    int cols = Math.Min(nr, nc - jr);
+                    ref float bPanel = ref packedB[jr * kc];
+                    for (int ir = 0; ir < m; ir += mr)
                     {
-                        int cols = Math.Min(nr, nc - jr);
-                        ref float bPanel = ref packedB[jr * kc];
-                        for (int ir = 0; ir < mc; ir += mr)
+                        int rows = Math.Min(mr, m - ir);
+                        ref float cTile = ref Unsafe.Add(ref c, ir * n + j0 + jr);
+                        ref float aTile = ref Unsafe.Add(ref a, ir * aRow + p0 * aCol);
+                        int rs = aRow, cs = aCol;
+                        if (rows < mr)
                         {
-                            int rows = Math.Min(mr, mc - ir);
-                            ref float cTile = ref Unsafe.Add(ref c, (i0 + ir) * n + j0 + jr);
-                            ref float aPanel = ref packedA[ir * kc];
-                            if (rows == mr && cols == nr)
-                            {
-                                MicroKernel(kc, ref aPanel, ref bPanel, ref cTile, n, add);
-                            }
-                            else
-                            {
-                                EdgeTile(kc, ref aPanel, ref bPanel, ref cTile, n, add, rows, cols, mr, nr);
-                            }
+                            aTile = ref edgeA[0];
+                            rs = 1;
+                            cs = mr;
                         }
+                        if (rows == mr && cols == nr) MicroKernel(kc, ref aTile, rs, cs, ref bPanel, ref cTile, n, add, narrow);
+                        else EdgeTile(kc, ref aTile, rs, cs, ref bPanel, ref cTile, n, add, rows, cols, nr, narrow);
                     }
                 }
             }
@@ -76,18 +78,20 @@ internal static class PackedGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel(int kc, ref float a, ref float b, ref float c, int ldc, bool add)
+    private static void MicroKernel(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add, bool narrow)
     {
-        if (Vector512.IsHardwareAccelerated) Kernel8x32(kc, ref a, ref b, ref c, ldc, add);
-        else Kernel6x16(kc, ref a, ref b, ref c, ldc, add);
+        if (narrow) Kernel8x16(kc, ref a, rs, cs, ref b, ref c, ldc, add);
+        else if (Vector512.IsHardwareAccelerated) Kernel8x32(kc, ref a, rs, cs, ref b, ref c, ldc, add);
+        else Kernel6x16(kc, ref a, rs, cs, ref b, ref c, ldc, add);
     }
 
-    /// <summary>A partial tile at the bottom or right edge: the full micro-kernel into a scratch tile, then its valid part into C.</summary>
-    private static void EdgeTile(int kc, ref float a, ref float b, ref float c, int ldc, bool add, int rows, int cols, int mr, int nr)
+    /// <summary>A tile cut by the right or bottom edge: the full micro-kernel into a scratch tile, then its valid part into C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EdgeTile(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add, int rows, int cols, int nr, bool narrow)
     {
         Span<float> tile = stackalloc float[8 * 32];
         ref float t = ref MemoryMarshal.GetReference(tile);
-        MicroKernel(kc, ref a, ref b, ref t, nr, add: false);
+        MicroKernel(kc, ref a, rs, cs, ref b, ref t, nr, add: false, narrow);
         for (int i = 0; i < rows; i++)
         {
             ref float cRow = ref Unsafe.Add(ref c, i * ldc);
@@ -99,30 +103,32 @@ internal static class PackedGemm
         }
     }
 
-    private static void Kernel8x32(int kc, ref float a, ref float b, ref float c, int ldc, bool add)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x32(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs, r6 = 6 * rs, r7 = 7 * rs;
         for (int p = 0; p < kc; p++)
         {
             ref float bp = ref Unsafe.Add(ref b, p * 32);
-            ref float ap = ref Unsafe.Add(ref a, p * 8);
+            ref float ap = ref Unsafe.Add(ref a, p * cs);
             Vector512<float> b0 = Vector512.LoadUnsafe(ref bp), b1 = Vector512.LoadUnsafe(ref bp, 16);
             Vector512<float> x = Vector512.Create(ap);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(Unsafe.Add(ref ap, 1));
+            x = Vector512.Create(Unsafe.Add(ref ap, r1));
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(Unsafe.Add(ref ap, 2));
+            x = Vector512.Create(Unsafe.Add(ref ap, r2));
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(Unsafe.Add(ref ap, 3));
+            x = Vector512.Create(Unsafe.Add(ref ap, r3));
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(Unsafe.Add(ref ap, 4));
+            x = Vector512.Create(Unsafe.Add(ref ap, r4));
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(Unsafe.Add(ref ap, 5));
+            x = Vector512.Create(Unsafe.Add(ref ap, r5));
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(Unsafe.Add(ref ap, 6));
+            x = Vector512.Create(Unsafe.Add(ref ap, r6));
             c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(Unsafe.Add(ref ap, 7));
+            x = Vector512.Create(Unsafe.Add(ref ap, r7));
             c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
         }
         Store512(ref c, c00, c01, add);
@@ -133,6 +139,41 @@ internal static class PackedGemm
         Store512(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
         Store512(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add);
         Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x16(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs, r6 = 6 * rs, r7 = 7 * rs;
+        for (int p = 0; p < kc; p++)
+        {
+            ref float ap = ref Unsafe.Add(ref a, p * cs);
+            Vector512<float> b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * 16));
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(ap), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r1)), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r2)), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r3)), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r4)), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r5)), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r6)), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r7)), b0, c7);
+        }
+        Store512(ref c, c0, add);
+        Store512(ref Unsafe.Add(ref c, ldc), c1, add);
+        Store512(ref Unsafe.Add(ref c, 2 * ldc), c2, add);
+        Store512(ref Unsafe.Add(ref c, 3 * ldc), c3, add);
+        Store512(ref Unsafe.Add(ref c, 4 * ldc), c4, add);
+        Store512(ref Unsafe.Add(ref c, 5 * ldc), c5, add);
+        Store512(ref Unsafe.Add(ref c, 6 * ldc), c6, add);
+        Store512(ref Unsafe.Add(ref c, 7 * ldc), c7, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(ref float c, Vector512<float> value, bool add)
+    {
+        if (add) value += Vector512.LoadUnsafe(ref c);
+        value.StoreUnsafe(ref c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -147,26 +188,29 @@ internal static class PackedGemm
         right.StoreUnsafe(ref c, 16);
     }
 
-    private static void Kernel6x16(int kc, ref float a, ref float b, ref float c, int ldc, bool add)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
+    private static void Kernel6x16(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs;
         for (int p = 0; p < kc; p++)
         {
             ref float bp = ref Unsafe.Add(ref b, p * 16);
-            ref float ap = ref Unsafe.Add(ref a, p * 6);
+            ref float ap = ref Unsafe.Add(ref a, p * cs);
             Vector256<float> b0 = Vector256.LoadUnsafe(ref bp), b1 = Vector256.LoadUnsafe(ref bp, 8);
             Vector256<float> x = Vector256.Create(ap);
             c00 = Vector256.MultiplyAddEstimate(x, b0, c00); c01 = Vector256.MultiplyAddEstimate(x, b1, c01);
-            x = Vector256.Create(Unsafe.Add(ref ap, 1));
+            x = Vector256.Create(Unsafe.Add(ref ap, r1));
             c10 = Vector256.MultiplyAddEstimate(x, b0, c10); c11 = Vector256.MultiplyAddEstimate(x, b1, c11);
-            x = Vector256.Create(Unsafe.Add(ref ap, 2));
+            x = Vector256.Create(Unsafe.Add(ref ap, r2));
             c20 = Vector256.MultiplyAddEstimate(x, b0, c20); c21 = Vector256.MultiplyAddEstimate(x, b1, c21);
-            x = Vector256.Create(Unsafe.Add(ref ap, 3));
+            x = Vector256.Create(Unsafe.Add(ref ap, r3));
             c30 = Vector256.MultiplyAddEstimate(x, b0, c30); c31 = Vector256.MultiplyAddEstimate(x, b1, c31);
-            x = Vector256.Create(Unsafe.Add(ref ap, 4));
+            x = Vector256.Create(Unsafe.Add(ref ap, r4));
             c40 = Vector256.MultiplyAddEstimate(x, b0, c40); c41 = Vector256.MultiplyAddEstimate(x, b1, c41);
-            x = Vector256.Create(Unsafe.Add(ref ap, 5));
+            x = Vector256.Create(Unsafe.Add(ref ap, r5));
             c50 = Vector256.MultiplyAddEstimate(x, b0, c50); c51 = Vector256.MultiplyAddEstimate(x, b1, c51);
         }
         Store256(ref c, c00, c01, add);
@@ -190,6 +234,7 @@ internal static class PackedGemm
     }
 
     /// <summary>Packs B[kc, nc] into panels of nr columns: panel j holds, for each p, the nr values B(p, j*nr ..), zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(float[] packed, ref float b, int bRow, int bCol, int kc, int nc, int nr)
     {
         for (int j0 = 0; j0 < nc; j0 += nr)
@@ -219,27 +264,15 @@ internal static class PackedGemm
         }
     }
 
-    /// <summary>Packs A[mc, kc] into panels of mr rows: panel i holds, for each p, the mr values A(i*mr .., p), zero-padded.</summary>
-    private static void PackA(float[] packed, ref float a, int aRow, int aCol, int mc, int kc, int mr)
+    /// <summary>Copies a partial row tile of A (rows &lt; mr) as mr values per p, zero-padded, so the micro-kernel never reads past A.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackEdgeA(float[] packed, ref float a, int aRow, int aCol, int rows, int kc, int mr)
     {
-        for (int i0 = 0; i0 < mc; i0 += mr)
+        ref float dst = ref packed[0];
+        for (int p = 0; p < kc; p++)
         {
-            int rows = Math.Min(mr, mc - i0);
-            Span<float> panel = packed.AsSpan(i0 * kc, kc * mr);
-            ref float dst = ref MemoryMarshal.GetReference(panel);
-            if (aRow == 1)
-            {
-                for (int p = 0; p < kc; p++) CopyPadded(ref Unsafe.Add(ref a, i0 + p * aCol), 1, ref Unsafe.Add(ref dst, p * mr), rows, mr);
-            }
-            else
-            {
-                if (rows < mr) panel.Clear();
-                for (int i = 0; i < rows; i++)
-                {
-                    ref float src = ref Unsafe.Add(ref a, (i0 + i) * aRow);
-                    for (int p = 0; p < kc; p++) Unsafe.Add(ref dst, p * mr + i) = Unsafe.Add(ref src, p * aCol);
-                }
-            }
+            ref float column = ref Unsafe.Add(ref a, p * aCol);
+            for (int i = 0; i < mr; i++) Unsafe.Add(ref dst, p * mr + i) = i < rows ? Unsafe.Add(ref column, i * aRow) : 0f;
         }
     }
 

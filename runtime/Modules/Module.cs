@@ -79,7 +79,8 @@ public abstract class Module
     public Module Train(bool mode = true)
     {
         Training = mode;
-        foreach ((string _, Module child) in NamedChildren()) child.Train(mode);
+        IReadOnlyList<(string Name, Module Module)> children = NamedChildren();
+        for (int i = 0; i < children.Count; i++) children[i].Module.Train(mode); // by index: no enumerator to allocate
         return this;
     }
 

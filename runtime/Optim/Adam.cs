@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using StaticNet.Simd;
 
@@ -81,6 +82,7 @@ public class Adam : Optimizer
     private readonly struct AdamOperator(float beta1, float beta2, float eps, float weightDecay, float decay, float stepSize, float biasCorrection2Sqrt, bool amsgrad)
         : IUpdateOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TV>(ref float parameter, ref float grad, ref float expAvg, ref float expAvgSq, ref float maxExpAvgSq) where TV : struct, IVector<TV>
         {
             TV p = TV.Load(ref parameter);

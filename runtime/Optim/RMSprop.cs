@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using StaticNet.Simd;
 
@@ -54,6 +55,7 @@ public sealed class RMSprop : Optimizer
 
     private readonly struct RmsPropOperator(float lr, float alpha, float eps, float weightDecay, float momentum, bool centered) : IUpdateOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TV>(ref float parameter, ref float grad, ref float squareAvg, ref float buffer, ref float gradAvg) where TV : struct, IVector<TV>
         {
             TV p = TV.Load(ref parameter);

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using StaticNet.Simd;
 
@@ -58,6 +59,7 @@ public sealed class SGD : Optimizer
     private readonly struct SgdOperator(float lr, float momentum, float oneMinusDampening, float weightDecay, bool nesterov, bool hasBuffer)
         : IUpdateOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TV>(ref float parameter, ref float grad, ref float buffer, ref float unused2, ref float unused3) where TV : struct, IVector<TV>
         {
             TV p = TV.Load(ref parameter);

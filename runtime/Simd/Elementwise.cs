@@ -24,6 +24,7 @@ internal interface IBinaryOperator
 /// </summary>
 internal static class Elementwise
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Map<TOp>(Span<float> destination, ReadOnlySpan<float> x, TOp op) where TOp : struct, IUnaryOperator
     {
         CheckLengths(destination, x, nameof(x));
@@ -33,6 +34,8 @@ internal static class Elementwise
         else if (Vector128.IsHardwareAccelerated && destination.Length >= Vec128.Count) Map<TOp, Vec128>(destination, x, op);
         else Map<TOp, Scalar>(destination, x, op);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     public static void Map<TOp>(Span<float> destination, ReadOnlySpan<float> x, ReadOnlySpan<float> y, TOp op) where TOp : struct, IBinaryOperator
     {
@@ -58,6 +61,8 @@ internal static class Elementwise
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     private static void Map<TOp, TV>(Span<float> destination, ReadOnlySpan<float> x, TOp op)
         where TOp : struct, IUnaryOperator where TV : struct, IVector<TV>
     {
@@ -70,6 +75,8 @@ internal static class Elementwise
         }
         TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref s, last))), ref Unsafe.Add(ref d, last));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static void Map<TOp, TV>(Span<float> destination, ReadOnlySpan<float> x, ReadOnlySpan<float> y, TOp op)
         where TOp : struct, IBinaryOperator where TV : struct, IVector<TV>

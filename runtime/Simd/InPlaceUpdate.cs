@@ -20,6 +20,7 @@ internal interface IUpdateOperator
 /// </summary>
 internal static class InPlaceUpdate
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TOp>(Span<float> parameters, Span<float> grads, Span<float> state1, Span<float> state2, Span<float> state3, TOp op)
         where TOp : struct, IUpdateOperator
     {
@@ -33,6 +34,8 @@ internal static class InPlaceUpdate
         else if (Vector128.IsHardwareAccelerated && n >= Vec128.Count) Run<TOp, Vec128>(parameters, grads, state1, state2, state3, op);
         else Run<TOp, Scalar>(parameters, grads, state1, state2, state3, op);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static void Run<TOp, TV>(Span<float> parameters, Span<float> grads, Span<float> state1, Span<float> state2, Span<float> state3, TOp op)
         where TOp : struct, IUpdateOperator where TV : struct, IVector<TV>

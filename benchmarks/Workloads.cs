@@ -1,0 +1,84 @@
+using System;
+using System.Linq;
+
+namespace StaticNet.Benchmarks;
+
+/// <summary>
+/// The workloads measured by both the BenchmarkDotNet suite and the side-by-side comparison with PyTorch
+/// (benchmarks/compare.py runs the same shapes, batch sizes and optimizers there). Data are synthetic, with
+/// Fashion-MNIST's sizes: 60,000 samples of 1 x 28 x 28 floats in [0, 1) with labels 0..9.
+/// </summary>
+public sealed class Workloads
+{
+    public const int Samples = 60_000;
+    public const int BatchSize = 256;
+    public const int TinyBatch = 32;
+
+    private readonly DataLoader<int> _train;
+    private readonly Mlp _mlp = new(BatchSize, 1);
+    private readonly SoftmaxRegression _softmax = new(BatchSize, 1);
+    private readonly Tiny _tiny = new(TinyBatch, 1);
+    private readonly SGD _mlpSgd, _softmaxSgd;
+    private readonly Adam _tinyAdam;
+    private readonly CrossEntropyLoss _crossEntropy = new();
+    private readonly MSELoss _mse = new();
+    private readonly float[] _one, _oneOut, _batch, _batchOut;
+    private readonly float[] _tinyX, _tinyY, _tinyOut, _tinyGrad;
+
+    public Workloads()
+    {
+        var random = new Random(1);
+        float[] features = new float[Samples * 784];
+        for (int i = 0; i < features.Length; i++) features[i] = (float)random.NextDouble();
+        int[] labels = Enumerable.Range(0, Samples).Select(_ => random.Next(10)).ToArray();
+        _train = new DataLoader<int>(new Dataset<int>(features, labels, 784), BatchSize, shuffle: true, seed: 1);
+        _mlpSgd = new SGD(_mlp.Parameters(), 0.1f);
+        _softmaxSgd = new SGD(_softmax.Parameters(), 0.1f);
+        _tinyAdam = new Adam(_tiny.Parameters(), 1e-3f);
+        _one = features.AsSpan(0, 784).ToArray();
+        _oneOut = new float[10];
+        _batch = features.AsSpan(0, BatchSize * 784).ToArray();
+        _batchOut = new float[BatchSize * 10];
+        _tinyX = Enumerable.Range(0, TinyBatch * 2).Select(_ => (float)random.NextDouble() * 2 - 1).ToArray();
+        _tinyY = Enumerable.Range(0, TinyBatch).Select(i => MathF.Sin(_tinyX[2 * i]) * MathF.Cos(_tinyX[2 * i + 1])).ToArray();
+        _tinyOut = new float[TinyBatch];
+        _tinyGrad = new float[TinyBatch];
+    }
+
+    /// <summary>One epoch of d2l's MLP with SGD (lr 0.1), batch 256, shuffled.</summary>
+    public EpochResult MlpEpoch() => Trainer.TrainEpoch(_mlp, _train, _crossEntropy, _mlpSgd);
+
+    /// <summary>One epoch of softmax regression with SGD (lr 0.1), batch 256, shuffled.</summary>
+    public EpochResult SoftmaxEpoch() => Trainer.TrainEpoch(_softmax, _train, _crossEntropy, _softmaxSgd);
+
+    /// <summary>Puts the MLP in evaluation mode for the inference workloads (MlpEpoch puts it back in training mode).</summary>
+    public void EvalMode() => _mlp.Eval();
+
+    /// <summary>Inference on one sample.</summary>
+    public void MlpInferenceOne() => _mlp.Forward(_one, _oneOut);
+
+    /// <summary>Inference on a batch of 256.</summary>
+    public void MlpInferenceBatch() => _mlp.Forward(_batch, _batchOut);
+
+    /// <summary>One Adam step of the tiny net at batch 32: forward, MSE, zero_grad, backward, step.</summary>
+    public float TinyAdamStep()
+    {
+        _tiny.Forward(_tinyX, _tinyOut);
+        float loss = _mse.Forward(_tinyOut, _tinyY, _tinyGrad);
+        _tinyAdam.ZeroGrad();
+        _tiny.Backward(_tinyGrad);
+        _tinyAdam.Step();
+        return loss;
+    }
+
+    /// <summary>Useful floating-point operations of each workload (a multiply-add counts 2), as compare.py counts them.</summary>
+    public static class Flops
+    {
+        // Per sample: forward 2 in out per Linear; backward the weight gradient for each and the input gradient for all but the first.
+        public const double MlpEpoch = Samples * (3.0 * 2 * 784 * 256 + 3.0 * 2 * 256 * 10 - 2.0 * 784 * 256);
+        public const double SoftmaxEpoch = Samples * 2.0 * (2 * 784 * 10);
+        public const double MlpInferenceOne = 2.0 * (784 * 256 + 256 * 10);
+        public const double MlpInferenceBatch = BatchSize * MlpInferenceOne;
+        public const double TinyAdamStep = TinyBatch * (3.0 * 2 * (2 * 16 + 16 * 16 + 16) - 2.0 * 2 * 16);
+    }
+}

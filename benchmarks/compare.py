@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""StaticNet against PyTorch on the same machine, the same workloads, in one invocation.
+
+    bash benchmarks/compare.sh            (installs what it needs on Debian, then runs this)
+
+Runs each workload in PyTorch (Debian's python3-torch; its BLAS is OpenBLAS from libopenblas0-pthread) on 1 and on
+2 threads, then StaticNet's '--compare' mode (benchmarks/Program.cs, single-threaded), and prints time, GFLOP/s of
+useful work and the ratio StaticNet time / PyTorch time. Data are synthetic with Fashion-MNIST's sizes, as in
+benchmarks/Workloads.cs. Each figure is the median of 5 rounds.
+
+OpenBLAS keeps a thread pool of its own that torch.set_num_threads does not control, so each PyTorch configuration
+runs in a fresh process with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set before torch loads. For 1 thread both are 1;
+for 2 threads every split of the two pools is tried and the fastest taken per workload, PyTorch's best case.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+SAMPLES, BATCH, TINY_BATCH = 60_000, 256, 32
+FLOPS = {
+    "mlp_epoch": SAMPLES * (3.0 * 2 * 784 * 256 + 3.0 * 2 * 256 * 10 - 2.0 * 784 * 256),
+    "softmax_epoch": SAMPLES * 2.0 * (2 * 784 * 10),
+    "mlp_infer_b1": 2.0 * (784 * 256 + 256 * 10),
+    "mlp_infer_b256": BATCH * 2.0 * (784 * 256 + 256 * 10),
+    "tiny_adam_step": TINY_BATCH * (3.0 * 2 * (2 * 16 + 16 * 16 + 16) - 2.0 * 2 * 16),
+}
+
+
+def median_time(fn, repeats, rounds=5):
+    for _ in range(max(2, repeats // 10)):
+        fn()
+    times = []
+    for _ in range(rounds):
+        n = max(1, repeats // rounds)
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        times.append((time.perf_counter() - start) / n)
+    return statistics.median(times)
+
+
+def torch_workloads(threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    data = torch.rand(SAMPLES, 1, 28, 28)
+    labels = torch.randint(0, 10, (SAMPLES,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch(net, opt):
+        perm = torch.randperm(SAMPLES)
+        for i in range(0, SAMPLES, BATCH):
+            idx = perm[i:i + BATCH]
+            x, y = data[idx], labels[idx]
+            loss = loss_fn(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    mlp_opt = torch.optim.SGD(mlp.parameters(), lr=0.1)
+    softmax = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    softmax_opt = torch.optim.SGD(softmax.parameters(), lr=0.1)
+    one, batch = data[:1].clone(), data[:BATCH].clone()
+
+    def infer(x):
+        with torch.inference_mode():
+            mlp(x)
+
+    tiny = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
+    tiny_opt = torch.optim.Adam(tiny.parameters(), lr=1e-3)
+    tx = torch.rand(TINY_BATCH, 2) * 2 - 1
+    ty = (torch.sin(tx[:, 0]) * torch.cos(tx[:, 1])).unsqueeze(1)
+    mse = nn.MSELoss()
+
+    def tiny_step():
+        loss = mse(tiny(tx), ty)
+        tiny_opt.zero_grad()
+        loss.backward()
+        tiny_opt.step()
+
+    return {
+        "mlp_epoch": median_time(lambda: epoch(mlp, mlp_opt), 5),
+        "softmax_epoch": median_time(lambda: epoch(softmax, softmax_opt), 5),
+        "mlp_infer_b1": median_time(lambda: infer(one), 5000),
+        "mlp_infer_b256": median_time(lambda: infer(batch), 500),
+        "tiny_adam_step": median_time(tiny_step, 5000),
+    }
+
+
+def torch_in_process(openblas, omp):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(openblas), OMP_NUM_THREADS=str(omp))
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch", str(omp)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def staticnet_workloads(root):
+    out = subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(root, "benchmarks"), "--", "--compare"],
+                         check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    peak = next(r["gflops"] for r in rows if r["workload"] == "peak")
+    return {r["workload"]: r for r in rows if r["workload"] != "peak"}, peak
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    print(f"torch {torch.__version__}, BLAS: {'OpenBLAS' if 'openblas' in torch.__config__.show().lower() else 'see torch.__config__.show()'}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}", flush=True)
+    one = torch_in_process(1, 1)
+    splits = [torch_in_process(2, 1), torch_in_process(1, 2), torch_in_process(2, 2)]
+    pytorch = {1: one, 2: {name: min(run[name] for run in splits) for name in FLOPS}}
+    ours, peak = staticnet_workloads(root)
+    print(f"one-core fp32 FMA peak measured by StaticNet's probe: {peak:.0f} GFLOP/s\n")
+    print(f"{'workload':<16} {'PyTorch 1 thr':>14} {'PyTorch 2 thr':>14} {'StaticNet':>12} {'GFLOP/s':>8} {'% peak':>7} "
+          f"{'ratio 1 thr':>11} {'ratio 2 thr':>11} {'alloc B':>8}")
+    for name in FLOPS:
+        s = ours[name]["seconds"]
+        t1, t2 = pytorch[1][name], pytorch[2][name]
+        print(f"{name:<16} {fmt(t1):>14} {fmt(t2):>14} {fmt(s):>12} {FLOPS[name] / s / 1e9:>8.1f} {100 * FLOPS[name] / s / 1e9 / peak:>6.0f}% "
+              f"{s / t1:>11.3f} {s / t2:>11.3f} {ours[name]['bytes_allocated']:>8}")
+
+
+def fmt(seconds):
+    return f"{seconds * 1e3:.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.2f} us"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--torch":
+        print(json.dumps(torch_workloads(int(sys.argv[2]))))
+    else:
+        sys.exit(main())

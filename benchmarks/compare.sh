@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Side by side with PyTorch: installs Debian's PyTorch and OpenBLAS if missing, then runs compare.py.
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for this command only: on this machine they halve OpenBLAS's speed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread
+fi
+dotnet build benchmarks -c Release -v quiet -nologo
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 benchmarks/compare.py
