@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
 using BenchmarkDotNet.Running;
+using StaticNet;
 using StaticNet.Benchmarks;
 
 // dotnet run -c Release --project benchmarks                 BenchmarkDotNet over every workload (a few minutes)
@@ -16,13 +17,17 @@ if (args.Contains("--peak"))
 }
 if (args.Contains("--compare"))
 {
-    var workloads = new Workloads();
-    Report("mlp_epoch", Workloads.Flops.MlpEpoch, () => workloads.MlpEpoch(), repeats: 7);
-    Report("softmax_epoch", Workloads.Flops.SoftmaxEpoch, () => workloads.SoftmaxEpoch(), repeats: 7);
-    workloads.EvalMode();
-    Report("mlp_infer_b1", Workloads.Flops.MlpInferenceOne, workloads.MlpInferenceOne, repeats: 20_000);
-    Report("mlp_infer_b256", Workloads.Flops.MlpInferenceBatch, workloads.MlpInferenceBatch, repeats: 500);
-    Report("tiny_adam_step", Workloads.Flops.TinyAdamStep, () => workloads.TinyAdamStep(), repeats: 50_000);
+    foreach (int threads in new[] { 1, 2 })
+    {
+        Threading.NumThreads = threads;
+        var workloads = new Workloads();
+        Report("mlp_epoch", threads, Workloads.Flops.MlpEpoch, () => workloads.MlpEpoch(), repeats: 7);
+        Report("softmax_epoch", threads, Workloads.Flops.SoftmaxEpoch, () => workloads.SoftmaxEpoch(), repeats: 7);
+        workloads.EvalMode();
+        Report("mlp_infer_b1", threads, Workloads.Flops.MlpInferenceOne, workloads.MlpInferenceOne, repeats: 20_000);
+        Report("mlp_infer_b256", threads, Workloads.Flops.MlpInferenceBatch, workloads.MlpInferenceBatch, repeats: 500);
+        Report("tiny_adam_step", threads, Workloads.Flops.TinyAdamStep, () => workloads.TinyAdamStep(), repeats: 50_000);
+    }
     Console.WriteLine($$"""{"workload": "peak", "gflops": {{PeakProbe.GflopsOneCore().ToString("0.0", CultureInfo.InvariantCulture)}}}""");
     return;
 }
@@ -30,7 +35,7 @@ BenchmarkSwitcher.FromAssembly(typeof(Workloads).Assembly).Run(args);
 
 // Median over 5 rounds of the mean time per call. Warms up for at least 2 s first, so that the JIT's tiered compilation
 // has replaced every method with its optimized code, and checks that a call allocates nothing.
-static void Report(string name, double flops, Action action, int repeats)
+static void Report(string name, int threads, double flops, Action action, int repeats)
 {
     var warmup = Stopwatch.StartNew();
     for (int i = 0; i < Math.Max(2, repeats / 10) || warmup.Elapsed.TotalSeconds < 2; i++) action();
@@ -47,5 +52,5 @@ static void Report(string name, double flops, Action action, int repeats)
     rounds.Sort();
     double seconds = rounds[rounds.Count / 2];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $$"""{"workload": "{{name}}", "seconds": {{seconds:E4}}, "gflops": {{flops / seconds / 1e9:0.0}}, "bytes_allocated": {{allocated}}}"""));
+        $$"""{"workload": "{{name}}", "threads": {{threads}}, "seconds": {{seconds:E4}}, "gflops": {{flops / seconds / 1e9:0.0}}, "bytes_allocated": {{allocated}}}"""));
 }

@@ -4,7 +4,7 @@
     bash benchmarks/compare.sh            (installs what it needs on Debian, then runs this)
 
 Runs each workload in PyTorch (Debian's python3-torch; its BLAS is OpenBLAS from libopenblas0-pthread) on 1 and on
-2 threads, then StaticNet's '--compare' mode (benchmarks/Program.cs, single-threaded), and prints time, GFLOP/s of
+2 threads, then StaticNet's '--compare' mode (benchmarks/Program.cs, Threading.NumThreads 1 and 2), and prints time, GFLOP/s of
 useful work and the ratio StaticNet time / PyTorch time. Data are synthetic with Fashion-MNIST's sizes, as in
 benchmarks/Workloads.cs. Each figure is the median of 5 rounds.
 
@@ -105,7 +105,7 @@ def staticnet_workloads(root):
                          check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     peak = next(r["gflops"] for r in rows if r["workload"] == "peak")
-    return {r["workload"]: r for r in rows if r["workload"] != "peak"}, peak
+    return {(r["workload"], r["threads"]): r for r in rows if r["workload"] != "peak"}, peak
 
 
 def main():
@@ -116,14 +116,15 @@ def main():
     splits = [torch_in_process(2, 1), torch_in_process(1, 2), torch_in_process(2, 2)]
     pytorch = {1: one, 2: {name: min(run[name] for run in splits) for name in FLOPS}}
     ours, peak = staticnet_workloads(root)
-    print(f"one-core fp32 FMA peak measured by StaticNet's probe: {peak:.0f} GFLOP/s\n")
-    print(f"{'workload':<16} {'PyTorch 1 thr':>14} {'PyTorch 2 thr':>14} {'StaticNet':>12} {'GFLOP/s':>8} {'% peak':>7} "
-          f"{'ratio 1 thr':>11} {'ratio 2 thr':>11} {'alloc B':>8}")
+    print(f"one-core fp32 FMA peak measured by StaticNet's probe: {peak:.0f} GFLOP/s (% of peak: of threads x that)\n")
+    print(f"{'workload':<16} {'threads':>7} {'PyTorch':>12} {'StaticNet':>12} {'ratio':>7} {'GFLOP/s':>8} {'% of peak':>9} {'alloc B':>8}")
     for name in FLOPS:
-        s = ours[name]["seconds"]
-        t1, t2 = pytorch[1][name], pytorch[2][name]
-        print(f"{name:<16} {fmt(t1):>14} {fmt(t2):>14} {fmt(s):>12} {FLOPS[name] / s / 1e9:>8.1f} {100 * FLOPS[name] / s / 1e9 / peak:>6.0f}% "
-              f"{s / t1:>11.3f} {s / t2:>11.3f} {ours[name]['bytes_allocated']:>8}")
+        for threads in (1, 2):
+            ours_row = ours[(name, threads)]
+            s, t = ours_row["seconds"], pytorch[threads][name]
+            gflops = FLOPS[name] / s / 1e9
+            print(f"{name:<16} {threads:>7} {fmt(t):>12} {fmt(s):>12} {s / t:>7.3f} {gflops:>8.1f} {100 * gflops / (peak * threads):>8.0f}% "
+                  f"{ours_row['bytes_allocated']:>8}")
 
 
 def fmt(seconds):

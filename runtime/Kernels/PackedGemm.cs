@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using StaticNet.Simd;
 
 namespace StaticNet;
 
@@ -30,12 +31,74 @@ internal static class PackedGemm
 
     private static int Nr => Vector512.IsHardwareAccelerated ? 32 : 16;
 
+    // Products smaller than this many multiply-adds stay on one thread: waking a worker costs more than it saves.
+    private const long ParallelThreshold = 1L << 21;
+
+    [ThreadStatic] private static GemmJob? s_job;
+
     /// <summary>
     /// C[i, j] = (accumulate ? C[i, j] : 0) + sum over p of A(i, p) B(p, j), with A(i, p) = a[i * aRow + p * aCol],
-    /// B(p, j) = b[p * bRow + j * bCol] and C row-major [m, n]. Callers have checked every length.
+    /// B(p, j) = b[p * bRow + j * bCol] and C row-major [m, n]. Callers have checked every length. Large products are
+    /// split by columns (or, when C is narrow, by rows) across <see cref="Threading.NumThreads"/> threads.
     /// </summary>
+    public static unsafe void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate)
+    {
+        int threads = Threading.NumThreads;
+        if (threads > 1 && (long)m * n * k >= ParallelThreshold)
+        {
+            bool byColumns = n >= 2 * threads * Nr;
+            if (byColumns || m >= 2 * threads * Mr)
+            {
+                // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
+                fixed (float* pc = &c, pa = &a, pb = &b)
+                {
+                    GemmJob job = s_job ??= new GemmJob();
+                    job.Set(pc, pa, aRow, aCol, pb, bRow, bCol, m, n, k, accumulate, threads, byColumns);
+                    WorkerPool.Run(job, threads);
+                }
+                return;
+            }
+        }
+        MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, accumulate);
+    }
+
+    /// <summary>One part of a split product: a range of columns or of rows of C, aligned to whole tiles.</summary>
+    private sealed unsafe class GemmJob : IPartitionedJob
+    {
+        private float* _c, _a, _b;
+        private int _aRow, _aCol, _bRow, _bCol, _m, _n, _k, _parts;
+        private bool _accumulate, _byColumns;
+
+        public void Set(float* c, float* a, int aRow, int aCol, float* b, int bRow, int bCol, int m, int n, int k, bool accumulate, int parts, bool byColumns)
+        {
+            _c = c;
+            _a = a;
+            _b = b;
+            (_aRow, _aCol, _bRow, _bCol) = (aRow, aCol, bRow, bCol);
+            (_m, _n, _k, _accumulate, _parts, _byColumns) = (m, n, k, accumulate, parts, byColumns);
+        }
+
+        public void Execute(int part)
+        {
+            int total = _byColumns ? _n : _m, unit = _byColumns ? Nr : Mr;
+            int tiles = (total + unit - 1) / unit;
+            int start = (int)((long)tiles * part / _parts) * unit;
+            int end = Math.Min(total, (int)((long)tiles * (part + 1) / _parts) * unit);
+            if (start >= end) return;
+            if (_byColumns)
+            {
+                MultiplyBlock(ref *(_c + start), _n, ref *_a, _aRow, _aCol, ref *(_b + (long)start * _bCol), _bRow, _bCol, _m, end - start, _k, _accumulate);
+            }
+            else
+            {
+                MultiplyBlock(ref *(_c + (long)start * _n), _n, ref *(_a + (long)start * _aRow), _aRow, _aCol, ref *_b, _bRow, _bCol, end - start, _n, _k, _accumulate);
+            }
+        }
+    }
+
+    /// <summary>The serial product on a block of C with row stride <paramref name="ldc"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate)
+    private static void MultiplyBlock(ref float c, int ldc, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate)
     {
         // Narrow outputs (a classifier's 10 logits) use half-width tiles, so that less of each tile is padding.
         bool narrow = Vector512.IsHardwareAccelerated && n <= 16;
@@ -60,7 +123,7 @@ internal static class PackedGemm
                     for (int ir = 0; ir < m; ir += mr)
                     {
                         int rows = Math.Min(mr, m - ir);
-                        ref float cTile = ref Unsafe.Add(ref c, ir * n + j0 + jr);
+                        ref float cTile = ref Unsafe.Add(ref c, ir * ldc + j0 + jr);
                         ref float aTile = ref Unsafe.Add(ref a, ir * aRow + p0 * aCol);
                         int rs = aRow, cs = aCol;
                         if (rows < mr)
@@ -69,8 +132,8 @@ internal static class PackedGemm
                             rs = 1;
                             cs = mr;
                         }
-                        if (rows == mr && cols == nr) MicroKernel(kc, ref aTile, rs, cs, ref bPanel, ref cTile, n, add, narrow);
-                        else EdgeTile(kc, ref aTile, rs, cs, ref bPanel, ref cTile, n, add, rows, cols, nr, narrow);
+                        if (rows == mr && cols == nr) MicroKernel(kc, ref aTile, rs, cs, ref bPanel, ref cTile, ldc, add, narrow);
+                        else EdgeTile(kc, ref aTile, rs, cs, ref bPanel, ref cTile, ldc, add, rows, cols, nr, narrow);
                     }
                 }
             }
