@@ -13,6 +13,7 @@ public sealed record Options
     public string Model { get; init; } = "mlp";
     public string Optimizer { get; init; } = "momentum";
     public ulong Seed { get; init; } = 1;
+    public int? Threads { get; init; }
     public string? Data { get; init; }
     public string? Save { get; init; }
     public string? Plot { get; init; }
@@ -30,6 +31,7 @@ public sealed record Options
           --optimizer NAME    momentum (default: SGD with momentum 0.9 and a cosine schedule),
                               sgd (plain SGD, no schedule: the d2l recipe with --lr 0.1), adam
           --seed N            seed for initialisation, shuffling and dropout (default 1)
+          --threads N         threads for the matrix products (default: the processor count); results do not depend on it
           --data DIR|embedded a folder with the four Fashion-MNIST IDX files (.gz or plain), or 'embedded' for the built-in
                               subset; by default the full set in /usr/share/datasets/fashion-mnist if present, else the subset
           --save PATH         write the trained weights as safetensors, with PyTorch state_dict names
@@ -59,6 +61,7 @@ public sealed record Options
                 "--model" => options with { Model = OneOf(name, value, "mlp", "softmax", "deep") },
                 "--optimizer" => options with { Optimizer = OneOf(name, value, "momentum", "sgd", "adam") },
                 "--seed" => options with { Seed = ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed) ? seed : throw new UsageException($"--seed expects a whole number, not '{value}'") },
+                "--threads" => options with { Threads = PositiveInt(name, value) <= 256 ? PositiveInt(name, value) : throw new UsageException("--threads expects at most 256") },
                 "--data" => options with { Data = value },
                 "--save" => options with { Save = value },
                 "--plot" => options with { Plot = value },

@@ -24,6 +24,8 @@ if (options.Help)
     return 0;
 }
 
+if (options.Threads is int threads) Threading.NumThreads = threads;
+
 Dataset<int> train, test;
 string source;
 try
@@ -60,7 +62,8 @@ net.Apply(m =>
     "adam" => Plain(new Adam(net.Parameters(), options.LearningRate ?? 1e-3f)),
     _ => Momentum(new SGD(net.Parameters(), options.LearningRate ?? 0.05f, momentum: 0.9f), options.Epochs),
 };
-Console.WriteLine($"Model: {options.Model} ({net.Parameters().Sum(p => p.Numel)} parameters), {recipe}, batch {options.BatchSize}, {options.Epochs} epochs, seed {options.Seed}");
+Console.WriteLine($"Model: {options.Model} ({net.Parameters().Sum(p => p.Numel)} parameters), {recipe}, batch {options.BatchSize}, " +
+                  $"{options.Epochs} epochs, seed {options.Seed}, {Threading.NumThreads} threads");
 
 var trainLoader = new DataLoader<int>(train, options.BatchSize, shuffle: true, seed: options.Seed);
 var testLoader = new DataLoader<int>(test, options.BatchSize);
