@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 
 namespace StaticNet;
 
@@ -65,6 +66,37 @@ public sealed class RandomGenerator
         _hasSpareNormal = true;
         return (float)(radius * Math.Cos(2 * Math.PI * u2));
     }
+
+    /// <summary>The generator's complete state (torch.Generator.get_state), to restore with <see cref="SetState"/>.</summary>
+    public byte[] GetState()
+    {
+        var state = new byte[StateLength];
+        Span<byte> s = state;
+        BinaryPrimitives.WriteUInt64LittleEndian(s, _s0);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[8..], _s1);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[16..], _s2);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[24..], _s3);
+        BinaryPrimitives.WriteSingleLittleEndian(s[32..], _spareNormal);
+        s[36] = _hasSpareNormal ? (byte)1 : (byte)0;
+        return state;
+    }
+
+    /// <summary>Restores a state from <see cref="GetState"/> (torch.Generator.set_state): the sequence continues from there.</summary>
+    public void SetState(ReadOnlySpan<byte> state)
+    {
+        if (state.Length != StateLength || state[36] > 1)
+        {
+            throw new ArgumentException($"A generator state is {StateLength} bytes from GetState, but this one has {state.Length}.", nameof(state));
+        }
+        ulong s0 = BinaryPrimitives.ReadUInt64LittleEndian(state), s1 = BinaryPrimitives.ReadUInt64LittleEndian(state[8..]);
+        ulong s2 = BinaryPrimitives.ReadUInt64LittleEndian(state[16..]), s3 = BinaryPrimitives.ReadUInt64LittleEndian(state[24..]);
+        if ((s0 | s1 | s2 | s3) == 0) throw new ArgumentException("An all-zero state is not a valid xoshiro256** state.", nameof(state));
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+        _spareNormal = BinaryPrimitives.ReadSingleLittleEndian(state[32..]);
+        _hasSpareNormal = state[36] == 1;
+    }
+
+    private const int StateLength = 37;
 
     private static ulong RotateLeft(ulong x, int k) => (x << k) | (x >> (64 - k));
 

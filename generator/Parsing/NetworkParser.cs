@@ -24,7 +24,7 @@ internal static class NetworkParser
             return Empty;
         }
 
-        CheckClass(type, syntax, diagnostics);
+        CheckClass(type, syntax, context.SemanticModel.Compilation, diagnostics);
         if (diagnostics.Count > 0) return Result(null, diagnostics);
 
         AttributeData network = context.Attributes[0];
@@ -79,7 +79,7 @@ internal static class NetworkParser
     private static ParseResult Result(NetworkModel? model, List<DiagnosticInfo> diagnostics) =>
         new(model, diagnostics.ToEquatableArray());
 
-    private static void CheckClass(INamedTypeSymbol type, ClassDeclarationSyntax syntax, List<DiagnosticInfo> diagnostics)
+    private static void CheckClass(INamedTypeSymbol type, ClassDeclarationSyntax syntax, Compilation compilation, List<DiagnosticInfo> diagnostics)
     {
         LocationInfo? at = LocationInfo.From(syntax.Identifier.GetLocation());
         if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
@@ -114,11 +114,28 @@ internal static class NetworkParser
             diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is a record"));
         }
         INamedTypeSymbol? baseType = type.BaseType;
-        if (baseType is not null && baseType.SpecialType != SpecialType.System_Object && baseType.ToDisplayString() != AttributeNames.NetworkBase)
+        if (baseType is { SpecialType: SpecialType.System_Object } && DeclaresObjectBase(type, compilation))
+        {
+            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name,
+                "it derives from 'object' explicitly, but the generator makes it derive from StaticNet.Network"));
+        }
+        else if (baseType is not null && baseType.SpecialType != SpecialType.System_Object && baseType.ToDisplayString() != AttributeNames.NetworkBase)
         {
             diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name,
                 $"it derives from '{baseType.ToDisplayString()}', but the generator makes it derive from StaticNet.Network"));
         }
+    }
+
+    /// <summary>Whether some declaration of the class names 'object' as its base (the symbol cannot tell that from no base at all).</summary>
+    private static bool DeclaresObjectBase(INamedTypeSymbol type, Compilation compilation)
+    {
+        foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax() is not ClassDeclarationSyntax { BaseList.Types: { Count: > 0 } types }) continue;
+            SemanticModel model = compilation.GetSemanticModel(reference.SyntaxTree);
+            if (model.GetTypeInfo(types[0].Type).Type is { SpecialType: SpecialType.System_Object }) return true;
+        }
+        return false;
     }
 
     private static LayerSpec ToSpec(AttributeData attribute, LayerKind kind)
@@ -145,6 +162,7 @@ internal static class NetworkParser
         {
             if (arg.Kind == TypedConstantKind.Array)
             {
+                if (arg.IsNull) continue; // [Network(null)]: no shape, reported as such
                 ints.AddRange(arg.Values.Select(v => v.Value is int i ? i : 0));
             }
             else if (arg.Value is int i)

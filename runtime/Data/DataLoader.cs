@@ -73,7 +73,9 @@ public sealed class DataLoader<TTarget>
     {
         if (Shuffle)
         {
-            // Fisher-Yates over the previous order, so every epoch draws a fresh permutation from the generator.
+            // Fisher-Yates from the identity: each epoch's permutation depends only on the generator's state, so a
+            // checkpoint of that state resumes the same sequence of epochs.
+            for (int i = 0; i < _order.Length; i++) _order[i] = i;
             for (int i = _order.Length - 1; i > 0; i--)
             {
                 int j = (int)(Generator.NextUInt64() % (ulong)(i + 1));

@@ -49,6 +49,9 @@ public sealed class Parameter
     /// <summary>The values, writable in place (torch's param.data).</summary>
     public Span<float> Data => _data.AsSpan(Offset, Numel);
 
+    /// <summary>The values as memory, for APIs that keep a reference beyond one call.</summary>
+    public Memory<float> DataMemory => _data.AsMemory(Offset, Numel);
+
     /// <summary>The accumulated gradient (torch's param.grad), cleared by ZeroGrad.</summary>
     public Span<float> Grad => _grad.AsSpan(Offset, Numel);
 

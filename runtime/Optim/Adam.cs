@@ -70,6 +70,10 @@ public class Adam : Optimizer
     }
 
     /// <inheritdoc/>
+    protected internal override IReadOnlyList<(string Name, float[] Buffer)> StateBuffers() =>
+        [("exp_avg", _expAvg), ("exp_avg_sq", _expAvgSq), ("max_exp_avg_sq", _maxExpAvgSq)];
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, Span<float> grads, int stateOffset)
     {
         int n = parameters.Length;

@@ -23,7 +23,7 @@ public abstract class LRScheduler
     public float BaseLearningRate { get; }
 
     /// <summary>The number of Step calls so far (last_epoch).</summary>
-    public int Epoch { get; private set; }
+    public int Epoch { get; internal set; }
 
     /// <summary>Advances one epoch and sets the optimizer's learning rate.</summary>
     public void Step()

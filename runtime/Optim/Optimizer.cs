@@ -69,7 +69,10 @@ public abstract class Optimizer
     }
 
     /// <summary>How many times Step has run.</summary>
-    public int StepCount { get; private set; }
+    public int StepCount { get; internal set; }
+
+    /// <summary>The state buffers (momentum, moments), each laid out like the parameters, by the names torch uses in its state dict.</summary>
+    protected internal virtual IReadOnlyList<(string Name, float[] Buffer)> StateBuffers() => [];
 
     /// <summary>Total floats over all parameters: the length of each state buffer.</summary>
     protected int StateLength { get; }

@@ -44,6 +44,10 @@ public sealed class RMSprop : Optimizer
     public bool Centered { get; }
 
     /// <inheritdoc/>
+    protected internal override IReadOnlyList<(string Name, float[] Buffer)> StateBuffers() =>
+        [("square_avg", _squareAvg), ("momentum_buffer", _momentumBuffer), ("grad_avg", _gradAvg)];
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, Span<float> grads, int stateOffset)
     {
         int n = parameters.Length;

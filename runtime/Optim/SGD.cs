@@ -49,6 +49,9 @@ public sealed class SGD : Optimizer
     protected override void BeginStep(int step) => _hasBuffer = step > 1;
 
     /// <inheritdoc/>
+    protected internal override IReadOnlyList<(string Name, float[] Buffer)> StateBuffers() => [("momentum_buffer", _momentumBuffer)];
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, Span<float> grads, int stateOffset)
     {
         Span<float> buffer = Momentum != 0 ? _momentumBuffer.AsSpan(stateOffset, parameters.Length) : default;

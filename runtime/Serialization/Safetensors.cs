@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
@@ -7,13 +8,86 @@ using System.Text.Json;
 
 namespace StaticNet;
 
+/// <summary>What <see cref="Safetensors.Load"/> could not match, as torch's load_state_dict reports it.</summary>
+public sealed record LoadResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys, IReadOnlyList<string> ShapeMismatches)
+{
+    /// <summary>True when every parameter was loaded and the file held nothing else.</summary>
+    public bool IsExactMatch => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0 && ShapeMismatches.Count == 0;
+
+    /// <inheritdoc/>
+    public override string ToString()
+    {
+        var parts = new List<string>();
+        if (MissingKeys.Count > 0) parts.Add("missing: " + string.Join(", ", MissingKeys));
+        if (UnexpectedKeys.Count > 0) parts.Add("unexpected: " + string.Join(", ", UnexpectedKeys));
+        if (ShapeMismatches.Count > 0) parts.Add("wrong shape: " + string.Join("; ", ShapeMismatches));
+        return parts.Count == 0 ? "all keys matched" : string.Join("; ", parts);
+    }
+}
+
+/// <summary>Thrown by a strict load whose file does not match the module: every mismatch is listed at once, and nothing is loaded.</summary>
+public sealed class StateDictMismatchException(string path, LoadResult result)
+    : Exception($"{path} does not match the module ({result}). Nothing was loaded; pass strict: false to load what matches.")
+{
+    /// <summary>The mismatches.</summary>
+    public LoadResult Result { get; } = result;
+}
+
 /// <summary>
-/// Writes a module's parameters in the safetensors format PyTorch users share weights in (8-byte little-endian header
-/// length, a JSON header of name -> dtype, shape, data offsets, then the raw little-endian data), under their
+/// Reads and writes a module's parameters in the safetensors format PyTorch users share weights in (8-byte little-endian
+/// header length, a JSON header of name -> dtype, shape, data offsets, then the raw little-endian data), under their
 /// state_dict names and shapes, so that <c>safetensors.torch.load_file</c> and <c>load_state_dict</c> take them as they are.
 /// </summary>
 public static class Safetensors
 {
+    /// <summary>
+    /// Loads parameters from <paramref name="path"/> (F32, or F16, BF16, F64 converted) by state_dict name. Strict (the
+    /// default, as load_state_dict): any missing, unexpected or wrongly shaped tensor throws
+    /// <see cref="StateDictMismatchException"/> listing them all, and nothing is loaded. Not strict: what matches is loaded
+    /// and the rest is returned. A malformed file throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static LoadResult Load(Module module, string path, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        SafetensorsFile file = SafetensorsFile.Open(path);
+        return LoadParameters(module.NamedParameters().ToArray(), file, path, strict, prefix: "");
+    }
+
+    internal static LoadResult LoadParameters((string Name, Parameter Parameter)[] parameters, SafetensorsFile file, string path, bool strict, string prefix)
+    {
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        var matched = new List<(Parameter, TensorInfo)>();
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach ((string name, Parameter p) in parameters)
+        {
+            expected.Add(prefix + name);
+            TensorInfo? tensor = file.Find(prefix + name);
+            if (tensor is null)
+            {
+                missing.Add(name);
+            }
+            else if (!tensor.Shape.SequenceEqual(p.Shape))
+            {
+                mismatched.Add($"{name} is [{string.Join(", ", tensor.Shape)}] in the file but [{string.Join(", ", p.Shape)}] in the module");
+            }
+            else if (!SafetensorsFile.IsFloatingPoint(tensor.DType))
+            {
+                mismatched.Add($"{name} is {tensor.DType} in the file, but parameters load from F32, F16, BF16 or F64");
+            }
+            else
+            {
+                matched.Add((p, tensor));
+            }
+        }
+        var unexpected = file.Tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal) && !expected.Contains(t.Name))
+            .Select(t => t.Name[prefix.Length..]).ToList();
+        var result = new LoadResult(missing, unexpected, mismatched);
+        if (strict && !result.IsExactMatch) throw new StateDictMismatchException(path, result);
+        foreach ((Parameter p, TensorInfo tensor) in matched) file.ReadFloats(tensor, p.Data);
+        return result;
+    }
+
     /// <summary>
     /// Saves every parameter of <paramref name="module"/> as F32 to <paramref name="path"/>. The file is written to a temporary
     /// file beside it, flushed to disk and then renamed over the target, so a crash never leaves a half-written file there.
@@ -21,27 +95,33 @@ public static class Safetensors
     public static void Save(Module module, string path)
     {
         ArgumentNullException.ThrowIfNull(module);
+        Write(path, module.NamedParameters().Select(p => (p.Name, p.Parameter.Shape.ToArray(), (ReadOnlyMemory<float>)p.Parameter.DataMemory)).ToArray(),
+            new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>Writes F32 tensors and string metadata as safetensors, atomically (temporary file, flush, rename): for inputs, outputs and anything else beside weights.</summary>
+    public static void Write(string path, (string Name, int[] Shape, ReadOnlyMemory<float> Data)[] tensors, IReadOnlyDictionary<string, string> metadata)
+    {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        (string Name, Parameter Parameter)[] tensors = module.NamedParameters().ToArray();
 
         using var headerBuffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(headerBuffer))
         {
             json.WriteStartObject();
             json.WriteStartObject("__metadata__");
-            json.WriteString("format", "pt");
+            foreach (KeyValuePair<string, string> item in metadata.OrderBy(m => m.Key, StringComparer.Ordinal)) json.WriteString(item.Key, item.Value);
             json.WriteEndObject();
             long offset = 0;
-            foreach ((string name, Parameter p) in tensors)
+            foreach ((string name, int[] shape, ReadOnlyMemory<float> data) in tensors)
             {
                 json.WriteStartObject(name);
                 json.WriteString("dtype", "F32");
                 json.WriteStartArray("shape");
-                foreach (int d in p.Shape) json.WriteNumberValue(d);
+                foreach (int d in shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset += 4L * p.Numel);
+                json.WriteNumberValue(offset += 4L * data.Length);
                 json.WriteEndArray();
                 json.WriteEndObject();
             }
@@ -62,7 +142,7 @@ public static class Safetensors
                 file.Write(length);
                 headerBuffer.Position = 0;
                 headerBuffer.CopyTo(file);
-                foreach ((string _, Parameter p) in tensors) WriteLittleEndian(file, p.Data);
+                foreach ((string _, int[] _, ReadOnlyMemory<float> data) in tensors) WriteLittleEndian(file, data.Span);
                 file.Flush(flushToDisk: true);
             }
             File.Move(temporary, fullPath, overwrite: true);

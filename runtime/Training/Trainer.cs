@@ -33,29 +33,45 @@ public sealed class NonFiniteLossException(int epoch, int batch, float loss)
     public float Loss { get; } = loss;
 }
 
+/// <summary>Thrown when a gradient becomes NaN or infinite during training (with checkGradients), naming where and which parameter.</summary>
+public sealed class NonFiniteGradientException(int epoch, int batch, string parameter, int index, float value)
+    : ArithmeticException($"The gradient of {parameter} became {value} (element {index}) at epoch {epoch}, batch {batch}: training stopped.")
+{
+    /// <summary>The 1-based epoch.</summary>
+    public int Epoch { get; } = epoch;
+
+    /// <summary>The 1-based batch within the epoch.</summary>
+    public int Batch { get; } = batch;
+
+    /// <summary>The parameter's state_dict name.</summary>
+    public string Parameter { get; } = parameter;
+}
+
 /// <summary>
 /// The training loop, as d2l's train_epoch / evaluate_accuracy / train: forward, loss, backward, update, with running
 /// sums of loss, correct predictions and samples. The update is an <see cref="Optimizer"/> (gradient of the loss as
 /// its reduction says; for Reduction.None, of the mean) or a custom updater called with the batch size after the
 /// gradient of the summed loss, as d2l's <c>updater(X.shape[0])</c>. Buffers are allocated once per call, not per batch.
-/// An optional onBatch callback receives (batches done, batches per epoch), for progress bars.
+/// An optional onBatch callback receives (batches done, batches per epoch), for progress bars. With checkGradients, a
+/// NaN or infinite gradient stops training with a <see cref="NonFiniteGradientException"/> naming the parameter.
+/// Fit's firstEpoch numbers the epochs when resuming from a checkpoint.
 /// </summary>
 public static class Trainer
 {
     /// <summary>One epoch with an optimizer; the network is put in training mode.</summary>
     public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer optimizer, int epoch = 1,
-        bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null)
+        bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null, bool checkGradients = false)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        return Epoch(net, data, loss, optimizer, null, epoch, stopOnNonFiniteLoss, onBatch);
+        return Epoch(net, data, loss, optimizer, null, epoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch);
     }
 
     /// <summary>One epoch with a custom updater, called with the batch size after the gradient of the summed loss.</summary>
     public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Action<int> updater, int epoch = 1,
-        bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null)
+        bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null, bool checkGradients = false)
     {
         ArgumentNullException.ThrowIfNull(updater);
-        return Epoch(net, data, loss, null, updater, epoch, stopOnNonFiniteLoss, onBatch);
+        return Epoch(net, data, loss, null, updater, epoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch);
     }
 
     /// <summary>Runs the network over <paramref name="data"/> in evaluation mode, without gradients.</summary>
@@ -85,30 +101,32 @@ public static class Trainer
     /// <summary>Trains for <paramref name="epochs"/> epochs with an optimizer, evaluating on <paramref name="test"/> after each.</summary>
     public static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
         Optimizer optimizer, int epochs, LRScheduler? scheduler = null, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true,
-        Action<int, int>? onBatch = null)
+        Action<int, int>? onBatch = null, bool checkGradients = false, int firstEpoch = 1)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        return Fit(net, train, test, loss, optimizer, null, epochs, scheduler, onEpoch, stopOnNonFiniteLoss, onBatch);
+        return Fit(net, train, test, loss, optimizer, null, epochs, scheduler, onEpoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch, firstEpoch);
     }
 
     /// <summary>Trains for <paramref name="epochs"/> epochs with a custom updater, evaluating on <paramref name="test"/> after each.</summary>
     public static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
-        Action<int> updater, int epochs, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null)
+        Action<int> updater, int epochs, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null,
+        bool checkGradients = false, int firstEpoch = 1)
     {
         ArgumentNullException.ThrowIfNull(updater);
-        return Fit(net, train, test, loss, null, updater, epochs, null, onEpoch, stopOnNonFiniteLoss, onBatch);
+        return Fit(net, train, test, loss, null, updater, epochs, null, onEpoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch, firstEpoch);
     }
 
     private static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
-        Optimizer? optimizer, Action<int>? updater, int epochs, LRScheduler? scheduler, Action<EpochReport>? onEpoch, bool stopOnNonFiniteLoss,
-        Action<int, int>? onBatch)
+        Optimizer? optimizer, Action<int>? updater, int epochs, LRScheduler? scheduler, Action<EpochReport>? onEpoch, Checks checks,
+        Action<int, int>? onBatch, int firstEpoch)
     {
         if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must not be negative.");
+        if (firstEpoch < 1) throw new ArgumentOutOfRangeException(nameof(firstEpoch), firstEpoch, "firstEpoch counts from 1.");
         var reports = new List<EpochReport>(epochs);
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        for (int epoch = firstEpoch; epoch < firstEpoch + epochs; epoch++)
         {
             float learningRate = optimizer?.LearningRate ?? float.NaN;
-            EpochResult result = Epoch(net, train, loss, optimizer, updater, epoch, stopOnNonFiniteLoss, onBatch);
+            EpochResult result = Epoch(net, train, loss, optimizer, updater, epoch, checks, onBatch);
             EvaluationResult? evaluation = test is null ? null : Evaluate(net, test, loss);
             scheduler?.Step();
             var report = new EpochReport(epoch, result, evaluation, learningRate);
@@ -119,7 +137,7 @@ public static class Trainer
     }
 
     private static EpochResult Epoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer? optimizer, Action<int>? updater,
-        int epoch, bool stopOnNonFiniteLoss, Action<int, int>? onBatch)
+        int epoch, Checks checks, Action<int, int>? onBatch)
     {
         CheckArguments(net, data);
         ArgumentNullException.ThrowIfNull(loss);
@@ -136,24 +154,18 @@ public static class Trainer
             Span<float> y = output.AsSpan(0, length), dy = outputGrad.AsSpan(0, length);
             net.Forward(batch.Features, y);
             float value = loss.Forward(y, batch.Targets, dy, Terms(loss, terms, length, batch.Targets.Length));
-            if (stopOnNonFiniteLoss && !float.IsFinite(value)) throw new NonFiniteLossException(epoch, batchIndex, value);
+            if (checks.Loss && !float.IsFinite(value)) throw new NonFiniteLossException(epoch, batchIndex, value);
             // The optimizer path takes the mean where the loss reports unreduced terms; a custom updater takes the sum.
             float scale = optimizer is not null
                 ? (loss.Reduction == Reduction.None ? 1f / loss.LastCount : 1f)
                 : (loss.Reduction == Reduction.Mean ? loss.LastCount : 1f);
             if (scale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(dy, scale, dy);
-            if (optimizer is not null)
-            {
-                optimizer.ZeroGrad();
-                net.Backward(dy);
-                optimizer.Step();
-            }
-            else
-            {
-                net.ZeroGrad();
-                net.Backward(dy);
-                updater!(batch.Size);
-            }
+            if (optimizer is not null) optimizer.ZeroGrad();
+            else net.ZeroGrad();
+            net.Backward(dy);
+            if (checks.Gradients) CheckGradients(net, epoch, batchIndex);
+            if (optimizer is not null) optimizer.Step();
+            else updater!(batch.Size);
             lossSum += loss.LastSum;
             termCount += loss.LastCount;
             correct += CountCorrect(y, batch.Targets);
@@ -162,6 +174,23 @@ public static class Trainer
         }
         return new EpochResult(termCount == 0 ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / Math.Max(samples, 1) : double.NaN,
             samples, clock.Elapsed);
+    }
+
+    /// <summary>Which non-finite values stop training.</summary>
+    private readonly record struct Checks(bool Loss, bool Gradients);
+
+    /// <summary>Scans the gradient arena; only on a hit does it look up which parameter the element belongs to.</summary>
+    private static void CheckGradients(Network net, int epoch, int batch)
+    {
+        ReadOnlySpan<float> grads = net.GradientArena;
+        for (int i = 0; i < grads.Length; i++)
+        {
+            if (float.IsFinite(grads[i])) continue;
+            foreach ((string name, Parameter p) in net.NamedParameters())
+            {
+                if (i >= p.Offset && i < p.Offset + p.Numel) throw new NonFiniteGradientException(epoch, batch, name, i - p.Offset, grads[i]);
+            }
+        }
     }
 
     /// <summary>Where the unreduced terms go: needed only with Reduction.None; a loss has at most one term per output float.</summary>

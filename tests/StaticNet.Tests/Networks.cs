@@ -80,3 +80,11 @@ public partial class DropoutOnly;
 [Network(1, 28, 28)] [Flatten] [Linear(784, 10)] public partial class FashionSoftmax;
 [Network(1, 28, 28)] [Flatten] [Linear(256)] [ReLU] [Linear(10)] public partial class FashionMlpPlain;
 [Network(3)] [Linear(1)] public partial class LinearRegression;
+
+// tests/fixtures/make_fixtures.py's interchange network: nn.Sequential(Flatten, Linear(16, 12), GELU, Linear(12, 8), Tanh, Linear(8, 3)).
+[Network(1, 4, 4)] [Flatten] [Linear(12)] [GELU] [Linear(8)] [Tanh] [Linear(3)] public partial class Interchange;
+
+// The same layers but a different head, for mismatch reports.
+[Network(1, 4, 4)] [Flatten] [Linear(12)] [GELU] [Linear(8)] [Tanh] [Linear(4)] [ReLU] [Linear(3, Name = "extra")] public partial class InterchangeVariant;
+
+[Network(6)] [Linear(16)] [ReLU] [Dropout(0.3)] [Linear(3)] public partial class DropoutMlp;

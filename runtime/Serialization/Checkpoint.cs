@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace StaticNet;
+
+/// <summary>
+/// Training checkpoints: the network's weights, the optimizer's state (moments, momentum, step count, learning rate),
+/// the schedule's epoch, the epoch number and the state of every random generator (the network's, for dropout, and any
+/// others given, such as a loader's shuffle), in one safetensors file written atomically. Stopping after an epoch and
+/// resuming from its checkpoint gives the same weights, bit for bit, as training straight through.
+/// </summary>
+public static class Checkpoint
+{
+    private const string Format = "staticnet-checkpoint";
+    private const string Version = "1";
+
+    /// <summary>Saves the training state after <paramref name="epoch"/> completed epochs.</summary>
+    public static void Save(string path, Network network, Optimizer? optimizer = null, int epoch = 0, LRScheduler? scheduler = null,
+        IReadOnlyList<RandomGenerator>? generators = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        if (epoch < 0) throw new ArgumentOutOfRangeException(nameof(epoch), epoch, "epoch must not be negative.");
+        var tensors = network.NamedParameters()
+            .Select(p => ("model." + p.Name, p.Parameter.Shape.ToArray(), (ReadOnlyMemory<float>)p.Parameter.DataMemory)).ToList();
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = Format,
+            ["version"] = Version,
+            ["epoch"] = Text(epoch),
+            ["generator.network"] = Convert.ToHexString(network.Generator.GetState()),
+        };
+        if (optimizer is not null)
+        {
+            metadata["optimizer"] = optimizer.GetType().Name;
+            metadata["optimizer.step"] = Text(optimizer.StepCount);
+            metadata["optimizer.lr"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
+            foreach ((string name, float[] buffer) in optimizer.StateBuffers().Where(b => b.Buffer.Length > 0))
+            {
+                tensors.Add(("optimizer." + name, [buffer.Length], buffer));
+            }
+        }
+        if (scheduler is not null) metadata["scheduler.epoch"] = Text(scheduler.Epoch);
+        IReadOnlyList<RandomGenerator> extra = generators ?? [];
+        metadata["generators"] = Text(extra.Count);
+        for (int i = 0; i < extra.Count; i++) metadata["generator." + Text(i)] = Convert.ToHexString(extra[i].GetState());
+        Safetensors.Write(path, tensors.ToArray(), metadata);
+    }
+
+    /// <summary>
+    /// Restores what <see cref="Save"/> wrote into the same kinds of objects and returns the epoch it was saved after.
+    /// Everything is checked before anything changes: a checkpoint of another network or optimizer throws
+    /// <see cref="InvalidDataException"/> (or <see cref="StateDictMismatchException"/> for the weights).
+    /// </summary>
+    public static int Load(string path, Network network, Optimizer? optimizer = null, LRScheduler? scheduler = null,
+        IReadOnlyList<RandomGenerator>? generators = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        SafetensorsFile file = SafetensorsFile.Open(path);
+        IReadOnlyDictionary<string, string> meta = file.Metadata;
+        if (Get(path, meta, "format") != Format || Get(path, meta, "version") != Version)
+        {
+            throw new InvalidDataException($"{path}: not a StaticNet checkpoint of version {Version}.");
+        }
+        int epoch = Number(path, meta, "epoch");
+        byte[] networkState = State(path, meta, "generator.network");
+        IReadOnlyList<RandomGenerator> extra = generators ?? [];
+        if (Number(path, meta, "generators") != extra.Count)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint holds {meta["generators"]} extra generators, but {extra.Count} were given.");
+        }
+        byte[][] extraStates = Enumerable.Range(0, extra.Count).Select(i => State(path, meta, "generator." + Text(i))).ToArray();
+
+        var optimizerBuffers = new List<(float[] Buffer, TensorInfo Tensor)>();
+        int step = 0;
+        float lr = 0;
+        if (optimizer is not null)
+        {
+            string saved = meta.TryGetValue("optimizer", out string? type) ? type : "none";
+            if (saved != optimizer.GetType().Name)
+            {
+                throw new InvalidDataException($"{path}: the checkpoint holds the state of optimizer {saved}, but the optimizer is {optimizer.GetType().Name}.");
+            }
+            step = Number(path, meta, "optimizer.step");
+            if (!float.TryParse(Get(path, meta, "optimizer.lr"), NumberStyles.Float, CultureInfo.InvariantCulture, out lr) || !(lr >= 0) || !float.IsFinite(lr))
+            {
+                throw new InvalidDataException($"{path}: optimizer.lr is not a valid learning rate.");
+            }
+            foreach ((string name, float[] buffer) in optimizer.StateBuffers().Where(b => b.Buffer.Length > 0))
+            {
+                TensorInfo? tensor = file.Find("optimizer." + name);
+                if (tensor is null || tensor.Shape.Length != 1 || tensor.Shape[0] != buffer.Length || tensor.DType != "F32")
+                {
+                    throw new InvalidDataException($"{path}: optimizer state '{name}' is missing or is not F32 [{buffer.Length}].");
+                }
+                optimizerBuffers.Add((buffer, tensor));
+            }
+        }
+        int schedulerEpoch = scheduler is null ? 0 : Number(path, meta, "scheduler.epoch");
+
+        // Validated: now change things, weights first (a strict load throws before writing anything).
+        Safetensors.LoadParameters(network.NamedParameters().ToArray(), file, path, strict: true, prefix: "model.");
+        foreach ((float[] buffer, TensorInfo tensor) in optimizerBuffers) file.ReadFloats(tensor, buffer);
+        if (optimizer is not null)
+        {
+            optimizer.StepCount = step;
+            optimizer.LearningRate = lr;
+        }
+        if (scheduler is not null) scheduler.Epoch = schedulerEpoch;
+        network.Generator.SetState(networkState);
+        for (int i = 0; i < extra.Count; i++) extra[i].SetState(extraStates[i]);
+        return epoch;
+    }
+
+    private static string Get(string path, IReadOnlyDictionary<string, string> meta, string key) =>
+        meta.TryGetValue(key, out string? value) ? value : throw new InvalidDataException($"{path}: the checkpoint has no '{key}' entry.");
+
+    private static int Number(string path, IReadOnlyDictionary<string, string> meta, string key) =>
+        int.TryParse(Get(path, meta, key), NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+            ? value
+            : throw new InvalidDataException($"{path}: '{key}' is not a whole number.");
+
+    private static byte[] State(string path, IReadOnlyDictionary<string, string> meta, string key)
+    {
+        string hex = Get(path, meta, key);
+        byte[] state;
+        try
+        {
+            state = Convert.FromHexString(hex);
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidDataException($"{path}: '{key}' is not a hexadecimal generator state.", e);
+        }
+        try
+        {
+            new RandomGenerator().SetState(state);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{path}: '{key}' is not a valid generator state ({e.Message}).", e);
+        }
+        return state;
+    }
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+}

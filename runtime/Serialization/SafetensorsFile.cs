@@ -1,0 +1,233 @@
+using System;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace StaticNet;
+
+/// <summary>One tensor's entry in a safetensors header: its dtype, shape and byte range within the data section.</summary>
+public sealed record TensorInfo(string Name, string DType, int[] Shape, long Begin, long End)
+{
+    /// <summary>Number of elements.</summary>
+    public long Numel => Shape.Aggregate(1L, (a, b) => a * b);
+}
+
+/// <summary>
+/// A safetensors file, opened and fully validated before any tensor is read: 8-byte little-endian header length,
+/// a JSON header of name -> {dtype, shape, data_offsets} (and optional string __metadata__), then the data. Every
+/// malformed or hostile file throws <see cref="InvalidDataException"/> with a message saying what is wrong; sizes
+/// claimed by the header are checked against the file's real length before anything is allocated from them.
+/// </summary>
+public sealed class SafetensorsFile
+{
+    /// <summary>The largest header accepted (as the reference implementation: 100 MB).</summary>
+    public const long MaxHeaderLength = 100_000_000;
+
+    private static readonly Dictionary<string, int> DTypeSizes = new(StringComparer.Ordinal)
+    {
+        ["BOOL"] = 1, ["U8"] = 1, ["I8"] = 1, ["F8_E5M2"] = 1, ["F8_E4M3"] = 1, ["I16"] = 2, ["U16"] = 2, ["F16"] = 2,
+        ["BF16"] = 2, ["I32"] = 4, ["U32"] = 4, ["F32"] = 4, ["F64"] = 8, ["I64"] = 8, ["U64"] = 8,
+    };
+
+    private readonly string _path;
+    private readonly long _dataStart;
+
+    private SafetensorsFile(string path, long dataStart, IReadOnlyList<TensorInfo> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        _path = path;
+        _dataStart = dataStart;
+        Tensors = tensors;
+        Metadata = metadata;
+    }
+
+    /// <summary>The tensors, in data order.</summary>
+    public IReadOnlyList<TensorInfo> Tensors { get; }
+
+    /// <summary>The string-to-string __metadata__ (empty when absent).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The tensor called <paramref name="name"/>, or null.</summary>
+    public TensorInfo? Find(string name) => Tensors.FirstOrDefault(t => t.Name == name);
+
+    /// <summary>Opens and validates <paramref name="path"/>; reads the header only.</summary>
+    public static SafetensorsFile Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long length = file.Length;
+        if (length < 8) throw Bad(path, $"the file holds {length} bytes, too few for the 8-byte header length.");
+        Span<byte> prefix = stackalloc byte[8];
+        file.ReadExactly(prefix);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > MaxHeaderLength) throw Bad(path, $"the header claims {headerLength} bytes, more than the {MaxHeaderLength} allowed.");
+        if ((long)headerLength > length - 8) throw Bad(path, $"the header claims {headerLength} bytes, but only {length - 8} follow the length.");
+        byte[] header = new byte[headerLength];
+        file.ReadExactly(header);
+        long dataStart = 8 + (long)headerLength;
+        (List<TensorInfo> tensors, Dictionary<string, string> metadata) = ParseHeader(path, header);
+        CheckCoverage(path, tensors, length - dataStart);
+        return new SafetensorsFile(path, dataStart, tensors, metadata);
+    }
+
+    /// <summary>Reads a floating-point tensor (F32, F16, BF16 or F64) into <paramref name="destination"/>, converting to float.</summary>
+    public void ReadFloats(TensorInfo tensor, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (destination.Length != tensor.Numel)
+        {
+            throw new ArgumentException($"'{tensor.Name}' holds {tensor.Numel} elements, but the destination holds {destination.Length}.", nameof(destination));
+        }
+        using var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (file.Length < _dataStart + tensor.End) throw Bad(_path, "the file became shorter while it was read.");
+        file.Position = _dataStart + tensor.Begin;
+        if (tensor.DType == "F32" && BitConverter.IsLittleEndian)
+        {
+            file.ReadExactly(MemoryMarshal.AsBytes(destination));
+            return;
+        }
+        int size = DTypeSizes[tensor.DType];
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int done = 0;
+            while (done < destination.Length)
+            {
+                int count = Math.Min(destination.Length - done, chunk.Length / size);
+                Span<byte> bytes = chunk.AsSpan(0, count * size);
+                file.ReadExactly(bytes);
+                Convert(tensor, bytes, destination.Slice(done, count));
+                done += count;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    /// <summary>Whether a dtype can be read as float.</summary>
+    public static bool IsFloatingPoint(string dtype) => dtype is "F32" or "F16" or "BF16" or "F64";
+
+    private static void Convert(TensorInfo tensor, ReadOnlySpan<byte> bytes, Span<float> destination)
+    {
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] = tensor.DType switch
+            {
+                "F32" => BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(4 * i)),
+                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(2 * i)),
+                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)) << 16),
+                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(8 * i)),
+                _ => throw new InvalidDataException($"'{tensor.Name}' has dtype {tensor.DType}, which cannot be read as float: expected F32, F16, BF16 or F64."),
+            };
+        }
+    }
+
+    private static (List<TensorInfo>, Dictionary<string, string>) ParseHeader(string path, byte[] header)
+    {
+        // JsonDocument accepts invalid UTF-8 inside strings and only fails when a name is read; check it all up front.
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Bad(path, "the header is not valid UTF-8.");
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
+        }
+        catch (JsonException e)
+        {
+            throw Bad(path, $"the header is not valid JSON ({e.Message}).", e);
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object) throw Bad(path, "the header must be a JSON object.");
+            var tensors = new List<TensorInfo>();
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (JsonProperty entry in document.RootElement.EnumerateObject())
+            {
+                if (!names.Add(entry.Name)) throw Bad(path, $"the name '{entry.Name}' appears twice in the header.");
+                if (entry.Name == "__metadata__")
+                {
+                    if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad(path, "__metadata__ must be an object of strings.");
+                    foreach (JsonProperty item in entry.Value.EnumerateObject())
+                    {
+                        if (item.Value.ValueKind != JsonValueKind.String) throw Bad(path, $"__metadata__ entry '{item.Name}' must be a string.");
+                        metadata[item.Name] = item.Value.GetString()!;
+                    }
+                    continue;
+                }
+                tensors.Add(ParseTensor(path, entry));
+            }
+            tensors.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+            return (tensors, metadata);
+        }
+    }
+
+    private static TensorInfo ParseTensor(string path, JsonProperty entry)
+    {
+        string name = entry.Name;
+        if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad(path, $"the entry for '{name}' must be an object.");
+        if (!entry.Value.TryGetProperty("dtype", out JsonElement dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
+        {
+            throw Bad(path, $"'{name}' has no dtype string.");
+        }
+        string dtype = dtypeElement.GetString()!;
+        if (!DTypeSizes.TryGetValue(dtype, out int size)) throw Bad(path, $"'{name}' has unknown dtype '{dtype}'.");
+        if (!entry.Value.TryGetProperty("shape", out JsonElement shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
+        {
+            throw Bad(path, $"'{name}' has no shape array.");
+        }
+        var shape = new List<int>();
+        long numel = 1;
+        foreach (JsonElement d in shapeElement.EnumerateArray())
+        {
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long dim) || dim < 0 || dim > int.MaxValue)
+            {
+                throw Bad(path, $"'{name}' has an invalid dimension {d.GetRawText()}: dimensions are whole numbers from 0 to {int.MaxValue}.");
+            }
+            shape.Add((int)dim);
+            if (dim != 0 && numel > long.MaxValue / size / dim) throw Bad(path, $"'{name}' has a shape [{string.Join(", ", shape)}...] whose size overflows.");
+            numel *= dim;
+        }
+        if (!entry.Value.TryGetProperty("data_offsets", out JsonElement offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
+        {
+            throw Bad(path, $"'{name}' needs data_offsets [begin, end].");
+        }
+        long begin = Offset(path, name, offsets[0]), end = Offset(path, name, offsets[1]);
+        if (end < begin) throw Bad(path, $"'{name}' has data_offsets [{begin}, {end}] that end before they begin.");
+        if (end - begin != numel * size)
+        {
+            throw Bad(path, $"'{name}' is {dtype} of shape [{string.Join(", ", shape)}], {numel * size} bytes, but its data_offsets span {end - begin}.");
+        }
+        return new TensorInfo(name, dtype, shape.ToArray(), begin, end);
+    }
+
+    private static long Offset(string path, string name, JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt64(out long value) || value < 0)
+        {
+            throw Bad(path, $"'{name}' has an invalid data offset {element.GetRawText()}.");
+        }
+        return value;
+    }
+
+    /// <summary>The tensors must tile the data section exactly: in order, without gaps or overlaps, to its last byte.</summary>
+    private static void CheckCoverage(string path, List<TensorInfo> tensors, long dataLength)
+    {
+        long position = 0;
+        foreach (TensorInfo t in tensors)
+        {
+            if (t.Begin < position) throw Bad(path, $"'{t.Name}' at bytes [{t.Begin}, {t.End}) overlaps the tensor before it, which ends at {position}.");
+            if (t.Begin > position) throw Bad(path, $"bytes [{position}, {t.Begin}) of the data belong to no tensor.");
+            if (t.End > dataLength) throw Bad(path, $"'{t.Name}' at bytes [{t.Begin}, {t.End}) runs past the end of the data ({dataLength} bytes): the file is truncated.");
+            position = t.End;
+        }
+        if (position != dataLength) throw Bad(path, $"the data section holds {dataLength} bytes, but the tensors cover {position}.");
+    }
+
+    private static InvalidDataException Bad(string path, string message, Exception? inner = null) =>
+        new($"{path}: not a valid safetensors file: {message}", inner);
+}
