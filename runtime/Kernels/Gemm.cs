@@ -68,6 +68,10 @@ internal static class Gemm
                 ref float aRow = ref Unsafe.Add(ref a, i * k);
                 ref float cRow = ref Unsafe.Add(ref c, i * n);
                 int j = n0;
+                for (; j + 8 <= n1; j += 8)
+                {
+                    Dot8<TV>(ref aRow, ref Unsafe.Add(ref b, j * k), k, ref Unsafe.Add(ref cRow, j), ref Unsafe.Add(ref bias, hasBias ? j : 0), hasBias);
+                }
                 for (; j + 4 <= n1; j += 4)
                 {
                     ref float b0 = ref Unsafe.Add(ref b, j * k);
@@ -153,6 +157,35 @@ internal static class Gemm
         float sum = TV.Sum(acc);
         for (; i < k; i++) sum = float.MultiplyAddEstimate(Unsafe.Add(ref x, i), Unsafe.Add(ref y, i), sum);
         return sum;
+    }
+
+    /// <summary>Eight dot products of one row of A with eight consecutive rows of B (stride k), written with the bias to c[0..8].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot8<TV>(ref float x, ref float y, int k, ref float c, ref float bias, bool hasBias) where TV : struct, IVector<TV>
+    {
+        TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        int i = 0;
+        for (; i + TV.Count <= k; i += TV.Count)
+        {
+            TV xv = TV.Load(ref Unsafe.Add(ref x, i));
+            ref float yi = ref Unsafe.Add(ref y, i);
+            a0 = TV.MultiplyAdd(xv, TV.Load(ref yi), a0);
+            a1 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, k)), a1);
+            a2 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, 2 * k)), a2);
+            a3 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, 3 * k)), a3);
+            a4 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, 4 * k)), a4);
+            a5 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, 5 * k)), a5);
+            a6 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, 6 * k)), a6);
+            a7 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, 7 * k)), a7);
+        }
+        System.Span<float> sums = [TV.Sum(a0), TV.Sum(a1), TV.Sum(a2), TV.Sum(a3), TV.Sum(a4), TV.Sum(a5), TV.Sum(a6), TV.Sum(a7)];
+        for (int r = 0; r < 8; r++)
+        {
+            float sum = sums[r];
+            ref float row = ref Unsafe.Add(ref y, r * k);
+            for (int t = i; t < k; t++) sum = float.MultiplyAddEstimate(Unsafe.Add(ref x, t), Unsafe.Add(ref row, t), sum);
+            Unsafe.Add(ref c, r) = hasBias ? sum + Unsafe.Add(ref bias, r) : sum;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

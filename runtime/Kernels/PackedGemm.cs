@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -305,7 +306,12 @@ internal static class PackedGemm
             int cols = Math.Min(nr, nc - j0);
             Span<float> panel = packed.AsSpan(j0 * kc, kc * nr);
             ref float dst = ref MemoryMarshal.GetReference(panel);
-            if (bCol == 1)
+            if (bRow == 1 && cols == nr && Avx2.IsSupported)
+            {
+                // B is a transpose (x W^T): each packed row gathers 8 columns at a time instead of 8 scattered stores.
+                GatherTransposed(ref dst, ref Unsafe.Add(ref b, j0 * bCol), bCol, kc, nr);
+            }
+            else if (bCol == 1)
             {
                 for (int p = 0; p < kc; p++)
                 {
@@ -322,6 +328,24 @@ internal static class PackedGemm
                 {
                     ref float src = ref Unsafe.Add(ref b, (j0 + j) * bCol);
                     for (int p = 0; p < kc; p++) Unsafe.Add(ref dst, p * nr + j) = Unsafe.Add(ref src, p * bRow);
+                }
+            }
+        }
+    }
+
+    /// <summary>panel[p * nr + j] = b[p + j * bCol] for a full panel, 8 columns per AVX2 gather.</summary>
+    private static unsafe void GatherTransposed(ref float panel, ref float b, int bCol, int kc, int nr)
+    {
+        Vector256<int> index = Vector256<int>.Indices * bCol;
+        fixed (float* source = &b)
+        fixed (float* destination = &panel)
+        {
+            for (int group = 0; group < nr; group += 8)
+            {
+                float* column = source + (long)group * bCol;
+                for (int p = 0; p < kc; p++)
+                {
+                    Avx2.GatherVector256(column + p, index, 4).Store(destination + p * nr + group);
                 }
             }
         }
