@@ -22,10 +22,12 @@ internal static class DiagnosticDescriptors
     public const string InvalidNameId = "SN0012";
     public const string InvalidArgumentId = "SN0013";
     public const string TooLargeId = "SN0014";
+    public const string ModuleAndNetworkId = "SN0015";
+    public const string DuplicateChildId = "SN0016";
 
     public static readonly DiagnosticDescriptor NotPartial = Error(NotPartialId,
         "Network class must be partial",
-        "'{0}' must be declared partial so that the generator can add the network's code to it");
+        "'{0}' must be declared partial so that the generator can add its code to it");
 
     public static readonly DiagnosticDescriptor UnsupportedClass = Error(UnsupportedClassId,
         "Unsupported network class",
@@ -79,6 +81,14 @@ internal static class DiagnosticDescriptors
         "Network too large",
         "Network '{0}': {1} needs more than {2} floats, the most one buffer can hold");
 
+    public static readonly DiagnosticDescriptor ModuleAndNetwork = Error(ModuleAndNetworkId,
+        "Class is both a module and a network",
+        "'{0}' has both [Module] and [Network]: a network already is a module; keep one of them");
+
+    public static readonly DiagnosticDescriptor DuplicateChild = Error(DuplicateChildId,
+        "Duplicate child module name",
+        "The members '{0}' and '{1}' of module '{2}' would both be named '{3}' in state_dict keys; rename one");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new()
     {
         [NotPartialId] = NotPartial,
@@ -95,6 +105,8 @@ internal static class DiagnosticDescriptors
         [InvalidNameId] = InvalidName,
         [InvalidArgumentId] = InvalidArgument,
         [TooLargeId] = TooLarge,
+        [ModuleAndNetworkId] = ModuleAndNetwork,
+        [DuplicateChildId] = DuplicateChild,
     };
 
     public static IReadOnlyCollection<DiagnosticDescriptor> Descriptors => All.Values;

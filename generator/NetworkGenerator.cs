@@ -22,11 +22,12 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         public const string Model = "Model";
         public const string Diagnostics = "Diagnostics";
         public const string OrphanLayers = "OrphanLayers";
+        public const string ParseModule = "ParseModule";
     }
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        IncrementalValuesProvider<ParseResult> parsed = context.SyntaxProvider
+        IncrementalValuesProvider<ParseResult<NetworkModel>> parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 AttributeNames.Network,
                 static (node, _) => node is ClassDeclarationSyntax,
@@ -46,6 +47,16 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(models, static (spc, model) =>
             spc.AddSource(model.HintName, SourceText.From(NetworkEmitter.Emit(model), System.Text.Encoding.UTF8)));
         context.RegisterSourceOutput(diagnostics, static (spc, infos) => Report(spc, infos));
+
+        IncrementalValuesProvider<ParseResult<ModuleModel>> modules = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                AttributeNames.Module,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, token) => ModuleParser.Parse(ctx, token))
+            .WithTrackingName(Steps.ParseModule);
+        context.RegisterSourceOutput(modules.Select(static (result, _) => result.Model).Where(static model => model is not null),
+            static (spc, model) => spc.AddSource(model!.HintName, SourceText.From(ModuleEmitter.Emit(model), System.Text.Encoding.UTF8)));
+        context.RegisterSourceOutput(modules.Select(static (result, _) => result.Diagnostics), static (spc, infos) => Report(spc, infos));
 
         foreach (string layerAttribute in AttributeNames.Layers.Keys)
         {

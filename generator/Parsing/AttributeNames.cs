@@ -8,6 +8,8 @@ internal static class AttributeNames
 {
     public const string Network = "StaticNet.NetworkAttribute";
     public const string NetworkBase = "StaticNet.Network";
+    public const string Module = "StaticNet.ModuleAttribute";
+    public const string ModuleBase = "StaticNet.Module";
 
     public static readonly IReadOnlyDictionary<string, LayerKind> Layers = new Dictionary<string, LayerKind>
     {

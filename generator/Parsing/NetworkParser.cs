@@ -16,7 +16,7 @@ namespace StaticNet.Generator.Parsing;
 /// </summary>
 internal static class NetworkParser
 {
-    public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    public static ParseResult<NetworkModel> Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var diagnostics = new List<DiagnosticInfo>();
         if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax syntax)
@@ -24,7 +24,9 @@ internal static class NetworkParser
             return Empty;
         }
 
-        CheckClass(type, syntax, context.SemanticModel.Compilation, diagnostics);
+        // A class with [Module] too is reported (SN0015) by the module parser; generating either half would only add errors.
+        if (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeNames.Module)) return Empty;
+        ClassChecks.Check(type, syntax, context.SemanticModel.Compilation, AttributeNames.NetworkBase, diagnostics);
         if (diagnostics.Count > 0) return Result(null, diagnostics);
 
         AttributeData network = context.Attributes[0];
@@ -51,13 +53,8 @@ internal static class NetworkParser
         }
         if (!inference.Succeeded) return Result(null, diagnostics);
 
-        string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
-        var containing = new List<string>();
-        for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-        {
-            containing.Insert(0, TypeKeyword(outer) + " " + outer.Name);
-        }
-        var model = new NetworkModel(ns, type.Name, containing.ToEquatableArray(), inputShape.ToEquatableArray(), inference.Layers);
+        (string? ns, EquatableArray<string> containing) = ClassChecks.Location(type);
+        var model = new NetworkModel(ns, type.Name, containing, inputShape.ToEquatableArray(), inference.Layers);
         return Result(model, diagnostics);
     }
 
@@ -74,69 +71,10 @@ internal static class NetworkParser
             .ToEquatableArray();
     }
 
-    private static readonly ParseResult Empty = new(null, EquatableArray<DiagnosticInfo>.Empty);
+    private static readonly ParseResult<NetworkModel> Empty = new(null, EquatableArray<DiagnosticInfo>.Empty);
 
-    private static ParseResult Result(NetworkModel? model, List<DiagnosticInfo> diagnostics) =>
+    private static ParseResult<NetworkModel> Result(NetworkModel? model, List<DiagnosticInfo> diagnostics) =>
         new(model, diagnostics.ToEquatableArray());
-
-    private static void CheckClass(INamedTypeSymbol type, ClassDeclarationSyntax syntax, Compilation compilation, List<DiagnosticInfo> diagnostics)
-    {
-        LocationInfo? at = LocationInfo.From(syntax.Identifier.GetLocation());
-        if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
-        {
-            diagnostics.Add(Info(DiagnosticDescriptors.NotPartialId, at, type.Name));
-        }
-        for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-        {
-            foreach (SyntaxReference reference in outer.DeclaringSyntaxReferences)
-            {
-                if (reference.GetSyntax() is TypeDeclarationSyntax declaration && !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
-                {
-                    diagnostics.Add(Info(DiagnosticDescriptors.NotPartialId, LocationInfo.From(declaration.Identifier.GetLocation()), outer.Name));
-                    break;
-                }
-            }
-            if (outer.TypeParameters.Length > 0)
-            {
-                diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, $"it is nested in the generic type '{outer.Name}'"));
-            }
-        }
-        if (type.TypeParameters.Length > 0)
-        {
-            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is generic"));
-        }
-        if (type.IsStatic)
-        {
-            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is static"));
-        }
-        if (type.IsRecord)
-        {
-            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is a record"));
-        }
-        INamedTypeSymbol? baseType = type.BaseType;
-        if (baseType is { SpecialType: SpecialType.System_Object } && DeclaresObjectBase(type, compilation))
-        {
-            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name,
-                "it derives from 'object' explicitly, but the generator makes it derive from StaticNet.Network"));
-        }
-        else if (baseType is not null && baseType.SpecialType != SpecialType.System_Object && baseType.ToDisplayString() != AttributeNames.NetworkBase)
-        {
-            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name,
-                $"it derives from '{baseType.ToDisplayString()}', but the generator makes it derive from StaticNet.Network"));
-        }
-    }
-
-    /// <summary>Whether some declaration of the class names 'object' as its base (the symbol cannot tell that from no base at all).</summary>
-    private static bool DeclaresObjectBase(INamedTypeSymbol type, Compilation compilation)
-    {
-        foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
-        {
-            if (reference.GetSyntax() is not ClassDeclarationSyntax { BaseList.Types: { Count: > 0 } types }) continue;
-            SemanticModel model = compilation.GetSemanticModel(reference.SyntaxTree);
-            if (model.GetTypeInfo(types[0].Type).Type is { SpecialType: SpecialType.System_Object }) return true;
-        }
-        return false;
-    }
 
     private static LayerSpec ToSpec(AttributeData attribute, LayerKind kind)
     {
@@ -229,21 +167,10 @@ internal static class NetworkParser
     private static bool IsArrayArgument(AttributeArgumentSyntax argument) =>
         argument.Expression is ArrayCreationExpressionSyntax or ImplicitArrayCreationExpressionSyntax or CollectionExpressionSyntax;
 
-    private static string TypeKeyword(INamedTypeSymbol type) => type switch
-    {
-        { IsRecord: true, TypeKind: TypeKind.Struct } => "partial record struct",
-        { IsRecord: true } => "partial record",
-        { TypeKind: TypeKind.Struct } => "partial struct",
-        { TypeKind: TypeKind.Interface } => "partial interface",
-        _ => "partial class",
-    };
-
     private static string ShortName(AttributeData attribute)
     {
         string name = attribute.AttributeClass?.Name ?? "?";
         return name.EndsWith("Attribute", System.StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
     }
 
-    private static DiagnosticInfo Info(string id, LocationInfo? location, params string[] args) =>
-        new(id, location, args.ToEquatableArray());
 }

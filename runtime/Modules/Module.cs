@@ -102,14 +102,17 @@ public abstract class Module
     public override string ToString()
     {
         IReadOnlyList<(string Name, Module Module)> children = NamedChildren();
-        if (children.Count == 0) return GetType().Name + "(" + ExtraRepr() + ")";
-        var text = new System.Text.StringBuilder(GetType().Name).Append("(\n");
+        if (children.Count == 0) return TypeName + "(" + ExtraRepr() + ")";
+        var text = new System.Text.StringBuilder(TypeName).Append("(\n");
         foreach ((string name, Module child) in children)
         {
             text.Append("  (").Append(name).Append("): ").Append(child.ToString().Replace("\n", "\n  ")).Append('\n');
         }
         return text.Append(')').ToString();
     }
+
+    /// <summary>The name <see cref="ToString"/> starts with: the class name, without generic arity.</summary>
+    protected virtual string TypeName => GetType().Name;
 
     /// <summary>The arguments shown inside the parentheses of <see cref="ToString"/> (torch's extra_repr()).</summary>
     protected virtual string ExtraRepr() => "";

@@ -1,3 +1,4 @@
+using System;
 using StaticNet;
 
 namespace StaticNet.Tests.Networks;
@@ -88,3 +89,34 @@ public partial class DropoutOnly;
 [Network(1, 4, 4)] [Flatten] [Linear(12)] [GELU] [Linear(8)] [Tanh] [Linear(4)] [ReLU] [Linear(3, Name = "extra")] public partial class InterchangeVariant;
 
 [Network(6)] [Linear(16)] [ReLU] [Dropout(0.3)] [Linear(3)] public partial class DropoutMlp;
+
+// A module of one's own holding a network and a ModuleList of networks, like make_fixtures.py's Ensemble.
+[Network(1, 4, 4)] [Flatten] [Linear(8)] [ReLU] public partial class EnsembleBody;
+[Network(8)] [Linear(3)] public partial class HeadA;
+[Network(8)] [Linear(4)] [Tanh] public partial class HeadB;
+
+[Module]
+public partial class Ensemble
+{
+    private readonly EnsembleBody _body;
+
+    public Ensemble(int maxBatch)
+    {
+        _body = new EnsembleBody(maxBatch, seed: 1);
+        Heads = new ModuleList<Network>([new HeadA(maxBatch, seed: 2), new HeadB(maxBatch, seed: 3)]);
+    }
+
+    public ModuleList<Network> Heads { get; }
+
+    public int NotAModule { get; } = 3;
+
+    /// <summary>The forward this class writes itself: the body, then every head on the body's features.</summary>
+    public void Forward(ReadOnlySpan<float> input, Span<float> headA, Span<float> headB)
+    {
+        int batch = input.Length / EnsembleBody.InputSize;
+        var features = new float[batch * EnsembleBody.OutputSize];
+        _body.Forward(input, features);
+        Heads[0].Forward(features, headA);
+        Heads[1].Forward(features, headB);
+    }
+}

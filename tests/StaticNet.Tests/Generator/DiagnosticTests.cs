@@ -11,9 +11,9 @@ public class DiagnosticTests
     public static TheoryData<string, string, string> Cases => new()
     {
         { "SN0001", "[Network(2)] [Linear(1)] public class ⟦Net⟧ { }",
-            "'Net' must be declared partial so that the generator can add the network's code to it" },
+            "'Net' must be declared partial so that the generator can add its code to it" },
         { "SN0001", "public class ⟦Outer⟧ { [Network(2)] [Linear(1)] public partial class Net; }",
-            "'Outer' must be declared partial so that the generator can add the network's code to it" },
+            "'Outer' must be declared partial so that the generator can add its code to it" },
         { "SN0002", "[Network(2)] [Linear(1)] public partial class ⟦Net⟧<T>;",
             "'Net' cannot be a network class: it is generic" },
         { "SN0002", "public partial class Outer<T> { [Network(2)] [Linear(1)] public partial class ⟦Net⟧; }",
@@ -52,6 +52,12 @@ public class DiagnosticTests
             "The layer 0 (LeakyReLU) has an invalid argument: negative_slope must be finite, but it is NaN" },
         { "SN0013", "[Network(4)] [GELU(⟦Approximate = \"fast\"⟧)] public partial class Net;",
             "The layer 0 (GELU) has an invalid argument: approximate must be \"none\" or \"tanh\", but it is \"fast\"" },
+        { "SN0015", "[Network(2)] [Linear(1)] [Module] public partial class ⟦Net⟧;",
+            "'Net' has both [Module] and [Network]: a network already is a module; keep one of them" },
+        { "SN0016", "[Module] public partial class Net { public ModuleList<Module> Heads = new(); public ModuleList<Module> ⟦_heads⟧ = new(); }",
+            "The members 'Heads' and '_heads' of module 'Net' would both be named 'heads' in state_dict keys; rename one" },
+        { "SN0001", "[Module] public class ⟦Net⟧ { }",
+            "'Net' must be declared partial so that the generator can add its code to it" },
         { "SN0014", "[⟦Network(100000, 100000)⟧] [ReLU] public partial class Net;",
             "Network 'Net': the input sample [100000, 100000] needs more than 2147483647 floats, the most one buffer can hold" },
         { "SN0014", "[Network(100000)] [⟦Linear(100000)⟧] public partial class Net;",
@@ -74,6 +80,16 @@ public class DiagnosticTests
         Assert.Equal(span, diagnostic.Location.SourceSpan);
         Assert.Empty(run.Sources);
     }
+
+    [Theory]
+    [InlineData("_body", "body")]
+    [InlineData("Heads", "heads")]
+    [InlineData("HiddenLayers", "hidden_layers")]
+    [InlineData("MLPHead", "mlp_head")]
+    [InlineData("layer2Norm", "layer2_norm")]
+    [InlineData("snake_case", "snake_case")]
+    public void Module_members_get_pytorch_style_names(string member, string name) =>
+        Assert.Equal(name, StaticNet.Generator.Parsing.ModuleParser.StateName(member));
 
     [Fact]
     public void Reports_every_problem_of_a_declaration_at_once()

@@ -21,7 +21,7 @@ public class GeneratorFuzzTests
 
     private static readonly Gen<string> Attribute =
         from name in Gen.OneOf<string>("Network", "Network", "Flatten", "Linear", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
-            "Dropout", "Identity", "Bogus", "Network(")
+            "Dropout", "Identity", "Bogus", "Network(", "Module")
         from args in Argument.Array[0, 3]
         from form in Gen.Int[0, 3]
         select form switch
@@ -34,7 +34,7 @@ public class GeneratorFuzzTests
     private static readonly Gen<string> Declaration =
         from attributes in Attribute.Array[0, 7]
         from modifiers in Gen.OneOf<string>("public partial", "partial", "public", "internal partial", "public static partial", "public sealed partial")
-        from shape in Gen.OneOf<string>("class NAME;", "class NAME { }", "class NAME<T>;", "class NAME : System.Object;", "record NAME;", "class NAME", "class NAME {")
+        from shape in Gen.OneOf<string>("class NAME;", "class NAME { }", "class NAME { public ModuleList<Network> Heads = new(); private Linear? _head; }", "class NAME<T>;", "class NAME : System.Object;", "record NAME;", "class NAME", "class NAME {")
         select string.Concat(attributes) + " " + modifiers + " " + shape;
 
     [Fact]

@@ -52,6 +52,22 @@ public class SnapshotTests
                 }
             }
             """ },
+        { "ModuleClass", """
+            using StaticNet;
+
+            namespace Models;
+
+            [Network(4)] [Linear(2)] public partial class Head;
+
+            [Module]
+            public partial class TwoHeads
+            {
+                private readonly Head _left = new(1);
+                public Head Right { get; } = new(1);
+                public ModuleList<Head> ExtraHeads { get; } = new();
+                public int Count { get; }
+            }
+            """ },
         { "ParameterFree", """
             using StaticNet;
 
