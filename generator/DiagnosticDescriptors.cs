@@ -24,6 +24,11 @@ internal static class DiagnosticDescriptors
     public const string TooLargeId = "SN0014";
     public const string ModuleAndNetworkId = "SN0015";
     public const string DuplicateChildId = "SN0016";
+    public const string NotANetworkId = "SN0017";
+    public const string RecursiveBlockId = "SN0018";
+    public const string BlockHasErrorsId = "SN0019";
+    public const string BlockInputId = "SN0020";
+    public const string ResidualShapeId = "SN0021";
 
     public static readonly DiagnosticDescriptor NotPartial = Error(NotPartialId,
         "Network class must be partial",
@@ -89,6 +94,26 @@ internal static class DiagnosticDescriptors
         "Duplicate child module name",
         "The members '{0}' and '{1}' of module '{2}' would both be named '{3}' in state_dict keys; rename one");
 
+    public static readonly DiagnosticDescriptor NotANetwork = Error(NotANetworkId,
+        "Block type is not a network",
+        "The {0} uses '{1}', which is not a [Network] class");
+
+    public static readonly DiagnosticDescriptor RecursiveBlock = Error(RecursiveBlockId,
+        "Network contains itself",
+        "The {0} uses '{1}', which makes a network contain itself: {2}");
+
+    public static readonly DiagnosticDescriptor BlockHasErrors = Error(BlockHasErrorsId,
+        "Block network has errors",
+        "The {0} uses '{1}', whose declaration has errors of its own");
+
+    public static readonly DiagnosticDescriptor BlockInput = Error(BlockInputId,
+        "Block input shape does not match",
+        "The {0} uses '{1}', which takes input of shape {2}, but the shape that arrives is {3}");
+
+    public static readonly DiagnosticDescriptor ResidualShape = Error(ResidualShapeId,
+        "Residual block changes the shape",
+        "The {0} uses '{1}' in a residual connection, but it maps {2} to {3}: x + block(x) needs both the same");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new()
     {
         [NotPartialId] = NotPartial,
@@ -107,6 +132,11 @@ internal static class DiagnosticDescriptors
         [TooLargeId] = TooLarge,
         [ModuleAndNetworkId] = ModuleAndNetwork,
         [DuplicateChildId] = DuplicateChild,
+        [NotANetworkId] = NotANetwork,
+        [RecursiveBlockId] = RecursiveBlock,
+        [BlockHasErrorsId] = BlockHasErrors,
+        [BlockInputId] = BlockInput,
+        [ResidualShapeId] = ResidualShape,
     };
 
     public static IReadOnlyCollection<DiagnosticDescriptor> Descriptors => All.Values;

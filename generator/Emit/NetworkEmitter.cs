@@ -6,8 +6,9 @@ using StaticNet.Generator.Model;
 namespace StaticNet.Generator.Emit;
 
 /// <summary>
-/// Writes the generated half of a network class: constants, the constructor that lays out the arenas,
-/// Forward as a straight list of layer steps and Backward as the same list reversed, each buffer with its shape.
+/// Writes the generated half of a network class: constants, the constructors (standalone, and as a block of another
+/// network), Forward as a straight list of layer steps and Backward as the same list reversed, each buffer with its
+/// shape. Nested [Block] and [Residual] networks are inlined step by step over this network's arenas.
 /// </summary>
 internal static class NetworkEmitter
 {
@@ -16,19 +17,20 @@ internal static class NetworkEmitter
 
     public static string Emit(NetworkModel model)
     {
-        var plan = new BufferPlan(model);
+        List<Step> steps = Step.Flatten(model.Layers);
+        var plan = new BufferPlan(steps, Shapes.Size(model.InputShape));
         return GeneratedFile.Write(model.Namespace, model.ContainingTypes, $"partial class {model.ClassName} : global::StaticNet.Network", w =>
         {
-            EmitConstants(w, model, plan);
-            EmitConstructor(w, model, plan);
+            EmitConstants(w, model, steps, plan);
+            EmitConstructors(w, model, steps, plan);
             w.Line();
-            EmitForward(w, model, plan);
+            EmitForward(w, model, steps, plan);
             w.Line();
-            EmitBackward(w, model, plan);
+            EmitBackward(w, model, steps, plan);
         });
     }
 
-    private static void EmitConstants(IndentedWriter w, NetworkModel model, BufferPlan plan)
+    private static void EmitConstants(IndentedWriter w, NetworkModel model, List<Step> steps, BufferPlan plan)
     {
         EquatableArray<int> output = model.Layers[model.Layers.Count - 1].OutputShape;
         w.Line($"/// <summary>Floats in one input sample, of shape {Shapes.Plain(model.InputShape)}.</summary>");
@@ -52,16 +54,17 @@ internal static class NetworkEmitter
         w.Line();
         foreach (LayerModel layer in model.Layers)
         {
-            w.Line($"private readonly global::StaticNet.{layer.Kind} {Field(layer)};");
+            w.Line($"private {ModuleType(layer)} {Field(layer)} = null!;");
         }
-        foreach (LayerModel layer in model.Layers.Where(l => l.Kind == LayerKind.Dropout))
+        foreach (Step step in steps.Where(IsDropout))
         {
-            w.Line($"private bool {MaskFlag(layer)};");
+            w.Line($"private global::StaticNet.Dropout {DropoutField(step)} = null!;");
+            w.Line($"private bool {MaskFlag(step)};");
         }
         w.Line();
     }
 
-    private static void EmitConstructor(IndentedWriter w, NetworkModel model, BufferPlan plan)
+    private static void EmitConstructors(IndentedWriter w, NetworkModel model, List<Step> steps, BufferPlan plan)
     {
         w.Line("/// <summary>");
         w.Line("/// Allocates parameters, gradients and activations for batches of up to <paramref name=\"maxBatch\"/> samples,");
@@ -69,32 +72,56 @@ internal static class NetworkEmitter
         w.Line("/// </summary>");
         w.Open($"public {model.ClassName}(int maxBatch, ulong seed = 0)",
             "    : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)");
+        w.Line("BuildLayers();");
+        w.Line("ResetParameters();");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Builds this network as a block inside <paramref name=\"owner\"/>, its parameters at <paramref name=\"parameterOffset\"/>");
+        w.Line("/// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].");
+        w.Line("/// </summary>");
+        w.Open($"public {model.ClassName}(global::StaticNet.Network owner, int parameterOffset)",
+            "    : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)");
+        w.Line("BuildLayers();");
+        w.Close();
+        w.Line();
+        w.Open("private void BuildLayers()");
+        var starts = steps.Select((s, i) => (s, i)).Where(t => t.s.Kind == StepKind.BlockStart && t.s.Id == Int(t.s.Layer.Index)).ToDictionary(t => t.s.Layer.Index, t => t.i);
         foreach (LayerModel layer in model.Layers)
         {
-            w.Line($"{Field(layer)} = {Construct(layer, plan)};");
+            w.Line($"{Field(layer)} = {Construct(layer, steps, plan, starts)};");
         }
         foreach (LayerModel layer in model.Layers)
         {
             w.Line($"AddLayer(\"{layer.Name}\", {Field(layer)});");
         }
-        w.Line("ResetParameters();");
+        foreach (Step step in steps.Where(IsDropout))
+        {
+            w.Line($"{DropoutField(step)} = (global::StaticNet.Dropout){step.ModuleExpression};");
+        }
         w.Close();
     }
 
-    private static string Construct(LayerModel layer, BufferPlan plan) => layer.Kind switch
+    private static string Construct(LayerModel layer, List<Step> steps, BufferPlan plan, Dictionary<int, int> blockStarts)
     {
-        LayerKind.Flatten => $"new global::StaticNet.Flatten({Int(layer.A)}, {Int(layer.B)})",
-        LayerKind.Linear => $"new global::StaticNet.Linear({Int(layer.A)}, {Int(layer.B)}, " +
-                            $"CreateParameter({Int(plan.WeightOffset[layer.Index])}, {Int(layer.B)}, {Int(layer.A)}), " +
-                            (layer.Bias ? $"CreateParameter({Int(plan.BiasOffset[layer.Index])}, {Int(layer.B)}))" : "null)"),
-        LayerKind.LeakyReLU => $"new global::StaticNet.LeakyReLU({Real(layer.Real)})",
-        LayerKind.Dropout => $"new global::StaticNet.Dropout({Real(layer.Real)})",
-        LayerKind.Softmax => $"new global::StaticNet.Softmax({Int(layer.A)})",
-        LayerKind.GELU => $"new global::StaticNet.GELU({(layer.TanhApproximation ? "\"tanh\"" : "\"none\"")})",
-        _ => $"new global::StaticNet.{layer.Kind}()",
-    };
+        int stepIndex = steps.FindIndex(s => s.Kind == StepKind.Layer && s.Id == Int(layer.Index));
+        return layer.Kind switch
+        {
+            LayerKind.Flatten => $"new global::StaticNet.Flatten({Int(layer.A)}, {Int(layer.B)})",
+            LayerKind.Linear => $"new global::StaticNet.Linear({Int(layer.A)}, {Int(layer.B)}, " +
+                                $"CreateParameter({Int(plan.WeightOffset[stepIndex])}, {Int(layer.B)}, {Int(layer.A)}), " +
+                                (layer.Bias ? $"CreateParameter({Int(plan.BiasOffset[stepIndex])}, {Int(layer.B)}))" : "null)"),
+            LayerKind.LeakyReLU => $"new global::StaticNet.LeakyReLU({Real(layer.Real)})",
+            LayerKind.Dropout => $"new global::StaticNet.Dropout({Real(layer.Real)})",
+            LayerKind.Softmax => $"new global::StaticNet.Softmax({Int(layer.A)})",
+            LayerKind.GELU => $"new global::StaticNet.GELU({(layer.TanhApproximation ? "\"tanh\"" : "\"none\"")})",
+            LayerKind.Block => $"new {layer.TypeName}(this, {Int(plan.BlockOffset[blockStarts[layer.Index]])})",
+            LayerKind.Residual => $"new global::StaticNet.Residual(new {layer.TypeName}(this, {Int(plan.BlockOffset[blockStarts[layer.Index]])}))",
+            _ => $"new global::StaticNet.{layer.Kind}()",
+        };
+    }
 
-    private static void EmitForward(IndentedWriter w, NetworkModel model, BufferPlan plan)
+    private static void EmitForward(IndentedWriter w, NetworkModel model, List<Step> steps, BufferPlan plan)
     {
         w.Line("/// <inheritdoc/>");
         w.Open($"public override void Forward(global::System.ReadOnlySpan<float> input, {Span} output)");
@@ -107,21 +134,37 @@ internal static class NetworkEmitter
         w.Line($"// x: {Shapes.Batched(model.InputShape)}, the input");
         w.Line($"{Span} x = a.Slice(0, batch * {Int(Shapes.Size(model.InputShape))});");
         w.Line("input.CopyTo(x);");
-        foreach (LayerModel layer in model.Layers)
+        string last = "x";
+        for (int i = 0; i < steps.Count; i++)
         {
-            string h = Out(layer), x = In(layer);
+            Step step = steps[i];
+            LayerModel layer = step.Layer;
             w.Line();
-            w.Line($"// {Describe(layer)}: {h} {Shapes.Batched(layer.OutputShape)}{(layer.IsView ? ", a view of " + x : "")}");
+            if (step.Kind == StepKind.BlockStart)
+            {
+                w.Line($"// {Describe(step)}: {Shapes.Batched(layer.InputShape)} -> {Shapes.Batched(layer.OutputShape)}");
+                continue;
+            }
+            string h = Out(step), x = In(steps, plan, i);
+            last = h;
+            if (step.Kind == StepKind.ResidualAdd)
+            {
+                w.Line($"// {step.Label} residual sum: {h} {Shapes.Batched(layer.OutputShape)} = {x} + {Skip(steps, step)}");
+                w.Line($"{Span} {h} = a.Slice({Scaled(plan.OutputOffset[i])}, batch * {Int(layer.OutputSize)});");
+                w.Line($"{Kernels}.ResidualForward({h}, {x}, {Skip(steps, step)});");
+                continue;
+            }
+            w.Line($"// {Describe(step)}: {h} {Shapes.Batched(layer.OutputShape)}{(layer.IsView ? ", a view of " + x : "")}");
             if (layer.IsView)
             {
                 w.Line($"{Span} {h} = {x};");
                 continue;
             }
-            w.Line($"{Span} {h} = a.Slice({Scaled(plan.OutputOffset[layer.Index])}, batch * {Int(layer.OutputSize)});");
+            w.Line($"{Span} {h} = a.Slice({Scaled(plan.OutputOffset[i])}, batch * {Int(layer.OutputSize)});");
             switch (layer.Kind)
             {
                 case LayerKind.Linear:
-                    w.Line($"{Kernels}.LinearForward({h}, {x}, {Weight("p", layer, plan)}, {Bias("p", layer, plan)}, {Rows(layer)}, {Int(layer.A)}, {Int(layer.B)});");
+                    w.Line($"{Kernels}.LinearForward({h}, {x}, {Weight("p", layer, plan, i)}, {Bias("p", layer, plan, i)}, {Rows(layer)}, {Int(layer.A)}, {Int(layer.B)});");
                     break;
                 case LayerKind.ReLU:
                     w.Line($"{Kernels}.ReluForward({h}, {x});");
@@ -142,18 +185,18 @@ internal static class NetworkEmitter
                     w.Line($"{Kernels}.SoftmaxForward({h}, {x}, {SoftmaxSizes(layer)});");
                     break;
                 case LayerKind.Dropout:
-                    w.Line($"{MaskFlag(layer)} = {Field(layer)}.Training && {Field(layer)}.P > 0;");
-                    w.Line($"if ({MaskFlag(layer)}) {Kernels}.DropoutForward({h}, {Mask(layer, plan)}, {x}, {Real(layer.Real)}, Generator);");
+                    w.Line($"{MaskFlag(step)} = {DropoutField(step)}.Training && {DropoutField(step)}.P > 0;");
+                    w.Line($"if ({MaskFlag(step)}) {Kernels}.DropoutForward({h}, {Mask(step, plan, i)}, {x}, {Real(layer.Real)}, Generator);");
                     w.Line($"else {x}.CopyTo({h});");
                     break;
             }
         }
         w.Line();
-        w.Line($"{Out(model.Layers[model.Layers.Count - 1])}.CopyTo(output);");
+        w.Line($"{last}.CopyTo(output);");
         w.Close();
     }
 
-    private static void EmitBackward(IndentedWriter w, NetworkModel model, BufferPlan plan)
+    private static void EmitBackward(IndentedWriter w, NetworkModel model, List<Step> steps, BufferPlan plan)
     {
         w.Line("/// <inheritdoc/>");
         w.Open($"protected override void BackwardCore(int batch, global::System.ReadOnlySpan<float> outputGrad, {Span} inputGrad)");
@@ -168,77 +211,104 @@ internal static class NetworkEmitter
         w.Line($"// x, dx: {Shapes.Batched(model.InputShape)}");
         w.Line($"{Span} x = a.Slice(0, batch * {Int(Shapes.Size(model.InputShape))});");
         w.Line($"{Span} dx = g.Slice(0, batch * {Int(Shapes.Size(model.InputShape))});");
-        foreach (LayerModel layer in model.Layers)
+        string last = "x";
+        for (int i = 0; i < steps.Count; i++)
         {
-            string h = Out(layer);
-            w.Line($"// {h}, d{h}: {Shapes.Batched(layer.OutputShape)}");
-            if (layer.IsView)
+            Step step = steps[i];
+            if (step.Kind == StepKind.BlockStart) continue;
+            string h = Out(step);
+            last = h;
+            w.Line($"// {h}, d{h}: {Shapes.Batched(step.Layer.OutputShape)}");
+            if (step.Kind == StepKind.Layer && step.Layer.IsView)
             {
-                w.Line($"{Span} {h} = {In(layer)};");
-                w.Line($"{Span} d{h} = d{In(layer)};");
+                w.Line($"{Span} {h} = {In(steps, plan, i)};");
+                w.Line($"{Span} d{h} = d{In(steps, plan, i)};");
             }
             else
             {
-                string offset = $"{Scaled(plan.OutputOffset[layer.Index])}, batch * {Int(layer.OutputSize)}";
+                string offset = $"{Scaled(plan.OutputOffset[i])}, batch * {Int(step.Layer.OutputSize)}";
                 w.Line($"{Span} {h} = a.Slice({offset});");
                 w.Line($"{Span} d{h} = g.Slice({offset});");
             }
         }
         w.Line();
-        w.Line($"outputGrad.CopyTo(d{Out(model.Layers[model.Layers.Count - 1])});");
-        for (int i = model.Layers.Count - 1; i >= 0; i--)
+        w.Line($"outputGrad.CopyTo(d{last});");
+        // A residual's skip gradient is added to its input's gradient once the block's first step has written it.
+        var skipAdds = steps.Where(s => s.Kind == StepKind.ResidualAdd).ToLookup(s => s.FirstInner);
+        for (int i = steps.Count - 1; i >= 0; i--)
         {
-            LayerModel layer = model.Layers[i];
-            string h = Out(layer), x = In(layer), dh = "d" + h, dx = "d" + x;
+            Step step = steps[i];
+            LayerModel layer = step.Layer;
+            if (step.Kind == StepKind.BlockStart) continue;
+            string h = Out(step), x = In(steps, plan, i), dh = "d" + h, dx = "d" + x;
             w.Line();
-            w.Line($"// {Describe(layer)}: {dx} {Shapes.Batched(layer.InputShape)} from {dh}");
+            if (step.Kind == StepKind.ResidualAdd)
+            {
+                w.Line($"// {step.Label} residual sum: the block's output gradient is {dh}; {dh} also flows to d{Skip(steps, step)} around the block");
+                w.Line($"{dh}.CopyTo({dx});");
+                continue;
+            }
+            w.Line($"// {Describe(step)}: {dx} {Shapes.Batched(layer.InputShape)} from {dh}");
             if (layer.IsView)
             {
                 w.Line($"// a view: {dx} is {dh}");
-                continue;
             }
-            // Layers before the first one with parameters matter only for the input gradient.
-            bool onlyForInput = plan.FirstParameterLayer < 0 || i < plan.FirstParameterLayer;
-            if (onlyForInput) w.Open("if (needInputGrad)");
-            switch (layer.Kind)
+            else
             {
-                case LayerKind.Linear:
-                    string target = i == plan.FirstParameterLayer ? $"needInputGrad ? {dx} : default" : dx;
-                    w.Line($"{Kernels}.LinearBackward({target}, {Weight("dp", layer, plan)}, {Bias("dp", layer, plan)}, {dh}, {x}, {Weight("p", layer, plan)}, {Rows(layer)}, {Int(layer.A)}, {Int(layer.B)});");
-                    break;
-                case LayerKind.ReLU:
-                    w.Line($"{Kernels}.ReluBackward({dx}, {dh}, {h});");
-                    break;
-                case LayerKind.LeakyReLU:
-                    w.Line($"{Kernels}.LeakyReluBackward({dx}, {dh}, {x}, {Real(layer.Real)});");
-                    break;
-                case LayerKind.Sigmoid:
-                    w.Line($"{Kernels}.SigmoidBackward({dx}, {dh}, {h});");
-                    break;
-                case LayerKind.Tanh:
-                    w.Line($"{Kernels}.TanhBackward({dx}, {dh}, {h});");
-                    break;
-                case LayerKind.GELU:
-                    w.Line($"{Kernels}.{(layer.TanhApproximation ? "GeluTanhBackward" : "GeluBackward")}({dx}, {dh}, {x});");
-                    break;
-                case LayerKind.Softmax:
-                    w.Line($"{Kernels}.SoftmaxBackward({dx}, {dh}, {h}, {SoftmaxSizes(layer)});");
-                    break;
-                case LayerKind.Dropout:
-                    w.Line($"if ({MaskFlag(layer)}) {Kernels}.DropoutBackward({dx}, {dh}, {Mask(layer, plan)});");
-                    w.Line($"else {dh}.CopyTo({dx});");
-                    break;
+                // Steps before the first one with parameters matter only for the input gradient (unless a residual routes around them).
+                bool onlyForInput = !plan.HasResidual && (plan.FirstParameterStep < 0 || i < plan.FirstParameterStep);
+                if (onlyForInput) w.Open("if (needInputGrad)");
+                EmitStepBackward(w, step, plan, i, h, x, dh, dx);
+                if (onlyForInput) w.Close();
             }
-            if (onlyForInput) w.Close();
+            foreach (Step residual in skipAdds[i])
+            {
+                w.Line($"{Kernels}.ResidualBackward(d{Skip(steps, residual)}, d{Out(residual)});");
+            }
         }
         w.Line();
         w.Line("if (needInputGrad) dx.CopyTo(inputGrad);");
         w.Close();
     }
 
-    private static string Describe(LayerModel layer)
+    private static void EmitStepBackward(IndentedWriter w, Step step, BufferPlan plan, int i, string h, string x, string dh, string dx)
     {
-        string name = layer.Name == Int(layer.Index) ? "" : $" '{layer.Name}'";
+        LayerModel layer = step.Layer;
+        switch (layer.Kind)
+        {
+            case LayerKind.Linear:
+                string target = i == plan.FirstParameterStep && !plan.HasResidual ? $"needInputGrad ? {dx} : default" : dx;
+                w.Line($"{Kernels}.LinearBackward({target}, {Weight("dp", layer, plan, i)}, {Bias("dp", layer, plan, i)}, {dh}, {x}, {Weight("p", layer, plan, i)}, {Rows(layer)}, {Int(layer.A)}, {Int(layer.B)});");
+                break;
+            case LayerKind.ReLU:
+                w.Line($"{Kernels}.ReluBackward({dx}, {dh}, {h});");
+                break;
+            case LayerKind.LeakyReLU:
+                w.Line($"{Kernels}.LeakyReluBackward({dx}, {dh}, {x}, {Real(layer.Real)});");
+                break;
+            case LayerKind.Sigmoid:
+                w.Line($"{Kernels}.SigmoidBackward({dx}, {dh}, {h});");
+                break;
+            case LayerKind.Tanh:
+                w.Line($"{Kernels}.TanhBackward({dx}, {dh}, {h});");
+                break;
+            case LayerKind.GELU:
+                w.Line($"{Kernels}.{(layer.TanhApproximation ? "GeluTanhBackward" : "GeluBackward")}({dx}, {dh}, {x});");
+                break;
+            case LayerKind.Softmax:
+                w.Line($"{Kernels}.SoftmaxBackward({dx}, {dh}, {h}, {SoftmaxSizes(layer)});");
+                break;
+            case LayerKind.Dropout:
+                w.Line($"if ({MaskFlag(step)}) {Kernels}.DropoutBackward({dx}, {dh}, {Mask(step, plan, i)});");
+                w.Line($"else {dh}.CopyTo({dx});");
+                break;
+        }
+    }
+
+    private static string Describe(Step step)
+    {
+        LayerModel layer = step.Layer;
+        string name = step.Label == step.Id.Replace('_', '.') ? "" : $" '{step.Label}'";
         string arguments = layer.Kind switch
         {
             LayerKind.Flatten => $"(start_dim={Int(layer.A)}, end_dim={Int(layer.B)})",
@@ -247,27 +317,42 @@ internal static class NetworkEmitter
             LayerKind.GELU => layer.TanhApproximation ? "(approximate='tanh')" : "",
             LayerKind.Softmax => $"(dim={Int(layer.A)})",
             LayerKind.Dropout => $"(p={Number(layer.Real)})",
+            LayerKind.Block or LayerKind.Residual => $"({layer.TypeName})",
             _ => "",
         };
-        return $"{Int(layer.Index)}{name} {layer.Kind}{arguments}";
+        return $"{step.Id.Replace('_', '.')}{name} {layer.Kind}{arguments}";
     }
 
-    private static string In(LayerModel layer) => layer.Index == 0 ? "x" : "h" + Int(layer.Index - 1);
+    private static bool IsDropout(Step step) => step.Kind == StepKind.Layer && step.Layer.Kind == LayerKind.Dropout;
 
-    private static string Out(LayerModel layer) => "h" + Int(layer.Index);
+    /// <summary>The buffer a step reads: the output of the step before it, or the input.</summary>
+    private static string In(List<Step> steps, BufferPlan plan, int i) => plan.InputStep[i] < 0 ? "x" : Out(steps[plan.InputStep[i]]);
+
+    private static string Skip(List<Step> steps, Step residual) => residual.Skip < 0 ? "x" : Out(steps[residual.Skip]);
+
+    private static string Out(Step step) => "h" + step.Id;
 
     private static string Field(LayerModel layer) => "_layer" + Int(layer.Index);
 
-    private static string MaskFlag(LayerModel layer) => "_dropout" + Int(layer.Index) + "Applied";
+    private static string ModuleType(LayerModel layer) => layer.Kind switch
+    {
+        LayerKind.Block => layer.TypeName!,
+        LayerKind.Residual => "global::StaticNet.Residual",
+        _ => "global::StaticNet." + layer.Kind,
+    };
 
-    private static string Weight(string arena, LayerModel layer, BufferPlan plan) =>
-        $"{arena}.Slice({Int(plan.WeightOffset[layer.Index])}, {Int(layer.A * layer.B)})";
+    private static string DropoutField(Step step) => "_dropout" + step.Id;
 
-    private static string Bias(string arena, LayerModel layer, BufferPlan plan) =>
-        layer.Bias ? $"{arena}.Slice({Int(plan.BiasOffset[layer.Index])}, {Int(layer.B)})" : "default";
+    private static string MaskFlag(Step step) => "_dropout" + step.Id + "Applied";
 
-    private static string Mask(LayerModel layer, BufferPlan plan) =>
-        $"m.Slice({Scaled(plan.MaskOffset[layer.Index])}, batch * {Int(layer.OutputSize)})";
+    private static string Weight(string arena, LayerModel layer, BufferPlan plan, int i) =>
+        $"{arena}.Slice({Int(plan.WeightOffset[i])}, {Int(layer.A * layer.B)})";
+
+    private static string Bias(string arena, LayerModel layer, BufferPlan plan, int i) =>
+        layer.Bias ? $"{arena}.Slice({Int(plan.BiasOffset[i])}, {Int(layer.B)})" : "default";
+
+    private static string Mask(Step step, BufferPlan plan, int i) =>
+        $"m.Slice({Scaled(plan.MaskOffset[i])}, batch * {Int(step.Layer.OutputSize)})";
 
     /// <summary>Linear acts on the last dimension, so every leading dimension of a sample adds rows.</summary>
     private static string Rows(LayerModel layer) => PerBatch(layer.InputSize / layer.A);

@@ -13,4 +13,6 @@ internal enum LayerKind
     Softmax,
     Dropout,
     Identity,
+    Block,
+    Residual,
 }

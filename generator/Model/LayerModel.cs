@@ -1,9 +1,12 @@
+using System.Linq;
+
 namespace StaticNet.Generator.Model;
 
 /// <summary>
 /// One layer after shape inference. Shapes are per sample (the batch dimension is implicit).
 /// For Linear, A is in_features and B out_features; for Flatten, A and B are start_dim and end_dim as declared;
-/// for Softmax, A is the declared dim. Real is Dropout's p or LeakyReLU's negative slope.
+/// for Softmax, A is the declared dim. Real is Dropout's p or LeakyReLU's negative slope. For Block and Residual,
+/// TypeName is the nested network's global:: name and Inner its layers.
 /// </summary>
 internal sealed record LayerModel(
     LayerKind Kind,
@@ -15,7 +18,9 @@ internal sealed record LayerModel(
     int B,
     double Real,
     bool Bias,
-    bool TanhApproximation)
+    bool TanhApproximation,
+    string? TypeName = null,
+    EquatableArray<LayerModel> Inner = default)
 {
     public int InputSize => Shapes.Size(InputShape);
 
@@ -24,8 +29,15 @@ internal sealed record LayerModel(
     /// <summary>Flatten and Identity reuse their input buffer: no copy, no kernel.</summary>
     public bool IsView => Kind is LayerKind.Flatten or LayerKind.Identity;
 
-    public bool HasParameters => Kind == LayerKind.Linear;
+    public bool HasParameters => ParameterCount > 0;
 
-    /// <summary>Floats of parameters this layer owns: Linear's weight [out, in] and bias [out].</summary>
-    public int ParameterCount => Kind == LayerKind.Linear ? A * B + (Bias ? B : 0) : 0;
+    public bool IsNested => Kind is LayerKind.Block or LayerKind.Residual;
+
+    /// <summary>Floats of parameters this layer owns: Linear's weight [out, in] and bias [out]; a block's, all of its layers'.</summary>
+    public int ParameterCount => Kind switch
+    {
+        LayerKind.Linear => A * B + (Bias ? B : 0),
+        LayerKind.Block or LayerKind.Residual => Inner.Sum(l => l.ParameterCount),
+        _ => 0,
+    };
 }

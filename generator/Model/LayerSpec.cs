@@ -10,4 +10,17 @@ internal sealed record LayerSpec(
     EquatableArray<int> Ints,
     double Real,
     bool Bias,
-    string? Text);
+    string? Text,
+    NestedSpec? Nested = null);
+
+/// <summary>
+/// The network a [Block] or [Residual] layer uses, read from its own attributes: its global:: type name, its input shape
+/// and layers, or why it cannot be used (ErrorId, with a detail for the message).
+/// </summary>
+internal sealed record NestedSpec(
+    string TypeName,
+    string ShortName,
+    EquatableArray<int> InputShape,
+    EquatableArray<LayerSpec> Layers,
+    string? ErrorId = null,
+    string? ErrorDetail = null);

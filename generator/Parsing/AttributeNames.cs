@@ -23,5 +23,7 @@ internal static class AttributeNames
         ["StaticNet.SoftmaxAttribute"] = LayerKind.Softmax,
         ["StaticNet.DropoutAttribute"] = LayerKind.Dropout,
         ["StaticNet.IdentityAttribute"] = LayerKind.Identity,
+        ["StaticNet.BlockAttribute"] = LayerKind.Block,
+        ["StaticNet.ResidualAttribute"] = LayerKind.Residual,
     };
 }

@@ -32,19 +32,11 @@ internal static class NetworkParser
         AttributeData network = context.Attributes[0];
         if (network.AttributeConstructor is null || HasErrorArgument(network)) return Empty;
         int[] inputShape = ReadInts(network.ConstructorArguments);
-
-        var layers = new List<(AttributeData Data, LayerKind Kind)>();
-        foreach (AttributeData attribute in type.GetAttributes())
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            string? name = attribute.AttributeClass?.ToDisplayString();
-            if (name is null || !AttributeNames.Layers.TryGetValue(name, out LayerKind kind)) continue;
-            if (attribute.AttributeConstructor is null || HasErrorArgument(attribute)) return Empty;
-            layers.Add((attribute, kind));
-        }
-        layers.Sort((a, b) => CompareSourceOrder(a.Data, b.Data));
-
-        LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind)).ToArray();
+        List<(AttributeData Data, LayerKind Kind)>? layers = LayerAttributes(type, cancellationToken);
+        if (layers is null) return Empty;
+        var visiting = new List<INamedTypeSymbol> { type };
+        Compilation compilation = context.SemanticModel.Compilation;
+        LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind, visiting, compilation)).ToArray();
         ShapeInference.Result inference = ShapeInference.Infer(type.Name, inputShape, specs);
         foreach (ShapeError error in inference.Errors)
         {
@@ -76,10 +68,77 @@ internal static class NetworkParser
     private static ParseResult<NetworkModel> Result(NetworkModel? model, List<DiagnosticInfo> diagnostics) =>
         new(model, diagnostics.ToEquatableArray());
 
-    private static LayerSpec ToSpec(AttributeData attribute, LayerKind kind)
+    /// <summary>The layer attributes of a class in source order, or null when the compiler reports an error in one of them.</summary>
+    private static List<(AttributeData Data, LayerKind Kind)>? LayerAttributes(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        var layers = new List<(AttributeData Data, LayerKind Kind)>();
+        foreach (AttributeData attribute in type.GetAttributes())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string? name = attribute.AttributeClass?.ToDisplayString();
+            if (name is null || !AttributeNames.Layers.TryGetValue(name, out LayerKind kind)) continue;
+            if (attribute.AttributeConstructor is null || HasErrorArgument(attribute)) return null;
+            layers.Add((attribute, kind));
+        }
+        layers.Sort((a, b) => CompareSourceOrder(a.Data, b.Data));
+        return layers;
+    }
+
+    /// <summary>
+    /// Reads the network a [Block] or [Residual] uses from its own attributes, recursively; <paramref name="visiting"/>
+    /// holds the networks being read, outermost first, so that a network containing itself is reported, not followed.
+    /// </summary>
+    private static NestedSpec ReadNested(INamedTypeSymbol type, List<INamedTypeSymbol> visiting, Compilation compilation)
+    {
+        string typeName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        NestedSpec Fail(string id, string? detail = null) =>
+            new(typeName, type.Name, EquatableArray<int>.Empty, EquatableArray<LayerSpec>.Empty, id, detail);
+
+        AttributeData? network = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == AttributeNames.Network);
+        if (network is null) return Fail(DiagnosticDescriptors.NotANetworkId);
+        int loop = visiting.FindIndex(v => SymbolEqualityComparer.Default.Equals(v, type));
+        if (loop >= 0)
+        {
+            return Fail(DiagnosticDescriptors.RecursiveBlockId, string.Join(" -> ", visiting.Skip(loop).Select(v => v.Name).Append(type.Name)));
+        }
+        if (network.AttributeConstructor is null || HasErrorArgument(network) || HasClassErrors(type, compilation)) return Fail(DiagnosticDescriptors.BlockHasErrorsId);
+        List<(AttributeData Data, LayerKind Kind)>? layers = LayerAttributes(type, CancellationToken.None);
+        if (layers is null) return Fail(DiagnosticDescriptors.BlockHasErrorsId);
+        visiting.Add(type);
+        LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind, visiting, compilation)).ToArray();
+        visiting.RemoveAt(visiting.Count - 1);
+        // A loop found deeper down is this block's problem too: report it where the user declared the block.
+        NestedSpec? loopBelow = specs.Select(l => l.Nested).FirstOrDefault(n => n?.ErrorId == DiagnosticDescriptors.RecursiveBlockId);
+        if (loopBelow is not null) return Fail(DiagnosticDescriptors.RecursiveBlockId, loopBelow.ErrorDetail);
+        return new NestedSpec(typeName, type.Name, ReadInts(network.ConstructorArguments).ToEquatableArray(), specs.ToEquatableArray());
+    }
+
+    /// <summary>Whether a network declared in this compilation fails the class checks, so that its code is not generated.</summary>
+    private static bool HasClassErrors(INamedTypeSymbol type, Compilation compilation)
+    {
+        if (type.TypeParameters.Length > 0) return true;
+        if (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeNames.Module)) return true;
+        foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax() is not ClassDeclarationSyntax declaration) return true;
+            var diagnostics = new List<DiagnosticInfo>();
+            ClassChecks.Check(type, declaration, compilation, AttributeNames.NetworkBase, diagnostics);
+            if (diagnostics.Count > 0) return true;
+        }
+        return false;
+    }
+
+    private static LayerSpec ToSpec(AttributeData attribute, LayerKind kind, List<INamedTypeSymbol> visiting, Compilation compilation)
     {
         string? name = Named(attribute, "Name")?.Value as string;
         ImmutableArray<TypedConstant> args = attribute.ConstructorArguments;
+        if (kind is LayerKind.Block or LayerKind.Residual)
+        {
+            NestedSpec nested = args.Length > 0 && args[0].Value is INamedTypeSymbol type
+                ? ReadNested(type, visiting, compilation)
+                : new NestedSpec("?", "?", EquatableArray<int>.Empty, EquatableArray<LayerSpec>.Empty, DiagnosticDescriptors.NotANetworkId);
+            return new LayerSpec(kind, name, EquatableArray<int>.Empty, 0, false, null, nested);
+        }
         return kind switch
         {
             LayerKind.Flatten or LayerKind.Linear or LayerKind.Softmax =>

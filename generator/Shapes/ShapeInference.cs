@@ -57,7 +57,7 @@ internal static class ShapeInference
         {
             errors.Add(TooLarge(-1, networkName, "the parameter arena"));
         }
-        long activationsPerSample = Shapes.LongSize(inputShape) + layers.Where(l => !l.IsView).Sum(l => (long)l.OutputSize);
+        long activationsPerSample = Shapes.LongSize(inputShape) + layers.Sum(BufferFloats);
         if (activationsPerSample > int.MaxValue)
         {
             errors.Add(TooLarge(-1, networkName, "one sample's activations"));
@@ -66,6 +66,14 @@ internal static class ShapeInference
             ? new Result(layers.ToEquatableArray(), errors)
             : new Result(EquatableArray<LayerModel>.Empty, errors);
     }
+
+    /// <summary>Floats per sample of the buffers a layer adds: none for views, every inner buffer and the sum for a residual.</summary>
+    private static long BufferFloats(LayerModel layer) => layer.Kind switch
+    {
+        LayerKind.Block => layer.Inner.Sum(BufferFloats),
+        LayerKind.Residual => layer.Inner.Sum(BufferFloats) + layer.OutputSize,
+        _ => layer.IsView ? 0 : layer.OutputSize,
+    };
 
     /// <summary>A layer's label in messages: its index, its name when it has one of its own, and its kind.</summary>
     public static string Label(int index, string name, LayerKind kind) =>
@@ -175,6 +183,36 @@ internal static class ShapeInference
                 int dim = Normalize(spec.Ints[0], shape.Count + 1);
                 if (!CheckDim(index, label, 0, "dim", spec.Ints[0], dim, shape, errors)) return null;
                 return Same(a: spec.Ints[0]);
+            }
+            case LayerKind.Block or LayerKind.Residual:
+            {
+                NestedSpec nested = spec.Nested!;
+                if (nested.ErrorId is not null)
+                {
+                    errors.Add(new ShapeError(nested.ErrorId, index, ShapeError.WholeAttribute, null,
+                        nested.ErrorDetail is null ? [label, nested.ShortName] : [label, nested.ShortName, nested.ErrorDetail]));
+                    return null;
+                }
+                Result inner = Infer(nested.ShortName, nested.InputShape, nested.Layers);
+                if (!inner.Succeeded)
+                {
+                    errors.Add(new ShapeError(DiagnosticDescriptors.BlockHasErrorsId, index, ShapeError.WholeAttribute, null, [label, nested.ShortName]));
+                    return null;
+                }
+                if (!nested.InputShape.SequenceEqual(shape))
+                {
+                    errors.Add(new ShapeError(DiagnosticDescriptors.BlockInputId, index, 0, null,
+                        [label, nested.ShortName, Shapes.Batched(nested.InputShape), Shapes.Batched(shape)]));
+                    return null;
+                }
+                EquatableArray<int> output = inner.Layers[inner.Layers.Count - 1].OutputShape;
+                if (spec.Kind == LayerKind.Residual && !output.SequenceEqual(input))
+                {
+                    errors.Add(new ShapeError(DiagnosticDescriptors.ResidualShapeId, index, 0, null,
+                        [label, nested.ShortName, Shapes.Batched(input), Shapes.Batched(output)]));
+                    return null;
+                }
+                return new LayerModel(spec.Kind, index, name, input, output, 0, 0, 0, false, false, nested.TypeName, inner.Layers);
             }
             case LayerKind.Dropout:
                 if (!(spec.Real >= 0 && spec.Real < 1))

@@ -85,3 +85,25 @@ public sealed class DropoutAttribute(double p = 0.5) : LayerAttribute
 
 /// <summary>torch.nn.Identity: passes its input through.</summary>
 public sealed class IdentityAttribute : LayerAttribute;
+
+/// <summary>
+/// Another declared network used as a layer, as an nn.Sequential inside an nn.Sequential: its input shape is checked
+/// against the shape that arrives, its output shape flows on, and its parameters are named with this layer's name as a
+/// prefix (<c>2.0.weight</c>). Its layers run inside this network's generated code, over this network's arenas.
+/// </summary>
+public sealed class BlockAttribute(Type network) : LayerAttribute
+{
+    /// <summary>The [Network] class used as a block.</summary>
+    public Type Network { get; } = network;
+}
+
+/// <summary>
+/// A residual block: x + block(x), where block is another declared network whose output shape equals its input shape
+/// (checked at compile time). Its parameters are named <c>{name}.block.{...}</c>, as a PyTorch module holding the block
+/// in <c>self.block</c> would name them.
+/// </summary>
+public sealed class ResidualAttribute(Type network) : LayerAttribute
+{
+    /// <summary>The [Network] class inside the skip connection.</summary>
+    public Type Network { get; } = network;
+}

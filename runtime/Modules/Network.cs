@@ -16,6 +16,7 @@ public abstract class Network : Module
     private readonly float[] _activations;
     private readonly float[] _activationGrads;
     private readonly float[] _masks;
+    private readonly int _parameterBase;
     private int _lastBatch;
 
     /// <summary>Allocates the arenas; called by the generated constructor with the network's compile-time sizes.</summary>
@@ -42,6 +43,38 @@ public abstract class Network : Module
         Generator = new RandomGenerator(seed);
     }
 
+    /// <summary>
+    /// Builds a network as a block inside <paramref name="owner"/> (for [Block] and [Residual] layers): its parameters are
+    /// views of the owner's arenas from <paramref name="parameterOffset"/>, and it has no activations of its own, since
+    /// the owner's generated code runs its layers. Called by generated code.
+    /// </summary>
+    protected Network(Network owner, int parameterOffset, int parameterCount, int inputSize, int outputSize)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        if (parameterOffset < 0 || parameterCount < 0 || (long)parameterOffset + parameterCount > owner._parameters.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(parameterOffset),
+                $"A block of {parameterCount} parameters at offset {parameterOffset} does not fit its owner's arena of {owner._parameters.Length}.");
+        }
+        Owner = owner;
+        _parameterBase = parameterOffset;
+        _parameters = owner._parameters;
+        _gradients = owner._gradients;
+        _activations = [];
+        _activationGrads = [];
+        _masks = [];
+        ParameterCountOfArena = parameterCount;
+        MaxBatch = owner.MaxBatch;
+        SampleInputSize = inputSize;
+        SampleOutputSize = outputSize;
+        Generator = owner.Generator;
+    }
+
+    /// <summary>The network this one is a block of, or null when it stands alone.</summary>
+    public Network? Owner { get; }
+
+    private int ParameterCountOfArena { get; } = -1;
+
     /// <summary>The largest batch Forward accepts, as given to the constructor.</summary>
     public int MaxBatch { get; }
 
@@ -58,10 +91,10 @@ public abstract class Network : Module
     public RandomGenerator Generator { get; }
 
     /// <summary>All parameters, contiguous, in the order of <see cref="Module.NamedParameters"/>.</summary>
-    public Span<float> ParameterArena => _parameters;
+    public Span<float> ParameterArena => Owner is null ? _parameters : _parameters.AsSpan(_parameterBase, ParameterCountOfArena);
 
     /// <summary>All parameter gradients, laid out like <see cref="ParameterArena"/>.</summary>
-    public Span<float> GradientArena => _gradients;
+    public Span<float> GradientArena => Owner is null ? _gradients : _gradients.AsSpan(_parameterBase, ParameterCountOfArena);
 
     /// <summary>Saved activations: the input and each layer's output, each region sized for the largest batch.</summary>
     protected Span<float> Activations => _activations;
@@ -102,7 +135,7 @@ public abstract class Network : Module
     }
 
     /// <summary>Sets every gradient to zero in one pass over the gradient arena.</summary>
-    public override void ZeroGrad() => _gradients.AsSpan().Clear();
+    public override void ZeroGrad() => GradientArena.Clear();
 
     /// <summary>Re-initialises every layer's parameters from <see cref="Generator"/>, as PyTorch's default initialisation.</summary>
     public void ResetParameters()
@@ -120,11 +153,12 @@ public abstract class Network : Module
     protected void AddLayer(string name, Module layer) => _layers.Add((name, layer));
 
     /// <summary>Creates a parameter at <paramref name="offset"/> in the arenas; called by the generated constructor.</summary>
-    protected Parameter CreateParameter(int offset, params int[] shape) => new(_parameters, _gradients, offset, shape);
+    protected Parameter CreateParameter(int offset, params int[] shape) => new(_parameters, _gradients, _parameterBase + offset, shape);
 
     /// <summary>Validates Forward's spans and returns the batch size; called first by the generated Forward.</summary>
     protected int BeginForward(int inputLength, int outputLength)
     {
+        CheckStandalone();
         _lastBatch = 0;
         if (inputLength == 0)
         {
@@ -150,8 +184,18 @@ public abstract class Network : Module
         return batch;
     }
 
+    private void CheckStandalone()
+    {
+        if (Owner is not null)
+        {
+            throw new InvalidOperationException(
+                $"This {GetType().Name} is a block inside {Owner.GetType().Name}, which runs its layers: call {Owner.GetType().Name}'s Forward and Backward.");
+        }
+    }
+
     private void CheckBackward(int outputGradLength)
     {
+        CheckStandalone();
         if (_lastBatch == 0)
         {
             throw new InvalidOperationException("Backward needs a preceding Forward: there are no saved activations.");

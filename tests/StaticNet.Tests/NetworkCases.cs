@@ -21,6 +21,10 @@ public static class NetworkCases
         new Case(nameof(ActivationFirst), (b, s) => new ActivationFirst(b, s), ActivationFirst.InputShape.ToArray()),
         new Case(nameof(NoParameters), (b, s) => new NoParameters(b, s), NoParameters.InputShape.ToArray()),
         new Case(nameof(Outer.Nested), (b, s) => new Outer.Nested(b, s), Outer.Nested.InputShape.ToArray()),
+        new Case(nameof(Composite), (b, s) => new Composite(b, s), Composite.InputShape.ToArray()),
+        new Case(nameof(ViewResidual), (b, s) => new ViewResidual(b, s), ViewResidual.InputShape.ToArray()),
+        new Case(nameof(Rank2Outer), (b, s) => new Rank2Outer(b, s), Rank2Outer.InputShape.ToArray()),
+        new Case(nameof(DeepComposite), (b, s) => new DeepComposite(b, s), DeepComposite.InputShape.ToArray()),
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(All.Keys);

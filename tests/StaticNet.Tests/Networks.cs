@@ -120,3 +120,14 @@ public partial class Ensemble
         Heads[1].Forward(features, headB);
     }
 }
+
+// Nested blocks and residual connections.
+[Network(6)] [Linear(5)] [Tanh] public partial class Encoder;
+[Network(5)] [Linear(5)] [GELU] [Dropout(0.1)] [Linear(5)] public partial class SquareBlock;
+[Network(6)] [Block(typeof(Encoder))] [ReLU] [Residual(typeof(SquareBlock))] [Linear(2)] public partial class Composite;
+[Network(4)] [Identity] public partial class ViewsOnly;
+[Network(4)] [Residual(typeof(ViewsOnly))] [Linear(3)] public partial class ViewResidual;
+[Network(2, 3)] [Linear(4)] [Sigmoid] public partial class Rank2Block;
+[Network(2, 3)] [Block(typeof(Rank2Block))] [Flatten] [Linear(2)] public partial class Rank2Outer;
+[Network(6)] [Block(typeof(Composite), Name = "inner")] [Residual(typeof(Square2))] [Softmax] public partial class DeepComposite;
+[Network(2)] [Linear(2)] [LeakyReLU(0.2)] public partial class Square2;

@@ -17,11 +17,11 @@ public class GeneratorFuzzTests
     private static readonly Gen<string> Argument = Gen.OneOf(
         Gen.Int[-3, 40].Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         Gen.OneOf<string>("\"x\"", "0.5", "1.0", "-0.1", "1e9", "int.MaxValue", "100000", "double.NaN", "null", "", "(", "Name = \"a\"", "Name = \"\"",
-            "Name = \"a.b\"", "Name = \"0\"", "Bias = false", "Bias = 3", "Approximate = \"tanh\"", "Approximate = \"x\"", "new[] { 2, 3 }", "dim: 1"));
+            "Name = \"a.b\"", "Name = \"0\"", "typeof(Net0)", "typeof(Net3)", "typeof(Net9)", "typeof(string)", "Bias = false", "Bias = 3", "Approximate = \"tanh\"", "Approximate = \"x\"", "new[] { 2, 3 }", "dim: 1"));
 
     private static readonly Gen<string> Attribute =
         from name in Gen.OneOf<string>("Network", "Network", "Flatten", "Linear", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
-            "Dropout", "Identity", "Bogus", "Network(", "Module")
+            "Dropout", "Identity", "Bogus", "Network(", "Module", "Block", "Residual")
         from args in Argument.Array[0, 3]
         from form in Gen.Int[0, 3]
         select form switch

@@ -68,6 +68,21 @@ public class SnapshotTests
                 public int Count { get; }
             }
             """ },
+        { "Nested", """
+            using StaticNet;
+
+            namespace Models;
+
+            [Network(6)] [Linear(5)] [Tanh] public partial class Encoder;
+            [Network(5)] [Linear(5)] [GELU] [Dropout(0.1)] [Linear(5)] public partial class Square;
+
+            [Network(6)]
+            [Block(typeof(Encoder))]
+            [ReLU]
+            [Residual(typeof(Square), Name = "skip")]
+            [Linear(2)]
+            public partial class Composite;
+            """ },
         { "ParameterFree", """
             using StaticNet;
 

@@ -24,15 +24,15 @@ internal sealed class ReferenceNetwork
     /// <summary>The parameter values the reference uses, initially the network's own.</summary>
     public Dictionary<Parameter, double[]> Values { get; }
 
-    public double[] Forward(double[] input, int batch)
+    public double[] Forward(double[] input, int batch) => ApplyAll(_layers, input, _inputShape, batch).Output;
+
+    private (double[] Output, int[] Shape) ApplyAll(IEnumerable<Module> layers, double[] x, int[] shape, int batch)
     {
-        int[] shape = _inputShape;
-        double[] x = input;
-        foreach (Module layer in _layers)
+        foreach (Module layer in layers)
         {
             (x, shape) = Apply(layer, x, shape, batch);
         }
-        return x;
+        return (x, shape);
     }
 
     /// <summary>sum_i weights[i] * output[i]: the scalar whose gradient tests compare.</summary>
@@ -88,6 +88,13 @@ internal sealed class ReferenceNetwork
                 return (Softmax(x, shape, batch, s.Dim), shape);
             case Dropout or Identity:
                 return (x, shape);
+            case Network block:
+                return ApplyAll(block.Children(), x, shape, batch);
+            case Residual residual:
+            {
+                double[] y = ApplyAll(residual.Block.Children(), x, shape, batch).Output;
+                return (y.Select((v, i) => v + x[i]).ToArray(), shape);
+            }
             default:
                 throw new NotSupportedException(layer.GetType().Name);
         }

@@ -26,17 +26,18 @@ namespace Samples.Nested
             /// <summary>The shape of one output sample, [2, 5].</summary>
             public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 2, 5 };
 
-            private readonly global::StaticNet.Flatten _layer0;
-            private readonly global::StaticNet.Linear _layer1;
-            private readonly global::StaticNet.LeakyReLU _layer2;
-            private readonly global::StaticNet.Sigmoid _layer3;
-            private readonly global::StaticNet.Tanh _layer4;
-            private readonly global::StaticNet.GELU _layer5;
-            private readonly global::StaticNet.GELU _layer6;
-            private readonly global::StaticNet.Dropout _layer7;
-            private readonly global::StaticNet.Identity _layer8;
-            private readonly global::StaticNet.Linear _layer9;
-            private readonly global::StaticNet.Softmax _layer10;
+            private global::StaticNet.Flatten _layer0 = null!;
+            private global::StaticNet.Linear _layer1 = null!;
+            private global::StaticNet.LeakyReLU _layer2 = null!;
+            private global::StaticNet.Sigmoid _layer3 = null!;
+            private global::StaticNet.Tanh _layer4 = null!;
+            private global::StaticNet.GELU _layer5 = null!;
+            private global::StaticNet.GELU _layer6 = null!;
+            private global::StaticNet.Dropout _layer7 = null!;
+            private global::StaticNet.Identity _layer8 = null!;
+            private global::StaticNet.Linear _layer9 = null!;
+            private global::StaticNet.Softmax _layer10 = null!;
+            private global::StaticNet.Dropout _dropout7 = null!;
             private bool _dropout7Applied;
 
             /// <summary>
@@ -45,6 +46,22 @@ namespace Samples.Nested
             /// </summary>
             public EveryLayer(int maxBatch, ulong seed = 0)
                 : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
+            {
+                BuildLayers();
+                ResetParameters();
+            }
+
+            /// <summary>
+            /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
+            /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+            /// </summary>
+            public EveryLayer(global::StaticNet.Network owner, int parameterOffset)
+                : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+            {
+                BuildLayers();
+            }
+
+            private void BuildLayers()
             {
                 _layer0 = new global::StaticNet.Flatten(2, -1);
                 _layer1 = new global::StaticNet.Linear(12, 8, CreateParameter(0, 8, 12), null);
@@ -68,7 +85,7 @@ namespace Samples.Nested
                 AddLayer("8", _layer8);
                 AddLayer("9", _layer9);
                 AddLayer("10", _layer10);
-                ResetParameters();
+                _dropout7 = (global::StaticNet.Dropout)_layer7;
             }
 
             /// <inheritdoc/>
@@ -113,7 +130,7 @@ namespace Samples.Nested
 
                 // 7 Dropout(p=0.1): h7 [B, 2, 8]
                 global::System.Span<float> h7 = a.Slice(120 * n, batch * 16);
-                _dropout7Applied = _layer7.Training && _layer7.P > 0;
+                _dropout7Applied = _dropout7.Training && _dropout7.P > 0;
                 if (_dropout7Applied) global::StaticNet.Kernels.DropoutForward(h7, m.Slice(0, batch * 16), h6, 0.1f, Generator);
                 else h6.CopyTo(h7);
 

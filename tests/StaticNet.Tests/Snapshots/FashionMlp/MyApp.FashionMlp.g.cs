@@ -24,11 +24,12 @@ namespace MyApp
         /// <summary>The shape of one output sample, [10].</summary>
         public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 10 };
 
-        private readonly global::StaticNet.Flatten _layer0;
-        private readonly global::StaticNet.Linear _layer1;
-        private readonly global::StaticNet.ReLU _layer2;
-        private readonly global::StaticNet.Dropout _layer3;
-        private readonly global::StaticNet.Linear _layer4;
+        private global::StaticNet.Flatten _layer0 = null!;
+        private global::StaticNet.Linear _layer1 = null!;
+        private global::StaticNet.ReLU _layer2 = null!;
+        private global::StaticNet.Dropout _layer3 = null!;
+        private global::StaticNet.Linear _layer4 = null!;
+        private global::StaticNet.Dropout _dropout3 = null!;
         private bool _dropout3Applied;
 
         /// <summary>
@@ -37,6 +38,22 @@ namespace MyApp
         /// </summary>
         public FashionMlp(int maxBatch, ulong seed = 0)
             : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
+        {
+            BuildLayers();
+            ResetParameters();
+        }
+
+        /// <summary>
+        /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
+        /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+        /// </summary>
+        public FashionMlp(global::StaticNet.Network owner, int parameterOffset)
+            : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+        {
+            BuildLayers();
+        }
+
+        private void BuildLayers()
         {
             _layer0 = new global::StaticNet.Flatten(1, -1);
             _layer1 = new global::StaticNet.Linear(784, 256, CreateParameter(0, 256, 784), CreateParameter(200704, 256));
@@ -48,7 +65,7 @@ namespace MyApp
             AddLayer("2", _layer2);
             AddLayer("3", _layer3);
             AddLayer("head", _layer4);
-            ResetParameters();
+            _dropout3 = (global::StaticNet.Dropout)_layer3;
         }
 
         /// <inheritdoc/>
@@ -77,7 +94,7 @@ namespace MyApp
 
             // 3 Dropout(p=0.2): h3 [B, 256]
             global::System.Span<float> h3 = a.Slice(1296 * n, batch * 256);
-            _dropout3Applied = _layer3.Training && _layer3.P > 0;
+            _dropout3Applied = _dropout3.Training && _dropout3.P > 0;
             if (_dropout3Applied) global::StaticNet.Kernels.DropoutForward(h3, m.Slice(0, batch * 256), h2, 0.2f, Generator);
             else h2.CopyTo(h3);
 

@@ -24,7 +24,7 @@ namespace Models
         /// <summary>The shape of one output sample, [2].</summary>
         public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 2 };
 
-        private readonly global::StaticNet.Linear _layer0;
+        private global::StaticNet.Linear _layer0 = null!;
 
         /// <summary>
         /// Allocates parameters, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
@@ -33,9 +33,24 @@ namespace Models
         public Head(int maxBatch, ulong seed = 0)
             : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
         {
+            BuildLayers();
+            ResetParameters();
+        }
+
+        /// <summary>
+        /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
+        /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+        /// </summary>
+        public Head(global::StaticNet.Network owner, int parameterOffset)
+            : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+        {
+            BuildLayers();
+        }
+
+        private void BuildLayers()
+        {
             _layer0 = new global::StaticNet.Linear(4, 2, CreateParameter(0, 2, 4), CreateParameter(8, 2));
             AddLayer("0", _layer0);
-            ResetParameters();
         }
 
         /// <inheritdoc/>

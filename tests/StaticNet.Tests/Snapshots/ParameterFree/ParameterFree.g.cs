@@ -22,8 +22,8 @@ partial class ParameterFree : global::StaticNet.Network
     /// <summary>The shape of one output sample, [3].</summary>
     public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 3 };
 
-    private readonly global::StaticNet.ReLU _layer0;
-    private readonly global::StaticNet.Softmax _layer1;
+    private global::StaticNet.ReLU _layer0 = null!;
+    private global::StaticNet.Softmax _layer1 = null!;
 
     /// <summary>
     /// Allocates parameters, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
@@ -32,11 +32,26 @@ partial class ParameterFree : global::StaticNet.Network
     public ParameterFree(int maxBatch, ulong seed = 0)
         : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
     {
+        BuildLayers();
+        ResetParameters();
+    }
+
+    /// <summary>
+    /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
+    /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+    /// </summary>
+    public ParameterFree(global::StaticNet.Network owner, int parameterOffset)
+        : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+    {
+        BuildLayers();
+    }
+
+    private void BuildLayers()
+    {
         _layer0 = new global::StaticNet.ReLU();
         _layer1 = new global::StaticNet.Softmax(-1);
         AddLayer("0", _layer0);
         AddLayer("1", _layer1);
-        ResetParameters();
     }
 
     /// <inheritdoc/>
