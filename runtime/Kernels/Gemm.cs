@@ -49,14 +49,32 @@ internal static class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateColumnSums(ref float sum, ref float a, int rows, int n)
     {
-        for (int r = 0; r < rows; r++)
+        if (Vector512.IsHardwareAccelerated && n >= Vec512.Count) AccumulateColumnSums<Vec512>(ref sum, ref a, rows, n);
+        else if (Vector256.IsHardwareAccelerated && n >= Vec256.Count) AccumulateColumnSums<Vec256>(ref sum, ref a, rows, n);
+        else if (Vector128.IsHardwareAccelerated && n >= Vec128.Count) AccumulateColumnSums<Vec128>(ref sum, ref a, rows, n);
+        else AccumulateColumnSums<Scalar>(ref sum, ref a, rows, n);
+    }
+
+    /// <summary>Column by column block: each vector of sums stays in a register over all rows (the same order as row by row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AccumulateColumnSums<TV>(ref float sum, ref float a, int rows, int n) where TV : struct, IVector<TV>
+    {
+        int j = 0;
+        for (; j + TV.Count <= n; j += TV.Count)
         {
-            AddScaledRow(ref sum, ref Unsafe.Add(ref a, r * n), 1f, n);
+            TV total = TV.Load(ref Unsafe.Add(ref sum, j));
+            for (int r = 0; r < rows; r++) total = TV.Add(total, TV.Load(ref Unsafe.Add(ref a, r * n + j)));
+            TV.Store(total, ref Unsafe.Add(ref sum, j));
+        }
+        for (; j < n; j++)
+        {
+            float total = Unsafe.Add(ref sum, j);
+            for (int r = 0; r < rows; r++) total += Unsafe.Add(ref a, r * n + j);
+            Unsafe.Add(ref sum, j) = total;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     private static void MultiplyTransposed<TV>(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
         where TV : struct, IVector<TV>
     {
@@ -257,13 +275,5 @@ internal static class Gemm
             ref float target = ref Unsafe.Add(ref row, i);
             target = float.MultiplyAddEstimate(s, Unsafe.Add(ref x, i), target);
         }
-    }
-
-    private static void AddScaledRow(ref float row, ref float x, float s, int n)
-    {
-        if (Vector512.IsHardwareAccelerated && n >= Vec512.Count) AddScaledRow<Vec512>(ref row, ref x, s, n);
-        else if (Vector256.IsHardwareAccelerated && n >= Vec256.Count) AddScaledRow<Vec256>(ref row, ref x, s, n);
-        else if (Vector128.IsHardwareAccelerated && n >= Vec128.Count) AddScaledRow<Vec128>(ref row, ref x, s, n);
-        else AddScaledRow<Scalar>(ref row, ref x, s, n);
     }
 }

@@ -1,6 +1,13 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace StaticNet;
+
+/// <summary>One element's loss and its derivative with respect to the input, as a struct so the loop inlines it.</summary>
+internal interface IElementwiseTerm
+{
+    (double Loss, double Grad) Evaluate(double x, double y);
+}
 
 /// <summary>The base of losses with one term per element of an input and a float target of the same shape.</summary>
 public abstract class ElementwiseLoss(Reduction reduction) : Loss<float>(reduction)
@@ -16,36 +23,48 @@ public abstract class ElementwiseLoss(Reduction reduction) : Loss<float>(reducti
         return inputLength;
     }
 
-    /// <inheritdoc/>
-    protected sealed override double Compute(ReadOnlySpan<float> input, ReadOnlySpan<float> target, Span<float> inputGrad, Span<float> losses, float gradScale)
+    /// <summary>The shared loop: sums the terms in double, writing each term and its scaled gradient where asked.</summary>
+    private protected static double Sum<TTerm>(TTerm term, ReadOnlySpan<float> input, ReadOnlySpan<float> target, Span<float> inputGrad, Span<float> losses, float gradScale)
+        where TTerm : struct, IElementwiseTerm
     {
         double total = 0;
         for (int i = 0; i < input.Length; i++)
         {
-            (double term, double grad) = Term(input[i], target[i]);
-            total += term;
-            if (!losses.IsEmpty) losses[i] = (float)term;
+            (double loss, double grad) = term.Evaluate(input[i], target[i]);
+            total += loss;
+            if (!losses.IsEmpty) losses[i] = (float)loss;
             if (!inputGrad.IsEmpty) inputGrad[i] = (float)(grad * gradScale);
         }
         return total;
     }
-
-    /// <summary>One element's loss and its derivative with respect to the input.</summary>
-    protected abstract (double Loss, double Grad) Term(double x, double y);
 }
 
 /// <summary>torch.nn.MSELoss: (x - y)^2.</summary>
 public sealed class MSELoss(Reduction reduction = Reduction.Mean) : ElementwiseLoss(reduction)
 {
     /// <inheritdoc/>
-    protected override (double Loss, double Grad) Term(double x, double y) => ((x - y) * (x - y), 2 * (x - y));
+    protected override double Compute(ReadOnlySpan<float> input, ReadOnlySpan<float> target, Span<float> inputGrad, Span<float> losses, float gradScale) =>
+        Sum(default(Term), input, target, inputGrad, losses, gradScale);
+
+    private readonly struct Term : IElementwiseTerm
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (double Loss, double Grad) Evaluate(double x, double y) => ((x - y) * (x - y), 2 * (x - y));
+    }
 }
 
 /// <summary>torch.nn.L1Loss: |x - y|, with gradient sign(x - y) (0 where they are equal).</summary>
 public sealed class L1Loss(Reduction reduction = Reduction.Mean) : ElementwiseLoss(reduction)
 {
     /// <inheritdoc/>
-    protected override (double Loss, double Grad) Term(double x, double y) => (Math.Abs(x - y), Math.Sign(x - y));
+    protected override double Compute(ReadOnlySpan<float> input, ReadOnlySpan<float> target, Span<float> inputGrad, Span<float> losses, float gradScale) =>
+        Sum(default(Term), input, target, inputGrad, losses, gradScale);
+
+    private readonly struct Term : IElementwiseTerm
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (double Loss, double Grad) Evaluate(double x, double y) => (Math.Abs(x - y), Math.Sign(x - y));
+    }
 }
 
 /// <summary>torch.nn.SmoothL1Loss: 0.5 d^2 / beta where |d| &lt; beta, else |d| - 0.5 beta, for d = x - y.</summary>
@@ -62,10 +81,17 @@ public sealed class SmoothL1Loss : ElementwiseLoss
     public float Beta { get; }
 
     /// <inheritdoc/>
-    protected override (double Loss, double Grad) Term(double x, double y)
+    protected override double Compute(ReadOnlySpan<float> input, ReadOnlySpan<float> target, Span<float> inputGrad, Span<float> losses, float gradScale) =>
+        Sum(new Term(Beta), input, target, inputGrad, losses, gradScale);
+
+    private readonly struct Term(double beta) : IElementwiseTerm
     {
-        double d = x - y;
-        return Math.Abs(d) < Beta ? (0.5 * d * d / Beta, d / Beta) : (Math.Abs(d) - 0.5 * Beta, Math.Sign(d));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (double Loss, double Grad) Evaluate(double x, double y)
+        {
+            double d = x - y;
+            return Math.Abs(d) < beta ? (0.5 * d * d / beta, d / beta) : (Math.Abs(d) - 0.5 * beta, Math.Sign(d));
+        }
     }
 }
 
@@ -76,6 +102,13 @@ public sealed class SmoothL1Loss : ElementwiseLoss
 public sealed class BCEWithLogitsLoss(Reduction reduction = Reduction.Mean) : ElementwiseLoss(reduction)
 {
     /// <inheritdoc/>
-    protected override (double Loss, double Grad) Term(double x, double y) =>
-        (Math.Max(x, 0) - x * y + Math.Log(1 + Math.Exp(-Math.Abs(x))), 1 / (1 + Math.Exp(-x)) - y);
+    protected override double Compute(ReadOnlySpan<float> input, ReadOnlySpan<float> target, Span<float> inputGrad, Span<float> losses, float gradScale) =>
+        Sum(default(Term), input, target, inputGrad, losses, gradScale);
+
+    private readonly struct Term : IElementwiseTerm
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (double Loss, double Grad) Evaluate(double x, double y) =>
+            (Math.Max(x, 0) - x * y + Math.Log(1 + Math.Exp(-Math.Abs(x))), 1 / (1 + Math.Exp(-x)) - y);
+    }
 }
