@@ -16,6 +16,11 @@ public static partial class Kernels
         CheckLength(output.Length, (long)rows * outFeatures, nameof(output));
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (rows == 0) return;
+        if (SmallLinear.Applies(outFeatures, inFeatures))
+        {
+            SmallLinear.Forward(output, input, weight, bias, rows, outFeatures, inFeatures);
+            return;
+        }
         if (UsePacked(rows, outFeatures, inFeatures))
         {
             // Start from the bias (or zero) and accumulate x W^T on top: B(p, j) = W[j, p] is read through strides.
