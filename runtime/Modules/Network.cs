@@ -16,7 +16,9 @@ public abstract class Network : Module
     private readonly float[] _activations;
     private readonly float[] _activationGrads;
     private readonly float[] _masks;
+    // Where this network's parameters sit in the arenas: all of them when it stands alone, a stretch when it is a block.
     private readonly int _parameterBase;
+    private readonly int _parameterCount;
     private int _lastBatch;
 
     /// <summary>Allocates the arenas; called by the generated constructor with the network's compile-time sizes.</summary>
@@ -37,6 +39,7 @@ public abstract class Network : Module
         SampleOutputSize = outputSize;
         _parameters = new float[parameterCount];
         _gradients = new float[parameterCount];
+        _parameterCount = parameterCount;
         _activations = new float[activations];
         _activationGrads = new float[activations];
         _masks = new float[(long)maxBatch * masksPerSample];
@@ -63,7 +66,7 @@ public abstract class Network : Module
         _activations = [];
         _activationGrads = [];
         _masks = [];
-        ParameterCountOfArena = parameterCount;
+        _parameterCount = parameterCount;
         MaxBatch = owner.MaxBatch;
         SampleInputSize = inputSize;
         SampleOutputSize = outputSize;
@@ -72,8 +75,6 @@ public abstract class Network : Module
 
     /// <summary>The network this one is a block of, or null when it stands alone.</summary>
     public Network? Owner { get; }
-
-    private int ParameterCountOfArena { get; } = -1;
 
     /// <summary>The largest batch Forward accepts, as given to the constructor.</summary>
     public int MaxBatch { get; }
@@ -91,10 +92,10 @@ public abstract class Network : Module
     public RandomGenerator Generator { get; }
 
     /// <summary>All parameters, contiguous, in the order of <see cref="Module.NamedParameters"/>.</summary>
-    public Span<float> ParameterArena => Owner is null ? _parameters : _parameters.AsSpan(_parameterBase, ParameterCountOfArena);
+    public Span<float> ParameterArena => _parameters.AsSpan(_parameterBase, _parameterCount);
 
     /// <summary>All parameter gradients, laid out like <see cref="ParameterArena"/>.</summary>
-    public Span<float> GradientArena => Owner is null ? _gradients : _gradients.AsSpan(_parameterBase, ParameterCountOfArena);
+    public Span<float> GradientArena => _gradients.AsSpan(_parameterBase, _parameterCount);
 
     /// <summary>Saved activations: the input and each layer's output, each region sized for the largest batch.</summary>
     protected Span<float> Activations => _activations;

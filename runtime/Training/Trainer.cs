@@ -51,7 +51,8 @@ public sealed class NonFiniteGradientException(int epoch, int batch, string para
 /// The training loop, as d2l's train_epoch / evaluate_accuracy / train: forward, loss, backward, update, with running
 /// sums of loss, correct predictions and samples. The update is an <see cref="Optimizer"/> (gradient of the loss as
 /// its reduction says; for Reduction.None, of the mean) or a custom updater called with the batch size after the
-/// gradient of the summed loss, as d2l's <c>updater(X.shape[0])</c>. Buffers are allocated once per call, not per batch.
+/// gradient of the summed loss, as d2l's <c>updater(X.shape[0])</c>. Its buffers are allocated on a network's first
+/// epoch and reused, so later epochs allocate nothing but their result.
 /// An optional onBatch callback receives (batches done, batches per epoch), for progress bars. With checkGradients, a
 /// NaN or infinite gradient stops training with a <see cref="NonFiniteGradientException"/> naming the parameter.
 /// Fit's firstEpoch numbers the epochs when resuming from a checkpoint.
@@ -79,7 +80,7 @@ public static class Trainer
     {
         CheckArguments(net, data);
         net.Eval();
-        float[] output = new float[net.MaxBatch * net.SampleOutputSize], terms = new float[output.Length];
+        (float[] output, _, float[] terms) = Buffers.GetValue(net, NewBuffers);
         double lossSum = 0, termCount = 0, correct = 0;
         int samples = 0;
         foreach (Batch<TTarget> batch in data)
@@ -142,11 +143,10 @@ public static class Trainer
         CheckArguments(net, data);
         ArgumentNullException.ThrowIfNull(loss);
         net.Train();
-        int outputLength = net.MaxBatch * net.SampleOutputSize;
-        float[] output = new float[outputLength], outputGrad = new float[outputLength], terms = new float[outputLength];
+        (float[] output, float[] outputGrad, float[] terms) = Buffers.GetValue(net, NewBuffers);
         double lossSum = 0, termCount = 0, correct = 0;
         int samples = 0, batchIndex = 0;
-        var clock = Stopwatch.StartNew();
+        long start = Stopwatch.GetTimestamp();
         foreach (Batch<TTarget> batch in data)
         {
             batchIndex++;
@@ -173,7 +173,16 @@ public static class Trainer
             onBatch?.Invoke(batchIndex, data.BatchCount);
         }
         return new EpochResult(termCount == 0 ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / Math.Max(samples, 1) : double.NaN,
-            samples, clock.Elapsed);
+            samples, Stopwatch.GetElapsedTime(start));
+    }
+
+    // Output, output-gradient and loss-term buffers per network, allocated on its first epoch and reused after.
+    private static readonly ConditionalWeakTable<Network, Tuple<float[], float[], float[]>> Buffers = new();
+
+    private static Tuple<float[], float[], float[]> NewBuffers(Network net)
+    {
+        int length = net.MaxBatch * net.SampleOutputSize;
+        return Tuple.Create(new float[length], new float[length], new float[length]);
     }
 
     /// <summary>Which non-finite values stop training.</summary>

@@ -166,6 +166,20 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Epochs_after_the_first_allocate_only_their_result()
+    {
+        (Dataset<int> train, _) = FashionSubset();
+        var net = new FashionSoftmax(100, 5);
+        var loader = new DataLoader<int>(train.Take(1000), 100, shuffle: true, seed: 1);
+        var loss = new CrossEntropyLoss();
+        var sgd = new SGD(net.Parameters(), 0.1f, momentum: 0.9f);
+        Trainer.TrainEpoch(net, loader, loss, sgd);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Trainer.TrainEpoch(net, loader, loss, sgd);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 128);
+    }
+
+    [Fact]
     public void Loader_batch_must_fit_the_network()
     {
         var net = new XorNet(2, 1);
