@@ -58,7 +58,7 @@ internal static class NetworkEmitter
         }
         foreach (Step step in steps.Where(IsDropout))
         {
-            w.Line($"private global::StaticNet.Dropout {DropoutField(step)} = null!;");
+            if (IsNestedStep(step)) w.Line($"private global::StaticNet.Dropout {DropoutField(step)} = null!;");
             w.Line($"private bool {MaskFlag(step)};");
         }
         w.Line();
@@ -95,7 +95,7 @@ internal static class NetworkEmitter
         {
             w.Line($"AddLayer(\"{layer.Name}\", {Field(layer)});");
         }
-        foreach (Step step in steps.Where(IsDropout))
+        foreach (Step step in steps.Where(s => IsDropout(s) && IsNestedStep(s)))
         {
             w.Line($"{DropoutField(step)} = (global::StaticNet.Dropout){step.ModuleExpression};");
         }
@@ -341,7 +341,10 @@ internal static class NetworkEmitter
         _ => "global::StaticNet." + layer.Kind,
     };
 
-    private static string DropoutField(Step step) => "_dropout" + step.Id;
+    /// <summary>A top-level dropout is its own layer field; one inside a block is reached once, in the constructor, and kept.</summary>
+    private static string DropoutField(Step step) => IsNestedStep(step) ? "_dropout" + step.Id : step.ModuleExpression;
+
+    private static bool IsNestedStep(Step step) => step.Id.IndexOf('_') >= 0;
 
     private static string MaskFlag(Step step) => "_dropout" + step.Id + "Applied";
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using StaticNet.Simd;
 
@@ -113,7 +114,7 @@ internal static class Gemm
 
     private static void Multiply<TV>(ref float c, ref float a, ref float b, int m, int n, int k) where TV : struct, IVector<TV>
     {
-        for (int i = 0; i < m * n; i++) Unsafe.Add(ref c, i) = 0f;
+        MemoryMarshal.CreateSpan(ref c, m * n).Clear();
         for (int n0 = 0; n0 < n; n0 += KSlice)
         {
             int width = System.Math.Min(KSlice, n - n0);

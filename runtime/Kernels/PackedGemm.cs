@@ -151,6 +151,7 @@ internal static class PackedGemm
 
     /// <summary>A tile cut by the right or bottom edge: the full micro-kernel into a scratch tile, then its valid part into C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit] // the micro-kernel writes the whole scratch tile
     private static void EdgeTile(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add, int rows, int cols, int nr, bool narrow)
     {
         Span<float> tile = stackalloc float[8 * 32];

@@ -23,6 +23,8 @@ internal static class SmallLinear
 
     /// <summary>y[r, :n] = bias + sum over p of x[r, p] W[:, p], for W [n, k] row-major.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit] // the buffers are cleared where they must be, not zeroed whole on every call
+
     public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int rows, int n, int k)
     {
         // W^T, one 16-lane vector per input, lanes past n zero.

@@ -45,26 +45,27 @@ public sealed class CrossEntropyLoss : Loss<int>
                 throw new ArgumentOutOfRangeException(nameof(target), label, $"Label {label} of sample {b} is outside the {classes} classes [0, {classes - 1}].");
             }
             ReadOnlySpan<float> x = input.Slice(b * classes, classes);
+            Span<float> g = inputGrad.IsEmpty ? default : inputGrad.Slice(b * classes, classes);
             float max = float.NegativeInfinity;
             foreach (float v in x) max = MathF.Max(max, v);
             double sumExp = 0, sumX = 0;
-            foreach (float v in x)
+            for (int c = 0; c < classes; c++)
             {
-                sumExp += Math.Exp(v - max);
-                sumX += v;
+                double e = Math.Exp(x[c] - max);
+                sumExp += e;
+                sumX += x[c];
+                if (!g.IsEmpty) g[c] = (float)e; // kept for the gradient below, so each exponential is taken once
             }
             double logSumExp = max + Math.Log(sumExp);
             double term = (1 - smoothing) * (logSumExp - x[label]) + smoothing * (logSumExp - sumX / classes);
             total += term;
             if (!losses.IsEmpty) losses[b] = (float)term;
-            if (inputGrad.IsEmpty) continue;
-            Span<float> g = inputGrad.Slice(b * classes, classes);
+            if (g.IsEmpty) continue;
             double uniform = smoothing / classes;
             for (int c = 0; c < classes; c++)
             {
-                double softmax = Math.Exp(x[c] - logSumExp);
                 double q = uniform + (c == label ? 1 - smoothing : 0);
-                g[c] = (float)((softmax - q) * gradScale);
+                g[c] = (float)((g[c] / sumExp - q) * gradScale);
             }
         }
         return total;

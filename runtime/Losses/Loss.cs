@@ -42,6 +42,10 @@ public abstract class Loss<TTarget>(Reduction reduction)
         {
             throw new ArgumentException($"inputGrad must hold {input.Length} floats, like the input, but it holds {inputGrad.Length}.", nameof(inputGrad));
         }
+        if (inputGrad.Overlaps(input))
+        {
+            throw new ArgumentException("inputGrad overlaps input; the loss needs separate buffers.", nameof(inputGrad));
+        }
         if (!losses.IsEmpty && losses.Length != terms)
         {
             throw new ArgumentException($"losses must hold one float per term ({terms}), but it holds {losses.Length}.", nameof(losses));

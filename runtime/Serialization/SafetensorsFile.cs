@@ -35,6 +35,7 @@ public sealed class SafetensorsFile
 
     private readonly string _path;
     private readonly long _dataStart;
+    private readonly Dictionary<string, TensorInfo> _byName;
 
     private SafetensorsFile(string path, long dataStart, IReadOnlyList<TensorInfo> tensors, IReadOnlyDictionary<string, string> metadata)
     {
@@ -42,6 +43,7 @@ public sealed class SafetensorsFile
         _dataStart = dataStart;
         Tensors = tensors;
         Metadata = metadata;
+        _byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal); // names are unique: checked while parsing
     }
 
     /// <summary>The tensors, in data order.</summary>
@@ -51,7 +53,7 @@ public sealed class SafetensorsFile
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>The tensor called <paramref name="name"/>, or null.</summary>
-    public TensorInfo? Find(string name) => Tensors.FirstOrDefault(t => t.Name == name);
+    public TensorInfo? Find(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>Opens and validates <paramref name="path"/>; reads the header only.</summary>
     public static SafetensorsFile Open(string path)
@@ -114,16 +116,22 @@ public sealed class SafetensorsFile
 
     private static void Convert(TensorInfo tensor, ReadOnlySpan<byte> bytes, Span<float> destination)
     {
-        for (int i = 0; i < destination.Length; i++)
+        switch (tensor.DType)
         {
-            destination[i] = tensor.DType switch
-            {
-                "F32" => BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(4 * i)),
-                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(2 * i)),
-                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)) << 16),
-                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(8 * i)),
-                _ => throw new InvalidDataException($"'{tensor.Name}' has dtype {tensor.DType}, which cannot be read as float: expected F32, F16, BF16 or F64."),
-            };
+            case "F32":
+                for (int i = 0; i < destination.Length; i++) destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(4 * i));
+                break;
+            case "F16":
+                for (int i = 0; i < destination.Length; i++) destination[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(2 * i));
+                break;
+            case "BF16":
+                for (int i = 0; i < destination.Length; i++) destination[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)) << 16);
+                break;
+            case "F64":
+                for (int i = 0; i < destination.Length; i++) destination[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(8 * i));
+                break;
+            default:
+                throw new InvalidDataException($"'{tensor.Name}' has dtype {tensor.DType}, which cannot be read as float: expected F32, F16, BF16 or F64.");
         }
     }
 

@@ -82,6 +82,14 @@ public class DataTests
     }
 
     [Fact]
+    public void Losses_reject_a_gradient_buffer_that_overlaps_the_input()
+    {
+        var logits = new float[6];
+        var e = Assert.Throws<ArgumentException>(() => new CrossEntropyLoss().Forward(logits, [0, 2], logits));
+        Assert.StartsWith("inputGrad overlaps input; the loss needs separate buffers.", e.Message);
+    }
+
+    [Fact]
     public void Idx_reads_the_embedded_fashion_mnist_subset()
     {
         (Dataset<int> train, Dataset<int> test) = TrainingTests.FashionSubset();

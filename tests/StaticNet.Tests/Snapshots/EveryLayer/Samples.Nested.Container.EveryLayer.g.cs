@@ -37,7 +37,6 @@ namespace Samples.Nested
             private global::StaticNet.Identity _layer8 = null!;
             private global::StaticNet.Linear _layer9 = null!;
             private global::StaticNet.Softmax _layer10 = null!;
-            private global::StaticNet.Dropout _dropout7 = null!;
             private bool _dropout7Applied;
 
             /// <summary>
@@ -85,7 +84,6 @@ namespace Samples.Nested
                 AddLayer("8", _layer8);
                 AddLayer("9", _layer9);
                 AddLayer("10", _layer10);
-                _dropout7 = (global::StaticNet.Dropout)_layer7;
             }
 
             /// <inheritdoc/>
@@ -130,7 +128,7 @@ namespace Samples.Nested
 
                 // 7 Dropout(p=0.1): h7 [B, 2, 8]
                 global::System.Span<float> h7 = a.Slice(120 * n, batch * 16);
-                _dropout7Applied = _dropout7.Training && _dropout7.P > 0;
+                _dropout7Applied = _layer7.Training && _layer7.P > 0;
                 if (_dropout7Applied) global::StaticNet.Kernels.DropoutForward(h7, m.Slice(0, batch * 16), h6, 0.1f, Generator);
                 else h6.CopyTo(h7);
 

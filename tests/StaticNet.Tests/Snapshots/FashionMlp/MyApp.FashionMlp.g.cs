@@ -29,7 +29,6 @@ namespace MyApp
         private global::StaticNet.ReLU _layer2 = null!;
         private global::StaticNet.Dropout _layer3 = null!;
         private global::StaticNet.Linear _layer4 = null!;
-        private global::StaticNet.Dropout _dropout3 = null!;
         private bool _dropout3Applied;
 
         /// <summary>
@@ -65,7 +64,6 @@ namespace MyApp
             AddLayer("2", _layer2);
             AddLayer("3", _layer3);
             AddLayer("head", _layer4);
-            _dropout3 = (global::StaticNet.Dropout)_layer3;
         }
 
         /// <inheritdoc/>
@@ -94,7 +92,7 @@ namespace MyApp
 
             // 3 Dropout(p=0.2): h3 [B, 256]
             global::System.Span<float> h3 = a.Slice(1296 * n, batch * 256);
-            _dropout3Applied = _dropout3.Training && _dropout3.P > 0;
+            _dropout3Applied = _layer3.Training && _layer3.P > 0;
             if (_dropout3Applied) global::StaticNet.Kernels.DropoutForward(h3, m.Slice(0, batch * 256), h2, 0.2f, Generator);
             else h2.CopyTo(h3);
 

@@ -28,7 +28,6 @@ namespace Models
         private global::StaticNet.GELU _layer1 = null!;
         private global::StaticNet.Dropout _layer2 = null!;
         private global::StaticNet.Linear _layer3 = null!;
-        private global::StaticNet.Dropout _dropout2 = null!;
         private bool _dropout2Applied;
 
         /// <summary>
@@ -62,7 +61,6 @@ namespace Models
             AddLayer("1", _layer1);
             AddLayer("2", _layer2);
             AddLayer("3", _layer3);
-            _dropout2 = (global::StaticNet.Dropout)_layer2;
         }
 
         /// <inheritdoc/>
@@ -88,7 +86,7 @@ namespace Models
 
             // 2 Dropout(p=0.1): h2 [B, 5]
             global::System.Span<float> h2 = a.Slice(15 * n, batch * 5);
-            _dropout2Applied = _dropout2.Training && _dropout2.P > 0;
+            _dropout2Applied = _layer2.Training && _layer2.P > 0;
             if (_dropout2Applied) global::StaticNet.Kernels.DropoutForward(h2, m.Slice(0, batch * 5), h1, 0.1f, Generator);
             else h1.CopyTo(h2);
 
