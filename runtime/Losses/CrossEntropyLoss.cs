@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 
 namespace StaticNet;
 
@@ -36,7 +37,6 @@ public sealed class CrossEntropyLoss : Loss<int>
     protected override double Compute(ReadOnlySpan<float> input, ReadOnlySpan<int> target, Span<float> inputGrad, Span<float> losses, float gradScale)
     {
         int batch = target.Length, classes = input.Length / batch;
-        double smoothing = LabelSmoothing, total = 0;
         for (int b = 0; b < batch; b++)
         {
             int label = target[b];
@@ -44,30 +44,61 @@ public sealed class CrossEntropyLoss : Loss<int>
             {
                 throw new ArgumentOutOfRangeException(nameof(target), label, $"Label {label} of sample {b} is outside the {classes} classes [0, {classes - 1}].");
             }
+        }
+        double total = 0;
+        if (inputGrad.IsEmpty)
+        {
+            // No gradient buffer to work in: one row's exponentials at a time in scratch.
+            Span<float> row = classes <= 1024 ? stackalloc float[classes] : new float[classes];
+            for (int b = 0; b < batch; b++)
+            {
+                ReadOnlySpan<float> x = input.Slice(b * classes, classes);
+                float max = ShiftByMax(row, x);
+                TensorPrimitives.Exp(row, row);
+                total += Term(row, x, max, target[b], losses, b, out _);
+            }
+            return total;
+        }
+        // The whole batch's shifted logits go into the gradient buffer and take their exponentials in one vectorised
+        // pass (one call per row costs more than the exponentials for a few classes); each row then becomes
+        // gradScale (softmax(x) - q) in place, q the smoothed one-hot target.
+        for (int b = 0; b < batch; b++) ShiftByMax(inputGrad.Slice(b * classes, classes), input.Slice(b * classes, classes));
+        TensorPrimitives.Exp(inputGrad, inputGrad);
+        double smoothing = LabelSmoothing;
+        float uniform = (float)(smoothing / classes * gradScale), onTarget = (float)((1 - smoothing) * gradScale);
+        for (int b = 0; b < batch; b++)
+        {
             ReadOnlySpan<float> x = input.Slice(b * classes, classes);
-            Span<float> g = inputGrad.IsEmpty ? default : inputGrad.Slice(b * classes, classes);
-            float max = float.NegativeInfinity;
-            foreach (float v in x) max = MathF.Max(max, v);
-            double sumExp = 0, sumX = 0;
-            for (int c = 0; c < classes; c++)
-            {
-                double e = Math.Exp(x[c] - max);
-                sumExp += e;
-                sumX += x[c];
-                if (!g.IsEmpty) g[c] = (float)e; // kept for the gradient below, so each exponential is taken once
-            }
-            double logSumExp = max + Math.Log(sumExp);
-            double term = (1 - smoothing) * (logSumExp - x[label]) + smoothing * (logSumExp - sumX / classes);
-            total += term;
-            if (!losses.IsEmpty) losses[b] = (float)term;
-            if (g.IsEmpty) continue;
-            double uniform = smoothing / classes;
-            for (int c = 0; c < classes; c++)
-            {
-                double q = uniform + (c == label ? 1 - smoothing : 0);
-                g[c] = (float)((g[c] / sumExp - q) * gradScale);
-            }
+            Span<float> g = inputGrad.Slice(b * classes, classes);
+            total += Term(g, x, TensorPrimitives.Max(x), target[b], losses, b, out double sumExp);
+            float scale = (float)(gradScale / sumExp);
+            for (int c = 0; c < classes; c++) g[c] = g[c] * scale - uniform;
+            g[target[b]] -= onTarget;
         }
         return total;
+    }
+
+    /// <summary>shifted = x - max(x); returns max(x).</summary>
+    private static float ShiftByMax(Span<float> shifted, ReadOnlySpan<float> x)
+    {
+        float max = TensorPrimitives.Max(x);
+        TensorPrimitives.Subtract(x, max, shifted);
+        return max;
+    }
+
+    /// <summary>One sample's loss from its logits x, their maximum and exp(x - max); stored in losses[b] when given.</summary>
+    private double Term(ReadOnlySpan<float> exponentials, ReadOnlySpan<float> x, float max, int label, Span<float> losses, int b, out double sumExp)
+    {
+        sumExp = 0;
+        double sumX = 0;
+        for (int c = 0; c < x.Length; c++)
+        {
+            sumExp += exponentials[c];
+            sumX += x[c];
+        }
+        double smoothing = LabelSmoothing, logSumExp = max + Math.Log(sumExp);
+        double term = (1 - smoothing) * (logSumExp - x[label]) + smoothing * (logSumExp - sumX / x.Length);
+        if (!losses.IsEmpty) losses[b] = (float)term;
+        return term;
     }
 }
