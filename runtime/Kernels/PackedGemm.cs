@@ -106,12 +106,14 @@ internal static class PackedGemm
         int mr = Mr, nr = narrow ? 16 : Nr;
         float[] packedB = Scratch(ref s_packedB, NBlock * KBlock);
         float[] edgeA = Scratch(ref s_edgeA, 8 * KBlock);
+        // Equal depth blocks (784 = 4 x 196 rather than 3 x 256 + 16): a short last block costs a whole pass over C.
+        int kBlock = (k + (k + KBlock - 1) / KBlock - 1) / ((k + KBlock - 1) / KBlock);
         for (int j0 = 0; j0 < n; j0 += NBlock)
         {
             int nc = Math.Min(NBlock, n - j0);
-            for (int p0 = 0; p0 < k; p0 += KBlock)
+            for (int p0 = 0; p0 < k; p0 += kBlock)
             {
-                int kc = Math.Min(KBlock, k - p0);
+                int kc = Math.Min(kBlock, k - p0);
                 bool add = accumulate || p0 > 0;
                 PackB(packedB, ref Unsafe.Add(ref b, p0 * bRow + j0 * bCol), bRow, bCol, kc, nc, nr);
                 // Full row tiles read A in place through its strides; a tile cut by the bottom edge is copied once, zero-padded.
@@ -307,10 +309,10 @@ internal static class PackedGemm
             int cols = Math.Min(nr, nc - j0);
             Span<float> panel = packed.AsSpan(j0 * kc, kc * nr);
             ref float dst = ref MemoryMarshal.GetReference(panel);
-            if (bRow == 1 && cols == nr && Avx2.IsSupported)
+            if (bRow == 1 && cols == nr && Avx.IsSupported)
             {
-                // B is a transpose (x W^T): each packed row gathers 8 columns at a time instead of 8 scattered stores.
-                GatherTransposed(ref dst, ref Unsafe.Add(ref b, j0 * bCol), bCol, kc, nr);
+                // B is a transpose (x W^T): transposed 8 x 8 blocks at a time instead of one scattered store per value.
+                PackTransposed(ref dst, ref Unsafe.Add(ref b, j0 * bCol), bCol, kc, nr);
             }
             else if (bCol == 1)
             {
@@ -334,22 +336,51 @@ internal static class PackedGemm
         }
     }
 
-    /// <summary>panel[p * nr + j] = b[p + j * bCol] for a full panel, 8 columns per AVX2 gather.</summary>
-    private static unsafe void GatherTransposed(ref float panel, ref float b, int bCol, int kc, int nr)
+    /// <summary>
+    /// panel[p * nr + j] = b[p + j * bCol] for a full panel: 8 x 8 blocks are loaded as rows of W, transposed in
+    /// registers and stored as rows of the panel (a gather per 8 values cost about three times as much).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackTransposed(ref float panel, ref float b, int bCol, int kc, int nr)
     {
-        Vector256<int> index = Vector256<int>.Indices * bCol;
-        fixed (float* source = &b)
-        fixed (float* destination = &panel)
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
         {
             for (int group = 0; group < nr; group += 8)
             {
-                float* column = source + (long)group * bCol;
-                for (int p = 0; p < kc; p++)
-                {
-                    Avx2.GatherVector256(column + p, index, 4).Store(destination + p * nr + group);
-                }
+                ref float source = ref Unsafe.Add(ref b, group * bCol + p);
+                ref float destination = ref Unsafe.Add(ref panel, p * nr + group);
+                Transpose8x8(ref source, bCol, ref destination, nr);
             }
         }
+        for (; p < kc; p++)
+        {
+            for (int j = 0; j < nr; j++) Unsafe.Add(ref panel, p * nr + j) = Unsafe.Add(ref b, j * bCol + p);
+        }
+    }
+
+    /// <summary>Writes the transpose of the 8 x 8 block at source (row stride sourceStride) to destination (row stride destinationStride).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float source, int sourceStride, ref float destination, int destinationStride)
+    {
+        nint s = sourceStride, d = destinationStride;
+        Vector256<float> r0 = Vector256.LoadUnsafe(ref source), r1 = Vector256.LoadUnsafe(ref source, (nuint)s);
+        Vector256<float> r2 = Vector256.LoadUnsafe(ref source, (nuint)(2 * s)), r3 = Vector256.LoadUnsafe(ref source, (nuint)(3 * s));
+        Vector256<float> r4 = Vector256.LoadUnsafe(ref source, (nuint)(4 * s)), r5 = Vector256.LoadUnsafe(ref source, (nuint)(5 * s));
+        Vector256<float> r6 = Vector256.LoadUnsafe(ref source, (nuint)(6 * s)), r7 = Vector256.LoadUnsafe(ref source, (nuint)(7 * s));
+        // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves: the textbook AVX 8 x 8 transpose.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref destination);
+        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref destination, (nuint)d);
+        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref destination, (nuint)(2 * d));
+        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref destination, (nuint)(3 * d));
+        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref destination, (nuint)(4 * d));
+        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref destination, (nuint)(5 * d));
+        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref destination, (nuint)(6 * d));
+        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref destination, (nuint)(7 * d));
     }
 
     /// <summary>Copies a partial row tile of A (rows &lt; mr) as mr values per p, zero-padded, so the micro-kernel never reads past A.</summary>
