@@ -21,6 +21,12 @@ public static partial class Kernels
             SmallLinear.Forward(output, input, weight, bias, rows, outFeatures, inFeatures);
             return;
         }
+        if (NarrowLinear.Applies(rows, outFeatures))
+        {
+            NarrowLinear.Forward(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight),
+                ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
+            return;
+        }
         if (UsePacked(rows, outFeatures, inFeatures))
         {
             // Start from the bias (or zero) and accumulate x W^T on top: B(p, j) = W[j, p] is read through strides.
@@ -71,7 +77,11 @@ public static partial class Kernels
                 Gemm.Multiply(ref MemoryMarshal.GetReference(inputGrad), ref dY, ref MemoryMarshal.GetReference(weight), rows, inFeatures, outFeatures);
             }
         }
-        if (packed)
+        if (NarrowLinear.Applies(rows, outFeatures))
+        {
+            NarrowLinear.WeightGradient(ref MemoryMarshal.GetReference(weightGrad), ref dY, ref MemoryMarshal.GetReference(input), rows, outFeatures, inFeatures);
+        }
+        else if (packed)
         {
             // A(i, p) = dY[p, i]: the transpose is read through strides while packing.
             PackedGemm.Multiply(ref MemoryMarshal.GetReference(weightGrad), ref dY, 1, outFeatures,

@@ -1,0 +1,197 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using StaticNet.Simd;
+
+namespace StaticNet;
+
+/// <summary>
+/// The forward product and the weight gradient of Linear layers with few outputs (a classifier's 10 logits, softmax
+/// regression), for batches of at least 4 rows. A register tile of the packed GEMM is 16 or 32 outputs wide, so 10 outputs
+/// leave a third of every vector empty, and its packing copies the whole input for the weight gradient. Here vectors run
+/// along the input features instead, which every output uses in full: the forward is 4 x 4 dot products at a time
+/// (8 loads feed 16 multiply-adds), the weight gradient 4 outputs x 4 vectors of features summed over the batch.
+/// A tile cut by the edge repeats the last row or output and stores only the valid part. Each sum runs in a fixed
+/// order, so results depend on the inputs alone.
+/// </summary>
+internal static class NarrowLinear
+{
+    public const int MaxOutputs = 16;
+
+    public static bool Applies(int rows, int outFeatures) => outFeatures <= MaxOutputs && rows >= 4;
+
+    /// <summary>y[r, o] = bias[o] + sum over p of x[r, p] w[o, p], for x [rows, k], w [n, k], y [rows, n].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(ref float y, ref float x, ref float w, ref float bias, bool hasBias, int rows, int n, int k)
+    {
+        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) Forward<Vec512>(ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
+        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) Forward<Vec256>(ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
+        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) Forward<Vec128>(ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
+        else Forward<Scalar>(ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
+    }
+
+    /// <summary>dw[o, p] += sum over r of dy[r, o] x[r, p], for dy [rows, n], x [rows, k], dw [n, k].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradient(ref float dw, ref float dy, ref float x, int rows, int n, int k)
+    {
+        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) WeightGradient<Vec512>(ref dw, ref dy, ref x, rows, n, k);
+        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) WeightGradient<Vec256>(ref dw, ref dy, ref x, rows, n, k);
+        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) WeightGradient<Vec128>(ref dw, ref dy, ref x, rows, n, k);
+        else WeightGradient<Scalar>(ref dw, ref dy, ref x, rows, n, k);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward<TV>(ref float y, ref float x, ref float w, ref float bias, bool hasBias, int rows, int n, int k)
+        where TV : struct, IVector<TV>
+    {
+        for (int r0 = 0; r0 < rows; r0 += 4)
+        {
+            // Rows past the end repeat the last one: computed, never stored.
+            ref float x0 = ref Unsafe.Add(ref x, r0 * k);
+            ref float x1 = ref Unsafe.Add(ref x, Math.Min(r0 + 1, rows - 1) * k);
+            ref float x2 = ref Unsafe.Add(ref x, Math.Min(r0 + 2, rows - 1) * k);
+            ref float x3 = ref Unsafe.Add(ref x, Math.Min(r0 + 3, rows - 1) * k);
+            int validRows = Math.Min(4, rows - r0);
+            for (int o0 = 0; o0 < n; o0 += 4)
+            {
+                ref float w0 = ref Unsafe.Add(ref w, o0 * k);
+                ref float w1 = ref Unsafe.Add(ref w, Math.Min(o0 + 1, n - 1) * k);
+                ref float w2 = ref Unsafe.Add(ref w, Math.Min(o0 + 2, n - 1) * k);
+                ref float w3 = ref Unsafe.Add(ref w, Math.Min(o0 + 3, n - 1) * k);
+                Dot4x4<TV>(ref x0, ref x1, ref x2, ref x3, ref w0, ref w1, ref w2, ref w3, k,
+                    out Vector128<float> s0, out Vector128<float> s1, out Vector128<float> s2, out Vector128<float> s3);
+                int validOutputs = Math.Min(4, n - o0);
+                ref float yTile = ref Unsafe.Add(ref y, r0 * n + o0);
+                ref float b = ref Unsafe.Add(ref bias, hasBias ? o0 : 0);
+                StoreRow(ref yTile, s0, ref b, hasBias, validOutputs);
+                if (validRows > 1) StoreRow(ref Unsafe.Add(ref yTile, n), s1, ref b, hasBias, validOutputs);
+                if (validRows > 2) StoreRow(ref Unsafe.Add(ref yTile, 2 * n), s2, ref b, hasBias, validOutputs);
+                if (validRows > 3) StoreRow(ref Unsafe.Add(ref yTile, 3 * n), s3, ref b, hasBias, validOutputs);
+            }
+        }
+    }
+
+    /// <summary>The 16 dot products of rows x0..x3 with rows w0..w3; s_i holds row x_i's four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot4x4<TV>(ref float x0, ref float x1, ref float x2, ref float x3, ref float w0, ref float w1, ref float w2, ref float w3, int k,
+        out Vector128<float> s0, out Vector128<float> s1, out Vector128<float> s2, out Vector128<float> s3) where TV : struct, IVector<TV>
+    {
+        TV a00 = TV.Create(0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        TV a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int p = 0;
+        for (; p + TV.Count <= k; p += TV.Count)
+        {
+            TV v0 = TV.Load(ref Unsafe.Add(ref w0, p)), v1 = TV.Load(ref Unsafe.Add(ref w1, p));
+            TV v2 = TV.Load(ref Unsafe.Add(ref w2, p)), v3 = TV.Load(ref Unsafe.Add(ref w3, p));
+            TV u = TV.Load(ref Unsafe.Add(ref x0, p));
+            a00 = TV.MultiplyAdd(u, v0, a00); a01 = TV.MultiplyAdd(u, v1, a01); a02 = TV.MultiplyAdd(u, v2, a02); a03 = TV.MultiplyAdd(u, v3, a03);
+            u = TV.Load(ref Unsafe.Add(ref x1, p));
+            a10 = TV.MultiplyAdd(u, v0, a10); a11 = TV.MultiplyAdd(u, v1, a11); a12 = TV.MultiplyAdd(u, v2, a12); a13 = TV.MultiplyAdd(u, v3, a13);
+            u = TV.Load(ref Unsafe.Add(ref x2, p));
+            a20 = TV.MultiplyAdd(u, v0, a20); a21 = TV.MultiplyAdd(u, v1, a21); a22 = TV.MultiplyAdd(u, v2, a22); a23 = TV.MultiplyAdd(u, v3, a23);
+            u = TV.Load(ref Unsafe.Add(ref x3, p));
+            a30 = TV.MultiplyAdd(u, v0, a30); a31 = TV.MultiplyAdd(u, v1, a31); a32 = TV.MultiplyAdd(u, v2, a32); a33 = TV.MultiplyAdd(u, v3, a33);
+        }
+        s0 = Finish(ref x0, ref w0, ref w1, ref w2, ref w3, p, k, a00, a01, a02, a03);
+        s1 = Finish(ref x1, ref w0, ref w1, ref w2, ref w3, p, k, a10, a11, a12, a13);
+        s2 = Finish(ref x2, ref w0, ref w1, ref w2, ref w3, p, k, a20, a21, a22, a23);
+        s3 = Finish(ref x3, ref w0, ref w1, ref w2, ref w3, p, k, a30, a31, a32, a33);
+    }
+
+    /// <summary>Reduces one row's four accumulators and adds the features from p on, one at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Finish<TV>(ref float x, ref float w0, ref float w1, ref float w2, ref float w3, int p, int k, TV a0, TV a1, TV a2, TV a3)
+        where TV : struct, IVector<TV>
+    {
+        float t0 = TV.Sum(a0), t1 = TV.Sum(a1), t2 = TV.Sum(a2), t3 = TV.Sum(a3);
+        for (; p < k; p++)
+        {
+            float xp = Unsafe.Add(ref x, p);
+            t0 = float.MultiplyAddEstimate(xp, Unsafe.Add(ref w0, p), t0);
+            t1 = float.MultiplyAddEstimate(xp, Unsafe.Add(ref w1, p), t1);
+            t2 = float.MultiplyAddEstimate(xp, Unsafe.Add(ref w2, p), t2);
+            t3 = float.MultiplyAddEstimate(xp, Unsafe.Add(ref w3, p), t3);
+        }
+        return Vector128.Create(t0, t1, t2, t3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(ref float y, Vector128<float> sums, ref float bias, bool hasBias, int count)
+    {
+        for (int j = 0; j < count; j++) Unsafe.Add(ref y, j) = hasBias ? sums.GetElement(j) + Unsafe.Add(ref bias, j) : sums.GetElement(j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradient<TV>(ref float dw, ref float dy, ref float x, int rows, int n, int k) where TV : struct, IVector<TV>
+    {
+        for (int o0 = 0; o0 < n; o0 += 4)
+        {
+            // Outputs past the end repeat the last one: computed, never stored.
+            int o1 = Math.Min(o0 + 1, n - 1), o2 = Math.Min(o0 + 2, n - 1), o3 = Math.Min(o0 + 3, n - 1);
+            int validOutputs = Math.Min(4, n - o0);
+            int p = 0;
+            for (; p + 4 * TV.Count <= k; p += 4 * TV.Count)
+            {
+                TV a00 = TV.Create(0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+                TV a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+                for (int r = 0; r < rows; r++)
+                {
+                    ref float xr = ref Unsafe.Add(ref x, r * k + p);
+                    ref float dyr = ref Unsafe.Add(ref dy, r * n);
+                    TV u0 = TV.Load(ref xr), u1 = TV.Load(ref Unsafe.Add(ref xr, TV.Count));
+                    TV u2 = TV.Load(ref Unsafe.Add(ref xr, 2 * TV.Count)), u3 = TV.Load(ref Unsafe.Add(ref xr, 3 * TV.Count));
+                    TV d = TV.Create(Unsafe.Add(ref dyr, o0));
+                    a00 = TV.MultiplyAdd(d, u0, a00); a01 = TV.MultiplyAdd(d, u1, a01); a02 = TV.MultiplyAdd(d, u2, a02); a03 = TV.MultiplyAdd(d, u3, a03);
+                    d = TV.Create(Unsafe.Add(ref dyr, o1));
+                    a10 = TV.MultiplyAdd(d, u0, a10); a11 = TV.MultiplyAdd(d, u1, a11); a12 = TV.MultiplyAdd(d, u2, a12); a13 = TV.MultiplyAdd(d, u3, a13);
+                    d = TV.Create(Unsafe.Add(ref dyr, o2));
+                    a20 = TV.MultiplyAdd(d, u0, a20); a21 = TV.MultiplyAdd(d, u1, a21); a22 = TV.MultiplyAdd(d, u2, a22); a23 = TV.MultiplyAdd(d, u3, a23);
+                    d = TV.Create(Unsafe.Add(ref dyr, o3));
+                    a30 = TV.MultiplyAdd(d, u0, a30); a31 = TV.MultiplyAdd(d, u1, a31); a32 = TV.MultiplyAdd(d, u2, a32); a33 = TV.MultiplyAdd(d, u3, a33);
+                }
+                ref float target = ref Unsafe.Add(ref dw, o0 * k + p);
+                AddRow(ref target, a00, a01, a02, a03);
+                if (validOutputs > 1) AddRow(ref Unsafe.Add(ref target, k), a10, a11, a12, a13);
+                if (validOutputs > 2) AddRow(ref Unsafe.Add(ref target, 2 * k), a20, a21, a22, a23);
+                if (validOutputs > 3) AddRow(ref Unsafe.Add(ref target, 3 * k), a30, a31, a32, a33);
+            }
+            // The last features: a vector at a time, then one at a time, each summed over the rows in order.
+            for (; p + TV.Count <= k; p += TV.Count)
+            {
+                TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0;
+                for (int r = 0; r < rows; r++)
+                {
+                    TV u = TV.Load(ref Unsafe.Add(ref x, r * k + p));
+                    ref float dyr = ref Unsafe.Add(ref dy, r * n);
+                    a0 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref dyr, o0)), u, a0);
+                    a1 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref dyr, o1)), u, a1);
+                    a2 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref dyr, o2)), u, a2);
+                    a3 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref dyr, o3)), u, a3);
+                }
+                ref float target = ref Unsafe.Add(ref dw, o0 * k + p);
+                TV.Store(TV.Add(TV.Load(ref target), a0), ref target);
+                if (validOutputs > 1) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, k)), a1), ref Unsafe.Add(ref target, k));
+                if (validOutputs > 2) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 2 * k)), a2), ref Unsafe.Add(ref target, 2 * k));
+                if (validOutputs > 3) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 3 * k)), a3), ref Unsafe.Add(ref target, 3 * k));
+            }
+            for (; p < k; p++)
+            {
+                for (int o = o0; o < o0 + validOutputs; o++)
+                {
+                    float sum = 0;
+                    for (int r = 0; r < rows; r++) sum = float.MultiplyAddEstimate(Unsafe.Add(ref dy, r * n + o), Unsafe.Add(ref x, r * k + p), sum);
+                    Unsafe.Add(ref dw, o * k + p) += sum;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow<TV>(ref float target, TV a0, TV a1, TV a2, TV a3) where TV : struct, IVector<TV>
+    {
+        TV.Store(TV.Add(TV.Load(ref target), a0), ref target);
+        TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, TV.Count)), a1), ref Unsafe.Add(ref target, TV.Count));
+        TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 2 * TV.Count)), a2), ref Unsafe.Add(ref target, 2 * TV.Count));
+        TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 3 * TV.Count)), a3), ref Unsafe.Add(ref target, 3 * TV.Count));
+    }
+}
