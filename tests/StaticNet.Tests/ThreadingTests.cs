@@ -31,13 +31,38 @@ public class ThreadingTests
     public void Results_do_not_depend_on_the_thread_count()
     {
         var one = Run(1);
-        foreach (int threads in new[] { 2, 3, 4 })
+        // 4 then 2 and 3: jobs with fewer parts than there are workers leave the extra workers idle.
+        foreach (int threads in new[] { 2, 3, 4, 2, 3 })
         {
             var many = Run(threads);
             Assert.Equal(one.Output, many.Output);
             Assert.Equal(one.Gradients, many.Gradients);
             Assert.Equal(one.InputGrad, many.InputGrad);
         }
+    }
+
+    private sealed class FailingPart(int failing) : Simd.IPartitionedJob
+    {
+        public readonly int[] Ran = new int[3];
+
+        public void Execute(int part)
+        {
+            Ran[part]++;
+            if (part == failing) throw new InvalidOperationException($"part {part} failed");
+        }
+    }
+
+    [Fact]
+    public void A_part_that_throws_on_a_worker_fails_the_caller_after_every_part_ran()
+    {
+        var job = new FailingPart(2);
+        var e = Assert.Throws<InvalidOperationException>(() => Simd.WorkerPool.Run(job, 3));
+        Assert.Equal("part 2 failed", e.Message);
+        Assert.Equal(new[] { 1, 1, 1 }, job.Ran);
+        // The pool still works afterwards.
+        var next = new FailingPart(-1);
+        Simd.WorkerPool.Run(next, 3);
+        Assert.Equal(new[] { 1, 1, 1 }, next.Ran);
     }
 
     [Fact]
