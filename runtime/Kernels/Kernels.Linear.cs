@@ -65,9 +65,14 @@ public static partial class Kernels
         if (rows == 0) return;
         ref float dY = ref MemoryMarshal.GetReference(outputGrad);
         bool packed = UsePacked(rows, outFeatures, inFeatures);
+        bool narrow = NarrowLinear.Applies(rows, outFeatures);
         if (!inputGrad.IsEmpty)
         {
-            if (packed)
+            if (narrow)
+            {
+                NarrowLinear.InputGradient(ref MemoryMarshal.GetReference(inputGrad), ref dY, ref MemoryMarshal.GetReference(weight), rows, outFeatures, inFeatures);
+            }
+            else if (packed)
             {
                 PackedGemm.Multiply(ref MemoryMarshal.GetReference(inputGrad), ref dY, outFeatures, 1,
                     ref MemoryMarshal.GetReference(weight), inFeatures, 1, rows, inFeatures, outFeatures, accumulate: false);
@@ -77,7 +82,7 @@ public static partial class Kernels
                 Gemm.Multiply(ref MemoryMarshal.GetReference(inputGrad), ref dY, ref MemoryMarshal.GetReference(weight), rows, inFeatures, outFeatures);
             }
         }
-        if (NarrowLinear.Applies(rows, outFeatures))
+        if (narrow)
         {
             NarrowLinear.WeightGradient(ref MemoryMarshal.GetReference(weightGrad), ref dY, ref MemoryMarshal.GetReference(input), rows, outFeatures, inFeatures);
         }

@@ -6,7 +6,7 @@ using StaticNet.Simd;
 namespace StaticNet;
 
 /// <summary>
-/// The forward product and the weight gradient of Linear layers with few outputs (a classifier's 10 logits, softmax
+/// The three products of Linear layers with few outputs (a classifier's 10 logits, softmax
 /// regression), for batches of at least 4 rows. A register tile of the packed GEMM is 16 or 32 outputs wide, so 10 outputs
 /// leave a third of every vector empty, and its packing copies the whole input for the weight gradient. Here vectors run
 /// along the input features instead, which every output uses in full: the forward is 4 x 4 dot products at a time
@@ -38,6 +38,16 @@ internal static class NarrowLinear
         else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) WeightGradient<Vec256>(ref dw, ref dy, ref x, rows, n, k);
         else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) WeightGradient<Vec128>(ref dw, ref dy, ref x, rows, n, k);
         else WeightGradient<Scalar>(ref dw, ref dy, ref x, rows, n, k);
+    }
+
+    /// <summary>dx[r, p] = sum over o of dy[r, o] w[o, p], for dy [rows, n], w [n, k], dx [rows, k].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void InputGradient(ref float dx, ref float dy, ref float w, int rows, int n, int k)
+    {
+        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) InputGradient<Vec512>(ref dx, ref dy, ref w, rows, n, k);
+        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) InputGradient<Vec256>(ref dx, ref dy, ref w, rows, n, k);
+        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) InputGradient<Vec128>(ref dx, ref dy, ref w, rows, n, k);
+        else InputGradient<Scalar>(ref dx, ref dy, ref w, rows, n, k);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -184,6 +194,100 @@ internal static class NarrowLinear
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Tiles of 4 rows x 4 vectors of features, each a sum over the few outputs; then 8 rows x 1 vector, so that a
+    /// layer only one vector wide (16 inputs) still keeps eight multiply-add chains in flight; then single features.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputGradient<TV>(ref float dx, ref float dy, ref float w, int rows, int n, int k) where TV : struct, IVector<TV>
+    {
+        int p = 0;
+        for (; p + 4 * TV.Count <= k; p += 4 * TV.Count)
+        {
+            for (int r0 = 0; r0 < rows; r0 += 4)
+            {
+                int validRows = Math.Min(4, rows - r0);
+                ref float d0 = ref Unsafe.Add(ref dy, r0 * n);
+                ref float d1 = ref Unsafe.Add(ref dy, Math.Min(r0 + 1, rows - 1) * n);
+                ref float d2 = ref Unsafe.Add(ref dy, Math.Min(r0 + 2, rows - 1) * n);
+                ref float d3 = ref Unsafe.Add(ref dy, Math.Min(r0 + 3, rows - 1) * n);
+                TV a00 = TV.Create(0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+                TV a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+                for (int o = 0; o < n; o++)
+                {
+                    ref float wo = ref Unsafe.Add(ref w, o * k + p);
+                    TV u0 = TV.Load(ref wo), u1 = TV.Load(ref Unsafe.Add(ref wo, TV.Count));
+                    TV u2 = TV.Load(ref Unsafe.Add(ref wo, 2 * TV.Count)), u3 = TV.Load(ref Unsafe.Add(ref wo, 3 * TV.Count));
+                    TV d = TV.Create(Unsafe.Add(ref d0, o));
+                    a00 = TV.MultiplyAdd(d, u0, a00); a01 = TV.MultiplyAdd(d, u1, a01); a02 = TV.MultiplyAdd(d, u2, a02); a03 = TV.MultiplyAdd(d, u3, a03);
+                    d = TV.Create(Unsafe.Add(ref d1, o));
+                    a10 = TV.MultiplyAdd(d, u0, a10); a11 = TV.MultiplyAdd(d, u1, a11); a12 = TV.MultiplyAdd(d, u2, a12); a13 = TV.MultiplyAdd(d, u3, a13);
+                    d = TV.Create(Unsafe.Add(ref d2, o));
+                    a20 = TV.MultiplyAdd(d, u0, a20); a21 = TV.MultiplyAdd(d, u1, a21); a22 = TV.MultiplyAdd(d, u2, a22); a23 = TV.MultiplyAdd(d, u3, a23);
+                    d = TV.Create(Unsafe.Add(ref d3, o));
+                    a30 = TV.MultiplyAdd(d, u0, a30); a31 = TV.MultiplyAdd(d, u1, a31); a32 = TV.MultiplyAdd(d, u2, a32); a33 = TV.MultiplyAdd(d, u3, a33);
+                }
+                ref float target = ref Unsafe.Add(ref dx, r0 * k + p);
+                StoreVectors(ref target, a00, a01, a02, a03);
+                if (validRows > 1) StoreVectors(ref Unsafe.Add(ref target, k), a10, a11, a12, a13);
+                if (validRows > 2) StoreVectors(ref Unsafe.Add(ref target, 2 * k), a20, a21, a22, a23);
+                if (validRows > 3) StoreVectors(ref Unsafe.Add(ref target, 3 * k), a30, a31, a32, a33);
+            }
+        }
+        for (; p + TV.Count <= k; p += TV.Count)
+        {
+            for (int r0 = 0; r0 < rows; r0 += 8)
+            {
+                TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                int last = rows - 1;
+                ref float d0 = ref Unsafe.Add(ref dy, r0 * n);
+                nint s1 = Math.Min(1, last - r0) * n, s2 = Math.Min(2, last - r0) * n, s3 = Math.Min(3, last - r0) * n, s4 = Math.Min(4, last - r0) * n;
+                nint s5 = Math.Min(5, last - r0) * n, s6 = Math.Min(6, last - r0) * n, s7 = Math.Min(7, last - r0) * n;
+                for (int o = 0; o < n; o++)
+                {
+                    TV u = TV.Load(ref Unsafe.Add(ref w, o * k + p));
+                    ref float d = ref Unsafe.Add(ref d0, o);
+                    a0 = TV.MultiplyAdd(TV.Create(d), u, a0);
+                    a1 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref d, s1)), u, a1);
+                    a2 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref d, s2)), u, a2);
+                    a3 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref d, s3)), u, a3);
+                    a4 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref d, s4)), u, a4);
+                    a5 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref d, s5)), u, a5);
+                    a6 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref d, s6)), u, a6);
+                    a7 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref d, s7)), u, a7);
+                }
+                ref float target = ref Unsafe.Add(ref dx, r0 * k + p);
+                int validRows = Math.Min(8, rows - r0);
+                TV.Store(a0, ref target);
+                if (validRows > 1) TV.Store(a1, ref Unsafe.Add(ref target, k));
+                if (validRows > 2) TV.Store(a2, ref Unsafe.Add(ref target, 2 * k));
+                if (validRows > 3) TV.Store(a3, ref Unsafe.Add(ref target, 3 * k));
+                if (validRows > 4) TV.Store(a4, ref Unsafe.Add(ref target, 4 * k));
+                if (validRows > 5) TV.Store(a5, ref Unsafe.Add(ref target, 5 * k));
+                if (validRows > 6) TV.Store(a6, ref Unsafe.Add(ref target, 6 * k));
+                if (validRows > 7) TV.Store(a7, ref Unsafe.Add(ref target, 7 * k));
+            }
+        }
+        for (; p < k; p++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float sum = 0;
+                for (int o = 0; o < n; o++) sum = float.MultiplyAddEstimate(Unsafe.Add(ref dy, r * n + o), Unsafe.Add(ref w, o * k + p), sum);
+                Unsafe.Add(ref dx, r * k + p) = sum;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreVectors<TV>(ref float target, TV a0, TV a1, TV a2, TV a3) where TV : struct, IVector<TV>
+    {
+        TV.Store(a0, ref target);
+        TV.Store(a1, ref Unsafe.Add(ref target, TV.Count));
+        TV.Store(a2, ref Unsafe.Add(ref target, 2 * TV.Count));
+        TV.Store(a3, ref Unsafe.Add(ref target, 3 * TV.Count));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
