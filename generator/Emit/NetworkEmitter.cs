@@ -133,7 +133,7 @@ internal static class NetworkEmitter
         w.Line();
         w.Line($"// x: {Shapes.Batched(model.InputShape)}, the input");
         w.Line($"{Span} x = a.Slice(0, batch * {Int(Shapes.Size(model.InputShape))});");
-        w.Line("input.CopyTo(x);");
+        w.Line("CopyInput(input, x);");
         string last = "x";
         for (int i = 0; i < steps.Count; i++)
         {

@@ -33,6 +33,7 @@ public sealed class DataLoader<TTarget>
     private readonly float[] _features;
     private readonly TTarget[] _targets;
     private readonly int[] _order;
+    private readonly BatchGather<TTarget> _gather = new();
 
     /// <summary>Creates a loader; with <paramref name="shuffle"/>, epochs are reshuffled from <paramref name="seed"/>.</summary>
     public DataLoader(Dataset<TTarget> dataset, int batchSize, bool shuffle = false, bool dropLast = false, ulong seed = 0)
@@ -50,6 +51,9 @@ public sealed class DataLoader<TTarget>
         _order = new int[dataset.Count];
         for (int i = 0; i < _order.Length; i++) _order[i] = i;
     }
+
+    /// <summary>The loader's own feature buffer, where <see cref="Enumerator.MoveNext()"/> gathers batches.</summary>
+    internal float[] Buffer => _features;
 
     /// <summary>The dataset.</summary>
     public Dataset<TTarget> Dataset { get; }
@@ -90,53 +94,104 @@ public sealed class DataLoader<TTarget>
     public struct Enumerator
     {
         private readonly DataLoader<TTarget> _loader;
+        private float[] _features;
         private int _next;
         private int _size;
 
         internal Enumerator(DataLoader<TTarget> loader)
         {
             _loader = loader;
+            _features = loader._features;
             _next = 0;
             _size = 0;
         }
 
         /// <summary>The current batch.</summary>
         public readonly Batch<TTarget> Current =>
-            new(_loader._features.AsSpan(0, _size * _loader.Dataset.FeatureSize), _loader._targets.AsSpan(0, _size * _loader.Dataset.TargetSize), _size);
+            new(_features.AsSpan(0, _size * _loader.Dataset.FeatureSize), _loader._targets.AsSpan(0, _size * _loader.Dataset.TargetSize), _size);
 
         /// <summary>Copies the next batch into the loader's buffers.</summary>
-        public bool MoveNext()
+        public bool MoveNext() => MoveNext(_loader._features);
+
+        /// <summary>
+        /// Copies the next batch's features to the start of <paramref name="features"/> instead of the loader's buffer (the
+        /// Trainer passes the network's input slot, so that Forward has nothing to copy); it must hold a whole batch.
+        /// </summary>
+        internal bool MoveNext(float[] features)
         {
             Dataset<TTarget> data = _loader.Dataset;
             int remaining = data.Count - _next;
             int size = Math.Min(_loader.BatchSize, remaining);
             if (size <= 0 || (_loader.DropLast && size < _loader.BatchSize)) return false;
-            int f = data.FeatureSize, t = data.TargetSize;
-            int[] order = _loader._order;
-            for (int i = 0; i < size; i++)
-            {
-                if (i + PrefetchDistance < size) Prefetch(data.Features, order[_next + i + PrefetchDistance] * f, f);
-                int sample = order[_next + i];
-                data.Features.AsSpan(sample * f, f).CopyTo(_loader._features.AsSpan(i * f, f));
-                data.Targets.AsSpan(sample * t, t).CopyTo(_loader._targets.AsSpan(i * t, t));
-            }
+            _features = features;
+            _loader._gather.Run(data, _loader._order, _next, size, features, _loader._targets);
             _next += size;
             _size = size;
             return true;
         }
+    }
+}
 
-        // Samples are read in random order from a dataset far larger than the caches: asking for a sample a few rows
-        // ahead lets its cache misses overlap the copying of the current one, where the hardware prefetcher cannot guess.
-        private const int PrefetchDistance = 8;
+/// <summary>
+/// Copies the samples a batch lists into contiguous buffers. Large batches are split by rows across
+/// <see cref="Threading.NumThreads"/> threads: the reads are random accesses to main memory, and two cores keep twice
+/// as many of them in flight.
+/// </summary>
+internal sealed class BatchGather<TTarget> : Simd.IPartitionedJob
+{
+    // Below this many floats a batch is gathered on the calling thread: a split would cost more than it saves.
+    private const int ParallelThreshold = 1 << 16;
 
-        private static unsafe void Prefetch(float[] source, int start, int length)
+    // Samples are read in random order from a dataset far larger than the caches: asking for a sample a few rows ahead
+    // lets its cache misses overlap the copying of the current one, where the hardware prefetcher cannot guess.
+    private const int PrefetchDistance = 8;
+
+    private Dataset<TTarget>? _data;
+    private int[]? _order;
+    private int _start, _count, _parts;
+    private float[]? _features;
+    private TTarget[]? _targets;
+
+    /// <summary>Copies samples order[start .. start + count) to rows 0 .. count of the buffers.</summary>
+    public void Run(Dataset<TTarget> data, int[] order, int start, int count, float[] features, TTarget[] targets)
+    {
+        int threads = Threading.NumThreads;
+        int parts = threads > 1 && count * data.FeatureSize >= ParallelThreshold ? Math.Min(threads, count) : 1;
+        if (parts == 1)
         {
-            if (!Sse.IsSupported) return;
-            fixed (float* row = &source[start])
-            {
-                byte* first = (byte*)((nuint)row & ~(nuint)63), end = (byte*)(row + length);
-                for (byte* line = first; line < end; line += 64) Sse.Prefetch2(line);
-            }
+            Copy(data, order.AsSpan(start, count), 0, features, targets);
+            return;
+        }
+        (_data, _order, _start, _count, _parts, _features, _targets) = (data, order, start, count, parts, features, targets);
+        Simd.WorkerPool.Run(this, parts);
+        (_data, _order, _features, _targets) = (null, null, null, null);
+    }
+
+    public void Execute(int part)
+    {
+        int begin = (int)((long)_count * part / _parts), end = (int)((long)_count * (part + 1) / _parts);
+        Copy(_data!, _order.AsSpan(_start + begin, end - begin), begin, _features!, _targets!);
+    }
+
+    private static void Copy(Dataset<TTarget> data, ReadOnlySpan<int> samples, int firstRow, float[] features, TTarget[] targets)
+    {
+        int f = data.FeatureSize, t = data.TargetSize;
+        for (int i = 0; i < samples.Length; i++)
+        {
+            if (i + PrefetchDistance < samples.Length) Prefetch(data.Features, samples[i + PrefetchDistance] * f, f);
+            int sample = samples[i], row = firstRow + i;
+            data.Features.AsSpan(sample * f, f).CopyTo(features.AsSpan(row * f, f));
+            data.Targets.AsSpan(sample * t, t).CopyTo(targets.AsSpan(row * t, t));
+        }
+    }
+
+    private static unsafe void Prefetch(float[] source, int start, int length)
+    {
+        if (!Sse.IsSupported) return;
+        fixed (float* row = &source[start])
+        {
+            byte* first = (byte*)((nuint)row & ~(nuint)63), end = (byte*)(row + length);
+            for (byte* line = first; line < end; line += 64) Sse.Prefetch0(line);
         }
     }
 }

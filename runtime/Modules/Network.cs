@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace StaticNet;
 
@@ -99,6 +101,21 @@ public abstract class Network : Module
 
     /// <summary>Saved activations: the input and each layer's output, each region sized for the largest batch.</summary>
     protected Span<float> Activations => _activations;
+
+    /// <summary>
+    /// The array whose start is the input slot of the activations (Forward's first step copies the input there), or null
+    /// for a block inside another network. The Trainer gathers batches straight into it.
+    /// </summary>
+    internal float[]? InputSlot => Owner is null && _activations.Length >= MaxBatch * SampleInputSize ? _activations : null;
+
+    /// <summary>
+    /// Forward's first step: copies the input into its slot <paramref name="x"/> at the start of the activations, unless
+    /// it is already there (the Trainer gathers batches in place).
+    /// </summary>
+    protected static void CopyInput(ReadOnlySpan<float> input, Span<float> x)
+    {
+        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(x))) input.CopyTo(x);
+    }
 
     /// <summary>Gradients with respect to the saved activations, laid out like <see cref="Activations"/>.</summary>
     protected Span<float> ActivationGrads => _activationGrads;

@@ -83,8 +83,11 @@ public static class Trainer
         (float[] output, _, float[] terms) = Buffers.GetValue(net, NewBuffers);
         double lossSum = 0, termCount = 0, correct = 0;
         int samples = 0;
-        foreach (Batch<TTarget> batch in data)
+        float[] features = net.InputSlot ?? data.Buffer;
+        DataLoader<TTarget>.Enumerator batches = data.GetEnumerator();
+        while (batches.MoveNext(features))
         {
+            Batch<TTarget> batch = batches.Current;
             Span<float> y = output.AsSpan(0, batch.Size * net.SampleOutputSize);
             net.Forward(batch.Features, y);
             if (loss is not null)
@@ -147,8 +150,12 @@ public static class Trainer
         double lossSum = 0, termCount = 0, correct = 0;
         int samples = 0, batchIndex = 0;
         long start = Stopwatch.GetTimestamp();
-        foreach (Batch<TTarget> batch in data)
+        // Batches are gathered straight into the network's input slot, so Forward copies nothing.
+        float[] features = net.InputSlot ?? data.Buffer;
+        DataLoader<TTarget>.Enumerator batches = data.GetEnumerator();
+        while (batches.MoveNext(features))
         {
+            Batch<TTarget> batch = batches.Current;
             batchIndex++;
             int length = batch.Size * net.SampleOutputSize;
             Span<float> y = output.AsSpan(0, length), dy = outputGrad.AsSpan(0, length);

@@ -49,6 +49,40 @@ public class DataTests
     }
 
     [Fact]
+    public void Large_batches_gathered_on_several_threads_equal_those_gathered_on_one()
+    {
+        // 128 samples of 1024 floats: above the size at which the loader splits a batch's copying across threads.
+        float[] features = NetworkCases.RandomFloats(300 * 1024, 3);
+        var data = new Dataset<int>(features, Enumerable.Range(0, 300).ToArray(), 1024);
+        List<(float[], int[])> Batches(int threads)
+        {
+            int saved = Threading.NumThreads;
+            Threading.NumThreads = threads;
+            try
+            {
+                var batches = new List<(float[], int[])>();
+                foreach (Batch<int> batch in new DataLoader<int>(data, 128, shuffle: true, seed: 2)) batches.Add((batch.Features.ToArray(), batch.Targets.ToArray()));
+                return batches;
+            }
+            finally
+            {
+                Threading.NumThreads = saved;
+            }
+        }
+        List<(float[] Features, int[] Targets)> one = Batches(1), three = Batches(3);
+        Assert.Equal(3, three.Count);
+        for (int b = 0; b < one.Count; b++)
+        {
+            Assert.Equal(one[b].Targets, three[b].Targets);
+            Assert.Equal(one[b].Features, three[b].Features);
+            for (int i = 0; i < three[b].Targets.Length; i++)
+            {
+                Assert.Equal(features.AsSpan(three[b].Targets[i] * 1024, 1024).ToArray(), three[b].Features.AsSpan(i * 1024, 1024).ToArray());
+            }
+        }
+    }
+
+    [Fact]
     public void Iterating_allocates_nothing()
     {
         var loader = new DataLoader<int>(Numbered(1000), 64, shuffle: true);

@@ -101,6 +101,33 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Trainer_epoch_equals_the_hand_written_loop_bit_for_bit()
+    {
+        // The Trainer gathers batches straight into the network's input slot; the hand-written loop copies each batch in.
+        (Dataset<int> train, _) = FashionSubset();
+        Dataset<int> slice = train.Take(700);
+        var a = new FashionSoftmax(128, 3);
+        EpochResult result = Trainer.TrainEpoch(a, new DataLoader<int>(slice, 128, shuffle: true, seed: 9), new CrossEntropyLoss(), new SGD(a.Parameters(), 0.1f));
+
+        var b = new FashionSoftmax(128, 3);
+        var sgd = new SGD(b.Parameters(), 0.1f);
+        var loss = new CrossEntropyLoss();
+        double lossSum = 0;
+        foreach (Batch<int> batch in new DataLoader<int>(slice, 128, shuffle: true, seed: 9))
+        {
+            var y = new float[batch.Size * 10];
+            var dy = new float[y.Length];
+            b.Forward(batch.Features, y);
+            lossSum += loss.Forward(y, batch.Targets, dy) * batch.Size;
+            sgd.ZeroGrad();
+            b.Backward(dy);
+            sgd.Step();
+        }
+        Assert.Equal(b.ParameterArena.ToArray(), a.ParameterArena.ToArray());
+        Assert.Equal(lossSum / 700, result.Loss, 1e-6);
+    }
+
+    [Fact]
     public void Epoch_statistics_do_not_depend_on_the_reduction()
     {
         (_, Dataset<int> test) = FashionSubset();

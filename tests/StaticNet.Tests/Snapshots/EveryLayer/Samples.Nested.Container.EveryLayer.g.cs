@@ -97,7 +97,7 @@ namespace Samples.Nested
 
                 // x: [B, 2, 3, 4], the input
                 global::System.Span<float> x = a.Slice(0, batch * 24);
-                input.CopyTo(x);
+                CopyInput(input, x);
 
                 // 0 Flatten(start_dim=2, end_dim=-1): h0 [B, 2, 12], a view of x
                 global::System.Span<float> h0 = x;

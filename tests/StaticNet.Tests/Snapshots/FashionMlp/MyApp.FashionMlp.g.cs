@@ -77,7 +77,7 @@ namespace MyApp
 
             // x: [B, 1, 28, 28], the input
             global::System.Span<float> x = a.Slice(0, batch * 784);
-            input.CopyTo(x);
+            CopyInput(input, x);
 
             // 0 Flatten(start_dim=1, end_dim=-1): h0 [B, 784], a view of x
             global::System.Span<float> h0 = x;

@@ -63,7 +63,7 @@ namespace Models
 
             // x: [B, 4], the input
             global::System.Span<float> x = a.Slice(0, batch * 4);
-            input.CopyTo(x);
+            CopyInput(input, x);
 
             // 0 Linear(4 -> 2): h0 [B, 2]
             global::System.Span<float> h0 = a.Slice(4 * n, batch * 2);

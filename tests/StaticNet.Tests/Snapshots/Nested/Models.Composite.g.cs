@@ -76,7 +76,7 @@ namespace Models
 
             // x: [B, 6], the input
             global::System.Span<float> x = a.Slice(0, batch * 6);
-            input.CopyTo(x);
+            CopyInput(input, x);
 
             // 0 Block(global::Models.Encoder): [B, 6] -> [B, 5]
 

@@ -66,7 +66,7 @@ namespace Models
 
             // x: [B, 6], the input
             global::System.Span<float> x = a.Slice(0, batch * 6);
-            input.CopyTo(x);
+            CopyInput(input, x);
 
             // 0 Linear(6 -> 5): h0 [B, 5]
             global::System.Span<float> h0 = a.Slice(6 * n, batch * 5);

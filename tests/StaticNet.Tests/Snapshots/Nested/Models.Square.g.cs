@@ -74,7 +74,7 @@ namespace Models
 
             // x: [B, 5], the input
             global::System.Span<float> x = a.Slice(0, batch * 5);
-            input.CopyTo(x);
+            CopyInput(input, x);
 
             // 0 Linear(5 -> 5): h0 [B, 5]
             global::System.Span<float> h0 = a.Slice(5 * n, batch * 5);

@@ -64,7 +64,7 @@ partial class ParameterFree : global::StaticNet.Network
 
         // x: [B, 3], the input
         global::System.Span<float> x = a.Slice(0, batch * 3);
-        input.CopyTo(x);
+        CopyInput(input, x);
 
         // 0 ReLU: h0 [B, 3]
         global::System.Span<float> h0 = a.Slice(3 * n, batch * 3);
