@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -16,14 +17,65 @@ internal static class Gemm
     private const int RowBlock = 64;
     private const int KSlice = 256;
 
-    /// <summary>C[m, n] = dot(A[m, :], B[n, :]) + bias[n], for A [M, K], B [N, K], C [M, N] (x W^T + b).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MultiplyTransposed(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
+    // With few rows a product streams its weights once: it is bound by reading them, and each core reading its own share
+    // from its own cache is what a split buys. Below this many weights the split costs more than it saves.
+    private const int ParallelWeights = 1 << 16;
+
+    [ThreadStatic] private static TransposedJob? s_transposedJob;
+
+    /// <summary>
+    /// C[m, n] = dot(A[m, :], B[n, :]) + bias[n], for A [M, K], B [N, K], C [M, N] (x W^T + b). Large weights are split by
+    /// output columns across <see cref="Threading.NumThreads"/> threads; every column is summed the same way whatever the split.
+    /// </summary>
+    public static unsafe void MultiplyTransposed(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
     {
-        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) MultiplyTransposed<Vec512>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
-        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) MultiplyTransposed<Vec256>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
-        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) MultiplyTransposed<Vec128>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
-        else MultiplyTransposed<Scalar>(ref c, ref a, ref b, ref bias, hasBias, m, n, k);
+        int threads = Threading.NumThreads;
+        if (threads > 1 && (long)n * k >= ParallelWeights && n >= 8 * threads)
+        {
+            // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
+            fixed (float* pc = &c, pa = &a, pb = &b, pbias = &bias)
+            {
+                TransposedJob job = s_transposedJob ??= new TransposedJob();
+                job.Set(pc, pa, pb, pbias, hasBias, m, n, k, threads);
+                WorkerPool.Run(job, threads);
+            }
+            return;
+        }
+        MultiplyTransposedColumns(ref c, ref a, ref b, ref bias, hasBias, m, n, k, 0, n);
+    }
+
+    /// <summary>Columns [n0, n1) of <see cref="MultiplyTransposed"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyTransposedColumns(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k, int n0, int n1)
+    {
+        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) MultiplyTransposed<Vec512>(ref c, ref a, ref b, ref bias, hasBias, m, n, k, n0, n1);
+        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) MultiplyTransposed<Vec256>(ref c, ref a, ref b, ref bias, hasBias, m, n, k, n0, n1);
+        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) MultiplyTransposed<Vec128>(ref c, ref a, ref b, ref bias, hasBias, m, n, k, n0, n1);
+        else MultiplyTransposed<Scalar>(ref c, ref a, ref b, ref bias, hasBias, m, n, k, n0, n1);
+    }
+
+    /// <summary>One part of a split <see cref="MultiplyTransposed"/>: a range of output columns, in whole groups of 8.</summary>
+    private sealed unsafe class TransposedJob : IPartitionedJob
+    {
+        private float* _c, _a, _b, _bias;
+        private bool _hasBias;
+        private int _m, _n, _k, _parts;
+
+        public void Set(float* c, float* a, float* b, float* bias, bool hasBias, int m, int n, int k, int parts)
+        {
+            _c = c;
+            _a = a;
+            _b = b;
+            _bias = bias;
+            (_hasBias, _m, _n, _k, _parts) = (hasBias, m, n, k, parts);
+        }
+
+        public void Execute(int part)
+        {
+            int groups = (_n + 7) / 8;
+            int n0 = (int)((long)groups * part / _parts) * 8, n1 = Math.Min(_n, (int)((long)groups * (part + 1) / _parts) * 8);
+            if (n0 < n1) MultiplyTransposedColumns(ref *_c, ref *_a, ref *_b, ref *_bias, _hasBias, _m, _n, _k, n0, n1);
+        }
     }
 
     /// <summary>C[i, :] = sum over j of A[i, j] * B[j, :], for A [M, K], B [K, N], C [M, N] (the input gradient dY W).</summary>
@@ -76,12 +128,12 @@ internal static class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MultiplyTransposed<TV>(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
+    private static void MultiplyTransposed<TV>(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k, int first, int end)
         where TV : struct, IVector<TV>
     {
-        for (int n0 = 0; n0 < n; n0 += RowBlock)
+        for (int n0 = first; n0 < end; n0 += RowBlock)
         {
-            int n1 = System.Math.Min(n, n0 + RowBlock);
+            int n1 = Math.Min(end, n0 + RowBlock);
             for (int i = 0; i < m; i++)
             {
                 ref float aRow = ref Unsafe.Add(ref a, i * k);
@@ -117,7 +169,7 @@ internal static class Gemm
         MemoryMarshal.CreateSpan(ref c, m * n).Clear();
         for (int n0 = 0; n0 < n; n0 += KSlice)
         {
-            int width = System.Math.Min(KSlice, n - n0);
+            int width = Math.Min(KSlice, n - n0);
             for (int i = 0; i < m; i++)
             {
                 ref float cRow = ref Unsafe.Add(ref c, i * n + n0);
@@ -140,7 +192,7 @@ internal static class Gemm
     {
         for (int n0 = 0; n0 < n; n0 += KSlice)
         {
-            int width = System.Math.Min(KSlice, n - n0);
+            int width = Math.Min(KSlice, n - n0);
             int row = 0;
             for (; row + 4 <= r; row += 4)
             {

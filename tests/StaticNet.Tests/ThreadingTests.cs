@@ -7,7 +7,7 @@ namespace StaticNet.Tests;
 /// <summary>Splitting the products across threads changes nothing: outputs and gradients are identical bit for bit.</summary>
 public class ThreadingTests
 {
-    private static (float[] Output, float[] Gradients, float[] InputGrad) Run(int threads)
+    private static (float[] Output, float[] Gradients, float[] InputGrad, float[] FewRows) Run(int threads)
     {
         int saved = Threading.NumThreads;
         Threading.NumThreads = threads;
@@ -19,7 +19,10 @@ public class ThreadingTests
             var inputGrad = new float[input.Length];
             net.Forward(input, output);
             net.Backward(NetworkCases.RandomFloats(2560, 2), inputGrad);
-            return (output, net.GradientArena.ToArray(), inputGrad);
+            // Three samples take the few-rows path, which splits the 784 x 256 weight by output columns.
+            var fewRows = new float[30];
+            net.Forward(input.AsSpan(0, 3 * 784), fewRows);
+            return (output, net.GradientArena.ToArray(), inputGrad, fewRows);
         }
         finally
         {
@@ -38,6 +41,7 @@ public class ThreadingTests
             Assert.Equal(one.Output, many.Output);
             Assert.Equal(one.Gradients, many.Gradients);
             Assert.Equal(one.InputGrad, many.InputGrad);
+            Assert.Equal(one.FewRows, many.FewRows);
         }
     }
 
