@@ -10,12 +10,15 @@ namespace StaticNet;
 /// <summary>
 /// A packed, register-blocked matrix product for the Linear layer's three products, in the style of BLIS:
 /// C[M, N] (+)= A · B, where A and B are read through row and column strides, so that x W^T, dY^T X and dY W all run
-/// without a transposing copy of the operands. B is packed into zero-padded panels of Nr columns; A is read in place
+/// without a transposing copy of the operands. A transposed B (x W^T) is packed into zero-padded panels of Nr columns by
+/// 8 x 8 register transposes; a B with contiguous rows (dY^T X, dY W) is read in place, all but a panel cut by the right
+/// edge. A is read in place
 /// through its strides, Mr rows at a time (only a tile cut by the bottom edge is copied), and a micro-kernel keeps an
 /// Mr x Nr block of C in registers: 8 x 32 floats (16 Vector512 accumulators) with AVX-512 (8 x 16 for outputs of at
 /// most 16 columns), 6 x 16 (12 Vector256) with AVX2.
 /// Every element of C is summed in the same order whatever the block it falls in, so results do not depend on the
-/// blocking or on how the work is split. Packing buffers are per thread and reused: no allocation once warm.
+/// blocking or on how the work is split. Packing buffers are per thread, reused and 64-byte aligned: no allocation once
+/// warm, and no packed vector straddles two cache lines.
 /// </summary>
 internal static class PackedGemm
 {
@@ -104,8 +107,8 @@ internal static class PackedGemm
         // Narrow outputs (a classifier's 10 logits) use half-width tiles, so that less of each tile is padding.
         bool narrow = Vector512.IsHardwareAccelerated && n <= 16;
         int mr = Mr, nr = narrow ? 16 : Nr;
-        float[] packedB = Scratch(ref s_packedB, NBlock * KBlock);
-        float[] edgeA = Scratch(ref s_edgeA, 8 * KBlock);
+        Span<float> packedB = Scratch(ref s_packedB, NBlock * KBlock);
+        Span<float> edgeA = Scratch(ref s_edgeA, 8 * KBlock);
         // Equal depth blocks (784 = 4 x 196 rather than 3 x 256 + 16): a short last block costs a whole pass over C.
         int kBlock = (k + (k + KBlock - 1) / KBlock - 1) / ((k + KBlock - 1) / KBlock);
         for (int j0 = 0; j0 < n; j0 += NBlock)
@@ -115,14 +118,20 @@ internal static class PackedGemm
             {
                 int kc = Math.Min(kBlock, k - p0);
                 bool add = accumulate || p0 > 0;
-                PackB(packedB, ref Unsafe.Add(ref b, p0 * bRow + j0 * bCol), bRow, bCol, kc, nc, nr);
+                // Rows of B that are contiguous (dY W, dY^T X) are read in place by full panels; only a panel cut by the
+                // right edge is copied, zero-padded. A transposed B (x W^T) is packed whole.
+                bool inPlace = bCol == 1;
+                int packFrom = inPlace ? nc - nc % nr : 0;
+                if (packFrom < nc) PackB(packedB, ref Unsafe.Add(ref b, p0 * bRow + (j0 + packFrom) * bCol), bRow, bCol, kc, nc - packFrom, nr);
                 // Full row tiles read A in place through its strides; a tile cut by the bottom edge is copied once, zero-padded.
                 int edgeRows = m % mr, edgeStart = m - edgeRows;
                 if (edgeRows > 0) PackEdgeA(edgeA, ref Unsafe.Add(ref a, edgeStart * aRow + p0 * aCol), aRow, aCol, edgeRows, kc, mr);
                 for (int jr = 0; jr < nc; jr += nr)
                 {
                     int cols = Math.Min(nr, nc - jr);
-                    ref float bPanel = ref packedB[jr * kc];
+                    bool panelInPlace = jr < packFrom;
+                    ref float bPanel = ref panelInPlace ? ref Unsafe.Add(ref b, p0 * bRow + j0 + jr) : ref packedB[(jr - packFrom) * kc];
+                    int ldb = panelInPlace ? bRow : nr;
                     for (int ir = 0; ir < m; ir += mr)
                     {
                         int rows = Math.Min(mr, m - ir);
@@ -135,8 +144,8 @@ internal static class PackedGemm
                             rs = 1;
                             cs = mr;
                         }
-                        if (rows == mr && cols == nr) MicroKernel(kc, ref aTile, rs, cs, ref bPanel, ref cTile, ldc, add, narrow);
-                        else EdgeTile(kc, ref aTile, rs, cs, ref bPanel, ref cTile, ldc, add, rows, cols, nr, narrow);
+                        if (rows == mr && cols == nr) MicroKernel(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, narrow);
+                        else EdgeTile(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, rows, cols, nr, narrow);
                     }
                 }
             }
@@ -144,21 +153,21 @@ internal static class PackedGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add, bool narrow)
+    private static void MicroKernel(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, bool narrow)
     {
-        if (narrow) Kernel8x16(kc, ref a, rs, cs, ref b, ref c, ldc, add);
-        else if (Vector512.IsHardwareAccelerated) Kernel8x32(kc, ref a, rs, cs, ref b, ref c, ldc, add);
-        else Kernel6x16(kc, ref a, rs, cs, ref b, ref c, ldc, add);
+        if (narrow) Kernel8x16(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add);
+        else if (Vector512.IsHardwareAccelerated) Kernel8x32(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add);
+        else Kernel6x16(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add);
     }
 
     /// <summary>A tile cut by the right or bottom edge: the full micro-kernel into a scratch tile, then its valid part into C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit] // the micro-kernel writes the whole scratch tile
-    private static void EdgeTile(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add, int rows, int cols, int nr, bool narrow)
+    private static void EdgeTile(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, int rows, int cols, int nr, bool narrow)
     {
         Span<float> tile = stackalloc float[8 * 32];
         ref float t = ref MemoryMarshal.GetReference(tile);
-        MicroKernel(kc, ref a, rs, cs, ref b, ref t, nr, add: false, narrow);
+        MicroKernel(kc, ref a, rs, cs, ref b, ldb, ref t, nr, add: false, narrow);
         for (int i = 0; i < rows; i++)
         {
             ref float cRow = ref Unsafe.Add(ref c, i * ldc);
@@ -171,14 +180,14 @@ internal static class PackedGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x32(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add)
+    private static void Kernel8x32(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs, r6 = 6 * rs, r7 = 7 * rs;
         for (int p = 0; p < kc; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * 32);
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
             ref float ap = ref Unsafe.Add(ref a, p * cs);
             Vector512<float> b0 = Vector512.LoadUnsafe(ref bp), b1 = Vector512.LoadUnsafe(ref bp, 16);
             Vector512<float> x = Vector512.Create(ap);
@@ -209,14 +218,14 @@ internal static class PackedGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x16(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add)
+    private static void Kernel8x16(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs, r6 = 6 * rs, r7 = 7 * rs;
         for (int p = 0; p < kc; p++)
         {
             ref float ap = ref Unsafe.Add(ref a, p * cs);
-            Vector512<float> b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * 16));
+            Vector512<float> b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * ldb));
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(ap), b0, c0);
             c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r1)), b0, c1);
             c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r2)), b0, c2);
@@ -257,14 +266,14 @@ internal static class PackedGemm
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
-    private static void Kernel6x16(int kc, ref float a, int rs, int cs, ref float b, ref float c, int ldc, bool add)
+    private static void Kernel6x16(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs;
         for (int p = 0; p < kc; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * 16);
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
             ref float ap = ref Unsafe.Add(ref a, p * cs);
             Vector256<float> b0 = Vector256.LoadUnsafe(ref bp), b1 = Vector256.LoadUnsafe(ref bp, 8);
             Vector256<float> x = Vector256.Create(ap);
@@ -302,12 +311,12 @@ internal static class PackedGemm
 
     /// <summary>Packs B[kc, nc] into panels of nr columns: panel j holds, for each p, the nr values B(p, j*nr ..), zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB(float[] packed, ref float b, int bRow, int bCol, int kc, int nc, int nr)
+    private static void PackB(Span<float> packed, ref float b, int bRow, int bCol, int kc, int nc, int nr)
     {
         for (int j0 = 0; j0 < nc; j0 += nr)
         {
             int cols = Math.Min(nr, nc - j0);
-            Span<float> panel = packed.AsSpan(j0 * kc, kc * nr);
+            Span<float> panel = packed.Slice(j0 * kc, kc * nr);
             ref float dst = ref MemoryMarshal.GetReference(panel);
             if (bRow == 1 && cols == nr && Avx.IsSupported)
             {
@@ -385,7 +394,7 @@ internal static class PackedGemm
 
     /// <summary>Copies a partial row tile of A (rows &lt; mr) as mr values per p, zero-padded, so the micro-kernel never reads past A.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackEdgeA(float[] packed, ref float a, int aRow, int aCol, int rows, int kc, int mr)
+    private static void PackEdgeA(Span<float> packed, ref float a, int aRow, int aCol, int rows, int kc, int mr)
     {
         ref float dst = ref packed[0];
         for (int p = 0; p < kc; p++)
@@ -402,5 +411,14 @@ internal static class PackedGemm
         for (; i < width; i++) Unsafe.Add(ref dst, i) = 0f;
     }
 
-    private static float[] Scratch(ref float[]? buffer, int length) => buffer ??= new float[length];
+    /// <summary>
+    /// A per-thread buffer starting on a 64-byte boundary, so that no packed vector straddles two cache lines (a split
+    /// load costs two). It is pinned, so the garbage collector never moves it off the boundary.
+    /// </summary>
+    private static unsafe Span<float> Scratch(ref float[]? buffer, int length)
+    {
+        buffer ??= GC.AllocateArray<float>(length + 16, pinned: true);
+        int offset = (int)((64 - ((nuint)Unsafe.AsPointer(ref buffer[0]) & 63)) & 63) / sizeof(float);
+        return buffer.AsSpan(offset, length);
+    }
 }
