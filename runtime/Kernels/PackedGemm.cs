@@ -50,8 +50,12 @@ internal static class PackedGemm
         int threads = Threading.NumThreads;
         if (threads > 1 && (long)m * n * k >= ParallelThreshold)
         {
-            bool byColumns = n >= 2 * threads * Nr;
-            if (byColumns || m >= 2 * threads * Mr)
+            // By rows when B is read in place (no packing to repeat per thread): a weight gradient then splits like the
+            // optimizer step over the arena, and each core keeps updating the rows it computed. Otherwise by columns,
+            // so that each thread packs only its share of B (a forward weight stays split the same way).
+            bool rowsPay = m >= 2 * threads * Mr, columnsPay = n >= 2 * threads * Nr;
+            bool byColumns = columnsPay && !(rowsPay && bCol == 1);
+            if (byColumns || rowsPay)
             {
                 // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
                 fixed (float* pc = &c, pa = &a, pb = &b)

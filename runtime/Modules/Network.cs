@@ -153,7 +153,7 @@ public abstract class Network : Module
     }
 
     /// <summary>Sets every gradient to zero in one pass over the gradient arena.</summary>
-    public override void ZeroGrad() => GradientArena.Clear();
+    public override void ZeroGrad() => Simd.InPlaceUpdate.Clear(GradientArena);
 
     /// <summary>Re-initialises every layer's parameters from <see cref="Generator"/>, as PyTorch's default initialisation.</summary>
     public void ResetParameters()

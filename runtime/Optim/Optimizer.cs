@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using StaticNet.Simd;
 
 namespace StaticNet;
 
@@ -80,7 +81,7 @@ public abstract class Optimizer
     /// <summary>Sets every parameter's gradient to zero (optimizer.zero_grad()).</summary>
     public void ZeroGrad()
     {
-        foreach (Stretch s in _stretches) s.Grad.AsSpan(s.Offset, s.Length).Clear();
+        foreach (Stretch s in _stretches) InPlaceUpdate.Clear(s.Grad.AsSpan(s.Offset, s.Length));
     }
 
     /// <summary>Updates every parameter from its gradient (optimizer.step()).</summary>

@@ -7,7 +7,7 @@ namespace StaticNet.Tests;
 /// <summary>Splitting the products across threads changes nothing: outputs and gradients are identical bit for bit.</summary>
 public class ThreadingTests
 {
-    private static (float[] Output, float[] Gradients, float[] InputGrad, float[] FewRows) Run(int threads)
+    private static (float[] Output, float[] Gradients, float[] InputGrad, float[] FewRows, float[] Stepped) Run(int threads)
     {
         int saved = Threading.NumThreads;
         Threading.NumThreads = threads;
@@ -22,7 +22,18 @@ public class ThreadingTests
             // Three samples take the few-rows path, which splits the 784 x 256 weight by output columns.
             var fewRows = new float[30];
             net.Forward(input.AsSpan(0, 3 * 784), fewRows);
-            return (output, net.GradientArena.ToArray(), inputGrad, fewRows);
+            float[] gradients = net.GradientArena.ToArray();
+            // Steps over the 203,530 parameters are split across threads too; ZeroGrad as well.
+            var adam = new Adam(net.Parameters(), 0.01f, amsgrad: true);
+            var sgd = new SGD(net.Parameters(), 0.1f, momentum: 0.9f);
+            for (int step = 0; step < 2; step++)
+            {
+                adam.Step();
+                sgd.Step();
+            }
+            sgd.ZeroGrad();
+            Assert.All(net.GradientArena.ToArray(), g => Assert.Equal(0f, g));
+            return (output, gradients, inputGrad, fewRows, net.ParameterArena.ToArray());
         }
         finally
         {
@@ -42,6 +53,7 @@ public class ThreadingTests
             Assert.Equal(one.Gradients, many.Gradients);
             Assert.Equal(one.InputGrad, many.InputGrad);
             Assert.Equal(one.FewRows, many.FewRows);
+            Assert.Equal(one.Stepped, many.Stepped);
         }
     }
 
