@@ -249,10 +249,10 @@ internal static class Gemm
             a6 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, 6 * k)), a6);
             a7 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref yi, 7 * k)), a7);
         }
-        System.Span<float> sums = [TV.Sum(a0), TV.Sum(a1), TV.Sum(a2), TV.Sum(a3), TV.Sum(a4), TV.Sum(a5), TV.Sum(a6), TV.Sum(a7)];
+        Vector256<float> sums = Vector256.Create(TV.Sum4(a0, a1, a2, a3), TV.Sum4(a4, a5, a6, a7));
         for (int r = 0; r < 8; r++)
         {
-            float sum = sums[r];
+            float sum = sums.GetElement(r);
             ref float row = ref Unsafe.Add(ref y, r * k);
             for (int t = i; t < k; t++) sum = float.MultiplyAddEstimate(Unsafe.Add(ref x, t), Unsafe.Add(ref row, t), sum);
             Unsafe.Add(ref c, r) = hasBias ? sum + Unsafe.Add(ref bias, r) : sum;
@@ -273,10 +273,11 @@ internal static class Gemm
             a2 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref y2, i)), a2);
             a3 = TV.MultiplyAdd(xv, TV.Load(ref Unsafe.Add(ref y3, i)), a3);
         }
-        s0 = TV.Sum(a0);
-        s1 = TV.Sum(a1);
-        s2 = TV.Sum(a2);
-        s3 = TV.Sum(a3);
+        Vector128<float> sums = TV.Sum4(a0, a1, a2, a3);
+        s0 = sums.GetElement(0);
+        s1 = sums.GetElement(1);
+        s2 = sums.GetElement(2);
+        s3 = sums.GetElement(3);
         for (; i < k; i++)
         {
             float xs = Unsafe.Add(ref x, i);

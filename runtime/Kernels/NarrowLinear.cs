@@ -113,7 +113,9 @@ internal static class NarrowLinear
     private static Vector128<float> Finish<TV>(ref float x, ref float w0, ref float w1, ref float w2, ref float w3, int p, int k, TV a0, TV a1, TV a2, TV a3)
         where TV : struct, IVector<TV>
     {
-        float t0 = TV.Sum(a0), t1 = TV.Sum(a1), t2 = TV.Sum(a2), t3 = TV.Sum(a3);
+        Vector128<float> sums = TV.Sum4(a0, a1, a2, a3);
+        if (p == k) return sums;
+        float t0 = sums.GetElement(0), t1 = sums.GetElement(1), t2 = sums.GetElement(2), t3 = sums.GetElement(3);
         for (; p < k; p++)
         {
             float xp = Unsafe.Add(ref x, p);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace StaticNet.Simd;
 
@@ -28,6 +29,34 @@ internal interface IVector<TSelf> where TSelf : struct, IVector<TSelf>
     static abstract TSelf Select(TSelf mask, TSelf whenTrue, TSelf whenFalse);
     static abstract TSelf CopySign(TSelf value, TSelf sign);
     static abstract float Sum(TSelf a);
+    /// <summary>
+    /// The sums of four vectors' lanes at once, sharing the shuffles. <see cref="Sum"/> adds in the same order, so a
+    /// dot product comes out the same bit for bit whichever of the two reduces it (a row's output does not depend on
+    /// the rest of the batch).
+    /// </summary>
+    static abstract Vector128<float> Sum4(TSelf a, TSelf b, TSelf c, TSelf d);
+}
+
+/// <summary>Horizontal sums of four vectors with SSE3/AVX horizontal adds, for <see cref="IVector{TSelf}.Sum4"/>.</summary>
+internal static class HorizontalSums
+{
+    /// <summary>[sum a, sum b, sum c, sum d] of four Vector256.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        if (!Avx.IsSupported) return Vector128.Create(Vector256.Sum(a), Vector256.Sum(b), Vector256.Sum(c), Vector256.Sum(d));
+        // Pairs, then quads: each 128-bit half ends as [a, b, c, d] over its half of the lanes.
+        Vector256<float> quads = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d));
+        return quads.GetLower() + quads.GetUpper();
+    }
+
+    /// <summary>[sum a, sum b, sum c, sum d] of four Vector128.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d)
+    {
+        if (!Sse3.IsSupported) return Vector128.Create(Vector128.Sum(a), Vector128.Sum(b), Vector128.Sum(c), Vector128.Sum(d));
+        return Sse3.HorizontalAdd(Sse3.HorizontalAdd(a, b), Sse3.HorizontalAdd(c, d));
+    }
 }
 
 internal readonly struct Vec512(Vector512<float> value) : IVector<Vec512>
@@ -50,7 +79,9 @@ internal readonly struct Vec512(Vector512<float> value) : IVector<Vec512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 GreaterThan(Vec512 a, Vec512 b) => new(Vector512.GreaterThan(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Select(Vec512 mask, Vec512 t, Vec512 f) => new(Vector512.ConditionalSelect(mask._v, t._v, f._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 CopySign(Vec512 value, Vec512 sign) => new(Vector512.CopySign(value._v, sign._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec512 a) => Vector512.Sum(a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec512 a) => Sum4(a, a, a, a).ToScalar();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sum4(Vec512 a, Vec512 b, Vec512 c, Vec512 d) =>
+        HorizontalSums.Sum4(a._v.GetLower() + a._v.GetUpper(), b._v.GetLower() + b._v.GetUpper(), c._v.GetLower() + c._v.GetUpper(), d._v.GetLower() + d._v.GetUpper());
 }
 
 internal readonly struct Vec256(Vector256<float> value) : IVector<Vec256>
@@ -73,7 +104,8 @@ internal readonly struct Vec256(Vector256<float> value) : IVector<Vec256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 GreaterThan(Vec256 a, Vec256 b) => new(Vector256.GreaterThan(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Select(Vec256 mask, Vec256 t, Vec256 f) => new(Vector256.ConditionalSelect(mask._v, t._v, f._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 CopySign(Vec256 value, Vec256 sign) => new(Vector256.CopySign(value._v, sign._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec256 a) => Vector256.Sum(a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec256 a) => Sum4(a, a, a, a).ToScalar();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sum4(Vec256 a, Vec256 b, Vec256 c, Vec256 d) => HorizontalSums.Sum4(a._v, b._v, c._v, d._v);
 }
 
 internal readonly struct Vec128(Vector128<float> value) : IVector<Vec128>
@@ -96,7 +128,8 @@ internal readonly struct Vec128(Vector128<float> value) : IVector<Vec128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 GreaterThan(Vec128 a, Vec128 b) => new(Vector128.GreaterThan(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Select(Vec128 mask, Vec128 t, Vec128 f) => new(Vector128.ConditionalSelect(mask._v, t._v, f._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 CopySign(Vec128 value, Vec128 sign) => new(Vector128.CopySign(value._v, sign._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec128 a) => Vector128.Sum(a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec128 a) => Sum4(a, a, a, a).ToScalar();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sum4(Vec128 a, Vec128 b, Vec128 c, Vec128 d) => HorizontalSums.Sum4(a._v, b._v, c._v, d._v);
 }
 
 /// <summary>The one-lane form: the fallback without SIMD, and the tail of short spans.</summary>
@@ -121,6 +154,7 @@ internal readonly struct Scalar(float value) : IVector<Scalar>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar Select(Scalar mask, Scalar t, Scalar f) => mask._v != 0f ? t : f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar CopySign(Scalar value, Scalar sign) => new(System.MathF.CopySign(value._v, sign._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Scalar a) => a._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sum4(Scalar a, Scalar b, Scalar c, Scalar d) => Vector128.Create(a._v, b._v, c._v, d._v);
 
     // All bits set: a NaN, which compares unequal to 0 and so selects whenTrue.
     private static readonly float AllOnes = System.BitConverter.Int32BitsToSingle(-1);
