@@ -12,7 +12,7 @@ namespace StaticNet;
 /// along the input features instead, which every output uses in full: the forward is 4 x 4 dot products at a time
 /// (8 loads feed 16 multiply-adds), the weight gradient 4 outputs x 4 vectors of features summed over the batch.
 /// A tile cut by the edge repeats the last row or output and stores only the valid part. Each sum runs in a fixed
-/// order, so results depend on the inputs alone.
+/// order, so results depend on the inputs alone; large products are split across threads by whole tiles.
 /// </summary>
 internal static class NarrowLinear
 {
@@ -20,34 +20,105 @@ internal static class NarrowLinear
 
     public static bool Applies(int rows, int outFeatures) => outFeatures <= MaxOutputs && rows >= 4;
 
+    // Products of fewer multiply-adds stay on the calling thread: a split would cost more than it saves.
+    private const long ParallelThreshold = 1L << 18;
+
+    [ThreadStatic] private static ProductJob? t_job;
+
     /// <summary>y[r, o] = bias[o] + sum over p of x[r, p] w[o, p], for x [rows, k], w [n, k], y [rows, n].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(ref float y, ref float x, ref float w, ref float bias, bool hasBias, int rows, int n, int k)
-    {
-        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) Forward<Vec512>(ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
-        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) Forward<Vec256>(ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
-        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) Forward<Vec128>(ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
-        else Forward<Scalar>(ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
-    }
+    public static void Forward(ref float y, ref float x, ref float w, ref float bias, bool hasBias, int rows, int n, int k) =>
+        Run(Product.Forward, ref y, ref x, ref w, ref bias, hasBias, rows, n, k);
 
     /// <summary>dw[o, p] += sum over r of dy[r, o] x[r, p], for dy [rows, n], x [rows, k], dw [n, k].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void WeightGradient(ref float dw, ref float dy, ref float x, int rows, int n, int k)
-    {
-        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) WeightGradient<Vec512>(ref dw, ref dy, ref x, rows, n, k);
-        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) WeightGradient<Vec256>(ref dw, ref dy, ref x, rows, n, k);
-        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) WeightGradient<Vec128>(ref dw, ref dy, ref x, rows, n, k);
-        else WeightGradient<Scalar>(ref dw, ref dy, ref x, rows, n, k);
-    }
+    public static void WeightGradient(ref float dw, ref float dy, ref float x, int rows, int n, int k) =>
+        Run(Product.WeightGradient, ref dw, ref dy, ref x, ref dw, false, rows, n, k);
 
     /// <summary>dx[r, p] = sum over o of dy[r, o] w[o, p], for dy [rows, n], w [n, k], dx [rows, k].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void InputGradient(ref float dx, ref float dy, ref float w, int rows, int n, int k)
+    public static void InputGradient(ref float dx, ref float dy, ref float w, int rows, int n, int k) =>
+        Run(Product.InputGradient, ref dx, ref dy, ref w, ref dx, false, rows, n, k);
+
+    private enum Product { Forward, WeightGradient, InputGradient }
+
+    /// <summary>
+    /// Runs one product, split across <see cref="Threading.NumThreads"/> threads when it is large: the forward and the
+    /// input gradient by rows, the weight gradient by features, in whole tiles, so every output is computed by one
+    /// thread exactly as it would be alone.
+    /// </summary>
+    private static unsafe void Run(Product product, ref float output, ref float a, ref float b, ref float bias, bool hasBias, int rows, int n, int k)
     {
-        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) InputGradient<Vec512>(ref dx, ref dy, ref w, rows, n, k);
-        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) InputGradient<Vec256>(ref dx, ref dy, ref w, rows, n, k);
-        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) InputGradient<Vec128>(ref dx, ref dy, ref w, rows, n, k);
-        else InputGradient<Scalar>(ref dx, ref dy, ref w, rows, n, k);
+        int threads = Threading.NumThreads;
+        if (threads > 1 && (long)rows * n * k >= ParallelThreshold)
+        {
+            // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
+            fixed (float* po = &output, pa = &a, pb = &b, pbias = &bias)
+            {
+                ProductJob job = t_job ??= new ProductJob();
+                job.Set(product, po, pa, pb, pbias, hasBias, rows, n, k, threads);
+                WorkerPool.Run(job, threads);
+            }
+            return;
+        }
+        RunRange(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, 0, product == Product.WeightGradient ? k : rows);
+    }
+
+    /// <summary>Rows [begin, end) of the forward or input gradient, or features [begin, end) of the weight gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunRange(Product product, ref float output, ref float a, ref float b, ref float bias, bool hasBias, int rows, int n, int k, int begin, int end)
+    {
+        // The vector width follows k alone, so that every part of a split product computes as the whole would.
+        if (Vector512.IsHardwareAccelerated && k >= Vec512.Count) RunRange<Vec512>(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, begin, end);
+        else if (Vector256.IsHardwareAccelerated && k >= Vec256.Count) RunRange<Vec256>(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, begin, end);
+        else if (Vector128.IsHardwareAccelerated && k >= Vec128.Count) RunRange<Vec128>(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, begin, end);
+        else RunRange<Scalar>(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, begin, end);
+    }
+
+    private static void RunRange<TV>(Product product, ref float output, ref float a, ref float b, ref float bias, bool hasBias, int rows, int n, int k, int begin, int end)
+        where TV : struct, IVector<TV>
+    {
+        switch (product)
+        {
+            case Product.Forward:
+                Forward<TV>(ref Unsafe.Add(ref output, begin * n), ref Unsafe.Add(ref a, begin * k), ref b, ref bias, hasBias, end - begin, n, k);
+                break;
+            case Product.InputGradient:
+                InputGradient<TV>(ref Unsafe.Add(ref output, begin * k), ref Unsafe.Add(ref a, begin * n), ref b, end - begin, n, k);
+                break;
+            default:
+                WeightGradient<TV>(ref Unsafe.Add(ref output, begin), ref a, ref Unsafe.Add(ref b, begin), rows, n, end - begin, k);
+                break;
+        }
+    }
+
+    /// <summary>One part of a split product.</summary>
+    private sealed unsafe class ProductJob : IPartitionedJob
+    {
+        private Product _product;
+        private float* _output, _a, _b, _bias;
+        private bool _hasBias;
+        private int _rows, _n, _k, _parts;
+
+        public void Set(Product product, float* output, float* a, float* b, float* bias, bool hasBias, int rows, int n, int k, int parts)
+        {
+            _output = output;
+            _a = a;
+            _b = b;
+            _bias = bias;
+            (_product, _hasBias, _rows, _n, _k, _parts) = (product, hasBias, rows, n, k, parts);
+        }
+
+        public void Execute(int part)
+        {
+            // Whole tiles: 4 rows of the forward, 8 of the input gradient, 64 features (4 vectors of 16) of the weight gradient.
+            (int total, int unit) = _product switch
+            {
+                Product.Forward => (_rows, 4),
+                Product.InputGradient => (_rows, 8),
+                _ => (_k, 64),
+            };
+            int units = (total + unit - 1) / unit;
+            int begin = (int)((long)units * part / _parts) * unit, end = Math.Min(total, (int)((long)units * (part + 1) / _parts) * unit);
+            if (begin < end) RunRange(_product, ref *_output, ref *_a, ref *_b, ref *_bias, _hasBias, _rows, _n, _k, begin, end);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -134,7 +205,8 @@ internal static class NarrowLinear
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightGradient<TV>(ref float dw, ref float dy, ref float x, int rows, int n, int k) where TV : struct, IVector<TV>
+    /// <summary>Features [0, width) of dw += dy^T x, where rows of x and dw are <paramref name="k"/> apart.</summary>
+    private static void WeightGradient<TV>(ref float dw, ref float dy, ref float x, int rows, int n, int width, int k) where TV : struct, IVector<TV>
     {
         for (int o0 = 0; o0 < n; o0 += 4)
         {
@@ -142,7 +214,7 @@ internal static class NarrowLinear
             int o1 = Math.Min(o0 + 1, n - 1), o2 = Math.Min(o0 + 2, n - 1), o3 = Math.Min(o0 + 3, n - 1);
             int validOutputs = Math.Min(4, n - o0);
             int p = 0;
-            for (; p + 4 * TV.Count <= k; p += 4 * TV.Count)
+            for (; p + 4 * TV.Count <= width; p += 4 * TV.Count)
             {
                 TV a00 = TV.Create(0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
                 TV a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
@@ -168,7 +240,7 @@ internal static class NarrowLinear
                 if (validOutputs > 3) AddRow(ref Unsafe.Add(ref target, 3 * k), a30, a31, a32, a33);
             }
             // The last features: a vector at a time, then one at a time, each summed over the rows in order.
-            for (; p + TV.Count <= k; p += TV.Count)
+            for (; p + TV.Count <= width; p += TV.Count)
             {
                 TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0;
                 for (int r = 0; r < rows; r++)
@@ -186,7 +258,7 @@ internal static class NarrowLinear
                 if (validOutputs > 2) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 2 * k)), a2), ref Unsafe.Add(ref target, 2 * k));
                 if (validOutputs > 3) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 3 * k)), a3), ref Unsafe.Add(ref target, 3 * k));
             }
-            for (; p < k; p++)
+            for (; p < width; p++)
             {
                 for (int o = o0; o < o0 + validOutputs; o++)
                 {

@@ -57,6 +57,43 @@ public class ThreadingTests
         }
     }
 
+    [Theory]
+    [InlineData(300, 790, 10)]
+    [InlineData(77, 1000, 3)]
+    [InlineData(130, 2100, 16)]
+    public void Split_linear_kernels_equal_the_serial_ones_at_odd_sizes(int rows, int inFeatures, int outFeatures)
+    {
+        float[] x = NetworkCases.RandomFloats(rows * inFeatures, 11), w = NetworkCases.RandomFloats(outFeatures * inFeatures, 12);
+        float[] b = NetworkCases.RandomFloats(outFeatures, 13), dy = NetworkCases.RandomFloats(rows * outFeatures, 14);
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(int threads)
+        {
+            int saved = Threading.NumThreads;
+            Threading.NumThreads = threads;
+            try
+            {
+                var y = new float[rows * outFeatures];
+                var dx = new float[rows * inFeatures];
+                float[] dw = NetworkCases.RandomFloats(outFeatures * inFeatures, 15), db = new float[outFeatures];
+                Kernels.LinearForward(y, x, w, b, rows, inFeatures, outFeatures);
+                Kernels.LinearBackward(dx, dw, db, dy, x, w, rows, inFeatures, outFeatures);
+                return (y, dx, dw, db);
+            }
+            finally
+            {
+                Threading.NumThreads = saved;
+            }
+        }
+        var one = Run(1);
+        foreach (int threads in new[] { 2, 3 })
+        {
+            var many = Run(threads);
+            Assert.Equal(one.Y, many.Y);
+            Assert.Equal(one.Dx, many.Dx);
+            Assert.Equal(one.Dw, many.Dw);
+            Assert.Equal(one.Db, many.Db);
+        }
+    }
+
     private sealed class FailingPart(int failing) : Simd.IPartitionedJob
     {
         public readonly int[] Ran = new int[3];
