@@ -1,0 +1,68 @@
+using System;
+using System.Runtime.Intrinsics.X86;
+
+namespace StaticNet;
+
+/// <summary>
+/// Copies the samples a batch lists into contiguous buffers. Large batches are split by rows across
+/// <see cref="Threading.NumThreads"/> threads: the reads are random accesses to main memory, and two cores keep twice
+/// as many of them in flight.
+/// </summary>
+internal sealed class BatchGather<TTarget> : Simd.IPartitionedJob
+{
+    // Below this many floats a batch is gathered on the calling thread: a split would cost more than it saves.
+    private const int ParallelThreshold = 1 << 16;
+
+    // Samples are read in random order from a dataset far larger than the caches: asking for a sample a few rows ahead
+    // lets its cache misses overlap the copying of the current one, where the hardware prefetcher cannot guess.
+    private const int PrefetchDistance = 8;
+
+    private Dataset<TTarget>? _data;
+    private int[]? _order;
+    private int _start, _count, _parts;
+    private float[]? _features;
+    private TTarget[]? _targets;
+
+    /// <summary>Copies samples order[start .. start + count) to rows 0 .. count of the buffers.</summary>
+    public void Run(Dataset<TTarget> data, int[] order, int start, int count, float[] features, TTarget[] targets)
+    {
+        int threads = Threading.NumThreads;
+        int parts = threads > 1 && count * data.FeatureSize >= ParallelThreshold ? Math.Min(threads, count) : 1;
+        if (parts == 1)
+        {
+            Copy(data, order.AsSpan(start, count), 0, features, targets);
+            return;
+        }
+        (_data, _order, _start, _count, _parts, _features, _targets) = (data, order, start, count, parts, features, targets);
+        Simd.WorkerPool.Run(this, parts);
+        (_data, _order, _features, _targets) = (null, null, null, null);
+    }
+
+    public void Execute(int part)
+    {
+        int begin = (int)((long)_count * part / _parts), end = (int)((long)_count * (part + 1) / _parts);
+        Copy(_data!, _order.AsSpan(_start + begin, end - begin), begin, _features!, _targets!);
+    }
+
+    private static void Copy(Dataset<TTarget> data, ReadOnlySpan<int> samples, int firstRow, float[] features, TTarget[] targets)
+    {
+        int f = data.FeatureSize, t = data.TargetSize;
+        for (int i = 0; i < samples.Length; i++)
+        {
+            if (i + PrefetchDistance < samples.Length) Prefetch(data.Features, samples[i + PrefetchDistance] * f, f);
+            int sample = samples[i], row = firstRow + i;
+            data.Features.AsSpan(sample * f, f).CopyTo(features.AsSpan(row * f, f));
+            data.Targets.AsSpan(sample * t, t).CopyTo(targets.AsSpan(row * t, t));
+        }
+    }
+
+    private static unsafe void Prefetch(float[] source, int start, int length)
+    {
+        if (!Sse.IsSupported) return;
+        fixed (float* row = &source[start])
+        {
+            byte* first = (byte*)((nuint)row & ~(nuint)63), end = (byte*)(row + length);
+            for (byte* line = first; line < end; line += 64) Sse.Prefetch0(line);
+        }
+    }
+}
