@@ -14,9 +14,11 @@ internal interface IPartitionedJob
 
 /// <summary>
 /// A small pool of background threads for the matrix products and optimizer steps. The caller runs part 0 and worker
-/// w always runs part w + 1, so the same rows of a weight stay in the same core's cache from one product to the next.
+/// w runs part w + 1, so the same rows of a weight stay in the same core's cache from one product to the next.
 /// A worker spins for a while after each job before it goes to sleep: training issues a product every few hundred
 /// microseconds, and waking a sleeping thread (tens of microseconds on a virtual machine) cost more than the split saved.
+/// A part that its worker has not claimed by the time the caller finishes part 0 (the worker asleep, or its core busy
+/// with another process) is run by the caller instead, so a missing worker costs no more than running alone.
 /// Nothing is allocated per job, and one job runs at a time (callers from several threads take turns).
 /// </summary>
 internal static class WorkerPool
@@ -29,13 +31,24 @@ internal static class WorkerPool
     private static IPartitionedJob? s_job;
     private static Exception? s_failure;
 
-    /// <summary>One background thread; <see cref="Assignment"/> changes when it has a part of a new job to run.</summary>
+    /// <summary>
+    /// One background thread; <see cref="Assignment"/> changes when it has a part of a new job to run, and whoever runs
+    /// that part, the worker or the caller, first sets <see cref="Claimed"/> to the job's generation.
+    /// </summary>
     private sealed class Worker(int part)
     {
         public readonly int Part = part;
         public readonly SemaphoreSlim Wake = new(0);
         public int Assignment;
+        public int Claimed;
         public int Sleeping;
+
+        /// <summary>True for exactly one of the threads that ask for the part of job <paramref name="generation"/>.</summary>
+        public bool Claim(int generation)
+        {
+            int claimed = Volatile.Read(ref Claimed);
+            return claimed != generation && Interlocked.CompareExchange(ref Claimed, generation, claimed) == claimed;
+        }
     }
 
     /// <summary>Runs parts 0..parts-1 of <paramref name="job"/>, part 0 on the calling thread, and returns when all are done.</summary>
@@ -71,6 +84,10 @@ internal static class WorkerPool
             }
             finally
             {
+                for (int w = 0; w < parts - 1; w++)
+                {
+                    if (Workers[w].Claim(generation)) RunPart(job, w + 1);
+                }
                 while (Volatile.Read(ref s_remaining) > 0) Thread.SpinWait(20);
                 s_job = null;
             }
@@ -84,18 +101,25 @@ internal static class WorkerPool
         while (true)
         {
             seen = WaitForAssignment(worker, seen);
-            try
-            {
-                s_job!.Execute(worker.Part);
-            }
-            catch (Exception e)
-            {
-                Interlocked.CompareExchange(ref s_failure, e, null);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref s_remaining);
-            }
+            // The job is still running while its part is unclaimed: the caller waits for every claimed part.
+            if (worker.Claim(seen)) RunPart(s_job!, worker.Part);
+        }
+    }
+
+    /// <summary>Runs one part, keeping the first exception for the caller, and counts it done.</summary>
+    private static void RunPart(IPartitionedJob job, int part)
+    {
+        try
+        {
+            job.Execute(part);
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref s_failure, e, null);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref s_remaining);
         }
     }
 
