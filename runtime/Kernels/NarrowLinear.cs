@@ -204,8 +204,8 @@ internal static class NarrowLinear
         for (int j = 0; j < count; j++) Unsafe.Add(ref y, j) = hasBias ? sums.GetElement(j) + Unsafe.Add(ref bias, j) : sums.GetElement(j);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     /// <summary>Features [0, width) of dw += dy^T x, where rows of x and dw are <paramref name="k"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradient<TV>(ref float dw, ref float dy, ref float x, int rows, int n, int width, int k) where TV : struct, IVector<TV>
     {
         for (int o0 = 0; o0 < n; o0 += 4)

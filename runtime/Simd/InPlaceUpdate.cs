@@ -51,7 +51,7 @@ internal static class InPlaceUpdate
         RunSerial(parameters, grads, state1, state2, state3, op);
     }
 
-    /// <summary>Sets every element of <paramref name="values"/> to zero, split across threads like <see cref="Run"/> (ZeroGrad).</summary>
+    /// <summary>Sets every element of <paramref name="values"/> to zero, split across threads like <see cref="Run{TOp}"/> (ZeroGrad).</summary>
     public static void Clear(Span<float> values) => Run(values, values, default, default, default, default(ZeroOperator));
 
     private readonly struct ZeroOperator : IUpdateOperator
