@@ -9,8 +9,9 @@ namespace StaticNet;
 /// The three products of Linear layers with few outputs (a classifier's 10 logits, softmax
 /// regression), for batches of at least 4 rows. A register tile of the packed GEMM is 16 or 32 outputs wide, so 10 outputs
 /// leave a third of every vector empty, and its packing copies the whole input for the weight gradient. Here vectors run
-/// along the input features instead, which every output uses in full: the forward is 4 x 4 dot products at a time
-/// (8 loads feed 16 multiply-adds), the weight gradient 4 outputs x 4 vectors of features summed over the batch.
+/// along the input features instead, which every output uses in full: the forward is 4 rows x 4 outputs of dot
+/// products at a time (8 loads feed 16 multiply-adds), the weight gradient 4 outputs x 4 vectors of features summed
+/// over the batch; both take 5 outputs a tile where that covers the outputs exactly and 4 would not (10 = 5 + 5).
 /// A tile cut by the edge repeats the last row or output and stores only the valid part. Each sum runs in a fixed
 /// order, so results depend on the inputs alone; large products are split across threads by whole tiles.
 /// </summary>
@@ -38,6 +39,25 @@ internal static class NarrowLinear
         Run(Product.InputGradient, ref dx, ref dy, ref w, ref dx, false, rows, n, k);
 
     private enum Product { Forward, WeightGradient, InputGradient }
+
+    /// <summary>How many outputs a tile covers, as a type so that the JIT compiles each size without the other's branches.</summary>
+    private interface IOutputGroup
+    {
+        static abstract bool Five { get; }
+    }
+
+    private readonly struct FourOutputs : IOutputGroup
+    {
+        public static bool Five => false;
+    }
+
+    /// <summary>Five outputs a tile where that leaves none over and four would not (a classifier's 10).</summary>
+    private readonly struct FiveOutputs : IOutputGroup
+    {
+        public static bool Five => true;
+    }
+
+    private static bool UseFive(int n) => n % 5 == 0 && n % 4 != 0;
 
     /// <summary>
     /// Runs one product, split across <see cref="Threading.NumThreads"/> threads when it is large: the forward and the
@@ -78,13 +98,15 @@ internal static class NarrowLinear
         switch (product)
         {
             case Product.Forward:
-                Forward<TV>(ref Unsafe.Add(ref output, begin * n), ref Unsafe.Add(ref a, begin * k), ref b, ref bias, hasBias, end - begin, n, k);
+                if (UseFive(n)) Forward<TV, FiveOutputs>(ref Unsafe.Add(ref output, begin * n), ref Unsafe.Add(ref a, begin * k), ref b, ref bias, hasBias, end - begin, n, k);
+                else Forward<TV, FourOutputs>(ref Unsafe.Add(ref output, begin * n), ref Unsafe.Add(ref a, begin * k), ref b, ref bias, hasBias, end - begin, n, k);
                 break;
             case Product.InputGradient:
                 InputGradient<TV>(ref Unsafe.Add(ref output, begin * k), ref Unsafe.Add(ref a, begin * n), ref b, end - begin, n, k);
                 break;
             default:
-                WeightGradient<TV>(ref Unsafe.Add(ref output, begin), ref a, ref Unsafe.Add(ref b, begin), rows, n, end - begin, k);
+                if (UseFive(n)) WeightGradient<TV, FiveOutputs>(ref Unsafe.Add(ref output, begin), ref a, ref Unsafe.Add(ref b, begin), rows, n, end - begin, k);
+                else WeightGradient<TV, FourOutputs>(ref Unsafe.Add(ref output, begin), ref a, ref Unsafe.Add(ref b, begin), rows, n, end - begin, k);
                 break;
         }
     }
@@ -122,9 +144,10 @@ internal static class NarrowLinear
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward<TV>(ref float y, ref float x, ref float w, ref float bias, bool hasBias, int rows, int n, int k)
-        where TV : struct, IVector<TV>
+    private static void Forward<TV, TG>(ref float y, ref float x, ref float w, ref float bias, bool hasBias, int rows, int n, int k)
+        where TV : struct, IVector<TV> where TG : struct, IOutputGroup
     {
+        int group = TG.Five ? 5 : 4;
         for (int r0 = 0; r0 < rows; r0 += 4)
         {
             // Rows past the end repeat the last one: computed, never stored.
@@ -133,50 +156,61 @@ internal static class NarrowLinear
             ref float x2 = ref Unsafe.Add(ref x, Math.Min(r0 + 2, rows - 1) * k);
             ref float x3 = ref Unsafe.Add(ref x, Math.Min(r0 + 3, rows - 1) * k);
             int validRows = Math.Min(4, rows - r0);
-            for (int o0 = 0; o0 < n; o0 += 4)
+            for (int o0 = 0; o0 < n; o0 += group)
             {
                 ref float w0 = ref Unsafe.Add(ref w, o0 * k);
                 ref float w1 = ref Unsafe.Add(ref w, Math.Min(o0 + 1, n - 1) * k);
                 ref float w2 = ref Unsafe.Add(ref w, Math.Min(o0 + 2, n - 1) * k);
                 ref float w3 = ref Unsafe.Add(ref w, Math.Min(o0 + 3, n - 1) * k);
-                Dot4x4<TV>(ref x0, ref x1, ref x2, ref x3, ref w0, ref w1, ref w2, ref w3, k,
-                    out Vector128<float> s0, out Vector128<float> s1, out Vector128<float> s2, out Vector128<float> s3);
-                int validOutputs = Math.Min(4, n - o0);
+                ref float w4 = ref Unsafe.Add(ref w, Math.Min(o0 + 4, n - 1) * k);
+                DotTile<TV, TG>(ref x0, ref x1, ref x2, ref x3, ref w0, ref w1, ref w2, ref w3, ref w4, k,
+                    out Vector128<float> s0, out Vector128<float> s1, out Vector128<float> s2, out Vector128<float> s3, out Vector128<float> fifth);
+                int validOutputs = Math.Min(group, n - o0);
                 ref float yTile = ref Unsafe.Add(ref y, r0 * n + o0);
                 ref float b = ref Unsafe.Add(ref bias, hasBias ? o0 : 0);
-                StoreRow(ref yTile, s0, ref b, hasBias, validOutputs);
-                if (validRows > 1) StoreRow(ref Unsafe.Add(ref yTile, n), s1, ref b, hasBias, validOutputs);
-                if (validRows > 2) StoreRow(ref Unsafe.Add(ref yTile, 2 * n), s2, ref b, hasBias, validOutputs);
-                if (validRows > 3) StoreRow(ref Unsafe.Add(ref yTile, 3 * n), s3, ref b, hasBias, validOutputs);
+                StoreRow(ref yTile, s0, fifth.GetElement(0), ref b, hasBias, validOutputs);
+                if (validRows > 1) StoreRow(ref Unsafe.Add(ref yTile, n), s1, fifth.GetElement(1), ref b, hasBias, validOutputs);
+                if (validRows > 2) StoreRow(ref Unsafe.Add(ref yTile, 2 * n), s2, fifth.GetElement(2), ref b, hasBias, validOutputs);
+                if (validRows > 3) StoreRow(ref Unsafe.Add(ref yTile, 3 * n), s3, fifth.GetElement(3), ref b, hasBias, validOutputs);
             }
         }
     }
 
-    /// <summary>The 16 dot products of rows x0..x3 with rows w0..w3; s_i holds row x_i's four.</summary>
+    /// <summary>
+    /// The dot products of rows x0..x3 with rows w0..w3 (s_i holds row x_i's four) and, for five outputs, with w4 too
+    /// (lane i of <paramref name="fifth"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot4x4<TV>(ref float x0, ref float x1, ref float x2, ref float x3, ref float w0, ref float w1, ref float w2, ref float w3, int k,
-        out Vector128<float> s0, out Vector128<float> s1, out Vector128<float> s2, out Vector128<float> s3) where TV : struct, IVector<TV>
+    private static void DotTile<TV, TG>(ref float x0, ref float x1, ref float x2, ref float x3, ref float w0, ref float w1, ref float w2, ref float w3,
+        ref float w4, int k, out Vector128<float> s0, out Vector128<float> s1, out Vector128<float> s2, out Vector128<float> s3,
+        out Vector128<float> fifth) where TV : struct, IVector<TV> where TG : struct, IOutputGroup
     {
         TV a00 = TV.Create(0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         TV a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        TV a04 = a00, a14 = a00, a24 = a00, a34 = a00;
         int p = 0;
         for (; p + TV.Count <= k; p += TV.Count)
         {
             TV v0 = TV.Load(ref Unsafe.Add(ref w0, p)), v1 = TV.Load(ref Unsafe.Add(ref w1, p));
             TV v2 = TV.Load(ref Unsafe.Add(ref w2, p)), v3 = TV.Load(ref Unsafe.Add(ref w3, p));
-            TV u = TV.Load(ref Unsafe.Add(ref x0, p));
-            a00 = TV.MultiplyAdd(u, v0, a00); a01 = TV.MultiplyAdd(u, v1, a01); a02 = TV.MultiplyAdd(u, v2, a02); a03 = TV.MultiplyAdd(u, v3, a03);
-            u = TV.Load(ref Unsafe.Add(ref x1, p));
-            a10 = TV.MultiplyAdd(u, v0, a10); a11 = TV.MultiplyAdd(u, v1, a11); a12 = TV.MultiplyAdd(u, v2, a12); a13 = TV.MultiplyAdd(u, v3, a13);
-            u = TV.Load(ref Unsafe.Add(ref x2, p));
-            a20 = TV.MultiplyAdd(u, v0, a20); a21 = TV.MultiplyAdd(u, v1, a21); a22 = TV.MultiplyAdd(u, v2, a22); a23 = TV.MultiplyAdd(u, v3, a23);
-            u = TV.Load(ref Unsafe.Add(ref x3, p));
-            a30 = TV.MultiplyAdd(u, v0, a30); a31 = TV.MultiplyAdd(u, v1, a31); a32 = TV.MultiplyAdd(u, v2, a32); a33 = TV.MultiplyAdd(u, v3, a33);
+            TV u0 = TV.Load(ref Unsafe.Add(ref x0, p)), u1 = TV.Load(ref Unsafe.Add(ref x1, p));
+            TV u2 = TV.Load(ref Unsafe.Add(ref x2, p)), u3 = TV.Load(ref Unsafe.Add(ref x3, p));
+            a00 = TV.MultiplyAdd(u0, v0, a00); a01 = TV.MultiplyAdd(u0, v1, a01); a02 = TV.MultiplyAdd(u0, v2, a02); a03 = TV.MultiplyAdd(u0, v3, a03);
+            a10 = TV.MultiplyAdd(u1, v0, a10); a11 = TV.MultiplyAdd(u1, v1, a11); a12 = TV.MultiplyAdd(u1, v2, a12); a13 = TV.MultiplyAdd(u1, v3, a13);
+            a20 = TV.MultiplyAdd(u2, v0, a20); a21 = TV.MultiplyAdd(u2, v1, a21); a22 = TV.MultiplyAdd(u2, v2, a22); a23 = TV.MultiplyAdd(u2, v3, a23);
+            a30 = TV.MultiplyAdd(u3, v0, a30); a31 = TV.MultiplyAdd(u3, v1, a31); a32 = TV.MultiplyAdd(u3, v2, a32); a33 = TV.MultiplyAdd(u3, v3, a33);
+            if (TG.Five)
+            {
+                TV v4 = TV.Load(ref Unsafe.Add(ref w4, p));
+                a04 = TV.MultiplyAdd(u0, v4, a04); a14 = TV.MultiplyAdd(u1, v4, a14); a24 = TV.MultiplyAdd(u2, v4, a24); a34 = TV.MultiplyAdd(u3, v4, a34);
+            }
         }
         s0 = Finish(ref x0, ref w0, ref w1, ref w2, ref w3, p, k, a00, a01, a02, a03);
         s1 = Finish(ref x1, ref w0, ref w1, ref w2, ref w3, p, k, a10, a11, a12, a13);
         s2 = Finish(ref x2, ref w0, ref w1, ref w2, ref w3, p, k, a20, a21, a22, a23);
         s3 = Finish(ref x3, ref w0, ref w1, ref w2, ref w3, p, k, a30, a31, a32, a33);
+        // The fifth output of the four rows: a column of the tile, reduced in the same order as the others.
+        fifth = TG.Five ? Finish(ref w4, ref x0, ref x1, ref x2, ref x3, p, k, a04, a14, a24, a34) : default;
     }
 
     /// <summary>Reduces one row's four accumulators and adds the features from p on, one at a time.</summary>
@@ -198,26 +232,34 @@ internal static class NarrowLinear
         return Vector128.Create(t0, t1, t2, t3);
     }
 
+    /// <summary>Writes a row's first <paramref name="count"/> outputs (at most 5: four sums and a fifth) plus the bias.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(ref float y, Vector128<float> sums, ref float bias, bool hasBias, int count)
+    private static void StoreRow(ref float y, Vector128<float> sums, float fifth, ref float bias, bool hasBias, int count)
     {
-        for (int j = 0; j < count; j++) Unsafe.Add(ref y, j) = hasBias ? sums.GetElement(j) + Unsafe.Add(ref bias, j) : sums.GetElement(j);
+        for (int j = 0; j < count; j++)
+        {
+            float sum = j < 4 ? sums.GetElement(j) : fifth;
+            Unsafe.Add(ref y, j) = hasBias ? sum + Unsafe.Add(ref bias, j) : sum;
+        }
     }
 
     /// <summary>Features [0, width) of dw += dy^T x, where rows of x and dw are <paramref name="k"/> apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightGradient<TV>(ref float dw, ref float dy, ref float x, int rows, int n, int width, int k) where TV : struct, IVector<TV>
+    private static void WeightGradient<TV, TG>(ref float dw, ref float dy, ref float x, int rows, int n, int width, int k)
+        where TV : struct, IVector<TV> where TG : struct, IOutputGroup
     {
-        for (int o0 = 0; o0 < n; o0 += 4)
+        int group = TG.Five ? 5 : 4;
+        for (int o0 = 0; o0 < n; o0 += group)
         {
             // Outputs past the end repeat the last one: computed, never stored.
-            int o1 = Math.Min(o0 + 1, n - 1), o2 = Math.Min(o0 + 2, n - 1), o3 = Math.Min(o0 + 3, n - 1);
-            int validOutputs = Math.Min(4, n - o0);
+            int o1 = Math.Min(o0 + 1, n - 1), o2 = Math.Min(o0 + 2, n - 1), o3 = Math.Min(o0 + 3, n - 1), o4 = Math.Min(o0 + 4, n - 1);
+            int validOutputs = Math.Min(group, n - o0);
             int p = 0;
             for (; p + 4 * TV.Count <= width; p += 4 * TV.Count)
             {
                 TV a00 = TV.Create(0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
                 TV a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+                TV a40 = a00, a41 = a00, a42 = a00, a43 = a00;
                 for (int r = 0; r < rows; r++)
                 {
                     ref float xr = ref Unsafe.Add(ref x, r * k + p);
@@ -232,17 +274,23 @@ internal static class NarrowLinear
                     a20 = TV.MultiplyAdd(d, u0, a20); a21 = TV.MultiplyAdd(d, u1, a21); a22 = TV.MultiplyAdd(d, u2, a22); a23 = TV.MultiplyAdd(d, u3, a23);
                     d = TV.Create(Unsafe.Add(ref dyr, o3));
                     a30 = TV.MultiplyAdd(d, u0, a30); a31 = TV.MultiplyAdd(d, u1, a31); a32 = TV.MultiplyAdd(d, u2, a32); a33 = TV.MultiplyAdd(d, u3, a33);
+                    if (TG.Five)
+                    {
+                        d = TV.Create(Unsafe.Add(ref dyr, o4));
+                        a40 = TV.MultiplyAdd(d, u0, a40); a41 = TV.MultiplyAdd(d, u1, a41); a42 = TV.MultiplyAdd(d, u2, a42); a43 = TV.MultiplyAdd(d, u3, a43);
+                    }
                 }
                 ref float target = ref Unsafe.Add(ref dw, o0 * k + p);
                 AddRow(ref target, a00, a01, a02, a03);
                 if (validOutputs > 1) AddRow(ref Unsafe.Add(ref target, k), a10, a11, a12, a13);
                 if (validOutputs > 2) AddRow(ref Unsafe.Add(ref target, 2 * k), a20, a21, a22, a23);
                 if (validOutputs > 3) AddRow(ref Unsafe.Add(ref target, 3 * k), a30, a31, a32, a33);
+                if (validOutputs > 4) AddRow(ref Unsafe.Add(ref target, 4 * k), a40, a41, a42, a43);
             }
             // The last features: a vector at a time, then one at a time, each summed over the rows in order.
             for (; p + TV.Count <= width; p += TV.Count)
             {
-                TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0;
+                TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
                 for (int r = 0; r < rows; r++)
                 {
                     TV u = TV.Load(ref Unsafe.Add(ref x, r * k + p));
@@ -251,12 +299,14 @@ internal static class NarrowLinear
                     a1 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref dyr, o1)), u, a1);
                     a2 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref dyr, o2)), u, a2);
                     a3 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref dyr, o3)), u, a3);
+                    if (TG.Five) a4 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref dyr, o4)), u, a4);
                 }
                 ref float target = ref Unsafe.Add(ref dw, o0 * k + p);
                 TV.Store(TV.Add(TV.Load(ref target), a0), ref target);
                 if (validOutputs > 1) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, k)), a1), ref Unsafe.Add(ref target, k));
                 if (validOutputs > 2) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 2 * k)), a2), ref Unsafe.Add(ref target, 2 * k));
                 if (validOutputs > 3) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 3 * k)), a3), ref Unsafe.Add(ref target, 3 * k));
+                if (validOutputs > 4) TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 4 * k)), a4), ref Unsafe.Add(ref target, 4 * k));
             }
             for (; p < width; p++)
             {
