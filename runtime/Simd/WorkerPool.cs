@@ -43,11 +43,16 @@ internal static class WorkerPool
         public int Claimed;
         public int Sleeping;
 
-        /// <summary>True for exactly one of the threads that ask for the part of job <paramref name="generation"/>.</summary>
+        /// <summary>
+        /// True for exactly one of the threads that ask for the part of job <paramref name="generation"/>, and for none
+        /// once a later job's part has been claimed: a worker preempted between seeing a job and claiming its part may
+        /// come back after the caller ran that part and started the next job. (The difference, not the comparison, of
+        /// generations stays right when the counter wraps.)
+        /// </summary>
         public bool Claim(int generation)
         {
             int claimed = Volatile.Read(ref Claimed);
-            return claimed != generation && Interlocked.CompareExchange(ref Claimed, generation, claimed) == claimed;
+            return generation - claimed > 0 && Interlocked.CompareExchange(ref Claimed, generation, claimed) == claimed;
         }
     }
 
