@@ -149,6 +149,29 @@ public class ThreadingTests
     }
 
     [Fact]
+    public void Callers_on_several_threads_take_turns_and_every_part_still_runs_once()
+    {
+        var jobs = new[] { new CountingParts(), new CountingParts(), new CountingParts() };
+        const int Jobs = 1000;
+        var callers = new Thread[jobs.Length];
+        for (int c = 0; c < callers.Length; c++)
+        {
+            CountingParts job = jobs[c];
+            int parts = 2 + c % 2;
+            callers[c] = new Thread(() =>
+            {
+                for (int i = 0; i < Jobs; i++) Simd.WorkerPool.Run(job, parts);
+            });
+            callers[c].Start();
+        }
+        foreach (Thread caller in callers) caller.Join();
+        for (int c = 0; c < jobs.Length; c++)
+        {
+            for (int part = 0; part < 2 + c % 2; part++) Assert.Equal(Jobs, jobs[c].Ran[part]);
+        }
+    }
+
+    [Fact]
     public void Thread_count_is_validated()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Threading.NumThreads = 0);
