@@ -21,19 +21,20 @@ internal sealed class BatchGather<TTarget> : Simd.IPartitionedJob
     private int[]? _order;
     private int _start, _count, _parts;
     private float[]? _features;
+    private int _featuresStart;
     private TTarget[]? _targets;
 
-    /// <summary>Copies samples order[start .. start + count) to rows 0 .. count of the buffers.</summary>
-    public void Run(Dataset<TTarget> data, int[] order, int start, int count, float[] features, TTarget[] targets)
+    /// <summary>Copies samples order[start .. start + count) to rows 0 .. count of the buffers (features from featuresStart).</summary>
+    public void Run(Dataset<TTarget> data, int[] order, int start, int count, float[] features, int featuresStart, TTarget[] targets)
     {
         int threads = Threading.NumThreads;
         int parts = threads > 1 && count * data.FeatureSize >= ParallelThreshold ? Math.Min(threads, count) : 1;
         if (parts == 1)
         {
-            Copy(data, order.AsSpan(start, count), 0, features, targets);
+            Copy(data, order.AsSpan(start, count), 0, features, featuresStart, targets);
             return;
         }
-        (_data, _order, _start, _count, _parts, _features, _targets) = (data, order, start, count, parts, features, targets);
+        (_data, _order, _start, _count, _parts, _features, _featuresStart, _targets) = (data, order, start, count, parts, features, featuresStart, targets);
         Simd.WorkerPool.Run(this, parts);
         (_data, _order, _features, _targets) = (null, null, null, null);
     }
@@ -41,17 +42,17 @@ internal sealed class BatchGather<TTarget> : Simd.IPartitionedJob
     public void Execute(int part)
     {
         int begin = (int)((long)_count * part / _parts), end = (int)((long)_count * (part + 1) / _parts);
-        Copy(_data!, _order.AsSpan(_start + begin, end - begin), begin, _features!, _targets!);
+        Copy(_data!, _order.AsSpan(_start + begin, end - begin), begin, _features!, _featuresStart, _targets!);
     }
 
-    private static void Copy(Dataset<TTarget> data, ReadOnlySpan<int> samples, int firstRow, float[] features, TTarget[] targets)
+    private static void Copy(Dataset<TTarget> data, ReadOnlySpan<int> samples, int firstRow, float[] features, int featuresStart, TTarget[] targets)
     {
         int f = data.FeatureSize, t = data.TargetSize;
         for (int i = 0; i < samples.Length; i++)
         {
             if (i + PrefetchDistance < samples.Length) Prefetch(data.Features, samples[i + PrefetchDistance] * f, f);
             int sample = samples[i], row = firstRow + i;
-            data.Features.AsSpan(sample * f, f).CopyTo(features.AsSpan(row * f, f));
+            data.Features.AsSpan(sample * f, f).CopyTo(features.AsSpan(featuresStart + row * f, f));
             data.Targets.AsSpan(sample * t, t).CopyTo(targets.AsSpan(row * t, t));
         }
     }

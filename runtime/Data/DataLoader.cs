@@ -94,6 +94,7 @@ public sealed class DataLoader<TTarget>
     {
         private readonly DataLoader<TTarget> _loader;
         private float[] _features;
+        private int _start;
         private int _next;
         private int _size;
 
@@ -101,29 +102,32 @@ public sealed class DataLoader<TTarget>
         {
             _loader = loader;
             _features = loader._features;
+            _start = 0;
             _next = 0;
             _size = 0;
         }
 
         /// <summary>The current batch.</summary>
         public readonly Batch<TTarget> Current =>
-            new(_features.AsSpan(0, _size * _loader.Dataset.FeatureSize), _loader._targets.AsSpan(0, _size * _loader.Dataset.TargetSize), _size);
+            new(_features.AsSpan(_start, _size * _loader.Dataset.FeatureSize), _loader._targets.AsSpan(0, _size * _loader.Dataset.TargetSize), _size);
 
         /// <summary>Copies the next batch into the loader's buffers.</summary>
-        public bool MoveNext() => MoveNext(_loader._features);
+        public bool MoveNext() => MoveNext(_loader._features, 0);
 
         /// <summary>
-        /// Copies the next batch's features to the start of <paramref name="features"/> instead of the loader's buffer (the
-        /// Trainer passes the network's input slot, so that Forward has nothing to copy); it must hold a whole batch.
+        /// Copies the next batch's features to <paramref name="features"/> from index <paramref name="start"/> instead of the
+        /// loader's buffer (the Trainer passes the network's input slot, so that Forward has nothing to copy); there must
+        /// be room for a whole batch.
         /// </summary>
-        internal bool MoveNext(float[] features)
+        internal bool MoveNext(float[] features, int start)
         {
             Dataset<TTarget> data = _loader.Dataset;
             int remaining = data.Count - _next;
             int size = Math.Min(_loader.BatchSize, remaining);
             if (size <= 0 || (_loader.DropLast && size < _loader.BatchSize)) return false;
             _features = features;
-            _loader._gather.Run(data, _loader._order, _next, size, features, _loader._targets);
+            _start = start;
+            _loader._gather.Run(data, _loader._order, _next, size, features, start, _loader._targets);
             _next += size;
             _size = size;
             return true;

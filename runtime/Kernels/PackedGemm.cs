@@ -415,14 +415,10 @@ internal static class PackedGemm
         for (; i < width; i++) Unsafe.Add(ref dst, i) = 0f;
     }
 
-    /// <summary>
-    /// A per-thread buffer starting on a 64-byte boundary, so that no packed vector straddles two cache lines (a split
-    /// load costs two). It is pinned, so the garbage collector never moves it off the boundary.
-    /// </summary>
-    private static unsafe Span<float> Scratch(ref float[]? buffer, int length)
+    /// <summary>A per-thread buffer starting on a 64-byte boundary: no packed vector straddles two cache lines.</summary>
+    private static Span<float> Scratch(ref float[]? buffer, int length)
     {
-        buffer ??= GC.AllocateArray<float>(length + 16, pinned: true);
-        int offset = (int)((64 - ((nuint)Unsafe.AsPointer(ref buffer[0]) & 63)) & 63) / sizeof(float);
-        return buffer.AsSpan(offset, length);
+        buffer ??= AlignedArray.Allocate(length);
+        return buffer.AsSpan(AlignedArray.Start(buffer), length);
     }
 }

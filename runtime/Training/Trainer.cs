@@ -83,9 +83,9 @@ public static class Trainer
         (float[] output, _, float[] terms) = Buffers.GetValue(net, NewBuffers);
         double lossSum = 0, termCount = 0, correct = 0;
         int samples = 0;
-        float[] features = net.InputSlot ?? data.Buffer;
+        (float[] features, int slotStart) = net.InputSlot ?? (data.Buffer, 0);
         DataLoader<TTarget>.Enumerator batches = data.GetEnumerator();
-        while (batches.MoveNext(features))
+        while (batches.MoveNext(features, slotStart))
         {
             Batch<TTarget> batch = batches.Current;
             Span<float> y = output.AsSpan(0, batch.Size * net.SampleOutputSize);
@@ -151,9 +151,9 @@ public static class Trainer
         int samples = 0, batchIndex = 0;
         long start = Stopwatch.GetTimestamp();
         // Batches are gathered straight into the network's input slot, so Forward copies nothing.
-        float[] features = net.InputSlot ?? data.Buffer;
+        (float[] features, int slotStart) = net.InputSlot ?? (data.Buffer, 0);
         DataLoader<TTarget>.Enumerator batches = data.GetEnumerator();
-        while (batches.MoveNext(features))
+        while (batches.MoveNext(features, slotStart))
         {
             Batch<TTarget> batch = batches.Current;
             batchIndex++;
