@@ -21,7 +21,9 @@ public abstract class Network : Module
     private readonly int _activationsStart, _activationGradsStart, _activationCount;
     private readonly float[] _masks;
     // Where this network's parameters sit in the arenas: all of them when it stands alone, a stretch when it is a block.
-    private readonly int _parameterBase;
+    // Where the arenas start in their arrays (each on a 64-byte boundary), and where this network's parameters start in
+    // them (not 0 for a block inside another network).
+    private readonly int _parameterStart, _gradientStart, _parameterBase;
     private readonly int _parameterCount;
     private int _lastBatch;
 
@@ -41,8 +43,12 @@ public abstract class Network : Module
         MaxBatch = maxBatch;
         SampleInputSize = inputSize;
         SampleOutputSize = outputSize;
-        _parameters = new float[parameterCount];
-        _gradients = new float[parameterCount];
+        // Each arena starts on a 64-byte boundary: a weight streamed row by row (one-sample inference) or packed by
+        // 8-float loads must not straddle cache lines.
+        _parameters = AlignedArray.Allocate(parameterCount);
+        _gradients = AlignedArray.Allocate(parameterCount);
+        _parameterStart = AlignedArray.Start(_parameters);
+        _gradientStart = AlignedArray.Start(_gradients);
         _parameterCount = parameterCount;
         // Aligned to 64 bytes: the products read input rows in place, and a row that straddles cache lines costs double.
         _activations = AlignedArray.Allocate(activations);
@@ -62,13 +68,15 @@ public abstract class Network : Module
     protected Network(Network owner, int parameterOffset, int parameterCount, int inputSize, int outputSize)
     {
         ArgumentNullException.ThrowIfNull(owner);
-        if (parameterOffset < 0 || parameterCount < 0 || (long)parameterOffset + parameterCount > owner._parameters.Length)
+        if (parameterOffset < 0 || parameterCount < 0 || (long)parameterOffset + parameterCount > owner._parameterCount)
         {
             throw new ArgumentOutOfRangeException(nameof(parameterOffset),
-                $"A block of {parameterCount} parameters at offset {parameterOffset} does not fit its owner's arena of {owner._parameters.Length}.");
+                $"A block of {parameterCount} parameters at offset {parameterOffset} does not fit its owner's arena of {owner._parameterCount}.");
         }
         Owner = owner;
-        _parameterBase = parameterOffset;
+        _parameterStart = owner._parameterStart;
+        _gradientStart = owner._gradientStart;
+        _parameterBase = owner._parameterBase + parameterOffset;
         _parameters = owner._parameters;
         _gradients = owner._gradients;
         _activations = [];
@@ -100,10 +108,10 @@ public abstract class Network : Module
     public RandomGenerator Generator { get; }
 
     /// <summary>All parameters, contiguous, in the order of <see cref="Module.NamedParameters"/>.</summary>
-    public Span<float> ParameterArena => _parameters.AsSpan(_parameterBase, _parameterCount);
+    public Span<float> ParameterArena => _parameters.AsSpan(_parameterStart + _parameterBase, _parameterCount);
 
     /// <summary>All parameter gradients, laid out like <see cref="ParameterArena"/>.</summary>
-    public Span<float> GradientArena => _gradients.AsSpan(_parameterBase, _parameterCount);
+    public Span<float> GradientArena => _gradients.AsSpan(_gradientStart + _parameterBase, _parameterCount);
 
     /// <summary>Saved activations: the input and each layer's output, each region sized for the largest batch.</summary>
     protected Span<float> Activations => _activations.AsSpan(_activationsStart, _activationCount);
@@ -178,7 +186,7 @@ public abstract class Network : Module
     protected void AddLayer(string name, Module layer) => _layers.Add((name, layer));
 
     /// <summary>Creates a parameter at <paramref name="offset"/> in the arenas; called by the generated constructor.</summary>
-    protected Parameter CreateParameter(int offset, params int[] shape) => new(_parameters, _gradients, _parameterBase + offset, shape);
+    protected Parameter CreateParameter(int offset, params int[] shape) => new(_parameters, _parameterStart, _gradients, _gradientStart, _parameterBase + offset, shape);
 
     /// <summary>Validates Forward's spans and returns the batch size; called first by the generated Forward.</summary>
     protected int BeginForward(int inputLength, int outputLength)

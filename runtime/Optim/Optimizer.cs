@@ -17,7 +17,7 @@ public abstract class Optimizer
     private float _learningRate;
 
     /// <summary>A run of parameters contiguous in one arena, and where its state starts.</summary>
-    private readonly record struct Stretch(float[] Data, float[] Grad, int Offset, int Length, int StateOffset);
+    private readonly record struct Stretch(float[] Data, float[] Grad, int DataIndex, int GradIndex, int Length, int StateOffset);
 
     /// <summary>Takes the parameters to optimize (for example <c>net.Parameters()</c>) and the learning rate.</summary>
     protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
@@ -38,13 +38,14 @@ public abstract class Optimizer
         foreach (Parameter p in _parameters)
         {
             Stretch last = stretches.Count > 0 ? stretches[^1] : default;
-            if (stretches.Count > 0 && last.Data == p.DataArena && last.Offset + last.Length == p.Offset)
+            if (stretches.Count > 0 && last.Data == p.DataArena && last.Grad == p.GradArena && last.DataIndex + last.Length == p.DataIndex
+                && last.GradIndex + last.Length == p.GradIndex)
             {
                 stretches[^1] = last with { Length = last.Length + p.Numel };
             }
             else
             {
-                stretches.Add(new Stretch(p.DataArena, p.GradArena, p.Offset, p.Numel, state));
+                stretches.Add(new Stretch(p.DataArena, p.GradArena, p.DataIndex, p.GradIndex, p.Numel, state));
             }
             state += p.Numel;
         }
@@ -81,7 +82,7 @@ public abstract class Optimizer
     /// <summary>Sets every parameter's gradient to zero (optimizer.zero_grad()).</summary>
     public void ZeroGrad()
     {
-        foreach (Stretch s in _stretches) InPlaceUpdate.Clear(s.Grad.AsSpan(s.Offset, s.Length));
+        foreach (Stretch s in _stretches) InPlaceUpdate.Clear(s.Grad.AsSpan(s.GradIndex, s.Length));
     }
 
     /// <summary>Updates every parameter from its gradient (optimizer.step()).</summary>
@@ -91,7 +92,7 @@ public abstract class Optimizer
         BeginStep(StepCount);
         foreach (Stretch s in _stretches)
         {
-            Update(s.Data.AsSpan(s.Offset, s.Length), s.Grad.AsSpan(s.Offset, s.Length), s.StateOffset);
+            Update(s.Data.AsSpan(s.DataIndex, s.Length), s.Grad.AsSpan(s.GradIndex, s.Length), s.StateOffset);
         }
     }
 

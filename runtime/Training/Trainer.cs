@@ -204,7 +204,11 @@ public static class Trainer
             if (float.IsFinite(grads[i])) continue;
             foreach ((string name, Parameter p) in net.NamedParameters())
             {
-                if (i >= p.Offset && i < p.Offset + p.Numel) throw new NonFiniteGradientException(epoch, batch, name, i - p.Offset, grads[i]);
+                ReadOnlySpan<float> grad = p.Grad;
+                for (int j = 0; j < grad.Length; j++)
+                {
+                    if (!float.IsFinite(grad[j])) throw new NonFiniteGradientException(epoch, batch, name, j, grad[j]);
+                }
             }
         }
     }

@@ -27,6 +27,19 @@ public class NestingTests
     }
 
     [Fact]
+    public void Blocks_two_deep_away_from_the_arena_start_get_their_own_parameters()
+    {
+        var net = new ShiftedComposite(1, 3);
+        Parameter[] parameters = net.Parameters().ToArray();
+        Assert.Equal(Enumerable.Range(0, parameters.Length).Select(i => parameters.Take(i).Sum(p => p.Numel)), parameters.Select(p => p.Offset));
+        Assert.Equal(ShiftedComposite.ParameterCount, parameters.Sum(p => p.Numel));
+        // Each parameter filled with its own index reads back whole: no two views overlap.
+        for (int i = 0; i < parameters.Length; i++) parameters[i].Data.Fill(i);
+        for (int i = 0; i < parameters.Length; i++) Assert.All(parameters[i].Data.ToArray(), v => Assert.Equal(i, v));
+        for (int i = 0; i < parameters.Length; i++) Assert.All(net.ParameterArena.Slice(parameters[i].Offset, parameters[i].Numel).ToArray(), v => Assert.Equal(i, v));
+    }
+
+    [Fact]
     public void Nested_and_residual_networks_match_the_same_structure_in_pytorch()
     {
         // make_fixtures.py builds Composite in PyTorch: Sequential(Sequential(Linear, Tanh), ReLU, Residual(Sequential(...)), Linear).

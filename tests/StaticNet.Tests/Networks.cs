@@ -130,4 +130,7 @@ public partial class Ensemble
 [Network(2, 3)] [Linear(4)] [Sigmoid] public partial class Rank2Block;
 [Network(2, 3)] [Block(typeof(Rank2Block))] [Flatten] [Linear(2)] public partial class Rank2Outer;
 [Network(6)] [Block(typeof(Composite), Name = "inner")] [Residual(typeof(Square2))] [Softmax] public partial class DeepComposite;
+
+// Composite, and so its own blocks, away from the start of the arena: blocks two deep must add up their offsets.
+[Network(6)] [Linear(6)] [Block(typeof(Composite))] public partial class ShiftedComposite;
 [Network(2)] [Linear(2)] [LeakyReLU(0.2)] public partial class Square2;
