@@ -17,9 +17,10 @@ internal static class Gemm
     private const int RowBlock = 64;
     private const int KSlice = 256;
 
-    // With few rows a product streams its weights once: it is bound by reading them, and each core reading its own share
-    // from its own cache is what a split buys. Below this many weights the split costs more than it saves.
-    private const int ParallelWeights = 1 << 16;
+    // With few rows a product streams its weights once and is bound by reading them. From this many weights (256 KB, out
+    // of L1's reach) they are split across threads, each core reading its own share from its own cache, and streamed
+    // a row at a time; below it the split costs more than it saves.
+    private const int LargeWeights = 1 << 16;
 
     [ThreadStatic] private static TransposedJob? s_transposedJob;
 
@@ -30,7 +31,7 @@ internal static class Gemm
     public static unsafe void MultiplyTransposed(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
     {
         int threads = Threading.NumThreads;
-        if (threads > 1 && (long)n * k >= ParallelWeights && n >= 8 * threads)
+        if (threads > 1 && (long)n * k >= LargeWeights && n >= 8 * threads)
         {
             // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
             fixed (float* pc = &c, pa = &a, pb = &b, pbias = &bias)
@@ -131,17 +132,19 @@ internal static class Gemm
     private static void MultiplyTransposed<TV>(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k, int first, int end)
         where TV : struct, IVector<TV>
     {
-        if (n > NarrowLinear.MaxOutputs && (long)n * k >= ParallelWeights)
+        if (typeof(TV) == typeof(Vec512) && n > NarrowLinear.MaxOutputs && (long)n * k >= LargeWeights)
         {
             // A large weight comes from L2 or further: read as one contiguous stream, a row at a time, it arrives about
-            // 1.6 times as fast as eight rows read side by side (batch-1 inference of a 784 x 256 weight: 6.3 -> 4.0 us).
+            // 1.6 times as fast as eight rows read side by side (batch-1 inference of a 784 x 256 weight: 6.3 -> 4.0 us,
+            // measured with AVX-512; narrower vectors keep the eight-row kernel below). Narrow layers keep it too, so
+            // that they sum exactly as NarrowLinear does for larger batches.
             for (int i = 0; i < m; i++)
             {
                 ref float aRow = ref Unsafe.Add(ref a, i * k);
                 ref float cRow = ref Unsafe.Add(ref c, i * n);
                 for (int j = first; j < end; j++)
                 {
-                    float s = StreamingDot<TV>(ref aRow, ref Unsafe.Add(ref b, j * k), k);
+                    float s = StreamingDot512(ref aRow, ref Unsafe.Add(ref b, j * k), k);
                     Unsafe.Add(ref cRow, j) = hasBias ? s + Unsafe.Add(ref bias, j) : s;
                 }
             }
@@ -247,38 +250,10 @@ internal static class Gemm
     }
 
     /// <summary>
-    /// One dot product with eight accumulators over consecutive vectors, so that the row streams in at full speed with
-    /// eight multiply-add chains in flight; the accumulators are added pairwise, then the lanes, then the last features.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float StreamingDot<TV>(ref float x, ref float y, int k) where TV : struct, IVector<TV>
-    {
-        if (typeof(TV) == typeof(Vec512)) return StreamingDot512(ref x, ref y, k);
-        TV a0 = TV.Create(0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        int i = 0;
-        for (; i + 8 * TV.Count <= k; i += 8 * TV.Count)
-        {
-            ref float xi = ref Unsafe.Add(ref x, i);
-            ref float yi = ref Unsafe.Add(ref y, i);
-            a0 = TV.MultiplyAdd(TV.Load(ref xi), TV.Load(ref yi), a0);
-            a1 = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref xi, TV.Count)), TV.Load(ref Unsafe.Add(ref yi, TV.Count)), a1);
-            a2 = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref xi, 2 * TV.Count)), TV.Load(ref Unsafe.Add(ref yi, 2 * TV.Count)), a2);
-            a3 = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref xi, 3 * TV.Count)), TV.Load(ref Unsafe.Add(ref yi, 3 * TV.Count)), a3);
-            a4 = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref xi, 4 * TV.Count)), TV.Load(ref Unsafe.Add(ref yi, 4 * TV.Count)), a4);
-            a5 = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref xi, 5 * TV.Count)), TV.Load(ref Unsafe.Add(ref yi, 5 * TV.Count)), a5);
-            a6 = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref xi, 6 * TV.Count)), TV.Load(ref Unsafe.Add(ref yi, 6 * TV.Count)), a6);
-            a7 = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref xi, 7 * TV.Count)), TV.Load(ref Unsafe.Add(ref yi, 7 * TV.Count)), a7);
-        }
-        for (; i + TV.Count <= k; i += TV.Count) a0 = TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref x, i)), TV.Load(ref Unsafe.Add(ref y, i)), a0);
-        float sum = TV.Sum(TV.Add(TV.Add(TV.Add(a0, a1), TV.Add(a2, a3)), TV.Add(TV.Add(a4, a5), TV.Add(a6, a7))));
-        for (; i < k; i++) sum = float.MultiplyAddEstimate(Unsafe.Add(ref x, i), Unsafe.Add(ref y, i), sum);
-        return sum;
-    }
-
-    /// <summary>
-    /// <see cref="StreamingDot{TV}"/> for Vector512 written on Vector512 itself, in the same order: through the IVector
-    /// wrapper the JIT moves every product into its accumulator with an extra register copy, which costs here, where
-    /// each multiply-add waits on a load streamed from L2.
+    /// One dot product with eight accumulators over consecutive vectors, so that a row streams in at full speed with
+    /// eight multiply-add chains in flight; then the accumulators pairwise, the lanes, and the last features. Written on
+    /// Vector512 itself: through the IVector wrapper the JIT copies every product into its accumulator and loads both
+    /// operands separately, which costs here, where each multiply-add waits on a load streamed from L2.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float StreamingDot512(ref float x, ref float y, int k)

@@ -329,13 +329,8 @@ internal static class PackedGemm
             }
             else if (bCol == 1)
             {
-                for (int p = 0; p < kc; p++)
-                {
-                    ref float src = ref Unsafe.Add(ref b, p * bRow + j0);
-                    ref float row = ref Unsafe.Add(ref dst, p * nr);
-                    if (cols == nr) MemoryMarshal.CreateReadOnlySpan(ref src, nr).CopyTo(MemoryMarshal.CreateSpan(ref row, nr));
-                    else CopyPadded(ref src, 1, ref row, cols, nr);
-                }
+                // Contiguous rows are read in place (MultiplyBlock); only the panel cut by the right edge comes here.
+                for (int p = 0; p < kc; p++) CopyPadded(ref Unsafe.Add(ref b, p * bRow + j0), ref Unsafe.Add(ref dst, p * nr), cols, nr);
             }
             else
             {
@@ -354,7 +349,7 @@ internal static class PackedGemm
     /// registers and stored as rows of the panel (a gather per 8 values cost about three times as much).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackTransposed(ref float panel, ref float b, int bCol, int kc, int nr)
+    internal static void PackTransposed(ref float panel, ref float b, int bCol, int kc, int nr)
     {
         int p = 0;
         for (; p + 8 <= kc; p += 8)
@@ -408,10 +403,10 @@ internal static class PackedGemm
         }
     }
 
-    private static void CopyPadded(ref float src, int stride, ref float dst, int count, int width)
+    private static void CopyPadded(ref float src, ref float dst, int count, int width)
     {
         int i = 0;
-        for (; i < count; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i * stride);
+        for (; i < count; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
         for (; i < width; i++) Unsafe.Add(ref dst, i) = 0f;
     }
 

@@ -10,8 +10,7 @@ namespace StaticNet;
 /// The forward product of tiny Linear layers (at most 16 outputs and 32 inputs, as in a 2-16-16-1 network): W^T is held
 /// as one Vector512 per input in a small stack buffer, and each row of output is a single vector of multiply-adds. No
 /// packing, no tiling: for layers this small those cost more than the arithmetic. Every output is summed in input
-/// order, as the other kernels do. (The backward products of such layers still go through the packed GEMM: a first
-/// attempt at a small backward lost to it, its padding copies costing more than they saved.)
+/// order, as the other kernels do. (The backward products of such layers go through NarrowLinear.)
 /// </summary>
 internal static class SmallLinear
 {
@@ -32,9 +31,10 @@ internal static class SmallLinear
         transposed.Slice(0, k * MaxOutputs).Clear();
         ref float wt = ref MemoryMarshal.GetReference(transposed);
         ref float ws = ref MemoryMarshal.GetReference(w);
-        if (n == MaxOutputs && Avx2.IsSupported)
+        if (n == MaxOutputs && Avx.IsSupported)
         {
-            GatherColumns(ref wt, w, k);
+            // W^T as the packed GEMM lays out a transposed panel of 16 columns: 8 x 8 register transposes.
+            PackedGemm.PackTransposed(ref wt, ref ws, k, k, MaxOutputs);
         }
         else
         {
@@ -93,21 +93,6 @@ internal static class SmallLinear
                 acc = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ar, p)), Vector512.LoadUnsafe(ref columns, (nuint)(p * MaxOutputs)), acc);
             }
             Store(y, r, width, acc);
-        }
-    }
-
-    /// <summary>W^T for 16 outputs: each input's column of W, 8 lanes per AVX2 gather instead of 16 scattered stores.</summary>
-    private static unsafe void GatherColumns(ref float transposed, ReadOnlySpan<float> w, int k)
-    {
-        Vector256<int> index = Vector256<int>.Indices * k;
-        fixed (float* source = w)
-        fixed (float* destination = &transposed)
-        {
-            for (int p = 0; p < k; p++)
-            {
-                Avx2.GatherVector256(source + p, index, 4).Store(destination + p * MaxOutputs);
-                Avx2.GatherVector256(source + 8 * k + p, index, 4).Store(destination + p * MaxOutputs + 8);
-            }
         }
     }
 

@@ -62,7 +62,8 @@ public sealed class CrossEntropyLoss : Loss<int>
         // The whole batch's shifted logits go into the gradient buffer and take their exponentials in one vectorised
         // pass (one call per row costs more than the exponentials for a few classes); each row then becomes
         // gradScale (softmax(x) - q) in place, q the smoothed one-hot target.
-        for (int b = 0; b < batch; b++) ShiftByMax(inputGrad.Slice(b * classes, classes), input.Slice(b * classes, classes));
+        Span<float> maxes = batch <= 1024 ? stackalloc float[batch] : new float[batch];
+        for (int b = 0; b < batch; b++) maxes[b] = ShiftByMax(inputGrad.Slice(b * classes, classes), input.Slice(b * classes, classes));
         TensorPrimitives.Exp(inputGrad, inputGrad);
         double smoothing = LabelSmoothing;
         float uniform = (float)(smoothing / classes * gradScale), onTarget = (float)((1 - smoothing) * gradScale);
@@ -70,7 +71,7 @@ public sealed class CrossEntropyLoss : Loss<int>
         {
             ReadOnlySpan<float> x = input.Slice(b * classes, classes);
             Span<float> g = inputGrad.Slice(b * classes, classes);
-            total += Term(g, x, TensorPrimitives.Max(x), target[b], losses, b, out double sumExp);
+            total += Term(g, x, maxes[b], target[b], losses, b, out double sumExp);
             float scale = (float)(gradScale / sumExp);
             for (int c = 0; c < classes; c++) g[c] = g[c] * scale - uniform;
             g[target[b]] -= onTarget;

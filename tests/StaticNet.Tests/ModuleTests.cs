@@ -10,6 +10,29 @@ namespace StaticNet.Tests;
 public class ModuleTests
 {
     [Fact]
+    public void Arenas_and_the_input_slot_start_on_64_byte_boundaries()
+    {
+        // The kernels stream weights and input rows with 64-byte loads; an arena off the boundary would split every one.
+        static long Misalignment(ReadOnlySpan<float> span)
+        {
+            unsafe
+            {
+                fixed (float* start = span) return (long)start % 64;
+            }
+        }
+        for (int round = 0; round < 3; round++)
+        {
+            var net = new FashionMlp(7 + round);
+            Assert.Equal(0, Misalignment(net.ParameterArena));
+            Assert.Equal(0, Misalignment(net.GradientArena));
+            (float[] array, int start) = net.InputSlot!.Value;
+            Assert.Equal(0, Misalignment(array.AsSpan(start)));
+            // The first weight starts the arena, and its 784-float rows keep the boundary.
+            Assert.Equal(0, Misalignment(net.Parameters().First().Data.Slice(784)));
+        }
+    }
+
+    [Fact]
     public void Parameter_names_and_shapes_match_the_pytorch_state_dict()
     {
         var net = new FashionMlp(1);
