@@ -109,11 +109,43 @@ internal static class Gemm
         else AccumulateColumnSums<Scalar>(ref sum, ref a, rows, n);
     }
 
-    /// <summary>Column by column block: each vector of sums stays in a register over all rows (the same order as row by row).</summary>
+    /// <summary>
+    /// Blocks of columns: each vector of sums stays in a register over all rows (the same order as row by row). Eight
+    /// vectors side by side keep eight independent chains of additions in flight and read each row's block contiguously;
+    /// one vector at a time waited on each addition's latency (a 256 x 256 bias gradient: 5.0 -> 2.3 us).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateColumnSums<TV>(ref float sum, ref float a, int rows, int n) where TV : struct, IVector<TV>
     {
         int j = 0;
+        for (; j + 8 * TV.Count <= n; j += 8 * TV.Count)
+        {
+            ref float s = ref Unsafe.Add(ref sum, j);
+            TV s0 = TV.Load(ref s), s1 = TV.Load(ref Unsafe.Add(ref s, TV.Count)), s2 = TV.Load(ref Unsafe.Add(ref s, 2 * TV.Count));
+            TV s3 = TV.Load(ref Unsafe.Add(ref s, 3 * TV.Count)), s4 = TV.Load(ref Unsafe.Add(ref s, 4 * TV.Count));
+            TV s5 = TV.Load(ref Unsafe.Add(ref s, 5 * TV.Count)), s6 = TV.Load(ref Unsafe.Add(ref s, 6 * TV.Count));
+            TV s7 = TV.Load(ref Unsafe.Add(ref s, 7 * TV.Count));
+            for (int r = 0; r < rows; r++)
+            {
+                ref float row = ref Unsafe.Add(ref a, r * n + j);
+                s0 = TV.Add(s0, TV.Load(ref row));
+                s1 = TV.Add(s1, TV.Load(ref Unsafe.Add(ref row, TV.Count)));
+                s2 = TV.Add(s2, TV.Load(ref Unsafe.Add(ref row, 2 * TV.Count)));
+                s3 = TV.Add(s3, TV.Load(ref Unsafe.Add(ref row, 3 * TV.Count)));
+                s4 = TV.Add(s4, TV.Load(ref Unsafe.Add(ref row, 4 * TV.Count)));
+                s5 = TV.Add(s5, TV.Load(ref Unsafe.Add(ref row, 5 * TV.Count)));
+                s6 = TV.Add(s6, TV.Load(ref Unsafe.Add(ref row, 6 * TV.Count)));
+                s7 = TV.Add(s7, TV.Load(ref Unsafe.Add(ref row, 7 * TV.Count)));
+            }
+            TV.Store(s0, ref s);
+            TV.Store(s1, ref Unsafe.Add(ref s, TV.Count));
+            TV.Store(s2, ref Unsafe.Add(ref s, 2 * TV.Count));
+            TV.Store(s3, ref Unsafe.Add(ref s, 3 * TV.Count));
+            TV.Store(s4, ref Unsafe.Add(ref s, 4 * TV.Count));
+            TV.Store(s5, ref Unsafe.Add(ref s, 5 * TV.Count));
+            TV.Store(s6, ref Unsafe.Add(ref s, 6 * TV.Count));
+            TV.Store(s7, ref Unsafe.Add(ref s, 7 * TV.Count));
+        }
         for (; j + TV.Count <= n; j += TV.Count)
         {
             TV total = TV.Load(ref Unsafe.Add(ref sum, j));

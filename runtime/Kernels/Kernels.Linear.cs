@@ -29,15 +29,10 @@ public static partial class Kernels
         }
         if (UsePacked(rows, outFeatures, inFeatures))
         {
-            // Start from the bias (or zero) and accumulate x W^T on top: B(p, j) = W[j, p] is read through strides.
-            for (int r = 0; r < rows; r++)
-            {
-                Span<float> row = output.Slice(r * outFeatures, outFeatures);
-                if (bias.IsEmpty) row.Clear();
-                else bias.CopyTo(row);
-            }
-            PackedGemm.Multiply(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), inFeatures, 1,
-                ref MemoryMarshal.GetReference(weight), 1, inFeatures, rows, outFeatures, inFeatures, accumulate: true);
+            // x W^T on top of the bias (or from zero): B(p, j) = W[j, p] is read through strides.
+            ref float y = ref MemoryMarshal.GetReference(output), x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight);
+            if (bias.IsEmpty) PackedGemm.Multiply(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, accumulate: false);
+            else PackedGemm.MultiplyAddBias(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, ref MemoryMarshal.GetReference(bias));
             return;
         }
         Gemm.MultiplyTransposed(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input),
