@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace StaticNet;
@@ -45,6 +46,7 @@ internal sealed class BatchGather<TTarget> : Simd.IPartitionedJob
         Copy(_data!, _order.AsSpan(_start + begin, end - begin), begin, _features!, _featuresStart, _targets!);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Copy(Dataset<TTarget> data, ReadOnlySpan<int> samples, int firstRow, float[] features, int featuresStart, TTarget[] targets)
     {
         int f = data.FeatureSize, t = data.TargetSize;

@@ -268,6 +268,7 @@ internal static class Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float At(this ref float origin, int index) => Unsafe.Add(ref origin, index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Dot<TV>(ref float x, ref float y, int k) where TV : struct, IVector<TV>
     {
         TV acc = TV.Create(0f);

@@ -10,6 +10,7 @@ public static partial class Kernels
     /// Training-mode dropout (torch.nn.Dropout): each element is kept with probability 1 - p and scaled by 1 / (1 - p),
     /// or zeroed. The mask (the factor per element) is written for the backward pass.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DropoutForward(Span<float> output, Span<float> mask, ReadOnlySpan<float> input, float p, RandomGenerator generator)
     {
         ArgumentNullException.ThrowIfNull(generator);

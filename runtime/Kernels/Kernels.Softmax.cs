@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace StaticNet;
@@ -9,6 +10,7 @@ public static partial class Kernels
     /// Softmax over the middle dimension of a tensor viewed as [outer, dim, inner] (torch.nn.Softmax(dim)):
     /// exp(x - max) / sum, so large inputs do not overflow.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxForward(Span<float> output, ReadOnlySpan<float> input, int outer, int dim, int inner)
     {
         CheckSoftmax(output.Length, input.Length, outer, dim, inner, nameof(input));
@@ -42,6 +44,7 @@ public static partial class Kernels
     }
 
     /// <summary>inputGrad = output * (outputGrad - sum(outputGrad * output)) over the softmax dimension.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> output, int outer, int dim, int inner)
     {
         CheckSoftmax(inputGrad.Length, outputGrad.Length, outer, dim, inner, nameof(outputGrad));

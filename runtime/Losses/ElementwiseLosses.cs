@@ -24,6 +24,7 @@ public abstract class ElementwiseLoss(Reduction reduction) : Loss<float>(reducti
     }
 
     /// <summary>The shared loop: sums the terms in double, writing each term and its scaled gradient where asked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private protected static double Sum<TTerm>(TTerm term, ReadOnlySpan<float> input, ReadOnlySpan<float> target, Span<float> inputGrad, Span<float> losses, float gradScale)
         where TTerm : struct, IElementwiseTerm
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace StaticNet;
 
@@ -6,6 +7,7 @@ namespace StaticNet;
 public static class Metrics
 {
     /// <summary>How many rows have their largest logit at the label (d2l's accuracy(y_hat, y)); ties go to the first class, as torch.argmax.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int CountCorrect(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels)
     {
         int classes = Classes(logits.Length, labels.Length);
