@@ -125,6 +125,12 @@ def main():
             gflops = FLOPS[name] / s / 1e9
             print(f"{name:<16} {threads:>7} {fmt(t):>12} {fmt(s):>12} {s / t:>7.3f} {gflops:>8.1f} {100 * gflops / (peak * threads):>8.0f}% "
                   f"{ours_row['bytes_allocated']:>8}")
+    # The lowest ratio any implementation could reach against this PyTorch run: its useful multiply-adds alone, at the
+    # probe's peak on every thread, with nothing else (no data loading, no elementwise work, no memory stalls).
+    print("\nfloor (useful flops at the measured peak, nothing else) over PyTorch's time:")
+    for threads in (1, 2):
+        floor = FLOPS["mlp_epoch"] / (peak * threads * 1e9)
+        print(f"  mlp_epoch, {threads} thread{'s' if threads > 1 else ''}: {fmt(floor)}, ratio {floor / pytorch[threads]['mlp_epoch']:.3f}")
 
 
 def fmt(seconds):

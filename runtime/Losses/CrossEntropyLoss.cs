@@ -82,6 +82,7 @@ public sealed class CrossEntropyLoss : Loss<int>
     }
 
     /// <summary>shifted = x - max(x); returns max(x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float ShiftByMax(Span<float> shifted, ReadOnlySpan<float> x)
     {
         float max = TensorPrimitives.Max(x);
@@ -90,6 +91,7 @@ public sealed class CrossEntropyLoss : Loss<int>
     }
 
     /// <summary>One sample's loss from its logits x, their maximum and exp(x - max); stored in losses[b] when given.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private double Term(ReadOnlySpan<float> exponentials, ReadOnlySpan<float> x, float max, int label, Span<float> losses, int b, out double sumExp)
     {
         sumExp = 0;
