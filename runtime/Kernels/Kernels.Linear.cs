@@ -10,33 +10,47 @@ public static partial class Kernels
     /// An empty <paramref name="bias"/> means no bias.
     /// </summary>
     public static void LinearForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        int rows, int inFeatures, int outFeatures)
+        int rows, int inFeatures, int outFeatures) => LinearForwardCore(output, input, weight, bias, rows, inFeatures, outFeatures, relu: false);
+
+    /// <summary>
+    /// output = max(input W^T + bias, 0): a Linear layer and the ReLU after it, equal bit for bit to
+    /// <see cref="LinearForward"/> then <see cref="ReluForward"/>. Where the product runs on the packed GEMM the ReLU is
+    /// applied as its tiles are stored, so the pre-activation is never written nor read back; elsewhere it is a second
+    /// pass over output.
+    /// </summary>
+    public static void LinearReluForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        int rows, int inFeatures, int outFeatures) => LinearForwardCore(output, input, weight, bias, rows, inFeatures, outFeatures, relu: true);
+
+    private static void LinearForwardCore(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        int rows, int inFeatures, int outFeatures, bool relu)
     {
         CheckLinear(rows, inFeatures, outFeatures, input.Length, weight.Length, bias.Length);
         CheckLength(output.Length, (long)rows * outFeatures, nameof(output));
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (rows == 0) return;
-        if (SmallLinear.Applies(outFeatures, inFeatures))
-        {
-            SmallLinear.Forward(output, input, weight, bias, rows, outFeatures, inFeatures);
-            return;
-        }
-        if (NarrowLinear.Applies(rows, outFeatures))
-        {
-            NarrowLinear.Forward(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight),
-                ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
-            return;
-        }
-        if (UsePacked(rows, outFeatures, inFeatures))
+        if (UsePacked(rows, outFeatures, inFeatures) && !SmallLinear.Applies(outFeatures, inFeatures) && !NarrowLinear.Applies(rows, outFeatures))
         {
             // x W^T on top of the bias (or from zero): B(p, j) = W[j, p] is read through strides.
             ref float y = ref MemoryMarshal.GetReference(output), x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight);
-            if (bias.IsEmpty) PackedGemm.Multiply(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, accumulate: false);
-            else PackedGemm.MultiplyAddBias(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, ref MemoryMarshal.GetReference(bias));
+            if (bias.IsEmpty) PackedGemm.Multiply(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, accumulate: false, relu);
+            else PackedGemm.MultiplyAddBias(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, ref MemoryMarshal.GetReference(bias), relu);
             return;
         }
-        Gemm.MultiplyTransposed(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input),
-            ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
+        if (SmallLinear.Applies(outFeatures, inFeatures))
+        {
+            SmallLinear.Forward(output, input, weight, bias, rows, outFeatures, inFeatures);
+        }
+        else if (NarrowLinear.Applies(rows, outFeatures))
+        {
+            NarrowLinear.Forward(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight),
+                ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
+        }
+        else
+        {
+            Gemm.MultiplyTransposed(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input),
+                ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
+        }
+        if (relu) ReluInPlace(output);
     }
 
     /// <summary>
@@ -44,7 +58,22 @@ public static partial class Kernels
     /// weightGrad += outputGrad^T input and biasGrad += the column sums of outputGrad (skipped when empty).
     /// </summary>
     public static void LinearBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad,
-        ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int rows, int inFeatures, int outFeatures)
+        ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int rows, int inFeatures, int outFeatures) =>
+        LinearBackwardCore(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, rows, inFeatures, outFeatures, throughRelu: false);
+
+    /// <summary>
+    /// <see cref="LinearBackward"/>
+    /// for a Linear layer whose input is the output of a ReLU, with the input gradient carried through that ReLU:
+    /// inputGrad = outputGrad W where input &gt; 0, else 0, equal bit for bit to LinearBackward then
+    /// <see cref="ReluBackward"/>(inputGrad, that, input). For layers of at most 16 outputs the mask is applied as the
+    /// gradient is stored, so the gradient at the ReLU's output is never written nor read back.
+    /// </summary>
+    public static void LinearBackwardThroughRelu(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad,
+        ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int rows, int inFeatures, int outFeatures) =>
+        LinearBackwardCore(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, rows, inFeatures, outFeatures, throughRelu: true);
+
+    private static void LinearBackwardCore(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad,
+        ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int rows, int inFeatures, int outFeatures, bool throughRelu)
     {
         CheckLinear(rows, inFeatures, outFeatures, input.Length, weight.Length, biasGrad.Length);
         CheckLength(outputGrad.Length, (long)rows * outFeatures, nameof(outputGrad));
@@ -52,9 +81,9 @@ public static partial class Kernels
         if (!inputGrad.IsEmpty)
         {
             CheckLength(inputGrad.Length, (long)rows * inFeatures, nameof(inputGrad));
-            if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(weight))
+            if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(weight) || (throughRelu && inputGrad.Overlaps(input)))
             {
-                throw new ArgumentException("inputGrad overlaps outputGrad or weight; kernels need separate buffers.", nameof(inputGrad));
+                throw new ArgumentException($"inputGrad overlaps outputGrad{(throughRelu ? ", input" : "")} or weight; kernels need separate buffers.", nameof(inputGrad));
             }
         }
         if (rows == 0) return;
@@ -65,7 +94,9 @@ public static partial class Kernels
         {
             if (narrow)
             {
-                NarrowLinear.InputGradient(ref MemoryMarshal.GetReference(inputGrad), ref dY, ref MemoryMarshal.GetReference(weight), rows, outFeatures, inFeatures);
+                ref float dx = ref MemoryMarshal.GetReference(inputGrad);
+                NarrowLinear.InputGradient(ref dx, ref dY, ref MemoryMarshal.GetReference(weight), ref throughRelu ? ref MemoryMarshal.GetReference(input) : ref dx,
+                    throughRelu, rows, outFeatures, inFeatures);
             }
             else if (packed)
             {
@@ -76,6 +107,7 @@ public static partial class Kernels
             {
                 Gemm.Multiply(ref MemoryMarshal.GetReference(inputGrad), ref dY, ref MemoryMarshal.GetReference(weight), rows, inFeatures, outFeatures);
             }
+            if (throughRelu && !narrow) ReluBackwardInPlace(inputGrad, input);
         }
         if (narrow)
         {

@@ -13,6 +13,12 @@ public static partial class Kernels
     public static void ReluBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> output) =>
         Elementwise.Map(inputGrad, outputGrad, output, default(ReluBackwardOperator));
 
+    /// <summary>values = max(values, 0) in place, as <see cref="ReluForward"/>.</summary>
+    internal static void ReluInPlace(Span<float> values) => Elementwise.Update(values, default(ReluOperator));
+
+    /// <summary>grad = grad where output &gt; 0, else 0, in place, as <see cref="ReluBackward"/>.</summary>
+    internal static void ReluBackwardInPlace(Span<float> grad, ReadOnlySpan<float> output) => Elementwise.Update(grad, output, default(ReluBackwardOperator));
+
     private readonly struct ReluOperator : IUnaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -34,9 +34,13 @@ internal static class NarrowLinear
     public static void WeightGradient(ref float dw, ref float dy, ref float x, int rows, int n, int k) =>
         Run(Product.WeightGradient, ref dw, ref dy, ref x, ref dw, false, rows, n, k);
 
-    /// <summary>dx[r, p] = sum over o of dy[r, o] w[o, p], for dy [rows, n], w [n, k], dx [rows, k].</summary>
-    public static void InputGradient(ref float dx, ref float dy, ref float w, int rows, int n, int k) =>
-        Run(Product.InputGradient, ref dx, ref dy, ref w, ref dx, false, rows, n, k);
+    /// <summary>
+    /// dx[r, p] = sum over o of dy[r, o] w[o, p], for dy [rows, n], w [n, k], dx [rows, k]; with <paramref name="masked"/>,
+    /// 0 wherever relu[r, p] is not positive (the gradient through the ReLU whose output is this layer's input), applied
+    /// as each vector is stored. (The mask takes the operand slot the forward uses for the bias.)
+    /// </summary>
+    public static void InputGradient(ref float dx, ref float dy, ref float w, ref float relu, bool masked, int rows, int n, int k) =>
+        Run(Product.InputGradient, ref dx, ref dy, ref w, ref relu, masked, rows, n, k);
 
     private enum Product { Forward, WeightGradient, InputGradient }
 
@@ -102,7 +106,7 @@ internal static class NarrowLinear
                 else Forward<TV, FourOutputs>(ref Unsafe.Add(ref output, begin * n), ref Unsafe.Add(ref a, begin * k), ref b, ref bias, hasBias, end - begin, n, k);
                 break;
             case Product.InputGradient:
-                InputGradient<TV>(ref Unsafe.Add(ref output, begin * k), ref Unsafe.Add(ref a, begin * n), ref b, end - begin, n, k);
+                InputGradient<TV>(ref Unsafe.Add(ref output, begin * k), ref Unsafe.Add(ref a, begin * n), ref b, ref Unsafe.Add(ref bias, begin * k), hasBias, end - begin, n, k);
                 break;
             default:
                 if (UseFive(n)) WeightGradient<TV, FiveOutputs>(ref Unsafe.Add(ref output, begin), ref a, ref Unsafe.Add(ref b, begin), rows, n, end - begin, k);
@@ -325,7 +329,7 @@ internal static class NarrowLinear
     /// layer only one vector wide (16 inputs) still keeps eight multiply-add chains in flight; then single features.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void InputGradient<TV>(ref float dx, ref float dy, ref float w, int rows, int n, int k) where TV : struct, IVector<TV>
+    private static void InputGradient<TV>(ref float dx, ref float dy, ref float w, ref float relu, bool masked, int rows, int n, int k) where TV : struct, IVector<TV>
     {
         int p = 0;
         for (; p + 4 * TV.Count <= k; p += 4 * TV.Count)
@@ -354,10 +358,12 @@ internal static class NarrowLinear
                     a30 = TV.MultiplyAdd(d, u0, a30); a31 = TV.MultiplyAdd(d, u1, a31); a32 = TV.MultiplyAdd(d, u2, a32); a33 = TV.MultiplyAdd(d, u3, a33);
                 }
                 ref float target = ref Unsafe.Add(ref dx, r0 * k + p);
-                StoreVectors(ref target, a00, a01, a02, a03);
-                if (validRows > 1) StoreVectors(ref Unsafe.Add(ref target, k), a10, a11, a12, a13);
-                if (validRows > 2) StoreVectors(ref Unsafe.Add(ref target, 2 * k), a20, a21, a22, a23);
-                if (validRows > 3) StoreVectors(ref Unsafe.Add(ref target, 3 * k), a30, a31, a32, a33);
+                ref float mask = ref Unsafe.Add(ref relu, masked ? r0 * k + p : 0);
+                nint step = masked ? k : 0;
+                StoreVectors(ref target, ref mask, masked, a00, a01, a02, a03);
+                if (validRows > 1) StoreVectors(ref Unsafe.Add(ref target, k), ref Unsafe.Add(ref mask, step), masked, a10, a11, a12, a13);
+                if (validRows > 2) StoreVectors(ref Unsafe.Add(ref target, 2 * k), ref Unsafe.Add(ref mask, 2 * step), masked, a20, a21, a22, a23);
+                if (validRows > 3) StoreVectors(ref Unsafe.Add(ref target, 3 * k), ref Unsafe.Add(ref mask, 3 * step), masked, a30, a31, a32, a33);
             }
         }
         for (; p + TV.Count <= k; p += TV.Count)
@@ -383,15 +389,17 @@ internal static class NarrowLinear
                     a7 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref d, s7)), u, a7);
                 }
                 ref float target = ref Unsafe.Add(ref dx, r0 * k + p);
+                ref float mask = ref Unsafe.Add(ref relu, masked ? r0 * k + p : 0);
+                nint step = masked ? k : 0;
                 int validRows = Math.Min(8, rows - r0);
-                TV.Store(a0, ref target);
-                if (validRows > 1) TV.Store(a1, ref Unsafe.Add(ref target, k));
-                if (validRows > 2) TV.Store(a2, ref Unsafe.Add(ref target, 2 * k));
-                if (validRows > 3) TV.Store(a3, ref Unsafe.Add(ref target, 3 * k));
-                if (validRows > 4) TV.Store(a4, ref Unsafe.Add(ref target, 4 * k));
-                if (validRows > 5) TV.Store(a5, ref Unsafe.Add(ref target, 5 * k));
-                if (validRows > 6) TV.Store(a6, ref Unsafe.Add(ref target, 6 * k));
-                if (validRows > 7) TV.Store(a7, ref Unsafe.Add(ref target, 7 * k));
+                StoreMasked(a0, ref target, ref mask, masked);
+                if (validRows > 1) StoreMasked(a1, ref Unsafe.Add(ref target, k), ref Unsafe.Add(ref mask, step), masked);
+                if (validRows > 2) StoreMasked(a2, ref Unsafe.Add(ref target, 2 * k), ref Unsafe.Add(ref mask, 2 * step), masked);
+                if (validRows > 3) StoreMasked(a3, ref Unsafe.Add(ref target, 3 * k), ref Unsafe.Add(ref mask, 3 * step), masked);
+                if (validRows > 4) StoreMasked(a4, ref Unsafe.Add(ref target, 4 * k), ref Unsafe.Add(ref mask, 4 * step), masked);
+                if (validRows > 5) StoreMasked(a5, ref Unsafe.Add(ref target, 5 * k), ref Unsafe.Add(ref mask, 5 * step), masked);
+                if (validRows > 6) StoreMasked(a6, ref Unsafe.Add(ref target, 6 * k), ref Unsafe.Add(ref mask, 6 * step), masked);
+                if (validRows > 7) StoreMasked(a7, ref Unsafe.Add(ref target, 7 * k), ref Unsafe.Add(ref mask, 7 * step), masked);
             }
         }
         for (; p < k; p++)
@@ -400,18 +408,27 @@ internal static class NarrowLinear
             {
                 float sum = 0;
                 for (int o = 0; o < n; o++) sum = float.MultiplyAddEstimate(Unsafe.Add(ref dy, r * n + o), Unsafe.Add(ref w, o * k + p), sum);
-                Unsafe.Add(ref dx, r * k + p) = sum;
+                StoreMasked(new Scalar(sum), ref Unsafe.Add(ref dx, r * k + p), ref Unsafe.Add(ref relu, masked ? r * k + p : 0), masked);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreVectors<TV>(ref float target, TV a0, TV a1, TV a2, TV a3) where TV : struct, IVector<TV>
+    private static void StoreVectors<TV>(ref float target, ref float mask, bool masked, TV a0, TV a1, TV a2, TV a3) where TV : struct, IVector<TV>
     {
-        TV.Store(a0, ref target);
-        TV.Store(a1, ref Unsafe.Add(ref target, TV.Count));
-        TV.Store(a2, ref Unsafe.Add(ref target, 2 * TV.Count));
-        TV.Store(a3, ref Unsafe.Add(ref target, 3 * TV.Count));
+        nint step = masked ? TV.Count : 0;
+        StoreMasked(a0, ref target, ref mask, masked);
+        StoreMasked(a1, ref Unsafe.Add(ref target, TV.Count), ref Unsafe.Add(ref mask, step), masked);
+        StoreMasked(a2, ref Unsafe.Add(ref target, 2 * TV.Count), ref Unsafe.Add(ref mask, 2 * step), masked);
+        StoreMasked(a3, ref Unsafe.Add(ref target, 3 * TV.Count), ref Unsafe.Add(ref mask, 3 * step), masked);
+    }
+
+    /// <summary>Stores value, or with <paramref name="masked"/> 0 where the ReLU output at mask is not positive (as Kernels.ReluBackward).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreMasked<TV>(TV value, ref float target, ref float mask, bool masked) where TV : struct, IVector<TV>
+    {
+        if (masked) value = TV.Select(TV.GreaterThan(TV.Load(ref mask), TV.Create(0f)), value, TV.Create(0f));
+        TV.Store(value, ref target);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -45,21 +45,22 @@ internal static class PackedGemm
     /// B(p, j) = b[p * bRow + j * bCol] and C row-major [m, n]. Callers have checked every length. Large products are
     /// split by columns (or, when C is narrow, by rows) across <see cref="Threading.NumThreads"/> threads.
     /// </summary>
-    public static void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate) =>
-        Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, accumulate ? Start.FromC : Start.FromZero, ref Unsafe.NullRef<float>());
+    /// <remarks>With <paramref name="relu"/>, C = max(that, 0), applied where the last depth block is stored (Linear then ReLU).</remarks>
+    public static void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate, bool relu = false) =>
+        Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, accumulate ? Start.FromC : Start.FromZero, ref Unsafe.NullRef<float>(), relu);
 
     /// <summary>
-    /// C[i, j] = bias[j] + sum over p of A(i, p) B(p, j), as <see cref="Multiply(ref float, ref float, int, int, ref float, int, int, int, int, int, bool)"/>:
+    /// C[i, j] = bias[j] + sum over p of A(i, p) B(p, j), as <see cref="Multiply(ref float, ref float, int, int, ref float, int, int, int, int, int, bool, bool)"/>:
     /// the bias enters where the first depth block is stored, so C is not filled with it in a pass of its own, and every
     /// element is summed in the same order as when C starts from the bias.
     /// </summary>
-    public static void MultiplyAddBias(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, ref float bias) =>
-        Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, Start.FromBias, ref bias);
+    public static void MultiplyAddBias(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, ref float bias, bool relu = false) =>
+        Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, Start.FromBias, ref bias, relu);
 
     /// <summary>What the sums are added to: nothing, C itself, or a bias row repeated down C.</summary>
     private enum Start { FromZero, FromC, FromBias }
 
-    private static unsafe void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, Start start, ref float bias)
+    private static unsafe void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, Start start, ref float bias, bool relu)
     {
         int threads = Threading.NumThreads;
         if (threads > 1 && (long)m * n * k >= ParallelThreshold)
@@ -75,13 +76,13 @@ internal static class PackedGemm
                 fixed (float* pc = &c, pa = &a, pb = &b, pBias = &bias)
                 {
                     GemmJob job = s_job ??= new GemmJob();
-                    job.Set(pc, pa, aRow, aCol, pb, bRow, bCol, m, n, k, start, pBias, threads, byColumns);
+                    job.Set(pc, pa, aRow, aCol, pb, bRow, bCol, m, n, k, start, pBias, relu, threads, byColumns);
                     WorkerPool.Run(job, threads);
                 }
                 return;
             }
         }
-        MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias);
+        MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias, relu);
     }
 
     /// <summary>One part of a split product: a range of columns or of rows of C, aligned to whole tiles.</summary>
@@ -90,10 +91,11 @@ internal static class PackedGemm
         private float* _c, _a, _b, _bias;
         private int _aRow, _aCol, _bRow, _bCol, _m, _n, _k, _parts;
         private Start _start;
-        private bool _byColumns;
+        private bool _relu, _byColumns;
 
-        public void Set(float* c, float* a, int aRow, int aCol, float* b, int bRow, int bCol, int m, int n, int k, Start start, float* bias, int parts, bool byColumns)
+        public void Set(float* c, float* a, int aRow, int aCol, float* b, int bRow, int bCol, int m, int n, int k, Start start, float* bias, bool relu, int parts, bool byColumns)
         {
+            _relu = relu;
             _c = c;
             _a = a;
             _b = b;
@@ -112,19 +114,19 @@ internal static class PackedGemm
             if (_byColumns)
             {
                 MultiplyBlock(ref *(_c + start), _n, ref *_a, _aRow, _aCol, ref *(_b + (long)start * _bCol), _bRow, _bCol, _m, end - start, _k, _start,
-                    ref _start == Start.FromBias ? ref *(_bias + start) : ref Unsafe.NullRef<float>());
+                    ref _start == Start.FromBias ? ref *(_bias + start) : ref Unsafe.NullRef<float>(), _relu);
             }
             else
             {
                 MultiplyBlock(ref *(_c + (long)start * _n), _n, ref *(_a + (long)start * _aRow), _aRow, _aCol, ref *_b, _bRow, _bCol, end - start, _n, _k, _start,
-                    ref _start == Start.FromBias ? ref *_bias : ref Unsafe.NullRef<float>());
+                    ref _start == Start.FromBias ? ref *_bias : ref Unsafe.NullRef<float>(), _relu);
             }
         }
     }
 
     /// <summary>The serial product on a block of C with row stride <paramref name="ldc"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MultiplyBlock(ref float c, int ldc, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, Start start, ref float bias)
+    private static void MultiplyBlock(ref float c, int ldc, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, Start start, ref float bias, bool relu)
     {
         // Narrow outputs (a classifier's 10 logits) use half-width tiles, so that less of each tile is padding.
         bool narrow = Vector512.IsHardwareAccelerated && n <= 16;
@@ -143,6 +145,7 @@ internal static class PackedGemm
                 Start from = p0 > 0 ? Start.FromC : start;
                 bool add = from != Start.FromZero;
                 int initStride = from == Start.FromC ? ldc : 0;
+                bool clamp = relu && p0 + kc == k; // ReLU once the sums are complete
                 // Rows of B that are contiguous (dY W, dY^T X) are read in place by full panels; only a panel cut by the
                 // right edge is copied, zero-padded. A transposed B (x W^T) is packed whole.
                 bool inPlace = bCol == 1;
@@ -170,8 +173,8 @@ internal static class PackedGemm
                             rs = 1;
                             cs = mr;
                         }
-                        if (rows == mr && cols == nr) MicroKernel(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, ref init, initStride, narrow);
-                        else EdgeTile(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, ref init, initStride, rows, cols, nr, narrow);
+                        if (rows == mr && cols == nr) MicroKernel(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, ref init, initStride, clamp, narrow);
+                        else EdgeTile(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, ref init, initStride, clamp, rows, cols, nr, narrow);
                     }
                 }
             }
@@ -179,22 +182,22 @@ internal static class PackedGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride, bool narrow)
+    private static void MicroKernel(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride, bool clamp, bool narrow)
     {
-        if (narrow) Kernel8x16(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add, ref init, initStride);
-        else if (Vector512.IsHardwareAccelerated) Kernel8x32(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add, ref init, initStride);
-        else Kernel6x16(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add, ref init, initStride);
+        if (narrow) Kernel8x16(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add, ref init, initStride, clamp);
+        else if (Vector512.IsHardwareAccelerated) Kernel8x32(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add, ref init, initStride, clamp);
+        else Kernel6x16(kc, ref a, rs, cs, ref b, ldb, ref c, ldc, add, ref init, initStride, clamp);
     }
 
     /// <summary>A tile cut by the right or bottom edge: the full micro-kernel into a scratch tile, then its valid part into C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit] // the micro-kernel writes the whole scratch tile
     private static void EdgeTile(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride,
-        int rows, int cols, int nr, bool narrow)
+        bool clamp, int rows, int cols, int nr, bool narrow)
     {
         Span<float> tile = stackalloc float[8 * 32];
         ref float t = ref MemoryMarshal.GetReference(tile);
-        MicroKernel(kc, ref a, rs, cs, ref b, ldb, ref t, nr, add: false, ref t, 0, narrow);
+        MicroKernel(kc, ref a, rs, cs, ref b, ldb, ref t, nr, add: false, ref t, 0, clamp: false, narrow);
         for (int i = 0; i < rows; i++)
         {
             ref float cRow = ref Unsafe.Add(ref c, i * ldc);
@@ -202,13 +205,14 @@ internal static class PackedGemm
             ref float tRow = ref Unsafe.Add(ref t, i * nr);
             for (int j = 0; j < cols; j++)
             {
-                Unsafe.Add(ref cRow, j) = add ? Unsafe.Add(ref initRow, j) + Unsafe.Add(ref tRow, j) : Unsafe.Add(ref tRow, j);
+                float value = add ? Unsafe.Add(ref initRow, j) + Unsafe.Add(ref tRow, j) : Unsafe.Add(ref tRow, j);
+                Unsafe.Add(ref cRow, j) = clamp ? MathF.Max(value, 0f) : value; // MathF.Max keeps NaN, as the vector Max does
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x32(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride)
+    private static void Kernel8x32(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride, bool clamp)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
@@ -235,18 +239,18 @@ internal static class PackedGemm
             x = Vector512.Create(Unsafe.Add(ref ap, r7));
             c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
         }
-        Store512(ref c, ref init, c00, c01, add);
-        Store512(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c10, c11, add);
-        Store512(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref init, 2 * initStride), c20, c21, add);
-        Store512(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref init, 3 * initStride), c30, c31, add);
-        Store512(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref init, 4 * initStride), c40, c41, add);
-        Store512(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref init, 5 * initStride), c50, c51, add);
-        Store512(ref Unsafe.Add(ref c, 6 * ldc), ref Unsafe.Add(ref init, 6 * initStride), c60, c61, add);
-        Store512(ref Unsafe.Add(ref c, 7 * ldc), ref Unsafe.Add(ref init, 7 * initStride), c70, c71, add);
+        Store512(ref c, ref init, c00, c01, add, clamp);
+        Store512(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c10, c11, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref init, 2 * initStride), c20, c21, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref init, 3 * initStride), c30, c31, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref init, 4 * initStride), c40, c41, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref init, 5 * initStride), c50, c51, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 6 * ldc), ref Unsafe.Add(ref init, 6 * initStride), c60, c61, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 7 * ldc), ref Unsafe.Add(ref init, 7 * initStride), c70, c71, add, clamp);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x16(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride)
+    private static void Kernel8x16(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride, bool clamp)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs, r6 = 6 * rs, r7 = 7 * rs;
@@ -263,30 +267,36 @@ internal static class PackedGemm
             c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r6)), b0, c6);
             c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r7)), b0, c7);
         }
-        Store512(ref c, ref init, c0, add);
-        Store512(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c1, add);
-        Store512(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref init, 2 * initStride), c2, add);
-        Store512(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref init, 3 * initStride), c3, add);
-        Store512(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref init, 4 * initStride), c4, add);
-        Store512(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref init, 5 * initStride), c5, add);
-        Store512(ref Unsafe.Add(ref c, 6 * ldc), ref Unsafe.Add(ref init, 6 * initStride), c6, add);
-        Store512(ref Unsafe.Add(ref c, 7 * ldc), ref Unsafe.Add(ref init, 7 * initStride), c7, add);
+        Store512(ref c, ref init, c0, add, clamp);
+        Store512(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c1, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref init, 2 * initStride), c2, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref init, 3 * initStride), c3, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref init, 4 * initStride), c4, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref init, 5 * initStride), c5, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 6 * ldc), ref Unsafe.Add(ref init, 6 * initStride), c6, add, clamp);
+        Store512(ref Unsafe.Add(ref c, 7 * ldc), ref Unsafe.Add(ref init, 7 * initStride), c7, add, clamp);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(ref float c, ref float init, Vector512<float> value, bool add)
+    private static void Store512(ref float c, ref float init, Vector512<float> value, bool add, bool clamp)
     {
         if (add) value = Vector512.LoadUnsafe(ref init) + value;
+        if (clamp) value = Vector512.Max(value, Vector512<float>.Zero);
         value.StoreUnsafe(ref c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(ref float c, ref float init, Vector512<float> left, Vector512<float> right, bool add)
+    private static void Store512(ref float c, ref float init, Vector512<float> left, Vector512<float> right, bool add, bool clamp)
     {
         if (add)
         {
             left = Vector512.LoadUnsafe(ref init) + left;
             right = Vector512.LoadUnsafe(ref init, 16) + right;
+        }
+        if (clamp)
+        {
+            left = Vector512.Max(left, Vector512<float>.Zero);
+            right = Vector512.Max(right, Vector512<float>.Zero);
         }
         left.StoreUnsafe(ref c);
         right.StoreUnsafe(ref c, 16);
@@ -294,7 +304,7 @@ internal static class PackedGemm
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
-    private static void Kernel6x16(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride)
+    private static void Kernel6x16(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride, bool clamp)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -317,21 +327,26 @@ internal static class PackedGemm
             x = Vector256.Create(Unsafe.Add(ref ap, r5));
             c50 = Vector256.MultiplyAddEstimate(x, b0, c50); c51 = Vector256.MultiplyAddEstimate(x, b1, c51);
         }
-        Store256(ref c, ref init, c00, c01, add);
-        Store256(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c10, c11, add);
-        Store256(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref init, 2 * initStride), c20, c21, add);
-        Store256(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref init, 3 * initStride), c30, c31, add);
-        Store256(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref init, 4 * initStride), c40, c41, add);
-        Store256(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref init, 5 * initStride), c50, c51, add);
+        Store256(ref c, ref init, c00, c01, add, clamp);
+        Store256(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c10, c11, add, clamp);
+        Store256(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref init, 2 * initStride), c20, c21, add, clamp);
+        Store256(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref init, 3 * initStride), c30, c31, add, clamp);
+        Store256(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref init, 4 * initStride), c40, c41, add, clamp);
+        Store256(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref init, 5 * initStride), c50, c51, add, clamp);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(ref float c, ref float init, Vector256<float> left, Vector256<float> right, bool add)
+    private static void Store256(ref float c, ref float init, Vector256<float> left, Vector256<float> right, bool add, bool clamp)
     {
         if (add)
         {
             left = Vector256.LoadUnsafe(ref init) + left;
             right = Vector256.LoadUnsafe(ref init, 8) + right;
+        }
+        if (clamp)
+        {
+            left = Vector256.Max(left, Vector256<float>.Zero);
+            right = Vector256.Max(right, Vector256<float>.Zero);
         }
         left.StoreUnsafe(ref c);
         right.StoreUnsafe(ref c, 8);

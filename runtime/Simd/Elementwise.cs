@@ -48,6 +48,53 @@ internal static class Elementwise
         else Map<TOp, Scalar>(destination, x, y, op);
     }
 
+    /// <summary>values[i] = op(values[i]) in place: whole vectors, then single lanes (an overlapping last vector would apply op twice).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Update<TOp>(Span<float> values, TOp op) where TOp : struct, IUnaryOperator
+    {
+        ref float v = ref MemoryMarshal.GetReference(values);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated) i = UpdateVectors<TOp, Vec512>(ref v, values.Length, op);
+        else if (Vector256.IsHardwareAccelerated) i = UpdateVectors<TOp, Vec256>(ref v, values.Length, op);
+        else if (Vector128.IsHardwareAccelerated) i = UpdateVectors<TOp, Vec128>(ref v, values.Length, op);
+        for (; i < values.Length; i++) Scalar.Store(op.Invoke(Scalar.Load(ref Unsafe.Add(ref v, i))), ref Unsafe.Add(ref v, i));
+    }
+
+    /// <summary>values[i] = op(values[i], y[i]) in place, as <see cref="Update{TOp}(Span{float}, TOp)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Update<TOp>(Span<float> values, ReadOnlySpan<float> y, TOp op) where TOp : struct, IBinaryOperator
+    {
+        if (y.Length != values.Length) throw new ArgumentException($"y holds {y.Length} floats, but the destination holds {values.Length}.", nameof(y));
+        ref float v = ref MemoryMarshal.GetReference(values);
+        ref float b = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated) i = UpdateVectors<TOp, Vec512>(ref v, ref b, values.Length, op);
+        else if (Vector256.IsHardwareAccelerated) i = UpdateVectors<TOp, Vec256>(ref v, ref b, values.Length, op);
+        else if (Vector128.IsHardwareAccelerated) i = UpdateVectors<TOp, Vec128>(ref v, ref b, values.Length, op);
+        for (; i < values.Length; i++)
+        {
+            Scalar.Store(op.Invoke(Scalar.Load(ref Unsafe.Add(ref v, i)), Scalar.Load(ref Unsafe.Add(ref b, i))), ref Unsafe.Add(ref v, i));
+        }
+    }
+
+    /// <summary>The whole vectors of an in-place update; returns where the single lanes start.</summary>
+    private static int UpdateVectors<TOp, TV>(ref float v, int n, TOp op) where TOp : struct, IUnaryOperator where TV : struct, IVector<TV>
+    {
+        int i = 0;
+        for (; i + TV.Count <= n; i += TV.Count) TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref v, i))), ref Unsafe.Add(ref v, i));
+        return i;
+    }
+
+    private static int UpdateVectors<TOp, TV>(ref float v, ref float y, int n, TOp op) where TOp : struct, IBinaryOperator where TV : struct, IVector<TV>
+    {
+        int i = 0;
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref v, i)), TV.Load(ref Unsafe.Add(ref y, i))), ref Unsafe.Add(ref v, i));
+        }
+        return i;
+    }
+
     /// <summary>Throws unless the spans have equal lengths and do not overlap: the overlapping tail would read written values.</summary>
     public static void CheckLengths(Span<float> destination, ReadOnlySpan<float> source, string name)
     {

@@ -62,6 +62,54 @@ public class KernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Linear_with_relu_equals_the_two_separate_passes_bit_for_bit(int rows, int inFeatures, int outFeatures)
+    {
+        // The input is a ReLU's output (exact zeros included), as where the generator uses the backward kernel.
+        float[] x = NetworkCases.RandomFloats(rows * inFeatures, 1);
+        Kernels.ReluForward(x, (float[])x.Clone());
+        float[] w = NetworkCases.RandomFloats(outFeatures * inFeatures, 2);
+        float[] b = NetworkCases.RandomFloats(outFeatures, 3);
+        float[] dy = NetworkCases.RandomFloats(rows * outFeatures, 4);
+        foreach (bool withBias in new[] { true, false })
+        {
+            float[] bias = withBias ? b : [];
+            var linear = new float[rows * outFeatures];
+            var separate = new float[rows * outFeatures];
+            Kernels.LinearForward(linear, x, w, bias, rows, inFeatures, outFeatures);
+            Kernels.ReluForward(separate, linear);
+            var fused = new float[rows * outFeatures];
+            Kernels.LinearReluForward(fused, x, w, bias, rows, inFeatures, outFeatures);
+            AssertBits(separate, fused);
+            if (linear.Length >= 16) Assert.Contains(linear, v => v < 0); // the ReLU had work to do
+        }
+
+        var dxLinear = new float[rows * inFeatures];
+        var dxSeparate = new float[rows * inFeatures];
+        float[] dw = NetworkCases.RandomFloats(w.Length, 5), db = NetworkCases.RandomFloats(b.Length, 6);
+        float[] dwFused = (float[])dw.Clone(), dbFused = (float[])db.Clone();
+        Kernels.LinearBackward(dxLinear, dw, db, dy, x, w, rows, inFeatures, outFeatures);
+        Kernels.ReluBackward(dxSeparate, dxLinear, x);
+        var dxFused = new float[rows * inFeatures];
+        Kernels.LinearBackwardThroughRelu(dxFused, dwFused, dbFused, dy, x, w, rows, inFeatures, outFeatures);
+        AssertBits(dxSeparate, dxFused);
+        AssertBits(dw, dwFused);
+        AssertBits(db, dbFused);
+    }
+
+    private static void AssertBits(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+            {
+                Assert.Fail($"Element {i}: expected {expected[i]:R}, got {actual[i]:R}.");
+            }
+        }
+    }
+
     [Fact]
     public void Linear_without_bias_and_without_input_gradient()
     {

@@ -62,11 +62,12 @@ public class ThreadingTests
     [InlineData(300, 790, 10)]
     [InlineData(77, 1000, 3)]
     [InlineData(130, 2100, 16)]
+    [InlineData(100, 700, 40)]
     public void Split_linear_kernels_equal_the_serial_ones_at_odd_sizes(int rows, int inFeatures, int outFeatures)
     {
         float[] x = NetworkCases.RandomFloats(rows * inFeatures, 11), w = NetworkCases.RandomFloats(outFeatures * inFeatures, 12);
         float[] b = NetworkCases.RandomFloats(outFeatures, 13), dy = NetworkCases.RandomFloats(rows * outFeatures, 14);
-        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(int threads)
+        (float[] Y, float[] Dx, float[] Dw, float[] Db, float[] YRelu, float[] DxRelu) Run(int threads)
         {
             int saved = Threading.NumThreads;
             Threading.NumThreads = threads;
@@ -77,7 +78,11 @@ public class ThreadingTests
                 float[] dw = NetworkCases.RandomFloats(outFeatures * inFeatures, 15), db = new float[outFeatures];
                 Kernels.LinearForward(y, x, w, b, rows, inFeatures, outFeatures);
                 Kernels.LinearBackward(dx, dw, db, dy, x, w, rows, inFeatures, outFeatures);
-                return (y, dx, dw, db);
+                var yRelu = new float[rows * outFeatures];
+                var dxRelu = new float[rows * inFeatures];
+                Kernels.LinearReluForward(yRelu, x, w, b, rows, inFeatures, outFeatures);
+                Kernels.LinearBackwardThroughRelu(dxRelu, new float[dw.Length], new float[outFeatures], dy, x, w, rows, inFeatures, outFeatures);
+                return (y, dx, dw, db, yRelu, dxRelu);
             }
             finally
             {
@@ -92,6 +97,8 @@ public class ThreadingTests
             Assert.Equal(one.Dx, many.Dx);
             Assert.Equal(one.Dw, many.Dw);
             Assert.Equal(one.Db, many.Db);
+            Assert.Equal(one.YRelu, many.YRelu);
+            Assert.Equal(one.DxRelu, many.DxRelu);
         }
     }
 
