@@ -154,6 +154,11 @@ internal static class NetworkEmitter
                 w.Line($"{Kernels}.ResidualForward({h}, {x}, {Skip(steps, step)});");
                 continue;
             }
+            if (LinearThenRelu(steps, plan, i))
+            {
+                w.Line($"// {Describe(step)}: computed with the ReLU below, which keeps only its output");
+                continue;
+            }
             w.Line($"// {Describe(step)}: {h} {Shapes.Batched(layer.OutputShape)}{(layer.IsView ? ", a view of " + x : "")}");
             if (layer.IsView)
             {
@@ -165,6 +170,11 @@ internal static class NetworkEmitter
             {
                 case LayerKind.Linear:
                     w.Line($"{Kernels}.LinearForward({h}, {x}, {Weight("p", layer, plan, i)}, {Bias("p", layer, plan, i)}, {Rows(layer)}, {Int(layer.A)}, {Int(layer.B)});");
+                    break;
+                case LayerKind.ReLU when i > 0 && LinearThenRelu(steps, plan, i - 1):
+                    LayerModel linear = steps[i - 1].Layer;
+                    w.Line($"{Kernels}.LinearReluForward({h}, {In(steps, plan, i - 1)}, {Weight("p", linear, plan, i - 1)}, {Bias("p", linear, plan, i - 1)}, " +
+                        $"{Rows(linear)}, {Int(linear.A)}, {Int(linear.B)});");
                     break;
                 case LayerKind.ReLU:
                     w.Line($"{Kernels}.ReluForward({h}, {x});");
@@ -248,17 +258,28 @@ internal static class NetworkEmitter
                 w.Line($"{dh}.CopyTo({dx});");
                 continue;
             }
-            w.Line($"// {Describe(step)}: {dx} {Shapes.Batched(layer.InputShape)} from {dh}");
+            if (ReluThenLinear(steps, plan, i - 1))
+            {
+                w.Line($"// {Describe(step)}: d{In(steps, plan, i - 1)} {Shapes.Batched(layer.InputShape)} from {dh}, through the ReLU below");
+            }
+            else
+            {
+                w.Line($"// {Describe(step)}: {dx} {Shapes.Batched(layer.InputShape)} from {dh}");
+            }
             if (layer.IsView)
             {
                 w.Line($"// a view: {dx} is {dh}");
+            }
+            else if (ReluThenLinear(steps, plan, i))
+            {
+                w.Line($"// {dx} was written by the Linear above, through this ReLU");
             }
             else
             {
                 // Steps before the first one with parameters matter only for the input gradient (unless a residual routes around them).
                 bool onlyForInput = !plan.HasResidual && (plan.FirstParameterStep < 0 || i < plan.FirstParameterStep);
                 if (onlyForInput) w.Open("if (needInputGrad)");
-                EmitStepBackward(w, step, plan, i, h, x, dh, dx);
+                EmitStepBackward(w, steps, step, plan, i, h, x, dh, dx);
                 if (onlyForInput) w.Close();
             }
             foreach (Step residual in skipAdds[i])
@@ -271,14 +292,18 @@ internal static class NetworkEmitter
         w.Close();
     }
 
-    private static void EmitStepBackward(IndentedWriter w, Step step, BufferPlan plan, int i, string h, string x, string dh, string dx)
+    private static void EmitStepBackward(IndentedWriter w, List<Step> steps, Step step, BufferPlan plan, int i, string h, string x, string dh, string dx)
     {
         LayerModel layer = step.Layer;
         switch (layer.Kind)
         {
             case LayerKind.Linear:
-                string target = i == plan.FirstParameterStep && !plan.HasResidual ? $"needInputGrad ? {dx} : default" : dx;
-                w.Line($"{Kernels}.LinearBackward({target}, {Weight("dp", layer, plan, i)}, {Bias("dp", layer, plan, i)}, {dh}, {x}, {Weight("p", layer, plan, i)}, {Rows(layer)}, {Int(layer.A)}, {Int(layer.B)});");
+                // After a ReLU, the input gradient goes straight through it to the ReLU's own input.
+                bool throughRelu = i > 0 && ReluThenLinear(steps, plan, i - 1);
+                string into = throughRelu ? "d" + In(steps, plan, i - 1) : dx;
+                string target = i == plan.FirstParameterStep && !plan.HasResidual ? $"needInputGrad ? {into} : default" : into;
+                w.Line($"{Kernels}.{(throughRelu ? "LinearBackwardThroughRelu" : "LinearBackward")}({target}, {Weight("dp", layer, plan, i)}, {Bias("dp", layer, plan, i)}, " +
+                    $"{dh}, {x}, {Weight("p", layer, plan, i)}, {Rows(layer)}, {Int(layer.A)}, {Int(layer.B)});");
                 break;
             case LayerKind.ReLU:
                 w.Line($"{Kernels}.ReluBackward({dx}, {dh}, {h});");
@@ -324,6 +349,21 @@ internal static class NetworkEmitter
     }
 
     private static bool IsDropout(Step step) => step.Kind == StepKind.Layer && step.Layer.Kind == LayerKind.Dropout;
+
+    /// <summary>Step i is a Linear whose output only the ReLU right after it reads: one kernel computes both, forward.</summary>
+    private static bool LinearThenRelu(List<Step> steps, BufferPlan plan, int i) => Pair(steps, plan, i, LayerKind.Linear, LayerKind.ReLU);
+
+    /// <summary>Step i is a ReLU whose output only the Linear right after it reads: the Linear's input gradient goes through it, backward.</summary>
+    private static bool ReluThenLinear(List<Step> steps, BufferPlan plan, int i) => Pair(steps, plan, i, LayerKind.ReLU, LayerKind.Linear);
+
+    /// <summary>
+    /// Adjacent layer steps, the second reading the first's output, are all it takes for that output to have no other
+    /// reader: a block boundary or a residual's skip (which reads the output of the step before its block starts) puts a
+    /// step in between.
+    /// </summary>
+    private static bool Pair(List<Step> steps, BufferPlan plan, int i, LayerKind first, LayerKind second) =>
+        i >= 0 && i + 1 < steps.Count && steps[i].Kind == StepKind.Layer && steps[i].Layer.Kind == first
+        && steps[i + 1].Kind == StepKind.Layer && steps[i + 1].Layer.Kind == second && plan.InputStep[i + 1] == i;
 
     /// <summary>The buffer a step reads: the output of the step before it, or the input.</summary>
     private static string In(List<Step> steps, BufferPlan plan, int i) => plan.InputStep[i] < 0 ? "x" : Out(steps[plan.InputStep[i]]);

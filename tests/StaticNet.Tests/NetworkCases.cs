@@ -25,6 +25,7 @@ public static class NetworkCases
         new Case(nameof(ViewResidual), (b, s) => new ViewResidual(b, s), ViewResidual.InputShape.ToArray()),
         new Case(nameof(Rank2Outer), (b, s) => new Rank2Outer(b, s), Rank2Outer.InputShape.ToArray()),
         new Case(nameof(DeepComposite), (b, s) => new DeepComposite(b, s), DeepComposite.InputShape.ToArray()),
+        new Case(nameof(FusedRelus), (b, s) => new FusedRelus(b, s), FusedRelus.InputShape.ToArray()),
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(All.Keys);

@@ -131,6 +131,12 @@ public partial class Ensemble
 [Network(2, 3)] [Block(typeof(Rank2Block))] [Flatten] [Linear(2)] public partial class Rank2Outer;
 [Network(6)] [Block(typeof(Composite), Name = "inner")] [Residual(typeof(Square2))] [Softmax] public partial class DeepComposite;
 
+// Every place a Linear and a ReLU run as one kernel (the generator fuses adjacent pairs): a ReLU before the first
+// parameter, a ReLU between two Linears (fused both ways), a Linear and ReLU ending a residual block, and a ReLU reading
+// a residual sum before a Linear.
+[Network(4)] [Linear(4)] [ReLU] public partial class ReluBlock;
+[Network(6)] [ReLU] [Linear(8)] [ReLU] [Linear(4)] [Residual(typeof(ReluBlock))] [ReLU] [Linear(2)] public partial class FusedRelus;
+
 // Composite, and so its own blocks, away from the start of the arena: blocks two deep must add up their offsets.
 [Network(6)] [Linear(6)] [Block(typeof(Composite))] public partial class ShiftedComposite;
 [Network(2)] [Linear(2)] [LeakyReLU(0.2)] public partial class Square2;

@@ -83,6 +83,23 @@ public class SnapshotTests
             [Linear(2)]
             public partial class Composite;
             """ },
+        { "ReluFusion", """
+            using StaticNet;
+
+            namespace Models;
+
+            [Network(4)] [Linear(4)] [ReLU] public partial class ReluBlock;
+
+            [Network(6)]
+            [ReLU]
+            [Linear(8)]
+            [ReLU]
+            [Linear(4)]
+            [Residual(typeof(ReluBlock))]
+            [ReLU]
+            [Linear(2)]
+            public partial class FusedRelus;
+            """ },
         { "ParameterFree", """
             using StaticNet;
 

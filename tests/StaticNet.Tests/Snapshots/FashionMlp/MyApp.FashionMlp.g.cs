@@ -82,13 +82,11 @@ namespace MyApp
             // 0 Flatten(start_dim=1, end_dim=-1): h0 [B, 784], a view of x
             global::System.Span<float> h0 = x;
 
-            // 1 Linear(784 -> 256): h1 [B, 256]
-            global::System.Span<float> h1 = a.Slice(784 * n, batch * 256);
-            global::StaticNet.Kernels.LinearForward(h1, h0, p.Slice(0, 200704), p.Slice(200704, 256), batch, 784, 256);
+            // 1 Linear(784 -> 256): computed with the ReLU below, which keeps only its output
 
             // 2 ReLU: h2 [B, 256]
             global::System.Span<float> h2 = a.Slice(1040 * n, batch * 256);
-            global::StaticNet.Kernels.ReluForward(h2, h1);
+            global::StaticNet.Kernels.LinearReluForward(h2, h0, p.Slice(0, 200704), p.Slice(200704, 256), batch, 784, 256);
 
             // 3 Dropout(p=0.2): h3 [B, 256]
             global::System.Span<float> h3 = a.Slice(1296 * n, batch * 256);
