@@ -159,10 +159,18 @@ internal static class NetworkEmitter
                 w.Line($"// {Describe(step)}: computed with the ReLU below, which keeps only its output");
                 continue;
             }
-            w.Line($"// {Describe(step)}: {h} {Shapes.Batched(layer.OutputShape)}{(layer.IsView ? ", a view of " + x : "")}");
+            w.Line($"// {Describe(step)}: {h} {Shapes.Batched(layer.OutputShape)}{(layer.IsView ? ", a view of " + x : IsDropout(step) ? ", " + x + " itself when inactive" : "")}");
             if (layer.IsView)
             {
                 w.Line($"{Span} {h} = {x};");
+                continue;
+            }
+            if (IsDropout(step))
+            {
+                // Inactive (eval mode, or p = 0) it is the identity: the next layer reads the input, nothing is copied.
+                w.Line($"{MaskFlag(step)} = {DropoutField(step)}.Training && {DropoutField(step)}.P > 0;");
+                w.Line($"{Span} {h} = {DropoutOutput(step, plan, i, "a", x)};");
+                w.Line($"if ({MaskFlag(step)}) {Kernels}.DropoutForward({h}, {Mask(step, plan, i)}, {x}, {Real(layer.Real)}, Generator);");
                 continue;
             }
             w.Line($"{Span} {h} = a.Slice({Scaled(plan.OutputOffset[i])}, batch * {Int(layer.OutputSize)});");
@@ -193,11 +201,6 @@ internal static class NetworkEmitter
                     break;
                 case LayerKind.Softmax:
                     w.Line($"{Kernels}.SoftmaxForward({h}, {x}, {SoftmaxSizes(layer)});");
-                    break;
-                case LayerKind.Dropout:
-                    w.Line($"{MaskFlag(step)} = {DropoutField(step)}.Training && {DropoutField(step)}.P > 0;");
-                    w.Line($"if ({MaskFlag(step)}) {Kernels}.DropoutForward({h}, {Mask(step, plan, i)}, {x}, {Real(layer.Real)}, Generator);");
-                    w.Line($"else {x}.CopyTo({h});");
                     break;
             }
         }
@@ -233,6 +236,11 @@ internal static class NetworkEmitter
             {
                 w.Line($"{Span} {h} = {In(steps, plan, i)};");
                 w.Line($"{Span} d{h} = d{In(steps, plan, i)};");
+            }
+            else if (IsDropout(step))
+            {
+                w.Line($"{Span} {h} = {DropoutOutput(step, plan, i, "a", In(steps, plan, i))};");
+                w.Line($"{Span} d{h} = {DropoutOutput(step, plan, i, "g", "d" + In(steps, plan, i))};");
             }
             else
             {
@@ -325,7 +333,6 @@ internal static class NetworkEmitter
                 break;
             case LayerKind.Dropout:
                 w.Line($"if ({MaskFlag(step)}) {Kernels}.DropoutBackward({dx}, {dh}, {Mask(step, plan, i)});");
-                w.Line($"else {dh}.CopyTo({dx});");
                 break;
         }
     }
@@ -349,6 +356,10 @@ internal static class NetworkEmitter
     }
 
     private static bool IsDropout(Step step) => step.Kind == StepKind.Layer && step.Layer.Kind == LayerKind.Dropout;
+
+    /// <summary>A dropout's output (or its gradient, from arena g): its own buffer when it drops, its input when inactive.</summary>
+    private static string DropoutOutput(Step step, BufferPlan plan, int i, string arena, string input) =>
+        $"{MaskFlag(step)} ? {arena}.Slice({Scaled(plan.OutputOffset[i])}, batch * {Int(step.Layer.OutputSize)}) : {input}";
 
     /// <summary>Step i is a Linear whose output only the ReLU right after it reads: one kernel computes both, forward.</summary>
     private static bool LinearThenRelu(List<Step> steps, BufferPlan plan, int i) => Pair(steps, plan, i, LayerKind.Linear, LayerKind.ReLU);

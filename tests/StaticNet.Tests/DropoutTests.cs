@@ -43,6 +43,35 @@ public class DropoutTests
     }
 
     [Fact]
+    public void An_inactive_dropout_between_layers_changes_nothing_forward_or_backward()
+    {
+        // In eval mode the generated code reads the dropout's input in place of its output (no copy either way); the
+        // same network without the dropout must give the same bits.
+        var plain = new MlpRelu(5, 3);
+        var withDropout = new MlpDropout(5, 3);
+        Parameter[] from = plain.Parameters().ToArray(), to = withDropout.Parameters().ToArray();
+        Assert.Equal(from.Length, to.Length);
+        for (int i = 0; i < from.Length; i++) from[i].Data.CopyTo(to[i].Data);
+        withDropout.Eval();
+        float[] input = NetworkCases.RandomFloats(5 * 6, 21), outputGrad = NetworkCases.RandomFloats(5 * 4, 22);
+        (float[] Output, float[] InputGrad, float[] Grads) Run(Network net)
+        {
+            var output = new float[5 * 4];
+            var inputGrad = new float[5 * 6];
+            net.Forward(input, output);
+            net.ZeroGrad();
+            net.Backward(outputGrad, inputGrad);
+            return (output, inputGrad, net.GradientArena.ToArray());
+        }
+        var expected = Run(plain);
+        var actual = Run(withDropout);
+        Assert.Equal(expected.Output, actual.Output);
+        Assert.Equal(expected.InputGrad, actual.InputGrad);
+        Assert.Equal(expected.Grads, actual.Grads);
+        Assert.Contains(expected.Grads, v => v != 0);
+    }
+
+    [Fact]
     public void Masks_follow_the_seed_and_change_from_call_to_call()
     {
         float[] input = Enumerable.Repeat(1f, 1000).ToArray();

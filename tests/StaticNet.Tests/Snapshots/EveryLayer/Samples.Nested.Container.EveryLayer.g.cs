@@ -126,11 +126,10 @@ namespace Samples.Nested
                 global::System.Span<float> h6 = a.Slice(104 * n, batch * 16);
                 global::StaticNet.Kernels.GeluTanhForward(h6, h5);
 
-                // 7 Dropout(p=0.1): h7 [B, 2, 8]
-                global::System.Span<float> h7 = a.Slice(120 * n, batch * 16);
+                // 7 Dropout(p=0.1): h7 [B, 2, 8], h6 itself when inactive
                 _dropout7Applied = _layer7.Training && _layer7.P > 0;
+                global::System.Span<float> h7 = _dropout7Applied ? a.Slice(120 * n, batch * 16) : h6;
                 if (_dropout7Applied) global::StaticNet.Kernels.DropoutForward(h7, m.Slice(0, batch * 16), h6, 0.1f, Generator);
-                else h6.CopyTo(h7);
 
                 // 8 Identity: h8 [B, 2, 8], a view of h7
                 global::System.Span<float> h8 = h7;
@@ -182,8 +181,8 @@ namespace Samples.Nested
                 global::System.Span<float> h6 = a.Slice(104 * n, batch * 16);
                 global::System.Span<float> dh6 = g.Slice(104 * n, batch * 16);
                 // h7, dh7: [B, 2, 8]
-                global::System.Span<float> h7 = a.Slice(120 * n, batch * 16);
-                global::System.Span<float> dh7 = g.Slice(120 * n, batch * 16);
+                global::System.Span<float> h7 = _dropout7Applied ? a.Slice(120 * n, batch * 16) : h6;
+                global::System.Span<float> dh7 = _dropout7Applied ? g.Slice(120 * n, batch * 16) : dh6;
                 // h8, dh8: [B, 2, 8]
                 global::System.Span<float> h8 = h7;
                 global::System.Span<float> dh8 = dh7;
@@ -207,7 +206,6 @@ namespace Samples.Nested
 
                 // 7 Dropout(p=0.1): dh6 [B, 2, 8] from dh7
                 if (_dropout7Applied) global::StaticNet.Kernels.DropoutBackward(dh6, dh7, m.Slice(0, batch * 16));
-                else dh7.CopyTo(dh6);
 
                 // 6 GELU(approximate='tanh'): dh5 [B, 2, 8] from dh6
                 global::StaticNet.Kernels.GeluTanhBackward(dh5, dh6, h5);

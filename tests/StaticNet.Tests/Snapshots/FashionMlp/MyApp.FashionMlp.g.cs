@@ -88,11 +88,10 @@ namespace MyApp
             global::System.Span<float> h2 = a.Slice(1040 * n, batch * 256);
             global::StaticNet.Kernels.LinearReluForward(h2, h0, p.Slice(0, 200704), p.Slice(200704, 256), batch, 784, 256);
 
-            // 3 Dropout(p=0.2): h3 [B, 256]
-            global::System.Span<float> h3 = a.Slice(1296 * n, batch * 256);
+            // 3 Dropout(p=0.2): h3 [B, 256], h2 itself when inactive
             _dropout3Applied = _layer3.Training && _layer3.P > 0;
+            global::System.Span<float> h3 = _dropout3Applied ? a.Slice(1296 * n, batch * 256) : h2;
             if (_dropout3Applied) global::StaticNet.Kernels.DropoutForward(h3, m.Slice(0, batch * 256), h2, 0.2f, Generator);
-            else h2.CopyTo(h3);
 
             // 4 'head' Linear(256 -> 10): h4 [B, 10]
             global::System.Span<float> h4 = a.Slice(1552 * n, batch * 10);
@@ -125,8 +124,8 @@ namespace MyApp
             global::System.Span<float> h2 = a.Slice(1040 * n, batch * 256);
             global::System.Span<float> dh2 = g.Slice(1040 * n, batch * 256);
             // h3, dh3: [B, 256]
-            global::System.Span<float> h3 = a.Slice(1296 * n, batch * 256);
-            global::System.Span<float> dh3 = g.Slice(1296 * n, batch * 256);
+            global::System.Span<float> h3 = _dropout3Applied ? a.Slice(1296 * n, batch * 256) : h2;
+            global::System.Span<float> dh3 = _dropout3Applied ? g.Slice(1296 * n, batch * 256) : dh2;
             // h4, dh4: [B, 10]
             global::System.Span<float> h4 = a.Slice(1552 * n, batch * 10);
             global::System.Span<float> dh4 = g.Slice(1552 * n, batch * 10);
@@ -138,7 +137,6 @@ namespace MyApp
 
             // 3 Dropout(p=0.2): dh2 [B, 256] from dh3
             if (_dropout3Applied) global::StaticNet.Kernels.DropoutBackward(dh2, dh3, m.Slice(0, batch * 256));
-            else dh3.CopyTo(dh2);
 
             // 2 ReLU: dh1 [B, 256] from dh2
             global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);

@@ -102,11 +102,10 @@ namespace Models
             global::System.Span<float> h2_1 = a.Slice(26 * n, batch * 5);
             global::StaticNet.Kernels.GeluForward(h2_1, h2_0);
 
-            // 2.2 'skip.block.2' Dropout(p=0.1): h2_2 [B, 5]
-            global::System.Span<float> h2_2 = a.Slice(31 * n, batch * 5);
+            // 2.2 'skip.block.2' Dropout(p=0.1): h2_2 [B, 5], h2_1 itself when inactive
             _dropout2_2Applied = _dropout2_2.Training && _dropout2_2.P > 0;
+            global::System.Span<float> h2_2 = _dropout2_2Applied ? a.Slice(31 * n, batch * 5) : h2_1;
             if (_dropout2_2Applied) global::StaticNet.Kernels.DropoutForward(h2_2, m.Slice(0, batch * 5), h2_1, 0.1f, Generator);
-            else h2_1.CopyTo(h2_2);
 
             // 2.3 'skip.block.3' Linear(5 -> 5): h2_3 [B, 5]
             global::System.Span<float> h2_3 = a.Slice(36 * n, batch * 5);
@@ -153,8 +152,8 @@ namespace Models
             global::System.Span<float> h2_1 = a.Slice(26 * n, batch * 5);
             global::System.Span<float> dh2_1 = g.Slice(26 * n, batch * 5);
             // h2_2, dh2_2: [B, 5]
-            global::System.Span<float> h2_2 = a.Slice(31 * n, batch * 5);
-            global::System.Span<float> dh2_2 = g.Slice(31 * n, batch * 5);
+            global::System.Span<float> h2_2 = _dropout2_2Applied ? a.Slice(31 * n, batch * 5) : h2_1;
+            global::System.Span<float> dh2_2 = _dropout2_2Applied ? g.Slice(31 * n, batch * 5) : dh2_1;
             // h2_3, dh2_3: [B, 5]
             global::System.Span<float> h2_3 = a.Slice(36 * n, batch * 5);
             global::System.Span<float> dh2_3 = g.Slice(36 * n, batch * 5);
@@ -178,7 +177,6 @@ namespace Models
 
             // 2.2 'skip.block.2' Dropout(p=0.1): dh2_1 [B, 5] from dh2_2
             if (_dropout2_2Applied) global::StaticNet.Kernels.DropoutBackward(dh2_1, dh2_2, m.Slice(0, batch * 5));
-            else dh2_2.CopyTo(dh2_1);
 
             // 2.1 'skip.block.1' GELU: dh2_0 [B, 5] from dh2_1
             global::StaticNet.Kernels.GeluBackward(dh2_0, dh2_1, h2_0);

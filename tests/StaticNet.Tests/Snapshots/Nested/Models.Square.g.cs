@@ -84,11 +84,10 @@ namespace Models
             global::System.Span<float> h1 = a.Slice(10 * n, batch * 5);
             global::StaticNet.Kernels.GeluForward(h1, h0);
 
-            // 2 Dropout(p=0.1): h2 [B, 5]
-            global::System.Span<float> h2 = a.Slice(15 * n, batch * 5);
+            // 2 Dropout(p=0.1): h2 [B, 5], h1 itself when inactive
             _dropout2Applied = _layer2.Training && _layer2.P > 0;
+            global::System.Span<float> h2 = _dropout2Applied ? a.Slice(15 * n, batch * 5) : h1;
             if (_dropout2Applied) global::StaticNet.Kernels.DropoutForward(h2, m.Slice(0, batch * 5), h1, 0.1f, Generator);
-            else h1.CopyTo(h2);
 
             // 3 Linear(5 -> 5): h3 [B, 5]
             global::System.Span<float> h3 = a.Slice(20 * n, batch * 5);
@@ -118,8 +117,8 @@ namespace Models
             global::System.Span<float> h1 = a.Slice(10 * n, batch * 5);
             global::System.Span<float> dh1 = g.Slice(10 * n, batch * 5);
             // h2, dh2: [B, 5]
-            global::System.Span<float> h2 = a.Slice(15 * n, batch * 5);
-            global::System.Span<float> dh2 = g.Slice(15 * n, batch * 5);
+            global::System.Span<float> h2 = _dropout2Applied ? a.Slice(15 * n, batch * 5) : h1;
+            global::System.Span<float> dh2 = _dropout2Applied ? g.Slice(15 * n, batch * 5) : dh1;
             // h3, dh3: [B, 5]
             global::System.Span<float> h3 = a.Slice(20 * n, batch * 5);
             global::System.Span<float> dh3 = g.Slice(20 * n, batch * 5);
@@ -131,7 +130,6 @@ namespace Models
 
             // 2 Dropout(p=0.1): dh1 [B, 5] from dh2
             if (_dropout2Applied) global::StaticNet.Kernels.DropoutBackward(dh1, dh2, m.Slice(0, batch * 5));
-            else dh2.CopyTo(dh1);
 
             // 1 GELU: dh0 [B, 5] from dh1
             global::StaticNet.Kernels.GeluBackward(dh0, dh1, h0);
