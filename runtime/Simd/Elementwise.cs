@@ -78,6 +78,7 @@ internal static class Elementwise
     }
 
     /// <summary>The whole vectors of an in-place update; returns where the single lanes start.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int UpdateVectors<TOp, TV>(ref float v, int n, TOp op) where TOp : struct, IUnaryOperator where TV : struct, IVector<TV>
     {
         int i = 0;
@@ -85,6 +86,7 @@ internal static class Elementwise
         return i;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int UpdateVectors<TOp, TV>(ref float v, ref float y, int n, TOp op) where TOp : struct, IBinaryOperator where TV : struct, IVector<TV>
     {
         int i = 0;
