@@ -28,14 +28,6 @@ public static partial class Kernels
         CheckLength(output.Length, (long)rows * outFeatures, nameof(output));
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (rows == 0) return;
-        if (UsePacked(rows, outFeatures, inFeatures) && !SmallLinear.Applies(outFeatures, inFeatures) && !NarrowLinear.Applies(rows, outFeatures))
-        {
-            // x W^T on top of the bias (or from zero): B(p, j) = W[j, p] is read through strides.
-            ref float y = ref MemoryMarshal.GetReference(output), x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight);
-            if (bias.IsEmpty) PackedGemm.Multiply(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, accumulate: false, relu);
-            else PackedGemm.MultiplyAddBias(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, ref MemoryMarshal.GetReference(bias), relu);
-            return;
-        }
         if (SmallLinear.Applies(outFeatures, inFeatures))
         {
             SmallLinear.Forward(output, input, weight, bias, rows, outFeatures, inFeatures);
@@ -44,6 +36,15 @@ public static partial class Kernels
         {
             NarrowLinear.Forward(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight),
                 ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
+        }
+        else if (UsePacked(rows, outFeatures, inFeatures))
+        {
+            // x W^T on top of the bias (or from zero): B(p, j) = W[j, p] is read through strides. The ReLU, if any, is
+            // applied as the last depth block is stored.
+            ref float y = ref MemoryMarshal.GetReference(output), x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight);
+            if (bias.IsEmpty) PackedGemm.Multiply(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, accumulate: false, relu);
+            else PackedGemm.MultiplyAddBias(ref y, ref x, inFeatures, 1, ref w, 1, inFeatures, rows, outFeatures, inFeatures, ref MemoryMarshal.GetReference(bias), relu);
+            return;
         }
         else
         {
@@ -81,9 +82,10 @@ public static partial class Kernels
         if (!inputGrad.IsEmpty)
         {
             CheckLength(inputGrad.Length, (long)rows * inFeatures, nameof(inputGrad));
-            if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(weight) || (throughRelu && inputGrad.Overlaps(input)))
+            // The weight gradient (and a ReLU mask) read the input after the input gradient is written.
+            if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(weight) || inputGrad.Overlaps(input))
             {
-                throw new ArgumentException($"inputGrad overlaps outputGrad{(throughRelu ? ", input" : "")} or weight; kernels need separate buffers.", nameof(inputGrad));
+                throw new ArgumentException("inputGrad overlaps outputGrad, input or weight; kernels need separate buffers.", nameof(inputGrad));
             }
         }
         if (rows == 0) return;

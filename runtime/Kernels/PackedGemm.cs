@@ -95,13 +95,12 @@ internal static class PackedGemm
 
         public void Set(float* c, float* a, int aRow, int aCol, float* b, int bRow, int bCol, int m, int n, int k, Start start, float* bias, bool relu, int parts, bool byColumns)
         {
-            _relu = relu;
             _c = c;
             _a = a;
             _b = b;
             _bias = bias;
             (_aRow, _aCol, _bRow, _bCol) = (aRow, aCol, bRow, bCol);
-            (_m, _n, _k, _start, _parts, _byColumns) = (m, n, k, start, parts, byColumns);
+            (_m, _n, _k, _start, _relu, _parts, _byColumns) = (m, n, k, start, relu, parts, byColumns);
         }
 
         public void Execute(int part)

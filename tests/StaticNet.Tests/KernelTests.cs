@@ -214,6 +214,15 @@ public class KernelTests
         Assert.Contains("overlaps", e.Message);
         e = Assert.Throws<ArgumentException>(() => Kernels.ReluBackward(new float[4], new float[4], new float[3]));
         Assert.Contains("holds 3 floats, but the destination holds 4", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Kernels.LinearReluForward(new float[5], new float[6], new float[6], default, 2, 3, 2));
+        Assert.Contains("output must hold 4 floats, but it holds 5", e.Message);
+        // The input is read after the input gradient is written (weight gradient, ReLU mask): they must not share memory.
+        e = Assert.Throws<ArgumentException>(() => Kernels.LinearBackwardThroughRelu(buffer.AsSpan(0, 6), new float[6], default, new float[4],
+            buffer.AsSpan(2, 6), new float[6], 2, 3, 2));
+        Assert.Contains("inputGrad overlaps outputGrad, input or weight", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Kernels.LinearBackward(buffer.AsSpan(0, 6), new float[6], default, new float[4],
+            buffer.AsSpan(2, 6), new float[6], 2, 3, 2));
+        Assert.Contains("inputGrad overlaps outputGrad, input or weight", e.Message);
     }
 
     private static void AssertNear(double expected, float actual, int terms) =>
