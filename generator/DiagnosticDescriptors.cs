@@ -29,6 +29,10 @@ internal static class DiagnosticDescriptors
     public const string BlockHasErrorsId = "SN0019";
     public const string BlockInputId = "SN0020";
     public const string ResidualShapeId = "SN0021";
+    public const string NormalizedShapeId = "SN0022";
+    public const string EpsId = "SN0023";
+    public const string MomentumId = "SN0024";
+    public const string InputRankId = "SN0025";
 
     public static readonly DiagnosticDescriptor NotPartial = Error(NotPartialId,
         "Network class must be partial",
@@ -114,6 +118,22 @@ internal static class DiagnosticDescriptors
         "Residual block changes the shape",
         "The {0} uses '{1}' in a residual connection, but it maps {2} to {3}: x + block(x) needs both the same");
 
+    public static readonly DiagnosticDescriptor NormalizedShape = Error(NormalizedShapeId,
+        "Normalised shape does not match the input",
+        "The {0} has {1} {2}, but the shape that arrives is {3}: expected {4}");
+
+    public static readonly DiagnosticDescriptor Eps = Error(EpsId,
+        "eps must be positive",
+        "The {0} has eps {1}, but eps must be positive and finite");
+
+    public static readonly DiagnosticDescriptor Momentum = Error(MomentumId,
+        "Momentum out of range",
+        "The {0} has momentum {1}, but momentum must be from 0 to 1 (or null, for a cumulative moving average)");
+
+    public static readonly DiagnosticDescriptor InputRank = Error(InputRankId,
+        "Layer cannot take this input rank",
+        "The {0} takes input of shape {1}, but the shape that arrives is {2}");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new()
     {
         [NotPartialId] = NotPartial,
@@ -137,6 +157,10 @@ internal static class DiagnosticDescriptors
         [BlockHasErrorsId] = BlockHasErrors,
         [BlockInputId] = BlockInput,
         [ResidualShapeId] = ResidualShape,
+        [NormalizedShapeId] = NormalizedShape,
+        [EpsId] = Eps,
+        [MomentumId] = Momentum,
+        [InputRankId] = InputRank,
     };
 
     public static IReadOnlyCollection<DiagnosticDescriptor> Descriptors => All.Values;

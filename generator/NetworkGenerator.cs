@@ -3,6 +3,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 using StaticNet.Generator.Emit;
+using StaticNet.Generator.Layers;
 using StaticNet.Generator.Model;
 using StaticNet.Generator.Parsing;
 
@@ -58,11 +59,11 @@ public sealed class NetworkGenerator : IIncrementalGenerator
             static (spc, model) => spc.AddSource(model!.HintName, SourceText.From(ModuleEmitter.Emit(model), System.Text.Encoding.UTF8)));
         context.RegisterSourceOutput(modules.Select(static (result, _) => result.Diagnostics), static (spc, infos) => Report(spc, infos));
 
-        foreach (string layerAttribute in AttributeNames.Layers.Keys)
+        foreach (LayerKind kind in LayerKinds.All)
         {
             IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> orphans = context.SyntaxProvider
                 .ForAttributeWithMetadataName(
-                    layerAttribute,
+                    kind.AttributeName,
                     static (node, _) => node is ClassDeclarationSyntax,
                     static (ctx, _) => NetworkParser.ParseOrphanLayer(ctx))
                 .WithTrackingName(Steps.OrphanLayers);

@@ -1,22 +1,30 @@
+using System;
 using System.Collections.Generic;
+using StaticNet.Generator.Layers;
 using StaticNet.Generator.Model;
 
 namespace StaticNet.Generator.Emit;
 
 /// <summary>
-/// Where each step's output, each Linear's parameters and each dropout mask live in the arenas, as per-sample offsets
-/// (activation offsets are multiplied by the largest batch at run time; parameter offsets are absolute). The input buffer
-/// sits at activation offset 0; views (Flatten, Identity) share their input's buffer. Parameters are laid out in
-/// state_dict order, so a nested block's parameters form one stretch starting at its BlockOffset.
+/// Where everything lives in the arenas, for any layer kind: each step's output (a per-sample offset in the activation
+/// arena, multiplied by the largest batch at run time; the input sits at 0; views share their input's buffer), and
+/// each step's parameters, F32 buffers and saved tensors, keyed by step and slot name. Parameters and buffers are laid
+/// out in state_dict order, so a nested block's form one stretch of each arena from its BlockStart. Saved tensors sized
+/// per sample come first in their arena, those of fixed size after all of them.
 /// </summary>
 internal sealed class BufferPlan
 {
+    private readonly Dictionary<(int Step, string Slot), int> _parameters = new();
+    private readonly Dictionary<(int Step, string Slot), int> _buffers = new();
+    private readonly Dictionary<(int Step, string Slot), (int PerSample, int Fixed)> _saved = new();
+
     public BufferPlan(IReadOnlyList<Step> steps, int inputFloats)
     {
         int n = steps.Count;
-        int[] output = new int[n], weight = new int[n], bias = new int[n], mask = new int[n], blockOffset = new int[n], input = new int[n];
+        int[] output = new int[n], input = new int[n], blockParameters = new int[n], blockBuffers = new int[n];
         // The input buffer is at offset 0; 'activation' is the next free offset, 'previous' the buffer the next step reads.
-        int activation = inputFloats, previous = 0, parameter = 0, masks = 0, previousStep = -1;
+        int activation = inputFloats, previous = 0, parameter = 0, buffer = 0, savedPerSample = 0, savedFixed = 0, previousStep = -1;
+        var fixedSlots = new List<(int Step, string Slot, int Offset)>();
         for (int i = 0; i < n; i++)
         {
             Step step = steps[i];
@@ -24,10 +32,11 @@ internal sealed class BufferPlan
             input[i] = previousStep;
             if (step.Kind == StepKind.BlockStart)
             {
-                blockOffset[i] = parameter;
+                blockParameters[i] = parameter;
+                blockBuffers[i] = buffer;
                 continue;
             }
-            if (step.Kind == StepKind.Layer && layer.IsView)
+            if (step.Kind == StepKind.Layer && layer.Kind.Output(layer) == OutputBuffer.View)
             {
                 output[i] = previous;
             }
@@ -38,59 +47,85 @@ internal sealed class BufferPlan
             }
             previous = output[i];
             previousStep = i;
-            if (step.Kind == StepKind.Layer && layer.Kind == LayerKind.Linear)
+            if (step.Kind != StepKind.Layer) continue;
+            foreach (TensorSlot slot in layer.Parameters)
             {
-                weight[i] = parameter;
-                parameter += layer.A * layer.B;
-                bias[i] = parameter;
-                if (layer.Bias) parameter += layer.B;
+                _parameters.Add((i, slot.Name), parameter);
+                parameter += slot.Size;
             }
-            if (step.Kind == StepKind.Layer && layer.Kind == LayerKind.Dropout)
+            foreach (TensorSlot slot in layer.Buffers)
             {
-                mask[i] = masks;
-                masks += layer.OutputSize;
+                if (slot.DType != TensorDType.F32) continue;
+                _buffers.Add((i, slot.Name), buffer);
+                buffer += slot.Size;
+            }
+            foreach (SavedSlot slot in layer.Saved)
+            {
+                if (slot.PerSample > 0 && slot.Fixed > 0) throw new InvalidOperationException($"Saved tensor '{slot.Name}' must be sized per sample or fixed, not both.");
+                if (slot.PerSample > 0)
+                {
+                    _saved.Add((i, slot.Name), (savedPerSample, 0));
+                    savedPerSample += slot.PerSample;
+                }
+                else
+                {
+                    fixedSlots.Add((i, slot.Name, savedFixed));
+                    savedFixed += slot.Fixed;
+                }
             }
         }
+        foreach ((int step, string slot, int offset) in fixedSlots) _saved.Add((step, slot), (savedPerSample, offset));
+
         OutputOffset = output;
-        WeightOffset = weight;
-        BiasOffset = bias;
-        MaskOffset = mask;
-        BlockOffset = blockOffset;
         InputStep = input;
+        BlockParameterOffset = blockParameters;
+        BlockBufferOffset = blockBuffers;
         ParameterCount = parameter;
-        MasksPerSample = masks;
+        BufferCount = buffer;
+        ActivationsPerSample = activation;
+        SavedPerSample = savedPerSample;
+        SavedFixed = savedFixed;
         FirstParameterStep = -1;
         for (int i = 0; i < n && FirstParameterStep < 0; i++)
         {
-            if (steps[i].Kind == StepKind.Layer && steps[i].Layer.HasParameters) FirstParameterStep = i;
+            if (steps[i].Kind == StepKind.Layer && steps[i].Layer.Parameters.Count > 0) FirstParameterStep = i;
         }
         foreach (Step step in steps) HasResidual |= step.Kind == StepKind.ResidualAdd;
-        ActivationsPerSample = activation;
     }
 
     public IReadOnlyList<int> OutputOffset { get; }
 
-    public IReadOnlyList<int> WeightOffset { get; }
-
-    public IReadOnlyList<int> BiasOffset { get; }
-
-    public IReadOnlyList<int> MaskOffset { get; }
-
-    /// <summary>For a BlockStart step: where the block's parameters begin in the arena.</summary>
-    public IReadOnlyList<int> BlockOffset { get; }
-
     /// <summary>The step whose output is each step's input (-1: the network's input).</summary>
     public IReadOnlyList<int> InputStep { get; }
+
+    /// <summary>For a BlockStart step: where the block's parameters begin in the arena.</summary>
+    public IReadOnlyList<int> BlockParameterOffset { get; }
+
+    /// <summary>For a BlockStart step: where the block's F32 buffers begin in the buffer arena.</summary>
+    public IReadOnlyList<int> BlockBufferOffset { get; }
 
     public int ActivationsPerSample { get; }
 
     public int ParameterCount { get; }
 
-    public int MasksPerSample { get; }
+    public int BufferCount { get; }
+
+    /// <summary>Floats of saved tensors per sample of the largest batch.</summary>
+    public int SavedPerSample { get; }
+
+    /// <summary>Floats of saved tensors whatever the batch.</summary>
+    public int SavedFixed { get; }
 
     /// <summary>The first step with parameters, or -1. Steps before it need input gradients only when the caller asks for them.</summary>
     public int FirstParameterStep { get; }
 
     /// <summary>Residual sums route gradients around blocks, so every input gradient is then computed.</summary>
     public bool HasResidual { get; }
+
+    public int Parameter(int step, string slot) => _parameters[(step, slot)];
+
+    public int Buffer(int step, string slot) => _buffers[(step, slot)];
+
+    /// <summary>A saved tensor's start: per-sample floats before it (times the largest batch) plus fixed floats.</summary>
+    public (int PerSample, int Fixed) Saved(int step, string slot) => _saved[(step, slot)];
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using StaticNet.Generator.Layers;
 using StaticNet.Generator.Model;
 
 namespace StaticNet.Generator.Emit;
@@ -24,10 +25,13 @@ internal enum StepKind
 /// </summary>
 internal sealed record Step(StepKind Kind, LayerModel Layer, string Id, string Label, string ModuleExpression, int Skip = -1, int FirstInner = -1)
 {
+    /// <summary>Inside a block: its module is reached through the block, so a step that reads it keeps it in a field.</summary>
+    public bool IsNested => Id.IndexOf('_') >= 0;
+
     public static List<Step> Flatten(EquatableArray<LayerModel> layers)
     {
         var steps = new List<Step>();
-        Add(steps, layers, "", "", i => "_layer" + Text(i));
+        Add(steps, layers, "", "", i => "_layer" + Code.Int(i));
         return steps;
     }
 
@@ -36,8 +40,8 @@ internal sealed record Step(StepKind Kind, LayerModel Layer, string Id, string L
         for (int i = 0; i < layers.Count; i++)
         {
             LayerModel layer = layers[i];
-            string id = idPrefix + Text(i), label = labelPrefix + layer.Name, expression = module(i);
-            if (!layer.IsNested)
+            string id = idPrefix + Code.Int(i), label = labelPrefix + layer.Name, expression = module(i);
+            if (layer is not NestedModel nested)
             {
                 steps.Add(new Step(StepKind.Layer, layer, id, label, expression));
                 continue;
@@ -46,16 +50,13 @@ internal sealed record Step(StepKind Kind, LayerModel Layer, string Id, string L
             int skip = steps.Count - 2; // the step before the block start produced the block's input
             while (skip >= 0 && steps[skip].Kind == StepKind.BlockStart) skip--;
             int firstInner = steps.Count;
-            string owner = layer.Kind == LayerKind.Residual ? $"((global::StaticNet.Residual){expression}).Block" : expression;
-            string innerLabel = label + (layer.Kind == LayerKind.Residual ? ".block." : ".");
-            Add(steps, layer.Inner, id + "_", innerLabel, j => $"{owner}.NamedChildren()[{Text(j)}].Module");
-            if (layer.Kind == LayerKind.Residual)
+            string owner = nested.BlockExpression(expression);
+            Add(steps, nested.Inner, id + "_", label + "." + nested.InnerPrefix, j => $"{owner}.NamedChildren()[{Code.Int(j)}].Module");
+            if (nested.AddsInput)
             {
                 while (steps[firstInner].Kind == StepKind.BlockStart) firstInner++; // a nested block's start has no backward
                 steps.Add(new Step(StepKind.ResidualAdd, layer, id, label, expression, skip, firstInner));
             }
         }
     }
-
-    private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using StaticNet.Generator.Layers;
 using StaticNet.Generator.Model;
 
 namespace StaticNet.Generator.Parsing;
@@ -31,7 +32,7 @@ internal static class NetworkParser
 
         AttributeData network = context.Attributes[0];
         if (network.AttributeConstructor is null || HasErrorArgument(network)) return Empty;
-        int[] inputShape = ReadInts(network.ConstructorArguments);
+        int[] inputShape = AttributeArguments.ReadInts(network.ConstructorArguments);
         List<(AttributeData Data, LayerKind Kind)>? layers = LayerAttributes(type, cancellationToken);
         if (layers is null) return Empty;
         var visiting = new List<INamedTypeSymbol> { type };
@@ -76,7 +77,8 @@ internal static class NetworkParser
         {
             cancellationToken.ThrowIfCancellationRequested();
             string? name = attribute.AttributeClass?.ToDisplayString();
-            if (name is null || !AttributeNames.Layers.TryGetValue(name, out LayerKind kind)) continue;
+            LayerKind? kind = name is null ? null : LayerKinds.ForAttribute(name);
+            if (kind is null) continue;
             if (attribute.AttributeConstructor is null || HasErrorArgument(attribute)) return null;
             layers.Add((attribute, kind));
         }
@@ -108,9 +110,9 @@ internal static class NetworkParser
         LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind, visiting, compilation)).ToArray();
         visiting.RemoveAt(visiting.Count - 1);
         // A loop found deeper down is this block's problem too: report it where the user declared the block.
-        NestedSpec? loopBelow = specs.Select(l => l.Nested).FirstOrDefault(n => n?.ErrorId == DiagnosticDescriptors.RecursiveBlockId);
+        NestedSpec? loopBelow = specs.Select(l => (l.Arguments as NestedArguments)?.Network).FirstOrDefault(n => n?.ErrorId == DiagnosticDescriptors.RecursiveBlockId);
         if (loopBelow is not null) return Fail(DiagnosticDescriptors.RecursiveBlockId, loopBelow.ErrorDetail);
-        return new NestedSpec(typeName, type.Name, ReadInts(network.ConstructorArguments).ToEquatableArray(), specs.ToEquatableArray());
+        return new NestedSpec(typeName, type.Name, AttributeArguments.ReadInts(network.ConstructorArguments).ToEquatableArray(), specs.ToEquatableArray());
     }
 
     /// <summary>Whether a network declared in this compilation fails the class checks, so that its code is not generated.</summary>
@@ -130,53 +132,11 @@ internal static class NetworkParser
 
     private static LayerSpec ToSpec(AttributeData attribute, LayerKind kind, List<INamedTypeSymbol> visiting, Compilation compilation)
     {
-        string? name = Named(attribute, "Name")?.Value as string;
-        ImmutableArray<TypedConstant> args = attribute.ConstructorArguments;
-        if (kind is LayerKind.Block or LayerKind.Residual)
-        {
-            NestedSpec nested = args.Length > 0 && args[0].Value is INamedTypeSymbol type
-                ? ReadNested(type, visiting, compilation)
-                : new NestedSpec("?", "?", EquatableArray<int>.Empty, EquatableArray<LayerSpec>.Empty, DiagnosticDescriptors.NotANetworkId);
-            return new LayerSpec(kind, name, EquatableArray<int>.Empty, 0, false, null, nested);
-        }
-        return kind switch
-        {
-            LayerKind.Flatten or LayerKind.Linear or LayerKind.Softmax =>
-                new LayerSpec(kind, name, ReadInts(args).ToEquatableArray(), 0, Named(attribute, "Bias")?.Value as bool? ?? true, null),
-            LayerKind.LeakyReLU or LayerKind.Dropout =>
-                new LayerSpec(kind, name, EquatableArray<int>.Empty, args.Length > 0 && args[0].Value is double d ? d : 0, false, null),
-            LayerKind.GELU =>
-                new LayerSpec(kind, name, EquatableArray<int>.Empty, 0, false, Named(attribute, "Approximate") is { } approximate ? approximate.Value as string : "none"),
-            _ => new LayerSpec(kind, name, EquatableArray<int>.Empty, 0, false, null),
-        };
-    }
-
-    /// <summary>Integer constructor arguments, whether passed one by one (params) or as one array.</summary>
-    private static int[] ReadInts(ImmutableArray<TypedConstant> args)
-    {
-        var ints = new List<int>();
-        foreach (TypedConstant arg in args)
-        {
-            if (arg.Kind == TypedConstantKind.Array)
-            {
-                if (arg.IsNull) continue; // [Network(null)]: no shape, reported as such
-                ints.AddRange(arg.Values.Select(v => v.Value is int i ? i : 0));
-            }
-            else if (arg.Value is int i)
-            {
-                ints.Add(i);
-            }
-        }
-        return ints.ToArray();
-    }
-
-    private static TypedConstant? Named(AttributeData attribute, string name)
-    {
-        foreach (KeyValuePair<string, TypedConstant> pair in attribute.NamedArguments)
-        {
-            if (pair.Key == name) return pair.Value;
-        }
-        return null;
+        string? name = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Name").Value.Value as string;
+        NestedSpec ReadNetwork(ITypeSymbol? type) => type is INamedTypeSymbol named
+            ? ReadNested(named, visiting, compilation)
+            : new NestedSpec("?", "?", EquatableArray<int>.Empty, EquatableArray<LayerSpec>.Empty, DiagnosticDescriptors.NotANetworkId);
+        return new LayerSpec(kind, name, kind.Read(new AttributeArguments(attribute, ReadNetwork)));
     }
 
     private static bool HasErrorArgument(AttributeData attribute) =>

@@ -12,6 +12,7 @@ public abstract class Module
 {
     private static readonly List<(string, Module)> NoChildren = [];
     private static readonly List<(string, Parameter)> NoParameters = [];
+    private static readonly List<(string, ModuleBuffer)> NoBuffers = [];
 
     /// <summary>Whether the module is in training mode (true until Eval is called), as torch's module.training.</summary>
     public bool Training { get; private set; } = true;
@@ -21,6 +22,9 @@ public abstract class Module
 
     /// <summary>The parameters this module owns itself, not its children's (torch's _parameters).</summary>
     protected virtual IReadOnlyList<(string Name, Parameter Parameter)> LocalParameters() => NoParameters;
+
+    /// <summary>The buffers this module owns itself, not its children's (torch's _buffers).</summary>
+    protected virtual IReadOnlyList<(string Name, ModuleBuffer Buffer)> LocalBuffers() => NoBuffers;
 
     /// <summary>The direct children (torch's children()).</summary>
     public IEnumerable<Module> Children()
@@ -64,6 +68,34 @@ public abstract class Module
     public IEnumerable<Parameter> Parameters()
     {
         foreach ((string _, Parameter parameter) in NamedParameters()) yield return parameter;
+    }
+
+    /// <summary>Every buffer with its state_dict name, such as <c>1.running_mean</c> (torch's named_buffers()).</summary>
+    public IEnumerable<(string Name, ModuleBuffer Buffer)> NamedBuffers()
+    {
+        foreach ((string prefix, Module module) in NamedModules())
+        {
+            foreach ((string name, ModuleBuffer buffer) in module.LocalBuffers()) yield return (Join(prefix, name), buffer);
+        }
+    }
+
+    /// <summary>Every buffer, in the order of <see cref="NamedBuffers"/> (torch's buffers()).</summary>
+    public IEnumerable<ModuleBuffer> Buffers()
+    {
+        foreach ((string _, ModuleBuffer buffer) in NamedBuffers()) yield return buffer;
+    }
+
+    /// <summary>
+    /// Every parameter and buffer with its name, in PyTorch's state_dict order: a module's own parameters, then its own
+    /// buffers, then its children's, recursively (torch's state_dict()). The tensors are live views, not copies.
+    /// </summary>
+    public IEnumerable<(string Name, StateTensor Tensor)> StateDict()
+    {
+        foreach ((string prefix, Module module) in NamedModules())
+        {
+            foreach ((string name, Parameter parameter) in module.LocalParameters()) yield return (Join(prefix, name), parameter);
+            foreach ((string name, ModuleBuffer buffer) in module.LocalBuffers()) yield return (Join(prefix, name), buffer);
+        }
     }
 
     /// <summary>Calls <paramref name="fn"/> on every child (recursively) and then on this module, as torch's apply(fn).</summary>

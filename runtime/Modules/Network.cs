@@ -8,7 +8,8 @@ namespace StaticNet;
 
 /// <summary>
 /// The base of every generated network (the counterpart of torch.nn.Sequential): it owns one arena each for parameters,
-/// gradients, activations, activation gradients and dropout masks, all allocated once by the constructor,
+/// gradients, buffers, activations, activation gradients and saved tensors (dropout masks, normalisation statistics),
+/// all allocated once by the constructor,
 /// and validates the arguments of Forward and Backward before the generated code runs.
 /// </summary>
 public abstract class Network : Module
@@ -19,26 +20,32 @@ public abstract class Network : Module
     private readonly float[] _activations;
     private readonly float[] _activationGrads;
     private readonly int _activationsStart, _activationGradsStart, _activationCount;
-    private readonly float[] _masks;
-    // Where this network's parameters sit in the arenas: all of them when it stands alone, a stretch when it is a block.
-    // Where the arenas start in their arrays (each on a 64-byte boundary), and where this network's parameters start in
-    // them (not 0 for a block inside another network).
-    private readonly int _parameterStart, _gradientStart, _parameterBase;
-    private readonly int _parameterCount;
+    private readonly float[] _saved;
+    private readonly float[] _buffers;
+    // Where the arenas start in their arrays (each on a 64-byte boundary), and where this network's parameters and buffers
+    // start in them: all of them when it stands alone, a stretch (not at 0) when it is a block inside another network.
+    private readonly int _parameterStart, _gradientStart, _parameterBase, _bufferBase;
+    private readonly int _parameterCount, _bufferCount;
     private int _lastBatch;
 
     /// <summary>Allocates the arenas; called by the generated constructor with the network's compile-time sizes.</summary>
-    protected Network(int maxBatch, int inputSize, int outputSize, int parameterCount, int activationsPerSample, int masksPerSample, ulong seed)
+    protected Network(int maxBatch, int inputSize, int outputSize, int parameterCount, int bufferCount, int activationsPerSample,
+        int savedPerSample, int savedFixed, ulong seed)
     {
         if (maxBatch <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "The largest batch must be at least 1.");
         }
-        long activations = (long)maxBatch * activationsPerSample;
+        long activations = (long)maxBatch * activationsPerSample, saved = (long)maxBatch * savedPerSample + savedFixed;
         if (activations > Array.MaxLength - 16)
         {
             throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch,
                 $"A batch of {maxBatch} needs {activations} floats of activations ({activationsPerSample} per sample), more than an array can hold ({Array.MaxLength - 16}).");
+        }
+        if (saved > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch,
+                $"A batch of {maxBatch} needs {saved} floats of saved tensors ({savedPerSample} per sample and {savedFixed} more), more than an array can hold ({Array.MaxLength}).");
         }
         MaxBatch = maxBatch;
         SampleInputSize = inputSize;
@@ -56,16 +63,18 @@ public abstract class Network : Module
         _activationsStart = AlignedArray.Start(_activations);
         _activationGradsStart = AlignedArray.Start(_activationGrads);
         _activationCount = (int)activations;
-        _masks = new float[(long)maxBatch * masksPerSample];
+        _saved = new float[saved];
+        _buffers = new float[bufferCount];
+        _bufferCount = bufferCount;
         Generator = new RandomGenerator(seed);
     }
 
     /// <summary>
-    /// Builds a network as a block inside <paramref name="owner"/> (for [Block] and [Residual] layers): its parameters are
-    /// views of the owner's arenas from <paramref name="parameterOffset"/>, and it has no activations of its own, since
-    /// the owner's generated code runs its layers. Called by generated code.
+    /// Builds a network as a block inside <paramref name="owner"/> (for [Block] and [Residual] layers): its parameters and
+    /// buffers are views of the owner's arenas from <paramref name="parameterOffset"/> and <paramref name="bufferOffset"/>,
+    /// and it has no activations of its own, since the owner's generated code runs its layers. Called by generated code.
     /// </summary>
-    protected Network(Network owner, int parameterOffset, int parameterCount, int inputSize, int outputSize)
+    protected Network(Network owner, int parameterOffset, int parameterCount, int bufferOffset, int bufferCount, int inputSize, int outputSize)
     {
         ArgumentNullException.ThrowIfNull(owner);
         if (parameterOffset < 0 || parameterCount < 0 || (long)parameterOffset + parameterCount > owner._parameterCount)
@@ -73,15 +82,23 @@ public abstract class Network : Module
             throw new ArgumentOutOfRangeException(nameof(parameterOffset),
                 $"A block of {parameterCount} parameters at offset {parameterOffset} does not fit its owner's arena of {owner._parameterCount}.");
         }
+        if (bufferOffset < 0 || bufferCount < 0 || (long)bufferOffset + bufferCount > owner._bufferCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bufferOffset),
+                $"A block of {bufferCount} buffer floats at offset {bufferOffset} does not fit its owner's arena of {owner._bufferCount}.");
+        }
         Owner = owner;
         _parameterStart = owner._parameterStart;
         _gradientStart = owner._gradientStart;
         _parameterBase = owner._parameterBase + parameterOffset;
         _parameters = owner._parameters;
         _gradients = owner._gradients;
+        _buffers = owner._buffers;
+        _bufferBase = owner._bufferBase + bufferOffset;
+        _bufferCount = bufferCount;
         _activations = [];
         _activationGrads = [];
-        _masks = [];
+        _saved = [];
         _parameterCount = parameterCount;
         MaxBatch = owner.MaxBatch;
         SampleInputSize = inputSize;
@@ -113,6 +130,9 @@ public abstract class Network : Module
     /// <summary>All parameter gradients, laid out like <see cref="ParameterArena"/>.</summary>
     public Span<float> GradientArena => _gradients.AsSpan(_gradientStart + _parameterBase, _parameterCount);
 
+    /// <summary>All F32 buffers (running statistics), contiguous, in the order of <see cref="Module.NamedBuffers"/>.</summary>
+    public Span<float> BufferArena => _buffers.AsSpan(_bufferBase, _bufferCount);
+
     /// <summary>Saved activations: the input and each layer's output, each region sized for the largest batch.</summary>
     protected Span<float> Activations => _activations.AsSpan(_activationsStart, _activationCount);
 
@@ -135,8 +155,8 @@ public abstract class Network : Module
     /// <summary>Gradients with respect to the saved activations, laid out like <see cref="Activations"/>.</summary>
     protected Span<float> ActivationGrads => _activationGrads.AsSpan(_activationGradsStart, _activationCount);
 
-    /// <summary>Dropout masks of the last Forward in training mode.</summary>
-    protected Span<float> Masks => _masks;
+    /// <summary>What the last Forward saved for Backward besides activations: dropout masks, normalisation statistics.</summary>
+    protected Span<float> SavedTensors => _saved;
 
     /// <inheritdoc/>
     public override IReadOnlyList<(string Name, Module Module)> NamedChildren() => _layers;
@@ -187,6 +207,16 @@ public abstract class Network : Module
 
     /// <summary>Creates a parameter at <paramref name="offset"/> in the arenas; called by the generated constructor.</summary>
     protected Parameter CreateParameter(int offset, params int[] shape) => new(_parameters, _parameterStart, _gradients, _gradientStart, _parameterBase + offset, shape);
+
+    /// <summary>Creates an F32 buffer at <paramref name="offset"/> in the buffer arena; called by the generated constructor.</summary>
+    protected ModuleBuffer CreateBuffer(int offset, params int[] shape)
+    {
+        if (offset < 0 || offset > _bufferCount) throw new ArgumentOutOfRangeException(nameof(offset), offset, $"The buffer arena holds {_bufferCount} floats.");
+        return new ModuleBuffer(_buffers, _bufferBase + offset, shape);
+    }
+
+    /// <summary>Creates an I64 buffer (a counter) of its own; called by the generated constructor.</summary>
+    protected static ModuleBuffer CreateInt64Buffer(params int[] shape) => new(shape);
 
     /// <summary>Validates Forward's spans and returns the batch size; called first by the generated Forward.</summary>
     protected int BeginForward(int inputLength, int outputLength)

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 
 namespace StaticNet;
 
@@ -7,11 +6,10 @@ namespace StaticNet;
 /// A trainable tensor, the counterpart of torch.nn.Parameter: a view of the network's parameter arena (Data)
 /// and of the same place in its gradient arena (Grad). Shapes are as PyTorch stores them (Linear weight [out, in]).
 /// </summary>
-public sealed class Parameter
+public sealed class Parameter : StateTensor
 {
     private readonly float[] _data;
     private readonly float[] _grad;
-    private readonly int[] _shape;
 
     /// <summary>A parameter over <paramref name="data"/> and <paramref name="grad"/> from <paramref name="offset"/> in both.</summary>
     public Parameter(float[] data, float[] grad, int offset, params int[] shape) : this(data, 0, grad, 0, offset, shape)
@@ -23,17 +21,11 @@ public sealed class Parameter
     /// <paramref name="data"/> and at <paramref name="gradStart"/> in <paramref name="grad"/> (each arena on its own
     /// 64-byte boundary). Used by generated code.
     /// </summary>
-    internal Parameter(float[] data, int dataStart, float[] grad, int gradStart, int offset, int[] shape)
+    internal Parameter(float[] data, int dataStart, float[] grad, int gradStart, int offset, int[] shape) : base(shape, TensorDType.F32)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(grad);
-        ArgumentNullException.ThrowIfNull(shape);
-        long numel = 1;
-        foreach (int d in shape)
-        {
-            if (d <= 0) throw new ArgumentException($"Parameter dimensions must be positive, but the shape is [{string.Join(", ", shape)}].", nameof(shape));
-            numel *= d;
-        }
+        long numel = Numel;
         if (offset < 0 || dataStart < 0 || gradStart < 0 || dataStart + offset + numel > data.Length || gradStart + offset + numel > grad.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(offset),
@@ -41,18 +33,10 @@ public sealed class Parameter
         }
         _data = data;
         _grad = grad;
-        _shape = (int[])shape.Clone();
         Offset = offset;
         DataIndex = dataStart + offset;
         GradIndex = gradStart + offset;
-        Numel = (int)numel;
     }
-
-    /// <summary>The shape, as in PyTorch's state_dict.</summary>
-    public IReadOnlyList<int> Shape => _shape;
-
-    /// <summary>Number of elements (torch's numel()).</summary>
-    public int Numel { get; }
 
     /// <summary>Where this parameter starts in its network's parameter and gradient arenas.</summary>
     public int Offset { get; }
@@ -69,6 +53,8 @@ public sealed class Parameter
     /// <summary>The values as memory, for APIs that keep a reference beyond one call.</summary>
     public Memory<float> DataMemory => _data.AsMemory(DataIndex, Numel);
 
+    internal override Memory<float> FloatMemory => _data.AsMemory(DataIndex, Numel);
+
     /// <summary>The accumulated gradient (torch's param.grad), cleared by ZeroGrad.</summary>
     public Span<float> Grad => _grad.AsSpan(GradIndex, Numel);
 
@@ -79,5 +65,5 @@ public sealed class Parameter
     internal float[] GradArena => _grad;
 
     /// <inheritdoc/>
-    public override string ToString() => $"Parameter([{string.Join(", ", _shape)}])";
+    public override string ToString() => $"Parameter({ShapeText})";
 }

@@ -7,7 +7,7 @@ using System.Linq;
 namespace StaticNet;
 
 /// <summary>
-/// Training checkpoints: the network's weights, the optimizer's state (moments, momentum, step count, learning rate),
+/// Training checkpoints: the network's state_dict (weights and buffers), the optimizer's state (moments, momentum, step count, learning rate),
 /// the schedule's epoch, the epoch number and the state of every random generator (the network's, for dropout, and any
 /// others given, such as a loader's shuffle), in one safetensors file written atomically. Stopping after an epoch and
 /// resuming from its checkpoint gives the same weights, bit for bit, as training straight through.
@@ -23,8 +23,7 @@ public static class Checkpoint
     {
         ArgumentNullException.ThrowIfNull(network);
         if (epoch < 0) throw new ArgumentOutOfRangeException(nameof(epoch), epoch, "epoch must not be negative.");
-        var tensors = network.NamedParameters()
-            .Select(p => ("model." + p.Name, p.Parameter.Shape.ToArray(), (ReadOnlyMemory<float>)p.Parameter.DataMemory)).ToList();
+        var tensors = network.StateDict().Select(t => SafetensorsTensor.Of("model." + t.Name, t.Tensor)).ToList();
         var metadata = new Dictionary<string, string>
         {
             ["format"] = Format,
@@ -39,7 +38,7 @@ public static class Checkpoint
             metadata["optimizer.lr"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
             foreach ((string name, float[] buffer) in optimizer.StateBuffers().Where(b => b.Buffer.Length > 0))
             {
-                tensors.Add(("optimizer." + name, [buffer.Length], buffer));
+                tensors.Add(new SafetensorsTensor("optimizer." + name, [buffer.Length], buffer, default));
             }
         }
         if (scheduler is not null) metadata["scheduler.epoch"] = Text(scheduler.Epoch);
@@ -101,7 +100,7 @@ public static class Checkpoint
         int schedulerEpoch = scheduler is null ? 0 : Number(path, meta, "scheduler.epoch");
 
         // Validated: now change things, weights first (a strict load throws before writing anything).
-        Safetensors.LoadParameters(network.NamedParameters().ToArray(), file, path, strict: true, prefix: "model.");
+        Safetensors.LoadState(network.StateDict().ToArray(), file, path, strict: true, prefix: "model.");
         foreach ((float[] buffer, TensorInfo tensor) in optimizerBuffers) file.ReadFloats(tensor, buffer);
         if (optimizer is not null)
         {

@@ -41,25 +41,26 @@ public sealed class StateDictMismatchException(string path, LoadResult result)
 public static class Safetensors
 {
     /// <summary>
-    /// Loads parameters from <paramref name="path"/> (F32, or F16, BF16, F64 converted) by state_dict name. Strict (the
-    /// default, as load_state_dict): any missing, unexpected or wrongly shaped tensor throws
-    /// <see cref="StateDictMismatchException"/> listing them all, and nothing is loaded. Not strict: what matches is loaded
-    /// and the rest is returned. A malformed file throws <see cref="InvalidDataException"/>.
+    /// Loads the state_dict (parameters and buffers) from <paramref name="path"/> by name: F32 tensors from F32, F16,
+    /// BF16 or F64 (converted), I64 buffers from I64 or I32. Strict (the default, as load_state_dict): any missing,
+    /// unexpected or wrongly shaped tensor throws <see cref="StateDictMismatchException"/> listing them all, and nothing is
+    /// loaded. Not strict: what matches is loaded and the rest is returned. A malformed file throws
+    /// <see cref="InvalidDataException"/>.
     /// </summary>
     public static LoadResult Load(Module module, string path, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(module);
         SafetensorsFile file = SafetensorsFile.Open(path);
-        return LoadParameters(module.NamedParameters().ToArray(), file, path, strict, prefix: "");
+        return LoadState(module.StateDict().ToArray(), file, path, strict, prefix: "");
     }
 
-    internal static LoadResult LoadParameters((string Name, Parameter Parameter)[] parameters, SafetensorsFile file, string path, bool strict, string prefix)
+    internal static LoadResult LoadState((string Name, StateTensor Tensor)[] state, SafetensorsFile file, string path, bool strict, string prefix)
     {
         var missing = new List<string>();
         var mismatched = new List<string>();
-        var matched = new List<(Parameter, TensorInfo)>();
+        var matched = new List<(StateTensor, TensorInfo)>();
         var expected = new HashSet<string>(StringComparer.Ordinal);
-        foreach ((string name, Parameter p) in parameters)
+        foreach ((string name, StateTensor t) in state)
         {
             expected.Add(prefix + name);
             TensorInfo? tensor = file.Find(prefix + name);
@@ -67,40 +68,54 @@ public static class Safetensors
             {
                 missing.Add(name);
             }
-            else if (!tensor.Shape.SequenceEqual(p.Shape))
+            else if (!tensor.Shape.SequenceEqual(t.Shape))
             {
-                mismatched.Add($"{name} is [{string.Join(", ", tensor.Shape)}] in the file but [{string.Join(", ", p.Shape)}] in the module");
+                mismatched.Add($"{name} is [{string.Join(", ", tensor.Shape)}] in the file but [{string.Join(", ", t.Shape)}] in the module");
             }
-            else if (!SafetensorsFile.IsFloatingPoint(tensor.DType))
+            else if (t.DType == TensorDType.F32 && !SafetensorsFile.IsFloatingPoint(tensor.DType))
             {
-                mismatched.Add($"{name} is {tensor.DType} in the file, but parameters load from F32, F16, BF16 or F64");
+                mismatched.Add($"{name} is {tensor.DType} in the file, but F32 tensors load from F32, F16, BF16 or F64");
+            }
+            else if (t.DType == TensorDType.I64 && !SafetensorsFile.IsInteger(tensor.DType))
+            {
+                mismatched.Add($"{name} is {tensor.DType} in the file, but I64 tensors load from I64 or I32");
             }
             else
             {
-                matched.Add((p, tensor));
+                matched.Add((t, tensor));
             }
         }
         var unexpected = file.Tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal) && !expected.Contains(t.Name))
             .Select(t => t.Name[prefix.Length..]).ToList();
         var result = new LoadResult(missing, unexpected, mismatched);
         if (strict && !result.IsExactMatch) throw new StateDictMismatchException(path, result);
-        foreach ((Parameter p, TensorInfo tensor) in matched) file.ReadFloats(tensor, p.Data);
+        foreach ((StateTensor t, TensorInfo tensor) in matched)
+        {
+            if (t.DType == TensorDType.F32) file.ReadFloats(tensor, t.FloatMemory.Span);
+            else file.ReadInt64s(tensor, t.Int64Memory.Span);
+        }
         return result;
     }
 
     /// <summary>
-    /// Saves every parameter of <paramref name="module"/> as F32 to <paramref name="path"/>. The file is written to a temporary
-    /// file beside it, flushed to disk and then renamed over the target, so a crash never leaves a half-written file there.
+    /// Saves the state_dict of <paramref name="module"/> (parameters and buffers; F32, and I64 for counters) to
+    /// <paramref name="path"/>. The file is written to a temporary file beside it, flushed to disk and then renamed over
+    /// the target, so a crash never leaves a half-written file there.
     /// </summary>
     public static void Save(Module module, string path)
     {
         ArgumentNullException.ThrowIfNull(module);
-        Write(path, module.NamedParameters().Select(p => (p.Name, p.Parameter.Shape.ToArray(), (ReadOnlyMemory<float>)p.Parameter.DataMemory)).ToArray(),
-            new Dictionary<string, string> { ["format"] = "pt" });
+        Write(path, module.StateDict().Select(t => SafetensorsTensor.Of(t.Name, t.Tensor)).ToArray(), new Dictionary<string, string> { ["format"] = "pt" });
     }
 
     /// <summary>Writes F32 tensors and string metadata as safetensors, atomically (temporary file, flush, rename): for inputs, outputs and anything else beside weights.</summary>
     public static void Write(string path, (string Name, int[] Shape, ReadOnlyMemory<float> Data)[] tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        Write(path, tensors.Select(t => new SafetensorsTensor(t.Name, t.Shape, t.Data, default)).ToArray(), metadata);
+    }
+
+    internal static void Write(string path, SafetensorsTensor[] tensors, IReadOnlyDictionary<string, string> metadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
 
@@ -112,16 +127,16 @@ public static class Safetensors
             foreach (KeyValuePair<string, string> item in metadata.OrderBy(m => m.Key, StringComparer.Ordinal)) json.WriteString(item.Key, item.Value);
             json.WriteEndObject();
             long offset = 0;
-            foreach ((string name, int[] shape, ReadOnlyMemory<float> data) in tensors)
+            foreach (SafetensorsTensor tensor in tensors)
             {
-                json.WriteStartObject(name);
-                json.WriteString("dtype", "F32");
+                json.WriteStartObject(tensor.Name);
+                json.WriteString("dtype", tensor.IsInt64 ? "I64" : "F32");
                 json.WriteStartArray("shape");
-                foreach (int d in shape) json.WriteNumberValue(d);
+                foreach (int d in tensor.Shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset += 4L * data.Length);
+                json.WriteNumberValue(offset += tensor.ByteLength);
                 json.WriteEndArray();
                 json.WriteEndObject();
             }
@@ -142,7 +157,11 @@ public static class Safetensors
                 file.Write(length);
                 headerBuffer.Position = 0;
                 headerBuffer.CopyTo(file);
-                foreach ((string _, int[] _, ReadOnlyMemory<float> data) in tensors) WriteLittleEndian(file, data.Span);
+                foreach (SafetensorsTensor tensor in tensors)
+                {
+                    if (tensor.IsInt64) WriteLittleEndian(file, tensor.Int64s.Span);
+                    else WriteLittleEndian(file, tensor.Floats.Span);
+                }
                 file.Flush(flushToDisk: true);
             }
             File.Move(temporary, fullPath, overwrite: true);
@@ -151,6 +170,21 @@ public static class Safetensors
         {
             File.Delete(temporary);
             throw;
+        }
+    }
+
+    private static void WriteLittleEndian(Stream stream, ReadOnlySpan<long> values)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            stream.Write(MemoryMarshal.AsBytes(values));
+            return;
+        }
+        Span<byte> bytes = stackalloc byte[8];
+        foreach (long v in values)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(bytes, v);
+            stream.Write(bytes);
         }
     }
 
@@ -168,4 +202,13 @@ public static class Safetensors
             stream.Write(bytes);
         }
     }
+}
+
+/// <summary>One tensor to write: F32 values, or I64 values when <see cref="IsInt64"/>.</summary>
+internal readonly record struct SafetensorsTensor(string Name, int[] Shape, ReadOnlyMemory<float> Floats, ReadOnlyMemory<long> Int64s, bool IsInt64 = false)
+{
+    public long ByteLength => IsInt64 ? 8L * Int64s.Length : 4L * Floats.Length;
+
+    public static SafetensorsTensor Of(string name, StateTensor tensor) =>
+        new(name, tensor.Shape.ToArray(), tensor.FloatMemory, tensor.Int64Memory, tensor.DType == TensorDType.I64);
 }

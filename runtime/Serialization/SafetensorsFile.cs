@@ -79,18 +79,48 @@ public sealed class SafetensorsFile
     public void ReadFloats(TensorInfo tensor, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (destination.Length != tensor.Numel)
+        if (!IsFloatingPoint(tensor.DType))
         {
-            throw new ArgumentException($"'{tensor.Name}' holds {tensor.Numel} elements, but the destination holds {destination.Length}.", nameof(destination));
+            throw new InvalidDataException($"'{tensor.Name}' has dtype {tensor.DType}, which cannot be read as float: expected F32, F16, BF16 or F64.");
         }
-        using var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        if (file.Length < _dataStart + tensor.End) throw Bad(_path, "the file became shorter while it was read.");
-        file.Position = _dataStart + tensor.Begin;
         if (tensor.DType == "F32" && BitConverter.IsLittleEndian)
         {
+            using FileStream file = OpenAt(tensor, destination.Length);
             file.ReadExactly(MemoryMarshal.AsBytes(destination));
             return;
         }
+        Read(tensor, destination, static (t, bytes, values) => ConvertFloats(t, bytes, values));
+    }
+
+    /// <summary>Reads an integer tensor (I64 or I32) into <paramref name="destination"/>.</summary>
+    public void ReadInt64s(TensorInfo tensor, Span<long> destination)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (!IsInteger(tensor.DType))
+        {
+            throw new InvalidDataException($"'{tensor.Name}' has dtype {tensor.DType}, which cannot be read as I64: expected I64 or I32.");
+        }
+        Read(tensor, destination, static (t, bytes, values) =>
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = t.DType == "I64" ? BinaryPrimitives.ReadInt64LittleEndian(bytes.Slice(8 * i)) : BinaryPrimitives.ReadInt32LittleEndian(bytes.Slice(4 * i));
+            }
+        });
+    }
+
+    /// <summary>Whether a dtype can be read as float.</summary>
+    public static bool IsFloatingPoint(string dtype) => dtype is "F32" or "F16" or "BF16" or "F64";
+
+    /// <summary>Whether a dtype can be read as a 64-bit integer.</summary>
+    public static bool IsInteger(string dtype) => dtype is "I64" or "I32";
+
+    private delegate void Converter<T>(TensorInfo tensor, ReadOnlySpan<byte> bytes, Span<T> values);
+
+    /// <summary>Reads a tensor's bytes a chunk at a time and converts each chunk into the destination.</summary>
+    private void Read<T>(TensorInfo tensor, Span<T> destination, Converter<T> convert)
+    {
+        using FileStream file = OpenAt(tensor, destination.Length);
         int size = DTypeSizes[tensor.DType];
         byte[] chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -101,7 +131,7 @@ public sealed class SafetensorsFile
                 int count = Math.Min(destination.Length - done, chunk.Length / size);
                 Span<byte> bytes = chunk.AsSpan(0, count * size);
                 file.ReadExactly(bytes);
-                Convert(tensor, bytes, destination.Slice(done, count));
+                convert(tensor, bytes, destination.Slice(done, count));
                 done += count;
             }
         }
@@ -111,10 +141,24 @@ public sealed class SafetensorsFile
         }
     }
 
-    /// <summary>Whether a dtype can be read as float.</summary>
-    public static bool IsFloatingPoint(string dtype) => dtype is "F32" or "F16" or "BF16" or "F64";
+    /// <summary>Opens the file positioned at the tensor's data, after checking the destination's size and the file's length.</summary>
+    private FileStream OpenAt(TensorInfo tensor, int destinationLength)
+    {
+        if (destinationLength != tensor.Numel)
+        {
+            throw new ArgumentException($"'{tensor.Name}' holds {tensor.Numel} elements, but the destination holds {destinationLength}.", "destination");
+        }
+        var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (file.Length < _dataStart + tensor.End)
+        {
+            file.Dispose();
+            throw Bad(_path, "the file became shorter while it was read.");
+        }
+        file.Position = _dataStart + tensor.Begin;
+        return file;
+    }
 
-    private static void Convert(TensorInfo tensor, ReadOnlySpan<byte> bytes, Span<float> destination)
+    private static void ConvertFloats(TensorInfo tensor, ReadOnlySpan<byte> bytes, Span<float> destination)
     {
         switch (tensor.DType)
         {
@@ -127,11 +171,9 @@ public sealed class SafetensorsFile
             case "BF16":
                 for (int i = 0; i < destination.Length; i++) destination[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)) << 16);
                 break;
-            case "F64":
+            default:
                 for (int i = 0; i < destination.Length; i++) destination[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(8 * i));
                 break;
-            default:
-                throw new InvalidDataException($"'{tensor.Name}' has dtype {tensor.DType}, which cannot be read as float: expected F32, F16, BF16 or F64.");
         }
     }
 

@@ -70,7 +70,7 @@ public sealed class HostileInputTests : IDisposable
         string path = Path.Combine(_dir, "ints.safetensors");
         System.IO.File.WriteAllBytes(path, File("""{"0.weight":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]},"0.bias":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}}""", new byte[24]));
         var e = Assert.Throws<StateDictMismatchException>(() => Safetensors.Load(new Outer.Nested(1), path));
-        Assert.Equal(["0.weight is I32 in the file, but parameters load from F32, F16, BF16 or F64"], e.Result.ShapeMismatches);
+        Assert.Equal(["0.weight is I32 in the file, but F32 tensors load from F32, F16, BF16 or F64"], e.Result.ShapeMismatches);
     }
 
     /// <summary>A random change to a valid file: flip a byte, truncate, or overwrite a run of bytes (mostly in the header).</summary>

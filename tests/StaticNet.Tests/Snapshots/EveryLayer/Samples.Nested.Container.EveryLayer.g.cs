@@ -16,9 +16,12 @@ namespace Samples.Nested
             /// <summary>Trainable floats in all parameters together.</summary>
             public const int ParameterCount = 141;
 
-            // Floats per sample of saved activations (the input and every layer output that is not a view) and of dropout masks.
+            // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
+            // that is not a view) and of saved tensors (dropout masks, statistics); of saved tensors whatever the batch.
+            private const int BufferFloats = 0;
             private const int ActivationsPerSample = 156;
-            private const int MasksPerSample = 16;
+            private const int SavedPerSample = 16;
+            private const int SavedFixed = 0;
 
             /// <summary>The shape of one input sample, [2, 3, 4].</summary>
             public static global::System.ReadOnlySpan<int> InputShape => new int[] { 2, 3, 4 };
@@ -40,22 +43,22 @@ namespace Samples.Nested
             private bool _dropout7Applied;
 
             /// <summary>
-            /// Allocates parameters, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
+            /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
             /// then initialises the parameters as PyTorch does by default, deterministically from <paramref name="seed"/>.
             /// </summary>
             public EveryLayer(int maxBatch, ulong seed = 0)
-                : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
+                : base(maxBatch, InputSize, OutputSize, ParameterCount, BufferFloats, ActivationsPerSample, SavedPerSample, SavedFixed, seed)
             {
                 BuildLayers();
                 ResetParameters();
             }
 
             /// <summary>
-            /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
-            /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+            /// Builds this network as a block inside <paramref name="owner"/>, its parameters and buffers at the given offsets in
+            /// the owner's arenas; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
             /// </summary>
-            public EveryLayer(global::StaticNet.Network owner, int parameterOffset)
-                : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+            public EveryLayer(global::StaticNet.Network owner, int parameterOffset, int bufferOffset)
+                : base(owner, parameterOffset, ParameterCount, bufferOffset, BufferFloats, InputSize, OutputSize)
             {
                 BuildLayers();
             }
@@ -93,7 +96,7 @@ namespace Samples.Nested
                 int n = MaxBatch;
                 global::System.Span<float> a = Activations;
                 global::System.Span<float> p = ParameterArena;
-                global::System.Span<float> m = Masks;
+                global::System.Span<float> s = SavedTensors;
 
                 // x: [B, 2, 3, 4], the input
                 global::System.Span<float> x = a.Slice(0, batch * 24);
@@ -129,7 +132,7 @@ namespace Samples.Nested
                 // 7 Dropout(p=0.1): h7 [B, 2, 8], h6 itself when inactive
                 _dropout7Applied = _layer7.Training && _layer7.P > 0;
                 global::System.Span<float> h7 = _dropout7Applied ? a.Slice(120 * n, batch * 16) : h6;
-                if (_dropout7Applied) global::StaticNet.Kernels.DropoutForward(h7, m.Slice(0, batch * 16), h6, 0.1f, Generator);
+                if (_dropout7Applied) global::StaticNet.Kernels.DropoutForward(h7, s.Slice(0, batch * 16), h6, 0.1f, Generator);
 
                 // 8 Identity: h8 [B, 2, 8], a view of h7
                 global::System.Span<float> h8 = h7;
@@ -154,7 +157,7 @@ namespace Samples.Nested
                 global::System.Span<float> g = ActivationGrads;
                 global::System.Span<float> p = ParameterArena;
                 global::System.Span<float> dp = GradientArena;
-                global::System.Span<float> m = Masks;
+                global::System.Span<float> s = SavedTensors;
 
                 // x, dx: [B, 2, 3, 4]
                 global::System.Span<float> x = a.Slice(0, batch * 24);
@@ -205,7 +208,7 @@ namespace Samples.Nested
                 // a view: dh7 is dh8
 
                 // 7 Dropout(p=0.1): dh6 [B, 2, 8] from dh7
-                if (_dropout7Applied) global::StaticNet.Kernels.DropoutBackward(dh6, dh7, m.Slice(0, batch * 16));
+                if (_dropout7Applied) global::StaticNet.Kernels.DropoutBackward(dh6, dh7, s.Slice(0, batch * 16));
 
                 // 6 GELU(approximate='tanh'): dh5 [B, 2, 8] from dh6
                 global::StaticNet.Kernels.GeluTanhBackward(dh5, dh6, h5);

@@ -14,9 +14,12 @@ namespace MyApp
         /// <summary>Trainable floats in all parameters together.</summary>
         public const int ParameterCount = 203530;
 
-        // Floats per sample of saved activations (the input and every layer output that is not a view) and of dropout masks.
+        // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
+        // that is not a view) and of saved tensors (dropout masks, statistics); of saved tensors whatever the batch.
+        private const int BufferFloats = 0;
         private const int ActivationsPerSample = 1562;
-        private const int MasksPerSample = 256;
+        private const int SavedPerSample = 256;
+        private const int SavedFixed = 0;
 
         /// <summary>The shape of one input sample, [1, 28, 28].</summary>
         public static global::System.ReadOnlySpan<int> InputShape => new int[] { 1, 28, 28 };
@@ -32,22 +35,22 @@ namespace MyApp
         private bool _dropout3Applied;
 
         /// <summary>
-        /// Allocates parameters, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
+        /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
         /// then initialises the parameters as PyTorch does by default, deterministically from <paramref name="seed"/>.
         /// </summary>
         public FashionMlp(int maxBatch, ulong seed = 0)
-            : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
+            : base(maxBatch, InputSize, OutputSize, ParameterCount, BufferFloats, ActivationsPerSample, SavedPerSample, SavedFixed, seed)
         {
             BuildLayers();
             ResetParameters();
         }
 
         /// <summary>
-        /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
-        /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+        /// Builds this network as a block inside <paramref name="owner"/>, its parameters and buffers at the given offsets in
+        /// the owner's arenas; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
         /// </summary>
-        public FashionMlp(global::StaticNet.Network owner, int parameterOffset)
-            : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+        public FashionMlp(global::StaticNet.Network owner, int parameterOffset, int bufferOffset)
+            : base(owner, parameterOffset, ParameterCount, bufferOffset, BufferFloats, InputSize, OutputSize)
         {
             BuildLayers();
         }
@@ -73,7 +76,7 @@ namespace MyApp
             int n = MaxBatch;
             global::System.Span<float> a = Activations;
             global::System.Span<float> p = ParameterArena;
-            global::System.Span<float> m = Masks;
+            global::System.Span<float> s = SavedTensors;
 
             // x: [B, 1, 28, 28], the input
             global::System.Span<float> x = a.Slice(0, batch * 784);
@@ -91,7 +94,7 @@ namespace MyApp
             // 3 Dropout(p=0.2): h3 [B, 256], h2 itself when inactive
             _dropout3Applied = _layer3.Training && _layer3.P > 0;
             global::System.Span<float> h3 = _dropout3Applied ? a.Slice(1296 * n, batch * 256) : h2;
-            if (_dropout3Applied) global::StaticNet.Kernels.DropoutForward(h3, m.Slice(0, batch * 256), h2, 0.2f, Generator);
+            if (_dropout3Applied) global::StaticNet.Kernels.DropoutForward(h3, s.Slice(0, batch * 256), h2, 0.2f, Generator);
 
             // 4 'head' Linear(256 -> 10): h4 [B, 10]
             global::System.Span<float> h4 = a.Slice(1552 * n, batch * 10);
@@ -109,7 +112,7 @@ namespace MyApp
             global::System.Span<float> g = ActivationGrads;
             global::System.Span<float> p = ParameterArena;
             global::System.Span<float> dp = GradientArena;
-            global::System.Span<float> m = Masks;
+            global::System.Span<float> s = SavedTensors;
 
             // x, dx: [B, 1, 28, 28]
             global::System.Span<float> x = a.Slice(0, batch * 784);
@@ -136,7 +139,7 @@ namespace MyApp
             global::StaticNet.Kernels.LinearBackward(dh3, dp.Slice(200960, 2560), dp.Slice(203520, 10), dh4, h3, p.Slice(200960, 2560), batch, 256, 10);
 
             // 3 Dropout(p=0.2): dh2 [B, 256] from dh3
-            if (_dropout3Applied) global::StaticNet.Kernels.DropoutBackward(dh2, dh3, m.Slice(0, batch * 256));
+            if (_dropout3Applied) global::StaticNet.Kernels.DropoutBackward(dh2, dh3, s.Slice(0, batch * 256));
 
             // 2 ReLU: dh1 [B, 256] from dh2
             global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);

@@ -14,9 +14,12 @@ namespace Models
         /// <summary>Trainable floats in all parameters together.</summary>
         public const int ParameterCount = 10;
 
-        // Floats per sample of saved activations (the input and every layer output that is not a view) and of dropout masks.
+        // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
+        // that is not a view) and of saved tensors (dropout masks, statistics); of saved tensors whatever the batch.
+        private const int BufferFloats = 0;
         private const int ActivationsPerSample = 6;
-        private const int MasksPerSample = 0;
+        private const int SavedPerSample = 0;
+        private const int SavedFixed = 0;
 
         /// <summary>The shape of one input sample, [4].</summary>
         public static global::System.ReadOnlySpan<int> InputShape => new int[] { 4 };
@@ -27,22 +30,22 @@ namespace Models
         private global::StaticNet.Linear _layer0 = null!;
 
         /// <summary>
-        /// Allocates parameters, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
+        /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
         /// then initialises the parameters as PyTorch does by default, deterministically from <paramref name="seed"/>.
         /// </summary>
         public Head(int maxBatch, ulong seed = 0)
-            : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
+            : base(maxBatch, InputSize, OutputSize, ParameterCount, BufferFloats, ActivationsPerSample, SavedPerSample, SavedFixed, seed)
         {
             BuildLayers();
             ResetParameters();
         }
 
         /// <summary>
-        /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
-        /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+        /// Builds this network as a block inside <paramref name="owner"/>, its parameters and buffers at the given offsets in
+        /// the owner's arenas; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
         /// </summary>
-        public Head(global::StaticNet.Network owner, int parameterOffset)
-            : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+        public Head(global::StaticNet.Network owner, int parameterOffset, int bufferOffset)
+            : base(owner, parameterOffset, ParameterCount, bufferOffset, BufferFloats, InputSize, OutputSize)
         {
             BuildLayers();
         }

@@ -14,9 +14,12 @@ namespace Models
         /// <summary>Trainable floats in all parameters together.</summary>
         public const int ParameterCount = 107;
 
-        // Floats per sample of saved activations (the input and every layer output that is not a view) and of dropout masks.
+        // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
+        // that is not a view) and of saved tensors (dropout masks, statistics); of saved tensors whatever the batch.
+        private const int BufferFloats = 0;
         private const int ActivationsPerSample = 48;
-        private const int MasksPerSample = 5;
+        private const int SavedPerSample = 5;
+        private const int SavedFixed = 0;
 
         /// <summary>The shape of one input sample, [6].</summary>
         public static global::System.ReadOnlySpan<int> InputShape => new int[] { 6 };
@@ -32,31 +35,31 @@ namespace Models
         private bool _dropout2_2Applied;
 
         /// <summary>
-        /// Allocates parameters, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
+        /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
         /// then initialises the parameters as PyTorch does by default, deterministically from <paramref name="seed"/>.
         /// </summary>
         public Composite(int maxBatch, ulong seed = 0)
-            : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
+            : base(maxBatch, InputSize, OutputSize, ParameterCount, BufferFloats, ActivationsPerSample, SavedPerSample, SavedFixed, seed)
         {
             BuildLayers();
             ResetParameters();
         }
 
         /// <summary>
-        /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
-        /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+        /// Builds this network as a block inside <paramref name="owner"/>, its parameters and buffers at the given offsets in
+        /// the owner's arenas; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
         /// </summary>
-        public Composite(global::StaticNet.Network owner, int parameterOffset)
-            : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+        public Composite(global::StaticNet.Network owner, int parameterOffset, int bufferOffset)
+            : base(owner, parameterOffset, ParameterCount, bufferOffset, BufferFloats, InputSize, OutputSize)
         {
             BuildLayers();
         }
 
         private void BuildLayers()
         {
-            _layer0 = new global::Models.Encoder(this, 0);
+            _layer0 = new global::Models.Encoder(this, 0, 0);
             _layer1 = new global::StaticNet.ReLU();
-            _layer2 = new global::StaticNet.Residual(new global::Models.Square(this, 35));
+            _layer2 = new global::StaticNet.Residual(new global::Models.Square(this, 35, 0));
             _layer3 = new global::StaticNet.Linear(5, 2, CreateParameter(95, 2, 5), CreateParameter(105, 2));
             AddLayer("0", _layer0);
             AddLayer("1", _layer1);
@@ -72,7 +75,7 @@ namespace Models
             int n = MaxBatch;
             global::System.Span<float> a = Activations;
             global::System.Span<float> p = ParameterArena;
-            global::System.Span<float> m = Masks;
+            global::System.Span<float> s = SavedTensors;
 
             // x: [B, 6], the input
             global::System.Span<float> x = a.Slice(0, batch * 6);
@@ -105,7 +108,7 @@ namespace Models
             // 2.2 'skip.block.2' Dropout(p=0.1): h2_2 [B, 5], h2_1 itself when inactive
             _dropout2_2Applied = _dropout2_2.Training && _dropout2_2.P > 0;
             global::System.Span<float> h2_2 = _dropout2_2Applied ? a.Slice(31 * n, batch * 5) : h2_1;
-            if (_dropout2_2Applied) global::StaticNet.Kernels.DropoutForward(h2_2, m.Slice(0, batch * 5), h2_1, 0.1f, Generator);
+            if (_dropout2_2Applied) global::StaticNet.Kernels.DropoutForward(h2_2, s.Slice(0, batch * 5), h2_1, 0.1f, Generator);
 
             // 2.3 'skip.block.3' Linear(5 -> 5): h2_3 [B, 5]
             global::System.Span<float> h2_3 = a.Slice(36 * n, batch * 5);
@@ -131,7 +134,7 @@ namespace Models
             global::System.Span<float> g = ActivationGrads;
             global::System.Span<float> p = ParameterArena;
             global::System.Span<float> dp = GradientArena;
-            global::System.Span<float> m = Masks;
+            global::System.Span<float> s = SavedTensors;
 
             // x, dx: [B, 6]
             global::System.Span<float> x = a.Slice(0, batch * 6);
@@ -176,7 +179,7 @@ namespace Models
             global::StaticNet.Kernels.LinearBackward(dh2_2, dp.Slice(65, 25), dp.Slice(90, 5), dh2_3, h2_2, p.Slice(65, 25), batch, 5, 5);
 
             // 2.2 'skip.block.2' Dropout(p=0.1): dh2_1 [B, 5] from dh2_2
-            if (_dropout2_2Applied) global::StaticNet.Kernels.DropoutBackward(dh2_1, dh2_2, m.Slice(0, batch * 5));
+            if (_dropout2_2Applied) global::StaticNet.Kernels.DropoutBackward(dh2_1, dh2_2, s.Slice(0, batch * 5));
 
             // 2.1 'skip.block.1' GELU: dh2_0 [B, 5] from dh2_1
             global::StaticNet.Kernels.GeluBackward(dh2_0, dh2_1, h2_0);

@@ -14,9 +14,12 @@ namespace Models
         /// <summary>Trainable floats in all parameters together.</summary>
         public const int ParameterCount = 60;
 
-        // Floats per sample of saved activations (the input and every layer output that is not a view) and of dropout masks.
+        // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
+        // that is not a view) and of saved tensors (dropout masks, statistics); of saved tensors whatever the batch.
+        private const int BufferFloats = 0;
         private const int ActivationsPerSample = 25;
-        private const int MasksPerSample = 5;
+        private const int SavedPerSample = 5;
+        private const int SavedFixed = 0;
 
         /// <summary>The shape of one input sample, [5].</summary>
         public static global::System.ReadOnlySpan<int> InputShape => new int[] { 5 };
@@ -31,22 +34,22 @@ namespace Models
         private bool _dropout2Applied;
 
         /// <summary>
-        /// Allocates parameters, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
+        /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
         /// then initialises the parameters as PyTorch does by default, deterministically from <paramref name="seed"/>.
         /// </summary>
         public Square(int maxBatch, ulong seed = 0)
-            : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
+            : base(maxBatch, InputSize, OutputSize, ParameterCount, BufferFloats, ActivationsPerSample, SavedPerSample, SavedFixed, seed)
         {
             BuildLayers();
             ResetParameters();
         }
 
         /// <summary>
-        /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
-        /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+        /// Builds this network as a block inside <paramref name="owner"/>, its parameters and buffers at the given offsets in
+        /// the owner's arenas; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
         /// </summary>
-        public Square(global::StaticNet.Network owner, int parameterOffset)
-            : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+        public Square(global::StaticNet.Network owner, int parameterOffset, int bufferOffset)
+            : base(owner, parameterOffset, ParameterCount, bufferOffset, BufferFloats, InputSize, OutputSize)
         {
             BuildLayers();
         }
@@ -70,7 +73,7 @@ namespace Models
             int n = MaxBatch;
             global::System.Span<float> a = Activations;
             global::System.Span<float> p = ParameterArena;
-            global::System.Span<float> m = Masks;
+            global::System.Span<float> s = SavedTensors;
 
             // x: [B, 5], the input
             global::System.Span<float> x = a.Slice(0, batch * 5);
@@ -87,7 +90,7 @@ namespace Models
             // 2 Dropout(p=0.1): h2 [B, 5], h1 itself when inactive
             _dropout2Applied = _layer2.Training && _layer2.P > 0;
             global::System.Span<float> h2 = _dropout2Applied ? a.Slice(15 * n, batch * 5) : h1;
-            if (_dropout2Applied) global::StaticNet.Kernels.DropoutForward(h2, m.Slice(0, batch * 5), h1, 0.1f, Generator);
+            if (_dropout2Applied) global::StaticNet.Kernels.DropoutForward(h2, s.Slice(0, batch * 5), h1, 0.1f, Generator);
 
             // 3 Linear(5 -> 5): h3 [B, 5]
             global::System.Span<float> h3 = a.Slice(20 * n, batch * 5);
@@ -105,7 +108,7 @@ namespace Models
             global::System.Span<float> g = ActivationGrads;
             global::System.Span<float> p = ParameterArena;
             global::System.Span<float> dp = GradientArena;
-            global::System.Span<float> m = Masks;
+            global::System.Span<float> s = SavedTensors;
 
             // x, dx: [B, 5]
             global::System.Span<float> x = a.Slice(0, batch * 5);
@@ -129,7 +132,7 @@ namespace Models
             global::StaticNet.Kernels.LinearBackward(dh2, dp.Slice(30, 25), dp.Slice(55, 5), dh3, h2, p.Slice(30, 25), batch, 5, 5);
 
             // 2 Dropout(p=0.1): dh1 [B, 5] from dh2
-            if (_dropout2Applied) global::StaticNet.Kernels.DropoutBackward(dh1, dh2, m.Slice(0, batch * 5));
+            if (_dropout2Applied) global::StaticNet.Kernels.DropoutBackward(dh1, dh2, s.Slice(0, batch * 5));
 
             // 1 GELU: dh0 [B, 5] from dh1
             global::StaticNet.Kernels.GeluBackward(dh0, dh1, h0);

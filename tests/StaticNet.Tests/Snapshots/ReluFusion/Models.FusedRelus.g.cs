@@ -14,9 +14,12 @@ namespace Models
         /// <summary>Trainable floats in all parameters together.</summary>
         public const int ParameterCount = 122;
 
-        // Floats per sample of saved activations (the input and every layer output that is not a view) and of dropout masks.
+        // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
+        // that is not a view) and of saved tensors (dropout masks, statistics); of saved tensors whatever the batch.
+        private const int BufferFloats = 0;
         private const int ActivationsPerSample = 50;
-        private const int MasksPerSample = 0;
+        private const int SavedPerSample = 0;
+        private const int SavedFixed = 0;
 
         /// <summary>The shape of one input sample, [6].</summary>
         public static global::System.ReadOnlySpan<int> InputShape => new int[] { 6 };
@@ -33,22 +36,22 @@ namespace Models
         private global::StaticNet.Linear _layer6 = null!;
 
         /// <summary>
-        /// Allocates parameters, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
+        /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
         /// then initialises the parameters as PyTorch does by default, deterministically from <paramref name="seed"/>.
         /// </summary>
         public FusedRelus(int maxBatch, ulong seed = 0)
-            : base(maxBatch, InputSize, OutputSize, ParameterCount, ActivationsPerSample, MasksPerSample, seed)
+            : base(maxBatch, InputSize, OutputSize, ParameterCount, BufferFloats, ActivationsPerSample, SavedPerSample, SavedFixed, seed)
         {
             BuildLayers();
             ResetParameters();
         }
 
         /// <summary>
-        /// Builds this network as a block inside <paramref name="owner"/>, its parameters at <paramref name="parameterOffset"/>
-        /// in the owner's arena; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
+        /// Builds this network as a block inside <paramref name="owner"/>, its parameters and buffers at the given offsets in
+        /// the owner's arenas; the owner's generated code runs its layers. Used by networks that declare it as a [Block] or [Residual].
         /// </summary>
-        public FusedRelus(global::StaticNet.Network owner, int parameterOffset)
-            : base(owner, parameterOffset, ParameterCount, InputSize, OutputSize)
+        public FusedRelus(global::StaticNet.Network owner, int parameterOffset, int bufferOffset)
+            : base(owner, parameterOffset, ParameterCount, bufferOffset, BufferFloats, InputSize, OutputSize)
         {
             BuildLayers();
         }
@@ -59,7 +62,7 @@ namespace Models
             _layer1 = new global::StaticNet.Linear(6, 8, CreateParameter(0, 8, 6), CreateParameter(48, 8));
             _layer2 = new global::StaticNet.ReLU();
             _layer3 = new global::StaticNet.Linear(8, 4, CreateParameter(56, 4, 8), CreateParameter(88, 4));
-            _layer4 = new global::StaticNet.Residual(new global::Models.ReluBlock(this, 92));
+            _layer4 = new global::StaticNet.Residual(new global::Models.ReluBlock(this, 92, 0));
             _layer5 = new global::StaticNet.ReLU();
             _layer6 = new global::StaticNet.Linear(4, 2, CreateParameter(112, 2, 4), CreateParameter(120, 2));
             AddLayer("0", _layer0);

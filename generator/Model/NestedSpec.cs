@@ -1,19 +1,6 @@
 namespace StaticNet.Generator.Model;
 
 /// <summary>
-/// One layer as declared, before shape inference: the attribute's arguments, unchecked.
-/// Unused fields keep their defaults. Argument positions follow the attribute constructor.
-/// </summary>
-internal sealed record LayerSpec(
-    LayerKind Kind,
-    string? Name,
-    EquatableArray<int> Ints,
-    double Real,
-    bool Bias,
-    string? Text,
-    NestedSpec? Nested = null);
-
-/// <summary>
 /// The network a [Block] or [Residual] layer uses, read from its own attributes: its global:: type name, its input shape
 /// and layers, or why it cannot be used (ErrorId, with a detail for the message).
 /// </summary>

@@ -1,0 +1,92 @@
+using System.Collections.Generic;
+using StaticNet.Generator.Layers;
+using StaticNet.Generator.Model;
+
+namespace StaticNet.Generator.Emit;
+
+/// <summary>
+/// Peephole fusions: two adjacent layer steps, the second reading the first's output, run as one kernel. Adjacency is
+/// all it takes for that output to have no other reader: a block boundary or a residual's skip (which reads the output
+/// of the step before its block starts) puts a step in between. Each rule is a class here; the emitter asks
+/// <see cref="Forward"/> and <see cref="Backward"/> and knows nothing of the kinds involved.
+/// </summary>
+internal static class Fusions
+{
+    private static readonly IReadOnlyList<ForwardFusion> ForwardRules = [new LinearThenRelu()];
+    private static readonly IReadOnlyList<BackwardFusion> BackwardRules = [new ReluThenLinear()];
+
+    /// <summary>The forward fusion of steps <paramref name="first"/> and first + 1, if any.</summary>
+    public static ForwardFusion? Forward(IReadOnlyList<Step> steps, BufferPlan plan, int first) => Find(ForwardRules, steps, plan, first);
+
+    /// <summary>The backward fusion of steps <paramref name="first"/> and first + 1, if any.</summary>
+    public static BackwardFusion? Backward(IReadOnlyList<Step> steps, BufferPlan plan, int first) => Find(BackwardRules, steps, plan, first);
+
+    private static T? Find<T>(IReadOnlyList<T> rules, IReadOnlyList<Step> steps, BufferPlan plan, int first) where T : Fusion
+    {
+        if (first < 0 || first + 1 >= steps.Count) return null;
+        Step a = steps[first], b = steps[first + 1];
+        if (a.Kind != StepKind.Layer || b.Kind != StepKind.Layer || plan.InputStep[first + 1] != first) return null;
+        foreach (T rule in rules)
+        {
+            if (rule.Matches(a.Layer, b.Layer)) return rule;
+        }
+        return null;
+    }
+}
+
+/// <summary>A pair of layers that run as one kernel.</summary>
+internal abstract class Fusion
+{
+    public abstract bool Matches(LayerModel first, LayerModel second);
+}
+
+/// <summary>Forward: the first step writes nothing (its output has no reader); the second computes both.</summary>
+internal abstract class ForwardFusion : Fusion
+{
+    /// <summary>The comment that stands in for the first step's forward.</summary>
+    public abstract string FirstComment { get; }
+
+    /// <summary>The second step's forward: writes second.Output from first.Input.</summary>
+    public abstract void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second);
+}
+
+/// <summary>Backward: the second step writes the first's input gradient directly; the first's backward is a comment.</summary>
+internal abstract class BackwardFusion : Fusion
+{
+    public abstract string FirstComment(StepContext first);
+
+    public abstract void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second);
+}
+
+/// <summary>A Linear and the ReLU after it: the packed GEMM applies max(v, 0) as it stores each tile.</summary>
+internal sealed class LinearThenRelu : ForwardFusion
+{
+    public override bool Matches(LayerModel first, LayerModel second) =>
+        first is LinearModel && second is ActivationModel { Activation: "ReLU" };
+
+    public override string FirstComment => "computed with the ReLU below, which keeps only its output";
+
+    public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second)
+    {
+        var linear = (LinearModel)firstLayer;
+        second.Kernel("LinearReluForward", second.Output, first.Input, first.Param("weight"), first.ParamOrEmpty("bias"),
+            linear.Rows, Code.Int(linear.InFeatures), Code.Int(linear.OutFeatures));
+    }
+}
+
+/// <summary>A ReLU and the Linear after it: the Linear's input gradient is masked by the ReLU's output as it is stored.</summary>
+internal sealed class ReluThenLinear : BackwardFusion
+{
+    public override bool Matches(LayerModel first, LayerModel second) =>
+        first is ActivationModel { Activation: "ReLU" } && second is LinearModel;
+
+    public override string FirstComment(StepContext first) => $"{first.InputGrad} was written by the Linear above, through this ReLU";
+
+    public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second)
+    {
+        var linear = (LinearModel)secondLayer;
+        string target = second.InputGradOptional ? $"needInputGrad ? {first.InputGrad} : default" : first.InputGrad;
+        second.Kernel("LinearBackwardThroughRelu", target, second.Grad("weight"), second.GradOrEmpty("bias"), second.OutputGrad, second.Input,
+            second.Param("weight"), linear.Rows, Code.Int(linear.InFeatures), Code.Int(linear.OutFeatures));
+    }
+}

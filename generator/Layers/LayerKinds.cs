@@ -1,0 +1,28 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace StaticNet.Generator.Layers;
+
+/// <summary>Every layer kind the generator knows, in the order the README's layer table lists them.</summary>
+internal static class LayerKinds
+{
+    public static readonly IReadOnlyList<LayerKind> All =
+    [
+        FlattenLayer.Instance,
+        LinearLayer.Instance,
+        .. Activations.All,
+        SoftmaxLayer.Instance,
+        DropoutLayer.Instance,
+        IdentityLayer.Instance,
+        BatchNormLayer.OneD,
+        BatchNormLayer.TwoD,
+        LayerNormLayer.Instance,
+        BlockLayer.Instance,
+        ResidualLayer.Instance,
+    ];
+
+    private static readonly Dictionary<string, LayerKind> ByAttribute = All.ToDictionary(k => k.AttributeName);
+
+    /// <summary>The kind an attribute's metadata name declares, or null for any other attribute.</summary>
+    public static LayerKind? ForAttribute(string attributeName) => ByAttribute.TryGetValue(attributeName, out LayerKind? kind) ? kind : null;
+}

@@ -1,0 +1,244 @@
+using System;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using StaticNet.Simd;
+
+namespace StaticNet;
+
+public static partial class Kernels
+{
+    /// <summary>
+    /// BatchNorm over a tensor viewed as [batch, channels, spatial] (torch.nn.BatchNorm1d / 2d; spatial is L, H * W or 1).
+    /// With <paramref name="batchStatistics"/>, each channel is normalised by its mean and biased variance over the batch
+    /// and the spatial positions, and (when <paramref name="runningMean"/> is not empty) the running statistics move
+    /// toward them by <paramref name="momentum"/>, the variance unbiased; otherwise by the running statistics. Either way
+    /// the mean and 1 / sqrt(var + eps) used are written to <paramref name="mean"/> and <paramref name="rstd"/> for
+    /// backward. Empty <paramref name="weight"/> and <paramref name="bias"/> mean 1 and 0 (affine = false).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BatchNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> runningMean, Span<float> runningVar,
+        int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics)
+    {
+        CheckBatchNorm(output.Length, input.Length, mean.Length, rstd.Length, weight.Length, bias.Length, batch, channels, spatial);
+        if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
+        if (!runningMean.IsEmpty || !runningVar.IsEmpty)
+        {
+            CheckLength(runningMean.Length, channels, nameof(runningMean));
+            CheckLength(runningVar.Length, channels, nameof(runningVar));
+        }
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be positive.");
+        long count = (long)batch * spatial;
+        if (batchStatistics && count <= 1)
+        {
+            throw new ArgumentException($"BatchNorm needs more than 1 value per channel for batch statistics, but a batch of {batch} with {spatial} per channel has {count}.", nameof(input));
+        }
+
+        if (!batchStatistics)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                mean[c] = runningMean[c];
+                rstd[c] = 1f / MathF.Sqrt(runningVar[c] + eps);
+            }
+        }
+        else if (spatial == 1)
+        {
+            // One value per channel per sample: sum down the rows, a vector of channels at a time.
+            mean.Clear();
+            for (int n = 0; n < batch; n++) TensorPrimitives.Add(mean, input.Slice(n * channels, channels), mean);
+            TensorPrimitives.Multiply(mean, 1f / count, mean);
+            rstd.Clear();
+            for (int n = 0; n < batch; n++)
+            {
+                Span<float> centred = output.Slice(n * channels, channels);
+                TensorPrimitives.Subtract(input.Slice(n * channels, channels), mean, centred);
+                TensorPrimitives.MultiplyAdd(centred, centred, rstd, rstd);
+            }
+            UpdateRunning(mean, rstd, runningMean, runningVar, count, momentum);
+            for (int c = 0; c < channels; c++) rstd[c] = 1f / MathF.Sqrt(rstd[c] / count + eps);
+        }
+        else
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                double sum = 0;
+                for (int n = 0; n < batch; n++) sum += TensorPrimitives.Sum(input.Slice((n * channels + c) * spatial, spatial));
+                float m = (float)(sum / count);
+                double squares = 0;
+                for (int n = 0; n < batch; n++) squares += CenteredRows.SquaredDeviations(input.Slice((n * channels + c) * spatial, spatial), m);
+                mean[c] = m;
+                rstd[c] = (float)squares;
+            }
+            UpdateRunning(mean, rstd, runningMean, runningVar, count, momentum);
+            for (int c = 0; c < channels; c++) rstd[c] = 1f / MathF.Sqrt(rstd[c] / count + eps);
+        }
+
+        if (spatial == 1)
+        {
+            for (int n = 0; n < batch; n++)
+            {
+                Span<float> y = output.Slice(n * channels, channels);
+                TensorPrimitives.Subtract(input.Slice(n * channels, channels), mean, y);
+                TensorPrimitives.Multiply(y, rstd, y);
+                if (!weight.IsEmpty) TensorPrimitives.MultiplyAdd(y, weight, bias, y);
+            }
+            return;
+        }
+        for (int c = 0; c < channels; c++)
+        {
+            float scale = weight.IsEmpty ? rstd[c] : rstd[c] * weight[c];
+            float shift = (bias.IsEmpty ? 0f : bias[c]) - mean[c] * scale;
+            for (int n = 0; n < batch; n++)
+            {
+                int at = (n * channels + c) * spatial;
+                Span<float> y = output.Slice(at, spatial);
+                TensorPrimitives.Multiply(input.Slice(at, spatial), scale, y);
+                TensorPrimitives.Add(y, shift, y);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The gradients of <see cref="BatchNormForward"/>, from the mean and 1/std it saved: weightGrad += sum(dy * xhat) and
+    /// biasGrad += sum(dy) per channel, and (unless empty) inputGrad = w * rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
+    /// with batch statistics, or w * rstd * dy with running statistics (which do not depend on the input).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BatchNormBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
+        int batch, int channels, int spatial, bool batchStatistics)
+    {
+        CheckBatchNorm(outputGrad.Length, input.Length, mean.Length, rstd.Length, weight.Length, weight.Length, batch, channels, spatial);
+        if (!inputGrad.IsEmpty)
+        {
+            CheckLength(inputGrad.Length, input.Length, nameof(inputGrad));
+            if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(input))
+            {
+                throw new ArgumentException("inputGrad overlaps outputGrad or input; kernels need separate buffers.", nameof(inputGrad));
+            }
+        }
+        if (!weightGrad.IsEmpty || !biasGrad.IsEmpty || !weight.IsEmpty)
+        {
+            CheckLength(weightGrad.Length, channels, nameof(weightGrad));
+            CheckLength(biasGrad.Length, channels, nameof(biasGrad));
+            CheckLength(weight.Length, channels, nameof(weight));
+        }
+        float inverseCount = 1f / ((long)batch * spatial);
+        if (spatial == 1)
+        {
+            BatchNormBackwardRows(inputGrad, weightGrad, biasGrad, outputGrad, input, mean, rstd, weight, batch, channels, inverseCount, batchStatistics);
+            return;
+        }
+        for (int c = 0; c < channels; c++)
+        {
+            double sumDy = 0, sumDyCentred = 0;
+            for (int n = 0; n < batch; n++)
+            {
+                int at = (n * channels + c) * spatial;
+                ReadOnlySpan<float> dy = outputGrad.Slice(at, spatial);
+                sumDy += TensorPrimitives.Sum(dy);
+                sumDyCentred += CenteredRows.Dot(dy, default, input.Slice(at, spatial), mean[c]);
+            }
+            float r = rstd[c], sumDyXhat = (float)(sumDyCentred * r);
+            if (!weightGrad.IsEmpty)
+            {
+                weightGrad[c] += sumDyXhat;
+                biasGrad[c] += (float)sumDy;
+            }
+            if (inputGrad.IsEmpty) continue;
+            float g = weight.IsEmpty ? r : weight[c] * r;
+            // dx = g dy + x * scaleX + shift, with scaleX = -g r mean(dy xhat) and shift = -g mean(dy) - scaleX * mean.
+            float scaleX = batchStatistics ? -g * r * sumDyXhat * inverseCount : 0f;
+            float shift = batchStatistics ? -g * (float)sumDy * inverseCount - scaleX * mean[c] : 0f;
+            for (int n = 0; n < batch; n++)
+            {
+                int at = (n * channels + c) * spatial;
+                CenteredRows.Combine(inputGrad.Slice(at, spatial), outputGrad.Slice(at, spatial), default, g, input.Slice(at, spatial), scaleX, shift);
+            }
+        }
+    }
+
+    /// <summary>BatchNorm backward with one value per channel per sample: channels a block at a time, rows vectorised over them.</summary>
+    private static void BatchNormBackwardRows(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
+        int batch, int channels, float inverseCount, bool batchStatistics)
+    {
+        const int Block = 64;
+        Span<float> sumDy = stackalloc float[Block], sumDyXhat = stackalloc float[Block], centred = stackalloc float[Block];
+        Span<float> g = stackalloc float[Block], scaleX = stackalloc float[Block], shift = stackalloc float[Block];
+        for (int c0 = 0; c0 < channels; c0 += Block)
+        {
+            int width = Math.Min(Block, channels - c0);
+            Span<float> sDy = sumDy[..width], sDyXhat = sumDyXhat[..width], xc = centred[..width];
+            ReadOnlySpan<float> m = mean.Slice(c0, width), r = rstd.Slice(c0, width);
+            sDy.Clear();
+            sDyXhat.Clear();
+            for (int n = 0; n < batch; n++)
+            {
+                ReadOnlySpan<float> dy = outputGrad.Slice(n * channels + c0, width);
+                TensorPrimitives.Add(sDy, dy, sDy);
+                TensorPrimitives.Subtract(input.Slice(n * channels + c0, width), m, xc);
+                TensorPrimitives.MultiplyAdd(dy, xc, sDyXhat, sDyXhat);
+            }
+            TensorPrimitives.Multiply(sDyXhat, r, sDyXhat);
+            if (!weightGrad.IsEmpty)
+            {
+                TensorPrimitives.Add(weightGrad.Slice(c0, width), sDyXhat, weightGrad.Slice(c0, width));
+                TensorPrimitives.Add(biasGrad.Slice(c0, width), sDy, biasGrad.Slice(c0, width));
+            }
+            if (inputGrad.IsEmpty) continue;
+            Span<float> gw = g[..width], sx = scaleX[..width], sh = shift[..width];
+            if (weight.IsEmpty) r.CopyTo(gw);
+            else TensorPrimitives.Multiply(weight.Slice(c0, width), r, gw);
+            if (batchStatistics)
+            {
+                for (int c = 0; c < width; c++)
+                {
+                    sx[c] = -gw[c] * r[c] * sDyXhat[c] * inverseCount;
+                    sh[c] = -gw[c] * sDy[c] * inverseCount - sx[c] * m[c];
+                }
+            }
+            else
+            {
+                sx.Clear();
+                sh.Clear();
+            }
+            for (int n = 0; n < batch; n++)
+            {
+                Span<float> dx = inputGrad.Slice(n * channels + c0, width);
+                TensorPrimitives.MultiplyAdd(outputGrad.Slice(n * channels + c0, width), gw, sh, dx);
+                TensorPrimitives.MultiplyAdd(input.Slice(n * channels + c0, width), sx, dx, dx);
+            }
+        }
+    }
+
+    /// <summary>running = (1 - m) running + m batch, the variance unbiased (sumSquares / (count - 1)), in double as PyTorch does.</summary>
+    private static void UpdateRunning(ReadOnlySpan<float> mean, ReadOnlySpan<float> sumSquares, Span<float> runningMean, Span<float> runningVar, long count, float momentum)
+    {
+        if (runningMean.IsEmpty) return;
+        for (int c = 0; c < mean.Length; c++)
+        {
+            runningMean[c] = (float)(momentum * (double)mean[c] + (1 - (double)momentum) * runningMean[c]);
+            runningVar[c] = (float)(momentum * (sumSquares[c] / (double)(count - 1)) + (1 - (double)momentum) * runningVar[c]);
+        }
+    }
+
+    private static void CheckBatchNorm(int outputLength, int inputLength, int meanLength, int rstdLength, int weightLength, int biasLength,
+        int batch, int channels, int spatial)
+    {
+        CheckPositive(batch, nameof(batch));
+        if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be positive.");
+        if (spatial <= 0) throw new ArgumentOutOfRangeException(nameof(spatial), spatial, "spatial must be positive.");
+        long size = (long)batch * channels * spatial;
+        CheckLength(inputLength, size, "input");
+        CheckLength(outputLength, size, "output");
+        CheckLength(meanLength, channels, "mean");
+        CheckLength(rstdLength, channels, "rstd");
+        if (weightLength != 0 || biasLength != 0)
+        {
+            CheckLength(weightLength, channels, "weight");
+            CheckLength(biasLength, channels, "bias");
+        }
+    }
+}

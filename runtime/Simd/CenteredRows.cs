@@ -1,0 +1,148 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace StaticNet.Simd;
+
+/// <summary>
+/// The row passes of the normalisation kernels (BatchNorm, LayerNorm) that TensorPrimitives has no single call for:
+/// sums of centred values, so that the mean is subtracted before products are summed (no cancellation between large
+/// terms), and the affine combinations their backward passes write. Each runs the widest accelerated vector over
+/// whole vectors, then one lane at a time; sums are in a fixed order, so results do not depend on anything but the row.
+/// </summary>
+internal static class CenteredRows
+{
+    /// <summary>sum((x - mean)^2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float SquaredDeviations(ReadOnlySpan<float> x, float mean)
+    {
+        if (Vector512.IsHardwareAccelerated) return SquaredDeviations<Vec512>(x, mean);
+        if (Vector256.IsHardwareAccelerated) return SquaredDeviations<Vec256>(x, mean);
+        if (Vector128.IsHardwareAccelerated) return SquaredDeviations<Vec128>(x, mean);
+        return SquaredDeviations<Scalar>(x, mean);
+    }
+
+    /// <summary>sum(a * (x - mean)), or sum(a * w * (x - mean)) when <paramref name="w"/> is not empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> x, float mean)
+    {
+        if (Vector512.IsHardwareAccelerated) return Dot<Vec512>(a, w, x, mean);
+        if (Vector256.IsHardwareAccelerated) return Dot<Vec256>(a, w, x, mean);
+        if (Vector128.IsHardwareAccelerated) return Dot<Vec128>(a, w, x, mean);
+        return Dot<Scalar>(a, w, x, mean);
+    }
+
+    /// <summary>destination = a * w * scaleA + x * scaleX + shift (w empty: a * scaleA + x * scaleX + shift).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Combine(Span<float> destination, ReadOnlySpan<float> a, ReadOnlySpan<float> w, float scaleA, ReadOnlySpan<float> x, float scaleX, float shift)
+    {
+        if (Vector512.IsHardwareAccelerated) Combine<Vec512>(destination, a, w, scaleA, x, scaleX, shift);
+        else if (Vector256.IsHardwareAccelerated) Combine<Vec256>(destination, a, w, scaleA, x, scaleX, shift);
+        else if (Vector128.IsHardwareAccelerated) Combine<Vec128>(destination, a, w, scaleA, x, scaleX, shift);
+        else Combine<Scalar>(destination, a, w, scaleA, x, scaleX, shift);
+    }
+
+    /// <summary>accumulator += a * (x - mean) * scale, elementwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AccumulateProduct(Span<float> accumulator, ReadOnlySpan<float> a, ReadOnlySpan<float> x, float mean, float scale)
+    {
+        if (Vector512.IsHardwareAccelerated) AccumulateProduct<Vec512>(accumulator, a, x, mean, scale);
+        else if (Vector256.IsHardwareAccelerated) AccumulateProduct<Vec256>(accumulator, a, x, mean, scale);
+        else if (Vector128.IsHardwareAccelerated) AccumulateProduct<Vec128>(accumulator, a, x, mean, scale);
+        else AccumulateProduct<Scalar>(accumulator, a, x, mean, scale);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SquaredDeviations<TV>(ReadOnlySpan<float> x, float mean) where TV : struct, IVector<TV>
+    {
+        ref float s = ref MemoryMarshal.GetReference(x);
+        TV m = TV.Create(mean), a0 = TV.Create(0f), a1 = TV.Create(0f);
+        int i = 0, n = x.Length;
+        for (; i + 2 * TV.Count <= n; i += 2 * TV.Count)
+        {
+            TV d0 = TV.Subtract(TV.Load(ref Unsafe.Add(ref s, i)), m), d1 = TV.Subtract(TV.Load(ref Unsafe.Add(ref s, i + TV.Count)), m);
+            a0 = TV.MultiplyAdd(d0, d0, a0);
+            a1 = TV.MultiplyAdd(d1, d1, a1);
+        }
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            TV d = TV.Subtract(TV.Load(ref Unsafe.Add(ref s, i)), m);
+            a0 = TV.MultiplyAdd(d, d, a0);
+        }
+        float sum = TV.Sum(TV.Add(a0, a1));
+        for (; i < n; i++)
+        {
+            float d = Unsafe.Add(ref s, i) - mean;
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot<TV>(ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> x, float mean) where TV : struct, IVector<TV>
+    {
+        ref float pa = ref MemoryMarshal.GetReference(a);
+        ref float pw = ref MemoryMarshal.GetReference(w);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        bool weighted = !w.IsEmpty;
+        TV m = TV.Create(mean), acc = TV.Create(0f);
+        int i = 0, n = x.Length;
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            TV va = TV.Load(ref Unsafe.Add(ref pa, i));
+            if (weighted) va = TV.Multiply(va, TV.Load(ref Unsafe.Add(ref pw, i)));
+            acc = TV.MultiplyAdd(va, TV.Subtract(TV.Load(ref Unsafe.Add(ref px, i)), m), acc);
+        }
+        float sum = TV.Sum(acc);
+        for (; i < n; i++)
+        {
+            float va = weighted ? Unsafe.Add(ref pa, i) * Unsafe.Add(ref pw, i) : Unsafe.Add(ref pa, i);
+            sum += va * (Unsafe.Add(ref px, i) - mean);
+        }
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Combine<TV>(Span<float> destination, ReadOnlySpan<float> a, ReadOnlySpan<float> w, float scaleA, ReadOnlySpan<float> x, float scaleX, float shift)
+        where TV : struct, IVector<TV>
+    {
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        ref float pa = ref MemoryMarshal.GetReference(a);
+        ref float pw = ref MemoryMarshal.GetReference(w);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        bool weighted = !w.IsEmpty;
+        TV sa = TV.Create(scaleA), sx = TV.Create(scaleX), sh = TV.Create(shift);
+        int i = 0, n = destination.Length;
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            TV va = TV.Load(ref Unsafe.Add(ref pa, i));
+            if (weighted) va = TV.Multiply(va, TV.Load(ref Unsafe.Add(ref pw, i)));
+            TV.Store(TV.MultiplyAdd(va, sa, TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref px, i)), sx, sh)), ref Unsafe.Add(ref d, i));
+        }
+        for (; i < n; i++)
+        {
+            float va = weighted ? Unsafe.Add(ref pa, i) * Unsafe.Add(ref pw, i) : Unsafe.Add(ref pa, i);
+            Unsafe.Add(ref d, i) = float.MultiplyAddEstimate(va, scaleA, float.MultiplyAddEstimate(Unsafe.Add(ref px, i), scaleX, shift));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateProduct<TV>(Span<float> accumulator, ReadOnlySpan<float> a, ReadOnlySpan<float> x, float mean, float scale) where TV : struct, IVector<TV>
+    {
+        ref float acc = ref MemoryMarshal.GetReference(accumulator);
+        ref float pa = ref MemoryMarshal.GetReference(a);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        TV m = TV.Create(mean), s = TV.Create(scale);
+        int i = 0, n = accumulator.Length;
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            TV centred = TV.Multiply(TV.Subtract(TV.Load(ref Unsafe.Add(ref px, i)), m), s);
+            TV.Store(TV.MultiplyAdd(TV.Load(ref Unsafe.Add(ref pa, i)), centred, TV.Load(ref Unsafe.Add(ref acc, i))), ref Unsafe.Add(ref acc, i));
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref acc, i) = float.MultiplyAddEstimate(Unsafe.Add(ref pa, i), (Unsafe.Add(ref px, i) - mean) * scale, Unsafe.Add(ref acc, i));
+        }
+    }
+}
