@@ -166,6 +166,7 @@ internal static class NetworkEmitter
             }
             w.Line();
             w.Line($"{last}.CopyTo(output);");
+            w.Line("EndForward(batch);");
             w.Close();
         }
 

@@ -218,7 +218,7 @@ public abstract class Network : Module
     /// <summary>Creates an I64 buffer (a counter) of its own; called by the generated constructor.</summary>
     protected static ModuleBuffer CreateInt64Buffer(params int[] shape) => new(shape);
 
-    /// <summary>Validates Forward's spans and returns the batch size; called first by the generated Forward.</summary>
+    /// <summary>Validates Forward's spans and returns the batch size; called first by the generated Forward, which ends with <see cref="EndForward"/>.</summary>
     protected int BeginForward(int inputLength, int outputLength)
     {
         CheckStandalone();
@@ -243,9 +243,14 @@ public abstract class Network : Module
             throw new ArgumentException(
                 $"output must hold {batch * SampleOutputSize} floats ({batch} samples of {SampleOutputSize}), but it holds {outputLength}.", "output");
         }
-        _lastBatch = batch;
         return batch;
     }
+
+    /// <summary>
+    /// Forward's last step: records the batch that Backward works on. Until then (and after a Forward that threw) there
+    /// are no saved activations for Backward.
+    /// </summary>
+    protected void EndForward(int batch) => _lastBatch = batch;
 
     private void CheckStandalone()
     {

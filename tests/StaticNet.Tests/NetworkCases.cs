@@ -9,7 +9,36 @@ namespace StaticNet.Tests;
 /// <summary>The declared test networks, by name, with what the tests need to build and drive each.</summary>
 public static class NetworkCases
 {
-    public sealed record Case(string Name, Func<int, ulong, Network> Create, int[] InputShape);
+    public sealed record Case(string Name, Func<int, ulong, Network> Construct, int[] InputShape)
+    {
+        /// <summary>The network, its normalisation layers given weights, biases and running statistics away from their defaults.</summary>
+        public Network Create(int maxBatch, ulong seed)
+        {
+            Network net = Construct(maxBatch, seed);
+            RandomizeNormalization(net, (int)seed);
+            return net;
+        }
+    }
+
+    /// <summary>Weights in [0.5, 1.5], biases and running means in [-1, 1], running variances in [0.5, 2].</summary>
+    public static void RandomizeNormalization(Module net, int seed)
+    {
+        var random = new Random(seed);
+        float Uniform(float a, float b) => a + (b - a) * (float)random.NextDouble();
+        foreach (Module module in net.Modules())
+        {
+            (Parameter? weight, Parameter? bias, ModuleBuffer? mean, ModuleBuffer? variance) = module switch
+            {
+                BatchNorm bn => (bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar),
+                LayerNorm ln => (ln.Weight, ln.Bias, null, null),
+                _ => (null, null, null, null),
+            };
+            if (weight is not null) foreach (ref float v in weight.Data) v = Uniform(0.5f, 1.5f);
+            if (bias is not null) foreach (ref float v in bias.Data) v = Uniform(-1f, 1f);
+            if (mean is not null) foreach (ref float v in mean.Data) v = Uniform(-1f, 1f);
+            if (variance is not null) foreach (ref float v in variance.Data) v = Uniform(0.5f, 2f);
+        }
+    }
 
     public static readonly IReadOnlyDictionary<string, Case> All = new[]
     {
@@ -26,6 +55,16 @@ public static class NetworkCases
         new Case(nameof(Rank2Outer), (b, s) => new Rank2Outer(b, s), Rank2Outer.InputShape.ToArray()),
         new Case(nameof(DeepComposite), (b, s) => new DeepComposite(b, s), DeepComposite.InputShape.ToArray()),
         new Case(nameof(FusedRelus), (b, s) => new FusedRelus(b, s), FusedRelus.InputShape.ToArray()),
+        new Case(nameof(BnMlp), (b, s) => new BnMlp(b, s), BnMlp.InputShape.ToArray()),
+        new Case(nameof(Bn1dSeq), (b, s) => new Bn1dSeq(b, s), Bn1dSeq.InputShape.ToArray()),
+        new Case(nameof(Bn2d), (b, s) => new Bn2d(b, s), Bn2d.InputShape.ToArray()),
+        new Case(nameof(Bn2dPlain), (b, s) => new Bn2dPlain(b, s), Bn2dPlain.InputShape.ToArray()),
+        new Case(nameof(LnMlp), (b, s) => new LnMlp(b, s), LnMlp.InputShape.ToArray()),
+        new Case(nameof(Ln2), (b, s) => new Ln2(b, s), Ln2.InputShape.ToArray()),
+        new Case(nameof(LnPlain), (b, s) => new LnPlain(b, s), LnPlain.InputShape.ToArray()),
+        new Case(nameof(LnNoBias), (b, s) => new LnNoBias(b, s), LnNoBias.InputShape.ToArray()),
+        new Case(nameof(BnFirst), (b, s) => new BnFirst(b, s), BnFirst.InputShape.ToArray()),
+        new Case(nameof(NormComposite), (b, s) => new NormComposite(b, s), NormComposite.InputShape.ToArray()),
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(All.Keys);

@@ -140,3 +140,18 @@ public partial class Ensemble
 // Composite, and so its own blocks, away from the start of the arena: blocks two deep must add up their offsets.
 [Network(6)] [Linear(6)] [Block(typeof(Composite))] public partial class ShiftedComposite;
 [Network(2)] [Linear(2)] [LeakyReLU(0.2)] public partial class Square2;
+
+// tests/fixtures/make_fixtures.py's normalization networks, declared the same way.
+[Network(6)] [Linear(8)] [BatchNorm1d] [Sigmoid] [Linear(4)] public partial class BnMlp;
+[Network(3, 5)] [BatchNorm1d(3, Momentum = null)] [Flatten] [Linear(15, 4)] public partial class Bn1dSeq;
+[Network(2, 3, 4)] [BatchNorm2d(Eps = 1e-3, Momentum = 0.3)] [ReLU] [Flatten] [Linear(4)] public partial class Bn2d;
+[Network(2, 3, 4)] [BatchNorm2d(Affine = false, TrackRunningStats = false)] [Flatten] [Linear(4)] public partial class Bn2dPlain;
+[Network(6)] [Linear(8)] [LayerNorm(8)] [GELU] [Linear(4)] public partial class LnMlp;
+[Network(3, 4)] [LayerNorm(3, 4, Eps = 1e-3)] [Flatten] [Linear(4)] public partial class Ln2;
+[Network(6)] [Linear(8)] [LayerNorm(8, ElementwiseAffine = false)] [Linear(4)] public partial class LnPlain;
+[Network(6)] [Linear(8)] [LayerNorm(8, Bias = false)] [Tanh] [Linear(4)] public partial class LnNoBias;
+
+// Normalisation first (before any parameter), with no parameters of its own, inside a block and a residual.
+[Network(4)] [BatchNorm1d(Affine = false)] [Linear(3)] public partial class BnFirst;
+[Network(5)] [Linear(5)] [BatchNorm1d] [ReLU] public partial class BnBlock;
+[Network(5)] [LayerNorm(5)] [Residual(typeof(BnBlock))] [Block(typeof(BnBlock), Name = "again")] [Linear(2)] public partial class NormComposite;

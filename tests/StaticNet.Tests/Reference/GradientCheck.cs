@@ -7,13 +7,14 @@ namespace StaticNet.Tests.Reference;
 
 /// <summary>
 /// Analytic gradients from a network's Backward against central finite differences of the double-precision reference,
-/// for every parameter and the input, with loss = sum(r * output) for a fixed random r. The network must be in eval mode.
+/// for every parameter and the input, with loss = sum(r * output) for a fixed random r. The network must be in eval mode,
+/// or in training mode without active dropout (<paramref name="training"/>: BatchNorm then uses batch statistics).
 /// </summary>
 internal static class GradientCheck
 {
     private const double Step = 1e-6;
 
-    public static void Run(Network net, int[] inputShape, int batch, string label)
+    public static void Run(Network net, int[] inputShape, int batch, string label, bool training = false)
     {
         float[] input = NetworkCases.RandomFloats(batch * net.SampleInputSize, 5, 1.5f);
         float[] r = NetworkCases.RandomFloats(batch * net.SampleOutputSize, 6);
@@ -23,7 +24,7 @@ internal static class GradientCheck
         net.ZeroGrad();
         net.Backward(r, inputGrad);
 
-        var reference = new ReferenceNetwork(net, inputShape);
+        var reference = new ReferenceNetwork(net, inputShape, training);
         double[] x = input.Select(v => (double)v).ToArray();
         double[] weights = r.Select(v => (double)v).ToArray();
         foreach ((string name, Parameter parameter) in net.NamedParameters())

@@ -7,17 +7,20 @@ namespace StaticNet.Tests.Reference;
 /// <summary>
 /// A plain double-precision interpreter of a network's layers, written from PyTorch's definitions and independent of
 /// the generated code and the kernels. It reads the layer list from the network's modules and its parameters from
-/// a table that tests may perturb for finite differences. Dropout is the identity (evaluation mode).
+/// a table that tests may perturb for finite differences. Dropout is the identity (evaluation mode); BatchNorm uses the
+/// batch's statistics in training mode (or without running statistics) and the module's running statistics otherwise.
 /// </summary>
 internal sealed class ReferenceNetwork
 {
     private readonly IReadOnlyList<Module> _layers;
     private readonly int[] _inputShape;
+    private readonly bool _training;
 
-    public ReferenceNetwork(Network network, ReadOnlySpan<int> inputShape)
+    public ReferenceNetwork(Network network, ReadOnlySpan<int> inputShape, bool training = false)
     {
         _layers = network.Children().ToList();
         _inputShape = inputShape.ToArray();
+        _training = training;
         Values = network.Parameters().ToDictionary(p => p, p => p.Data.ToArray().Select(v => (double)v).ToArray());
     }
 
@@ -86,6 +89,10 @@ internal sealed class ReferenceNetwork
                 return (x.Select(v => 0.5 * v * (1 + SpecialFunctions.Erf(v / Math.Sqrt(2)))).ToArray(), shape);
             case Softmax s:
                 return (Softmax(x, shape, batch, s.Dim), shape);
+            case BatchNorm bn:
+                return (BatchNorm(bn, x, shape, batch), shape);
+            case LayerNorm ln:
+                return (LayerNorm(ln, x), shape);
             case Dropout or Identity:
                 return (x, shape);
             case Network block:
@@ -98,6 +105,49 @@ internal sealed class ReferenceNetwork
             default:
                 throw new NotSupportedException(layer.GetType().Name);
         }
+    }
+
+    private double[] BatchNorm(BatchNorm bn, double[] x, int[] shape, int batch)
+    {
+        int channels = shape[0], spatial = shape.Skip(1).Aggregate(1, (a, b) => a * b), count = batch * spatial;
+        var y = new double[x.Length];
+        for (int c = 0; c < channels; c++)
+        {
+            IEnumerable<int> At() => Enumerable.Range(0, batch).SelectMany(n => Enumerable.Range((n * channels + c) * spatial, spatial));
+            double mean, variance;
+            if (_training || !bn.TrackRunningStats)
+            {
+                mean = At().Sum(i => x[i]) / count;
+                variance = At().Sum(i => (x[i] - mean) * (x[i] - mean)) / count;
+            }
+            else
+            {
+                mean = bn.RunningMean!.Data[c];
+                variance = bn.RunningVar!.Data[c];
+            }
+            double scale = 1 / Math.Sqrt(variance + bn.Eps);
+            double w = bn.Weight is null ? 1 : Values[bn.Weight][c], b = bn.Bias is null ? 0 : Values[bn.Bias][c];
+            foreach (int i in At()) y[i] = (x[i] - mean) * scale * w + b;
+        }
+        return y;
+    }
+
+    private double[] LayerNorm(LayerNorm ln, double[] x)
+    {
+        int size = ln.NormalizedShape.Aggregate(1, (a, b) => a * b);
+        var y = new double[x.Length];
+        for (int row = 0; row < x.Length / size; row++)
+        {
+            var values = x.Skip(row * size).Take(size).ToArray();
+            double mean = values.Average(), variance = values.Average(v => (v - mean) * (v - mean));
+            double scale = 1 / Math.Sqrt(variance + ln.Eps);
+            for (int i = 0; i < size; i++)
+            {
+                double w = ln.Weight is null ? 1 : Values[ln.Weight][i], b = ln.Bias is null ? 0 : Values[ln.Bias][i];
+                y[row * size + i] = (values[i] - mean) * scale * w + b;
+            }
+        }
+        return y;
     }
 
     private static double[] Softmax(double[] x, int[] shape, int batch, int dim)

@@ -146,6 +146,7 @@ namespace Samples.Nested
                 global::StaticNet.Kernels.SoftmaxForward(h10, h9, batch * 2, 5, 1);
 
                 h10.CopyTo(output);
+                EndForward(batch);
             }
 
             /// <inheritdoc/>

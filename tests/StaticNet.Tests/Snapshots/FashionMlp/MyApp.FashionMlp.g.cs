@@ -101,6 +101,7 @@ namespace MyApp
             global::StaticNet.Kernels.LinearForward(h4, h3, p.Slice(200960, 2560), p.Slice(203520, 10), batch, 256, 10);
 
             h4.CopyTo(output);
+            EndForward(batch);
         }
 
         /// <inheritdoc/>

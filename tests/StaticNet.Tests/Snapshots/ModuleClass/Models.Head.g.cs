@@ -73,6 +73,7 @@ namespace Models
             global::StaticNet.Kernels.LinearForward(h0, x, p.Slice(0, 8), p.Slice(8, 2), batch, 4, 2);
 
             h0.CopyTo(output);
+            EndForward(batch);
         }
 
         /// <inheritdoc/>

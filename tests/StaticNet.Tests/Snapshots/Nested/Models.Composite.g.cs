@@ -123,6 +123,7 @@ namespace Models
             global::StaticNet.Kernels.LinearForward(h3, h2, p.Slice(95, 10), p.Slice(105, 2), batch, 5, 2);
 
             h3.CopyTo(output);
+            EndForward(batch);
         }
 
         /// <inheritdoc/>

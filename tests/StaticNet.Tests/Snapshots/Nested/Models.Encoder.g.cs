@@ -80,6 +80,7 @@ namespace Models
             global::StaticNet.Kernels.TanhForward(h1, h0);
 
             h1.CopyTo(output);
+            EndForward(batch);
         }
 
         /// <inheritdoc/>

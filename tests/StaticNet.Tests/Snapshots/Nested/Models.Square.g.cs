@@ -97,6 +97,7 @@ namespace Models
             global::StaticNet.Kernels.LinearForward(h3, h2, p.Slice(30, 25), p.Slice(55, 5), batch, 5, 5);
 
             h3.CopyTo(output);
+            EndForward(batch);
         }
 
         /// <inheritdoc/>

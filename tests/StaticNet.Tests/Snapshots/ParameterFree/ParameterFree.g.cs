@@ -78,6 +78,7 @@ partial class ParameterFree : global::StaticNet.Network
         global::StaticNet.Kernels.SoftmaxForward(h1, h0, batch, 3, 1);
 
         h1.CopyTo(output);
+        EndForward(batch);
     }
 
     /// <inheritdoc/>

@@ -121,6 +121,7 @@ namespace Models
             global::StaticNet.Kernels.LinearForward(h6, h5, p.Slice(112, 8), p.Slice(120, 2), batch, 4, 2);
 
             h6.CopyTo(output);
+            EndForward(batch);
         }
 
         /// <inheritdoc/>

@@ -78,6 +78,7 @@ namespace Models
             global::StaticNet.Kernels.LinearReluForward(h1, x, p.Slice(0, 16), p.Slice(16, 4), batch, 4, 4);
 
             h1.CopyTo(output);
+            EndForward(batch);
         }
 
         /// <inheritdoc/>
