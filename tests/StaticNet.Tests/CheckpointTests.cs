@@ -54,6 +54,43 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Resuming_with_batch_norm_restores_running_statistics_and_the_batch_count_bit_for_bit()
+    {
+        var straight = new NormComposite(32, 5);
+        var straightLoader = NormLoader(8);
+        var straightSgd = new SGD(straight.Parameters(), lr: 0.05f, momentum: 0.9f);
+        Trainer.Fit(straight, straightLoader, null, new CrossEntropyLoss(), straightSgd, epochs: 4);
+
+        var first = new NormComposite(32, 5);
+        var firstLoader = NormLoader(8);
+        var firstSgd = new SGD(first.Parameters(), lr: 0.05f, momentum: 0.9f);
+        string path = Path.Combine(_dir, "bn.ckpt");
+        Trainer.Fit(first, firstLoader, null, new CrossEntropyLoss(), firstSgd, epochs: 2,
+            onEpoch: r => Checkpoint.Save(path, first, firstSgd, r.Epoch, generators: [firstLoader.Generator]));
+
+        var resumed = new NormComposite(32, 77);
+        var resumedLoader = NormLoader(99);
+        var resumedSgd = new SGD(resumed.Parameters(), lr: 0.05f, momentum: 0.9f);
+        int epoch = Checkpoint.Load(path, resumed, resumedSgd, generators: [resumedLoader.Generator]);
+        Assert.Equal(first.BufferArena.ToArray(), resumed.BufferArena.ToArray());
+        Trainer.Fit(resumed, resumedLoader, null, new CrossEntropyLoss(), resumedSgd, epochs: 2, firstEpoch: epoch + 1);
+
+        Assert.Equal(straight.ParameterArena.ToArray(), resumed.ParameterArena.ToArray());
+        Assert.Equal(straight.BufferArena.ToArray(), resumed.BufferArena.ToArray());
+        long[] Counts(Network net) => net.NamedBuffers().Where(b => b.Buffer.DType == TensorDType.I64).Select(b => b.Buffer.Int64Data[0]).ToArray();
+        Assert.Equal(Counts(straight), Counts(resumed));
+        Assert.Equal([28L, 28L], Counts(resumed)); // 7 batches of 32 per epoch, 4 epochs
+
+        static DataLoader<int> NormLoader(ulong seed)
+        {
+            var random = new Random(4);
+            float[] x = Enumerable.Range(0, 200 * 5).Select(_ => (float)random.NextDouble() * 2 - 1).ToArray();
+            int[] y = Enumerable.Range(0, 200).Select(i => x[5 * i] + x[5 * i + 1] > 0 ? 1 : 0).ToArray();
+            return new DataLoader<int>(new Dataset<int>(x, y, 5), 32, shuffle: true, seed: seed);
+        }
+    }
+
+    [Fact]
     public void Loading_into_another_optimizer_or_network_changes_nothing()
     {
         var net = new DropoutMlp(4, 1);

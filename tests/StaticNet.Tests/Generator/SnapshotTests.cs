@@ -100,6 +100,32 @@ public class SnapshotTests
             [Linear(2)]
             public partial class FusedRelus;
             """ },
+        { "Normalization", """
+            using StaticNet;
+
+            namespace Models;
+
+            [Network(1, 28, 28)]
+            [Flatten]
+            [Linear(120)]
+            [BatchNorm1d]
+            [Sigmoid]
+            [Linear(84)]
+            [BatchNorm1d(84, Momentum = null, Affine = false)]
+            [LayerNorm(84, Eps = 1e-6, Bias = false)]
+            [Linear(10)]
+            public partial class BatchNormMlp;
+
+            [Network(2, 4, 4)]
+            [BatchNorm2d(Eps = 1e-3, Momentum = 0.2, Name = "bn")]
+            [Residual(typeof(NormBlock))]
+            [LayerNorm(4, 4, ElementwiseAffine = false)]
+            [Flatten(2)]
+            [BatchNorm1d(2, TrackRunningStats = false)]
+            partial class NormStack;
+
+            [Network(2, 4, 4)] [BatchNorm2d] public partial class NormBlock;
+            """ },
         { "ParameterFree", """
             using StaticNet;
 
