@@ -19,6 +19,7 @@ internal static class Activations
         new("Sigmoid", "Sigmoid", BackwardReads.Output),
         new("Tanh", "Tanh", BackwardReads.Output),
         new("GELU", "Gelu", BackwardReads.Input, approximations: ["none", "tanh"]),
+        new("SiLU", "Silu", BackwardReads.Input),
     ];
 }
 

@@ -69,6 +69,9 @@ public sealed class GELUAttribute : LayerAttribute
     public string Approximate { get; set; } = "none";
 }
 
+/// <summary>torch.nn.SiLU (swish): x * sigmoid(x).</summary>
+public sealed class SiLUAttribute : LayerAttribute;
+
 /// <summary>torch.nn.Softmax over one dimension of the batched tensor (the last by default), for an inference head.</summary>
 public sealed class SoftmaxAttribute(int dim = -1) : LayerAttribute
 {

@@ -47,6 +47,9 @@ public sealed class GELU(string approximate = "none") : Module
     protected override string ExtraRepr() => $"approximate='{Approximate}'";
 }
 
+/// <summary>The module of a [SiLU] layer (torch.nn.SiLU).</summary>
+public sealed class SiLU : Module;
+
 /// <summary>The module of a [Softmax] layer (torch.nn.Softmax).</summary>
 public sealed class Softmax(int dim = -1) : Module
 {
