@@ -24,6 +24,7 @@ public partial class TanhSigmoidNet;
 [Linear(6)]
 [LeakyReLU(0.1)]
 [Linear(6, 5)]
+[SiLU]
 [GELU]
 [Flatten]
 [Linear(2)]
@@ -71,6 +72,7 @@ public partial class DropoutOnly;
 [Network(6)] [Linear(8)] [GELU] [Linear(4)] public partial class MlpGelu;
 [Network(6)] [Linear(8)] [GELU(Approximate = "tanh")] [Linear(4)] public partial class MlpGeluTanh;
 [Network(6)] [Linear(8)] [LeakyReLU(0.1)] [Linear(4)] public partial class MlpLeaky;
+[Network(6)] [Linear(8)] [SiLU] [Linear(4)] public partial class MlpSilu;
 [Network(6)] [Linear(8)] [ReLU] [Dropout(0.5)] [Linear(4)] public partial class MlpDropout;
 [Network(1, 4, 4)] [Flatten] [Linear(16, 4)] public partial class SoftmaxRegression;
 

@@ -18,7 +18,7 @@ public class PyTorchParityTests
     private static readonly Fixture OptimizerFixture = new("optimizers.safetensors");
 
     public static TheoryData<string> NetworkNames => new(
-        "mlp_relu", "mlp_sigmoid", "mlp_tanh", "mlp_gelu", "mlp_gelu_tanh", "mlp_leaky", "mlp_dropout_eval", "softmax_regression");
+        "mlp_relu", "mlp_sigmoid", "mlp_tanh", "mlp_gelu", "mlp_gelu_tanh", "mlp_leaky", "mlp_silu", "mlp_dropout_eval", "softmax_regression");
 
     private static Network Create(string name) => name switch
     {
@@ -28,6 +28,7 @@ public class PyTorchParityTests
         "mlp_gelu" => new MlpGelu(5),
         "mlp_gelu_tanh" => new MlpGeluTanh(5),
         "mlp_leaky" => new MlpLeaky(5),
+        "mlp_silu" => new MlpSilu(5),
         "mlp_dropout_eval" => new MlpDropout(5),
         "softmax_regression" => new SoftmaxRegression(5),
         _ => throw new ArgumentException(name),

@@ -44,6 +44,7 @@ public class SnapshotTests
                     [Tanh(Name = "squash")]
                     [GELU]
                     [GELU(Approximate = "tanh")]
+                    [SiLU]
                     [Dropout(0.1)]
                     [Identity]
                     [Linear(5)]

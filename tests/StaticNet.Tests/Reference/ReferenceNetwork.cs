@@ -81,6 +81,8 @@ internal sealed class ReferenceNetwork
                 return (x.Select(v => v > 0 ? v : leaky.NegativeSlope * v).ToArray(), shape);
             case Sigmoid:
                 return (x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray(), shape);
+            case SiLU:
+                return (x.Select(v => v / (1 + Math.Exp(-v))).ToArray(), shape);
             case Tanh:
                 return (x.Select(Math.Tanh).ToArray(), shape);
             case GELU gelu when gelu.Approximate == "tanh":

@@ -19,7 +19,7 @@ namespace Samples.Nested
             // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
             // that is not a view) and of saved tensors (dropout masks, statistics); of saved tensors whatever the batch.
             private const int BufferFloats = 0;
-            private const int ActivationsPerSample = 156;
+            private const int ActivationsPerSample = 172;
             private const int SavedPerSample = 16;
             private const int SavedFixed = 0;
 
@@ -36,11 +36,12 @@ namespace Samples.Nested
             private global::StaticNet.Tanh _layer4 = null!;
             private global::StaticNet.GELU _layer5 = null!;
             private global::StaticNet.GELU _layer6 = null!;
-            private global::StaticNet.Dropout _layer7 = null!;
-            private global::StaticNet.Identity _layer8 = null!;
-            private global::StaticNet.Linear _layer9 = null!;
-            private global::StaticNet.Softmax _layer10 = null!;
-            private bool _dropout7Applied;
+            private global::StaticNet.SiLU _layer7 = null!;
+            private global::StaticNet.Dropout _layer8 = null!;
+            private global::StaticNet.Identity _layer9 = null!;
+            private global::StaticNet.Linear _layer10 = null!;
+            private global::StaticNet.Softmax _layer11 = null!;
+            private bool _dropout8Applied;
 
             /// <summary>
             /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
@@ -72,10 +73,11 @@ namespace Samples.Nested
                 _layer4 = new global::StaticNet.Tanh();
                 _layer5 = new global::StaticNet.GELU("none");
                 _layer6 = new global::StaticNet.GELU("tanh");
-                _layer7 = new global::StaticNet.Dropout(0.1f);
-                _layer8 = new global::StaticNet.Identity();
-                _layer9 = new global::StaticNet.Linear(8, 5, CreateParameter(96, 5, 8), CreateParameter(136, 5));
-                _layer10 = new global::StaticNet.Softmax(-1);
+                _layer7 = new global::StaticNet.SiLU();
+                _layer8 = new global::StaticNet.Dropout(0.1f);
+                _layer9 = new global::StaticNet.Identity();
+                _layer10 = new global::StaticNet.Linear(8, 5, CreateParameter(96, 5, 8), CreateParameter(136, 5));
+                _layer11 = new global::StaticNet.Softmax(-1);
                 AddLayer("0", _layer0);
                 AddLayer("1", _layer1);
                 AddLayer("2", _layer2);
@@ -87,6 +89,7 @@ namespace Samples.Nested
                 AddLayer("8", _layer8);
                 AddLayer("9", _layer9);
                 AddLayer("10", _layer10);
+                AddLayer("11", _layer11);
             }
 
             /// <inheritdoc/>
@@ -129,23 +132,27 @@ namespace Samples.Nested
                 global::System.Span<float> h6 = a.Slice(104 * n, batch * 16);
                 global::StaticNet.Kernels.GeluTanhForward(h6, h5);
 
-                // 7 Dropout(p=0.1): h7 [B, 2, 8], h6 itself when inactive
-                _dropout7Applied = _layer7.Training && _layer7.P > 0;
-                global::System.Span<float> h7 = _dropout7Applied ? a.Slice(120 * n, batch * 16) : h6;
-                if (_dropout7Applied) global::StaticNet.Kernels.DropoutForward(h7, s.Slice(0, batch * 16), h6, 0.1f, Generator);
+                // 7 SiLU: h7 [B, 2, 8]
+                global::System.Span<float> h7 = a.Slice(120 * n, batch * 16);
+                global::StaticNet.Kernels.SiluForward(h7, h6);
 
-                // 8 Identity: h8 [B, 2, 8], a view of h7
-                global::System.Span<float> h8 = h7;
+                // 8 Dropout(p=0.1): h8 [B, 2, 8], h7 itself when inactive
+                _dropout8Applied = _layer8.Training && _layer8.P > 0;
+                global::System.Span<float> h8 = _dropout8Applied ? a.Slice(136 * n, batch * 16) : h7;
+                if (_dropout8Applied) global::StaticNet.Kernels.DropoutForward(h8, s.Slice(0, batch * 16), h7, 0.1f, Generator);
 
-                // 9 Linear(8 -> 5): h9 [B, 2, 5]
-                global::System.Span<float> h9 = a.Slice(136 * n, batch * 10);
-                global::StaticNet.Kernels.LinearForward(h9, h8, p.Slice(96, 40), p.Slice(136, 5), batch * 2, 8, 5);
+                // 9 Identity: h9 [B, 2, 8], a view of h8
+                global::System.Span<float> h9 = h8;
 
-                // 10 Softmax(dim=-1): h10 [B, 2, 5]
-                global::System.Span<float> h10 = a.Slice(146 * n, batch * 10);
-                global::StaticNet.Kernels.SoftmaxForward(h10, h9, batch * 2, 5, 1);
+                // 10 Linear(8 -> 5): h10 [B, 2, 5]
+                global::System.Span<float> h10 = a.Slice(152 * n, batch * 10);
+                global::StaticNet.Kernels.LinearForward(h10, h9, p.Slice(96, 40), p.Slice(136, 5), batch * 2, 8, 5);
 
-                h10.CopyTo(output);
+                // 11 Softmax(dim=-1): h11 [B, 2, 5]
+                global::System.Span<float> h11 = a.Slice(162 * n, batch * 10);
+                global::StaticNet.Kernels.SoftmaxForward(h11, h10, batch * 2, 5, 1);
+
+                h11.CopyTo(output);
                 EndForward(batch);
             }
 
@@ -185,31 +192,37 @@ namespace Samples.Nested
                 global::System.Span<float> h6 = a.Slice(104 * n, batch * 16);
                 global::System.Span<float> dh6 = g.Slice(104 * n, batch * 16);
                 // h7, dh7: [B, 2, 8]
-                global::System.Span<float> h7 = _dropout7Applied ? a.Slice(120 * n, batch * 16) : h6;
-                global::System.Span<float> dh7 = _dropout7Applied ? g.Slice(120 * n, batch * 16) : dh6;
+                global::System.Span<float> h7 = a.Slice(120 * n, batch * 16);
+                global::System.Span<float> dh7 = g.Slice(120 * n, batch * 16);
                 // h8, dh8: [B, 2, 8]
-                global::System.Span<float> h8 = h7;
-                global::System.Span<float> dh8 = dh7;
-                // h9, dh9: [B, 2, 5]
-                global::System.Span<float> h9 = a.Slice(136 * n, batch * 10);
-                global::System.Span<float> dh9 = g.Slice(136 * n, batch * 10);
+                global::System.Span<float> h8 = _dropout8Applied ? a.Slice(136 * n, batch * 16) : h7;
+                global::System.Span<float> dh8 = _dropout8Applied ? g.Slice(136 * n, batch * 16) : dh7;
+                // h9, dh9: [B, 2, 8]
+                global::System.Span<float> h9 = h8;
+                global::System.Span<float> dh9 = dh8;
                 // h10, dh10: [B, 2, 5]
-                global::System.Span<float> h10 = a.Slice(146 * n, batch * 10);
-                global::System.Span<float> dh10 = g.Slice(146 * n, batch * 10);
+                global::System.Span<float> h10 = a.Slice(152 * n, batch * 10);
+                global::System.Span<float> dh10 = g.Slice(152 * n, batch * 10);
+                // h11, dh11: [B, 2, 5]
+                global::System.Span<float> h11 = a.Slice(162 * n, batch * 10);
+                global::System.Span<float> dh11 = g.Slice(162 * n, batch * 10);
 
-                outputGrad.CopyTo(dh10);
+                outputGrad.CopyTo(dh11);
 
-                // 10 Softmax(dim=-1): dh9 [B, 2, 5] from dh10
-                global::StaticNet.Kernels.SoftmaxBackward(dh9, dh10, h10, batch * 2, 5, 1);
+                // 11 Softmax(dim=-1): dh10 [B, 2, 5] from dh11
+                global::StaticNet.Kernels.SoftmaxBackward(dh10, dh11, h11, batch * 2, 5, 1);
 
-                // 9 Linear(8 -> 5): dh8 [B, 2, 8] from dh9
-                global::StaticNet.Kernels.LinearBackward(dh8, dp.Slice(96, 40), dp.Slice(136, 5), dh9, h8, p.Slice(96, 40), batch * 2, 8, 5);
+                // 10 Linear(8 -> 5): dh9 [B, 2, 8] from dh10
+                global::StaticNet.Kernels.LinearBackward(dh9, dp.Slice(96, 40), dp.Slice(136, 5), dh10, h9, p.Slice(96, 40), batch * 2, 8, 5);
 
-                // 8 Identity: dh7 [B, 2, 8] from dh8
-                // a view: dh7 is dh8
+                // 9 Identity: dh8 [B, 2, 8] from dh9
+                // a view: dh8 is dh9
 
-                // 7 Dropout(p=0.1): dh6 [B, 2, 8] from dh7
-                if (_dropout7Applied) global::StaticNet.Kernels.DropoutBackward(dh6, dh7, s.Slice(0, batch * 16));
+                // 8 Dropout(p=0.1): dh7 [B, 2, 8] from dh8
+                if (_dropout8Applied) global::StaticNet.Kernels.DropoutBackward(dh7, dh8, s.Slice(0, batch * 16));
+
+                // 7 SiLU: dh6 [B, 2, 8] from dh7
+                global::StaticNet.Kernels.SiluBackward(dh6, dh7, h6);
 
                 // 6 GELU(approximate='tanh'): dh5 [B, 2, 8] from dh6
                 global::StaticNet.Kernels.GeluTanhBackward(dh5, dh6, h5);
