@@ -41,7 +41,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
             .Select(static (model, _) => model!)
             .WithTrackingName(Steps.Model);
 
-        IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> diagnostics = parsed
+        IncrementalValuesProvider<DiagnosticList> diagnostics = parsed
             .Select(static (result, _) => result.Diagnostics)
             .WithTrackingName(Steps.Diagnostics);
 
@@ -61,7 +61,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
 
         foreach (LayerKind kind in LayerKinds.All)
         {
-            IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> orphans = context.SyntaxProvider
+            IncrementalValuesProvider<DiagnosticList> orphans = context.SyntaxProvider
                 .ForAttributeWithMetadataName(
                     kind.AttributeName,
                     static (node, _) => node is ClassDeclarationSyntax,
@@ -71,8 +71,8 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         }
     }
 
-    private static void Report(SourceProductionContext context, IEnumerable<DiagnosticInfo> infos)
+    private static void Report(SourceProductionContext context, DiagnosticList list)
     {
-        foreach (DiagnosticInfo info in infos) context.ReportDiagnostic(info.ToDiagnostic());
+        foreach (DiagnosticInfo info in list.Items) context.ReportDiagnostic(info.ToDiagnostic());
     }
 }

@@ -8,6 +8,16 @@ internal sealed class IndentedWriter
     private readonly StringBuilder _text = new();
     private int _depth;
 
+    /// <summary>A writer at this one's depth whose text goes elsewhere, for a part that is written before what precedes it.</summary>
+    public IndentedWriter Fork() => new() { _depth = _depth };
+
+    /// <summary>Appends what <paramref name="other"/> wrote.</summary>
+    public IndentedWriter Append(IndentedWriter other)
+    {
+        _text.Append(other._text);
+        return this;
+    }
+
     public IndentedWriter Line(string line = "")
     {
         if (line.Length > 0) _text.Append(' ', _depth * 4).Append(line);

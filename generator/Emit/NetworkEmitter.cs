@@ -60,13 +60,13 @@ internal static class NetworkEmitter
             w.Line();
             foreach (LayerModel layer in model.Layers)
             {
-                w.Line($"private {layer.Kind.ModuleType(layer)} {Field(layer)} = null!;");
+                w.Line($"private {layer.Kind.ModuleType(layer)} {Field(layer)};");
             }
             foreach (Step step in LayerSteps())
             {
                 if (step.IsNested && step.Layer.Kind.ReadsModule(step.Layer))
                 {
-                    w.Line($"private {step.Layer.Kind.ModuleType(step.Layer)} {StepContext.ModuleField(step)} = null!;");
+                    w.Line($"private {step.Layer.Kind.ModuleType(step.Layer)} {StepContext.ModuleField(step)};");
                 }
                 foreach (string flag in step.Layer.Kind.Flags(step.Layer)) w.Line($"private bool {StepContext.FlagField(step, flag)};");
             }
@@ -174,29 +174,51 @@ internal static class NetworkEmitter
         {
             w.Line("/// <inheritdoc/>");
             w.Open($"protected override void BackwardCore(int batch, global::System.ReadOnlySpan<float> outputGrad, {Span} inputGrad)");
-            w.Line("int n = MaxBatch;");
-            w.Line("bool needInputGrad = !inputGrad.IsEmpty;");
-            w.Line($"{Span} a = Activations;");
-            w.Line($"{Span} g = ActivationGrads;");
-            w.Line($"{Span} p = ParameterArena;");
-            w.Line($"{Span} dp = GradientArena;");
-            if (plan.BufferCount > 0) w.Line($"{Span} b = BufferArena;");
-            if (plan.SavedPerSample + plan.SavedFixed > 0) w.Line($"{Span} s = SavedTensors;");
-            w.Line();
-            w.Line($"// x, dx: {Shapes.Batched(model.InputShape)}");
-            w.Line($"{Span} x = a.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))});");
-            w.Line($"{Span} dx = g.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))});");
-            string last = "x";
+            // The body first, then only the locals it reads (directly or through other locals): fewer statements to compile.
+            IndentedWriter body = w.Fork();
+            BackwardSteps(body);
+            var locals = new List<(string Name, string Declaration, string? Comment)>
+            {
+                ("n", "int n = MaxBatch;", null),
+                ("needInputGrad", "bool needInputGrad = !inputGrad.IsEmpty;", null),
+                ("a", $"{Span} a = Activations;", null),
+                ("g", $"{Span} g = ActivationGrads;", null),
+                ("p", $"{Span} p = ParameterArena;", null),
+                ("dp", $"{Span} dp = GradientArena;", null),
+                ("s", $"{Span} s = SavedTensors;", null),
+                ("x", $"{Span} x = a.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))});", $"// x, dx: {Shapes.Batched(model.InputShape)}"),
+                ("dx", $"{Span} dx = g.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))});", null),
+            };
             for (int i = 0; i < steps.Count; i++)
             {
                 Step step = steps[i];
                 if (step.Kind == StepKind.BlockStart) continue;
                 string h = Out(step), x = In(i);
-                last = h;
-                w.Line($"// {h}, d{h}: {Shapes.Batched(step.Layer.OutputShape)}");
-                w.Line($"{Span} {h} = {Buffer(step, i, "a", x)};");
-                w.Line($"{Span} d{h} = {Buffer(step, i, "g", "d" + x)};");
+                locals.Add((h, $"{Span} {h} = {Buffer(step, i, "a", x)};", $"// {h}, d{h}: {Shapes.Batched(step.Layer.OutputShape)}"));
+                locals.Add(("d" + h, $"{Span} d{h} = {Buffer(step, i, "g", "d" + x)};", null));
             }
+            var used = new HashSet<string>(Identifiers(body.ToString()), System.StringComparer.Ordinal);
+            var kept = new bool[locals.Count];
+            for (int i = locals.Count - 1; i >= 0; i--)
+            {
+                if (!used.Contains(locals[i].Name)) continue;
+                kept[i] = true;
+                used.UnionWith(Identifiers(locals[i].Declaration));
+            }
+            for (int i = 0; i < locals.Count; i++)
+            {
+                bool pairKept = kept[i] || (i + 1 < locals.Count && locals[i + 1].Comment is null && kept[i + 1]);
+                if (locals[i].Comment is string comment && pairKept) w.Line(comment);
+                if (kept[i]) w.Line(locals[i].Declaration);
+                if (locals[i].Name == "s" && kept.Take(i + 1).Any(k => k)) w.Line();
+            }
+            w.Append(body);
+            w.Close();
+        }
+
+        private void BackwardSteps(IndentedWriter w)
+        {
+            string last = steps.Count == 0 ? "x" : Out(steps.Last(s => s.Kind != StepKind.BlockStart));
             w.Line();
             w.Line($"outputGrad.CopyTo(d{last});");
             // A residual's skip gradient is added to its input's gradient once the block's first step has written it.
@@ -248,7 +270,22 @@ internal static class NetworkEmitter
             }
             w.Line();
             w.Line("if (needInputGrad) dx.CopyTo(inputGrad);");
-            w.Close();
+        }
+
+        /// <summary>The identifiers code reads, comment lines left out.</summary>
+        private static IEnumerable<string> Identifiers(string code)
+        {
+            foreach (string line in code.Split('\n'))
+            {
+                if (line.TrimStart().StartsWith("//", System.StringComparison.Ordinal)) continue;
+                for (int i = 0; i < line.Length; i++)
+                {
+                    if (!(char.IsLetter(line[i]) || line[i] == '_')) continue;
+                    int start = i;
+                    while (i < line.Length && (char.IsLetterOrDigit(line[i]) || line[i] == '_')) i++;
+                    yield return line.Substring(start, i - start);
+                }
+            }
         }
 
         private IEnumerable<Step> LayerSteps() => steps.Where(s => s.Kind == StepKind.Layer);

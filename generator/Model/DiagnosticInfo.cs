@@ -15,6 +15,15 @@ internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, Equatab
     }
 }
 
+/// <summary>
+/// The diagnostics of one class. A class rather than the <see cref="EquatableArray{T}"/> it holds: pipeline steps whose
+/// values are reference types share the compiler's generic code, where a struct would have it compiled anew at every build.
+/// </summary>
+internal sealed record DiagnosticList(EquatableArray<DiagnosticInfo> Items)
+{
+    public static readonly DiagnosticList Empty = new(EquatableArray<DiagnosticInfo>.Empty);
+}
+
 /// <summary>A source location without the syntax tree, so that it can sit in a cached value.</summary>
 internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
 {

@@ -17,7 +17,7 @@ internal static class ModuleParser
     {
         if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax syntax)
         {
-            return new ParseResult<ModuleModel>(null, EquatableArray<DiagnosticInfo>.Empty);
+            return new ParseResult<ModuleModel>(null, DiagnosticList.Empty);
         }
         var diagnostics = new List<DiagnosticInfo>();
         LocationInfo? at = LocationInfo.From(syntax.Identifier.GetLocation());
@@ -55,9 +55,9 @@ internal static class ModuleParser
             seen.Add(stateName, member.Name);
             children.Add(new ChildMember(member.Name, stateName));
         }
-        if (diagnostics.Count > 0) return new ParseResult<ModuleModel>(null, diagnostics.ToEquatableArray());
+        if (diagnostics.Count > 0) return new ParseResult<ModuleModel>(null, new DiagnosticList(diagnostics.ToEquatableArray()));
         (string? ns, EquatableArray<string> containing) = ClassChecks.Location(type);
-        return new ParseResult<ModuleModel>(new ModuleModel(ns, type.Name, containing, children.ToEquatableArray()), EquatableArray<DiagnosticInfo>.Empty);
+        return new ParseResult<ModuleModel>(new ModuleModel(ns, type.Name, containing, children.ToEquatableArray()), DiagnosticList.Empty);
     }
 
     /// <summary>

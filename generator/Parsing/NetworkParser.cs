@@ -52,22 +52,22 @@ internal static class NetworkParser
     }
 
     /// <summary>For a layer attribute on a class without [Network]: one diagnostic per such attribute.</summary>
-    public static EquatableArray<DiagnosticInfo> ParseOrphanLayer(GeneratorAttributeSyntaxContext context)
+    public static DiagnosticList ParseOrphanLayer(GeneratorAttributeSyntaxContext context)
     {
-        if (context.TargetSymbol is not INamedTypeSymbol type) return EquatableArray<DiagnosticInfo>.Empty;
+        if (context.TargetSymbol is not INamedTypeSymbol type) return DiagnosticList.Empty;
         bool hasNetwork = type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeNames.Network);
-        if (hasNetwork) return EquatableArray<DiagnosticInfo>.Empty;
-        return context.Attributes
+        if (hasNetwork) return DiagnosticList.Empty;
+        return new DiagnosticList(context.Attributes
             .Select(a => new DiagnosticInfo(DiagnosticDescriptors.LayerWithoutNetworkId,
                 LocationInfo.From(a.ApplicationSyntaxReference?.GetSyntax().GetLocation()),
                 new[] { ShortName(a), type.Name }.ToEquatableArray()))
-            .ToEquatableArray();
+            .ToEquatableArray());
     }
 
-    private static readonly ParseResult<NetworkModel> Empty = new(null, EquatableArray<DiagnosticInfo>.Empty);
+    private static readonly ParseResult<NetworkModel> Empty = new(null, DiagnosticList.Empty);
 
     private static ParseResult<NetworkModel> Result(NetworkModel? model, List<DiagnosticInfo> diagnostics) =>
-        new(model, diagnostics.ToEquatableArray());
+        new(model, diagnostics.Count == 0 ? DiagnosticList.Empty : new DiagnosticList(diagnostics.ToEquatableArray()));
 
     /// <summary>The layer attributes of a class in source order, or null when the compiler reports an error in one of them.</summary>
     private static List<(AttributeData Data, LayerKind Kind)>? LayerAttributes(INamedTypeSymbol type, CancellationToken cancellationToken)
