@@ -33,6 +33,12 @@ internal static class DiagnosticDescriptors
     public const string EpsId = "SN0023";
     public const string MomentumId = "SN0024";
     public const string InputRankId = "SN0025";
+    public const string KernelTooLargeId = "SN0026";
+    public const string GroupsId = "SN0027";
+    public const string PoolPaddingId = "SN0028";
+    public const string SamePaddingStrideId = "SN0029";
+    public const string InChannelsId = "SN0030";
+    public const string ShortcutShapeId = "SN0031";
 
     public static readonly DiagnosticDescriptor NotPartial = Error(NotPartialId,
         "Network class must be partial",
@@ -134,6 +140,30 @@ internal static class DiagnosticDescriptors
         "Layer cannot take this input rank",
         "The {0} takes input of shape {1}, but the shape that arrives is {2}");
 
+    public static readonly DiagnosticDescriptor KernelTooLarge = Error(KernelTooLargeId,
+        "Kernel larger than the padded input",
+        "The {0} has a {1} window of {2} (dilated), but its padded input is {3}: the output would have no positions");
+
+    public static readonly DiagnosticDescriptor Groups = Error(GroupsId,
+        "Channels not divisible by groups",
+        "The {0} has groups {1}, but in_channels {2} and out_channels {3} must both be divisible by it");
+
+    public static readonly DiagnosticDescriptor PoolPadding = Error(PoolPaddingId,
+        "Pooling padding over half the window",
+        "The {0} has padding {1}, but padding must be at most half the (dilated) window, {2}");
+
+    public static readonly DiagnosticDescriptor SamePaddingStride = Error(SamePaddingStrideId,
+        "padding='same' with a stride",
+        "The {0} has padding \"same\" with stride {1}, but \"same\" padding needs stride 1 (as in PyTorch)");
+
+    public static readonly DiagnosticDescriptor InChannels = Error(InChannelsId,
+        "in_channels does not match its input",
+        "The {0} expects in_channels {1}, but its input has shape {2} ({3} channels)");
+
+    public static readonly DiagnosticDescriptor ShortcutShape = Error(ShortcutShapeId,
+        "Residual shortcut changes the shape differently from the block",
+        "The {0} uses '{1}' as the shortcut of '{2}', but it maps {3} to {4} and the block maps it to {5}: the sum needs both the same");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new()
     {
         [NotPartialId] = NotPartial,
@@ -161,6 +191,12 @@ internal static class DiagnosticDescriptors
         [EpsId] = Eps,
         [MomentumId] = Momentum,
         [InputRankId] = InputRank,
+        [KernelTooLargeId] = KernelTooLarge,
+        [GroupsId] = Groups,
+        [PoolPaddingId] = PoolPadding,
+        [SamePaddingStrideId] = SamePaddingStride,
+        [InChannelsId] = InChannels,
+        [ShortcutShapeId] = ShortcutShape,
     };
 
     public static IReadOnlyCollection<DiagnosticDescriptor> Descriptors => All.Values;

@@ -12,7 +12,7 @@ namespace StaticNet.Generator.Emit;
 /// </summary>
 internal static class Fusions
 {
-    private static readonly IReadOnlyList<ForwardFusion> ForwardRules = [new LinearThenRelu()];
+    private static readonly IReadOnlyList<ForwardFusion> ForwardRules = [new LinearThenRelu(), new Conv2dThenRelu()];
     private static readonly IReadOnlyList<BackwardFusion> BackwardRules = [new ReluThenLinear()];
 
     /// <summary>The forward fusion of steps <paramref name="first"/> and first + 1, if any.</summary>
@@ -72,6 +72,18 @@ internal sealed class LinearThenRelu : ForwardFusion
         second.Kernel("LinearReluForward", second.Output, first.Input, first.Param("weight"), first.ParamOrEmpty("bias"),
             linear.Rows, Code.Int(linear.InFeatures), Code.Int(linear.OutFeatures));
     }
+}
+
+/// <summary>A Conv2d and the ReLU after it: max(v, 0) applied as the convolution's output tiles are stored.</summary>
+internal sealed class Conv2dThenRelu : ForwardFusion
+{
+    public override bool Matches(LayerModel first, LayerModel second) =>
+        first is Conv2dModel && second is ActivationModel { Activation: "ReLU" };
+
+    public override string FirstComment => "computed with the ReLU below, which keeps only its output";
+
+    public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second) =>
+        Conv2dLayer.EmitForward(first, second, relu: true);
 }
 
 /// <summary>A ReLU and the Linear after it: the Linear's input gradient is masked by the ReLU's output as it is stored.</summary>

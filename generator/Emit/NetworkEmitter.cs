@@ -68,7 +68,11 @@ internal static class NetworkEmitter
                 {
                     w.Line($"private {step.Layer.Kind.ModuleType(step.Layer)} {StepContext.ModuleField(step)};");
                 }
-                foreach (string flag in step.Layer.Kind.Flags(step.Layer)) w.Line($"private bool {StepContext.FlagField(step, flag)};");
+                foreach (string flag in step.Layer.Kind.Flags(step.Layer)) w.Line($"private bool {StepContext.StepField(step, flag)};");
+                foreach (StaticField field in step.Layer.Kind.StaticFields(step.Layer))
+                {
+                    w.Line($"private static readonly {field.Type} {StepContext.StepField(step, field.Name)} = {field.Value};");
+                }
             }
             w.Line();
         }
@@ -300,7 +304,7 @@ internal static class NetworkEmitter
             return kind switch
             {
                 OutputBuffer.View => input,
-                OutputBuffer.OwnWhenFlagged => $"{StepContext.FlagField(step, step.Layer.Kind.Flags(step.Layer)[0])} ? {OwnBuffer(arena, i)} : {input}",
+                OutputBuffer.OwnWhenFlagged => $"{StepContext.StepField(step, step.Layer.Kind.Flags(step.Layer)[0])} ? {OwnBuffer(arena, i)} : {input}",
                 _ => OwnBuffer(arena, i),
             };
         }

@@ -80,14 +80,17 @@ internal sealed class StepContext
     }
 
     /// <summary>A bool field forward sets and backward reads, one of the kind's Flags.</summary>
-    public string Flag(string name) => FlagField(_step, name);
+    public string Flag(string name) => StepField(_step, name);
+
+    /// <summary>One of the kind's StaticFields.</summary>
+    public string Static(string name) => StepField(_step, name);
 
     public void Line(string line) => Writer.Line(line);
 
     /// <summary>A kernel call: <c>global::StaticNet.Kernels.{name}({arguments});</c>.</summary>
     public void Kernel(string name, params string[] arguments) => Writer.Line($"{Code.Kernels}.{name}({string.Join(", ", arguments)});");
 
-    public static string FlagField(Step step, string name) => "_" + Camel(step.Layer.Kind.Name) + step.Id + name;
+    public static string StepField(Step step, string name) => "_" + Camel(step.Layer.Kind.Name) + step.Id + name;
 
     public static string ModuleField(Step step) => "_" + Camel(step.Layer.Kind.Name) + step.Id;
 

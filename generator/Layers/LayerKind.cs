@@ -38,6 +38,9 @@ internal abstract class LayerKind
     /// <summary>Whether its generated steps read its module at run time (the training flag, a counter), so a nested one is kept in a field.</summary>
     public virtual bool ReadsModule(LayerModel layer) => false;
 
+    /// <summary>Static readonly fields its steps read, such as a convolution's geometry: (name within the step, type, initial value).</summary>
+    public virtual EquatableArray<StaticField> StaticFields(LayerModel layer) => EquatableArray<StaticField>.Empty;
+
     /// <summary>Names of the bool fields forward sets for backward (whether dropout ran, whether batch statistics were used).</summary>
     public virtual EquatableArray<string> Flags(LayerModel layer) => EquatableArray<string>.Empty;
 
@@ -83,6 +86,9 @@ internal abstract class LayerKind<TArguments, TModel> : LayerKind
 
     protected abstract void EmitBackward(TModel layer, StepContext context);
 }
+
+/// <summary>A static readonly field of the generated class that a layer's steps read (<see cref="StepContext.Static"/>).</summary>
+internal sealed record StaticField(string Name, string Type, string Value);
 
 /// <summary>Where a layer's output lives.</summary>
 internal enum OutputBuffer

@@ -17,6 +17,11 @@ internal static class LayerKinds
         BatchNormLayer.OneD,
         BatchNormLayer.TwoD,
         LayerNormLayer.Instance,
+        Conv2dLayer.Instance,
+        Pool2dLayer.MaxPool,
+        Pool2dLayer.AvgPool,
+        AdaptivePool2dLayer.AvgPool,
+        AdaptivePool2dLayer.MaxPool,
         BlockLayer.Instance,
         ResidualLayer.Instance,
     ];

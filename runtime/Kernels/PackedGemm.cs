@@ -57,6 +57,13 @@ internal static class PackedGemm
     public static void MultiplyAddBias(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, ref float bias, bool relu = false) =>
         Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, Start.FromBias, ref bias, relu);
 
+    /// <summary>
+    /// As <see cref="Multiply(ref float, ref float, int, int, ref float, int, int, int, int, int, bool, bool)"/>, always on the
+    /// calling thread: for products that are parts of a job already split across threads (one sample of a convolution).
+    /// </summary>
+    public static void MultiplyOnThisThread(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate, bool relu = false) =>
+        MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, accumulate ? Start.FromC : Start.FromZero, ref Unsafe.NullRef<float>(), relu);
+
     /// <summary>What the sums are added to: nothing, C itself, or a bias row repeated down C.</summary>
     private enum Start { FromZero, FromC, FromBias }
 

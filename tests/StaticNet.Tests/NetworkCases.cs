@@ -65,6 +65,12 @@ public static class NetworkCases
         new Case(nameof(LnNoBias), (b, s) => new LnNoBias(b, s), LnNoBias.InputShape.ToArray()),
         new Case(nameof(BnFirst), (b, s) => new BnFirst(b, s), BnFirst.InputShape.ToArray()),
         new Case(nameof(NormComposite), (b, s) => new NormComposite(b, s), NormComposite.InputShape.ToArray()),
+        new Case(nameof(SmallLeNet), (b, s) => new SmallLeNet(b, s), SmallLeNet.InputShape.ToArray()),
+        new Case(nameof(StridedGroups), (b, s) => new StridedGroups(b, s), StridedGroups.InputShape.ToArray()),
+        new Case(nameof(SamePadding), (b, s) => new SamePadding(b, s), SamePadding.InputShape.ToArray()),
+        new Case(nameof(Rectangular), (b, s) => new Rectangular(b, s), Rectangular.InputShape.ToArray()),
+        new Case(nameof(Adaptive), (b, s) => new Adaptive(b, s), Adaptive.InputShape.ToArray()),
+        new Case(nameof(Depthwise), (b, s) => new Depthwise(b, s), Depthwise.InputShape.ToArray()),
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(All.Keys);

@@ -157,3 +157,11 @@ public partial class Ensemble
 [Network(4)] [BatchNorm1d(Affine = false)] [Linear(3)] public partial class BnFirst;
 [Network(5)] [Linear(5)] [BatchNorm1d] [ReLU] public partial class BnBlock;
 [Network(5)] [LayerNorm(5)] [Residual(typeof(BnBlock))] [Block(typeof(BnBlock), Name = "again")] [Linear(2)] public partial class NormComposite;
+
+// Convolutions and pooling: every argument that changes the computation, small enough for finite differences.
+[Network(1, 8, 8)] [Conv2d(3, KernelSize = 3, Padding = 1)] [ReLU] [MaxPool2d(2)] [Conv2d(3, 4, KernelSize = 2, Bias = false)] [Tanh] [AvgPool2d(3, Stride = 1, Padding = 1)] [Flatten] [Linear(5)] public partial class SmallLeNet;
+[Network(2, 7, 6)] [Conv2d(4, KernelSize = 3, Stride = 2, Padding = 1, Groups = 2)] [Sigmoid] [Conv2d(4, KernelSize = 2, Dilation = 2, Groups = 4)] [Flatten] [Linear(3)] public partial class StridedGroups;
+[Network(2, 6, 5)] [Conv2d(3, KernelH = 4, KernelW = 2, Padding = "same")] [GELU] [MaxPool2d(3, Stride = 2, Padding = 1, CeilMode = true)] [Flatten] [Linear(2)] public partial class SamePadding;
+[Network(3, 9, 8)] [Conv2d(2, KernelSize = 3, StrideH = 2, StrideW = 1, PaddingH = 0, PaddingW = 2, DilationW = 2)] [MaxPool2d(2, Stride = 1, Dilation = 2)] [AvgPool2d(2, CeilMode = true, CountIncludePad = false, Padding = 1)] [Flatten] [Linear(3)] public partial class Rectangular;
+[Network(2, 7, 5)] [AdaptiveAvgPool2d(3, 2)] [Conv2d(3, KernelSize = 1)] [AdaptiveMaxPool2d(2)] [Flatten] [Linear(2)] public partial class Adaptive;
+[Network(3, 5, 5)] [AvgPool2d(2, Stride = 1, DivisorOverride = 3)] [Conv2d(3, KernelSize = 3, Padding = 1, Groups = 3)] [ReLU] [Flatten] [Linear(2)] public partial class Depthwise;

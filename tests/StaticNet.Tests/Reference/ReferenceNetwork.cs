@@ -91,6 +91,16 @@ internal sealed class ReferenceNetwork
                 return (x.Select(v => 0.5 * v * (1 + SpecialFunctions.Erf(v / Math.Sqrt(2)))).ToArray(), shape);
             case Softmax s:
                 return (Softmax(x, shape, batch, s.Dim), shape);
+            case Conv2d conv:
+                return Conv(conv, x, batch);
+            case MaxPool2d pool:
+                return Pool(pool.Geometry, x, batch, max: true, countIncludePad: true, divisorOverride: 0);
+            case AvgPool2d pool:
+                return Pool(pool.Geometry, x, batch, max: false, pool.CountIncludePad, pool.DivisorOverride);
+            case AdaptiveAvgPool2d pool:
+                return Adaptive(x, shape, batch, pool.OutputH, pool.OutputW, max: false);
+            case AdaptiveMaxPool2d pool:
+                return Adaptive(x, shape, batch, pool.OutputH, pool.OutputW, max: true);
             case BatchNorm bn:
                 return (BatchNorm(bn, x, shape, batch), shape);
             case LayerNorm ln:
@@ -107,6 +117,110 @@ internal sealed class ReferenceNetwork
             default:
                 throw new NotSupportedException(layer.GetType().Name);
         }
+    }
+
+    /// <summary>torch.nn.Conv2d by its definition: each output a sum over its group's channels and kernel taps, padding zeros.</summary>
+    private (double[], int[]) Conv(Conv2d conv, double[] x, int batch)
+    {
+        Conv2dGeometry g = conv.Geometry;
+        double[] w = Values[conv.Weight];
+        double[]? b = conv.Bias is null ? null : Values[conv.Bias];
+        var y = new double[batch * g.OutputSize];
+        int cin = g.InChannels / g.Groups, cout = g.OutChannels / g.Groups;
+        for (int n = 0; n < batch; n++)
+        {
+            for (int co = 0; co < g.OutChannels; co++)
+            {
+                int group = co / cout;
+                for (int oh = 0; oh < g.OutHeight; oh++)
+                {
+                    for (int ow = 0; ow < g.OutWidth; ow++)
+                    {
+                        double sum = b?[co] ?? 0;
+                        for (int ci = 0; ci < cin; ci++)
+                        {
+                            for (int kh = 0; kh < g.KernelH; kh++)
+                            {
+                                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                                if (ih < 0 || ih >= g.InHeight) continue;
+                                for (int kw = 0; kw < g.KernelW; kw++)
+                                {
+                                    int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
+                                    if (iw < 0 || iw >= g.InWidth) continue;
+                                    sum += w[((co * cin + ci) * g.KernelH + kh) * g.KernelW + kw] * x[((n * g.InChannels + group * cin + ci) * g.InHeight + ih) * g.InWidth + iw];
+                                }
+                            }
+                        }
+                        y[((n * g.OutChannels + co) * g.OutHeight + oh) * g.OutWidth + ow] = sum;
+                    }
+                }
+            }
+        }
+        return (y, [g.OutChannels, g.OutHeight, g.OutWidth]);
+    }
+
+    /// <summary>Max and average pooling by PyTorch's definitions (the average's divisor rules included).</summary>
+    private static (double[], int[]) Pool(Pool2dGeometry g, double[] x, int batch, bool max, bool countIncludePad, int divisorOverride)
+    {
+        var y = new double[batch * g.OutputSize];
+        for (int plane = 0; plane < batch * g.Channels; plane++)
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    double best = double.NegativeInfinity, sum = 0;
+                    int count = 0;
+                    int hs = oh * g.StrideH - g.PadTop, ws = ow * g.StrideW - g.PadLeft;
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        for (int kw = 0; kw < g.KernelW; kw++)
+                        {
+                            int ih = hs + kh * g.DilationH, iw = ws + kw * g.DilationW;
+                            if (ih < 0 || ih >= g.InHeight || iw < 0 || iw >= g.InWidth) continue;
+                            double v = x[(plane * g.InHeight + ih) * g.InWidth + iw];
+                            best = Math.Max(best, v);
+                            sum += v;
+                            count++;
+                        }
+                    }
+                    double divisor = count;
+                    if (!max)
+                    {
+                        int he = Math.Min(hs + g.KernelH, g.InHeight + g.PadTop), we = Math.Min(ws + g.KernelW, g.InWidth + g.PadLeft);
+                        if (divisorOverride > 0) divisor = divisorOverride;
+                        else if (countIncludePad) divisor = (he - hs) * (we - ws);
+                    }
+                    y[(plane * g.OutHeight + oh) * g.OutWidth + ow] = max ? best : sum / divisor;
+                }
+            }
+        }
+        return (y, [g.Channels, g.OutHeight, g.OutWidth]);
+    }
+
+    /// <summary>Adaptive pooling over PyTorch's bins [floor(i In / Out), ceil((i + 1) In / Out)).</summary>
+    private static (double[], int[]) Adaptive(double[] x, int[] shape, int batch, int outH, int outW, bool max)
+    {
+        int channels = shape[0], inH = shape[1], inW = shape[2];
+        var y = new double[batch * channels * outH * outW];
+        for (int plane = 0; plane < batch * channels; plane++)
+        {
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int h0 = oh * inH / outH, h1 = ((oh + 1) * inH + outH - 1) / outH;
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    int w0 = ow * inW / outW, w1 = ((ow + 1) * inW + outW - 1) / outW;
+                    var values = new List<double>();
+                    for (int ih = h0; ih < h1; ih++)
+                    {
+                        for (int iw = w0; iw < w1; iw++) values.Add(x[(plane * inH + ih) * inW + iw]);
+                    }
+                    y[(plane * outH + oh) * outW + ow] = max ? values.Max() : values.Average();
+                }
+            }
+        }
+        return (y, [channels, outH, outW]);
     }
 
     private double[] BatchNorm(BatchNorm bn, double[] x, int[] shape, int batch)

@@ -1,0 +1,274 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace StaticNet;
+
+public static partial class Kernels
+{
+    /// <summary>
+    /// Max pooling over a batch of [C, H, W] samples (torch.nn.MaxPool2d): each output is the largest value of its window
+    /// (padding counts as -infinity), and <paramref name="argmax"/> gets its index within the input plane (h * W + w) for
+    /// backward. As PyTorch: on ties the first in row-major window order wins; a NaN wins over any number (the last NaN's index).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaxPool2dForward(Span<float> output, Span<int> argmax, ReadOnlySpan<float> input, int batch, Pool2dGeometry geometry)
+    {
+        CheckPool(output.Length, input.Length, batch, geometry);
+        CheckLength(argmax.Length, output.Length, nameof(argmax));
+        Pool2dGeometry g = geometry;
+        int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        for (int plane = 0; plane < batch * g.Channels; plane++)
+        {
+            ReadOnlySpan<float> x = input.Slice(plane * inPlane, inPlane);
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                int h0 = oh * g.StrideH - g.PadTop;
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    int w0 = ow * g.StrideW - g.PadLeft;
+                    float best = float.NegativeInfinity;
+                    int index = -1;
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        int ih = h0 + kh * g.DilationH;
+                        if ((uint)ih >= (uint)g.InHeight) continue;
+                        for (int kw = 0; kw < g.KernelW; kw++)
+                        {
+                            int iw = w0 + kw * g.DilationW;
+                            if ((uint)iw >= (uint)g.InWidth) continue;
+                            float v = x[ih * g.InWidth + iw];
+                            if (index < 0) index = ih * g.InWidth + iw;
+                            if (v > best || float.IsNaN(v))
+                            {
+                                best = v;
+                                index = ih * g.InWidth + iw;
+                            }
+                        }
+                    }
+                    int at = plane * outPlane + oh * g.OutWidth + ow;
+                    output[at] = best;
+                    argmax[at] = index;
+                }
+            }
+        }
+    }
+
+    /// <summary>inputGrad = each output gradient sent to its window's argmax, summed where windows overlap.</summary>
+    public static void MaxPool2dBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<int> argmax, int batch, Pool2dGeometry geometry)
+    {
+        CheckPool(outputGrad.Length, inputGrad.Length, batch, geometry);
+        CheckLength(argmax.Length, outputGrad.Length, nameof(argmax));
+        ScatterToIndices(inputGrad, outputGrad, argmax, batch, geometry.Channels, geometry.InHeight * geometry.InWidth, geometry.OutHeight * geometry.OutWidth);
+    }
+
+    /// <summary>
+    /// Average pooling over a batch of [C, H, W] samples (torch.nn.AvgPool2d), with PyTorch's divisor: the window clipped to
+    /// the padded input when padding counts (<paramref name="countIncludePad"/>), clipped to the input otherwise, or
+    /// <paramref name="divisorOverride"/> when it is positive. Padding is <see cref="Pool2dGeometry.PadTop"/> on both
+    /// sides vertically and <see cref="Pool2dGeometry.PadLeft"/> on both sides horizontally.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AvgPool2dForward(Span<float> output, ReadOnlySpan<float> input, int batch, Pool2dGeometry geometry, bool countIncludePad, int divisorOverride)
+    {
+        CheckPool(output.Length, input.Length, batch, geometry);
+        Pool2dGeometry g = geometry;
+        int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        for (int plane = 0; plane < batch * g.Channels; plane++)
+        {
+            ReadOnlySpan<float> x = input.Slice(plane * inPlane, inPlane);
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    (int h0, int h1, int w0, int w1, float divisor) = AvgWindow(oh, ow, g, countIncludePad, divisorOverride);
+                    float sum = 0f;
+                    for (int ih = h0; ih < h1; ih++)
+                    {
+                        for (int iw = w0; iw < w1; iw++) sum += x[ih * g.InWidth + iw];
+                    }
+                    output[plane * outPlane + oh * g.OutWidth + ow] = h0 < h1 && w0 < w1 ? sum / divisor : 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>inputGrad = each output gradient divided by its divisor, spread over its window (clipped to the input), summed where windows overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AvgPool2dBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, int batch, Pool2dGeometry geometry, bool countIncludePad, int divisorOverride)
+    {
+        CheckPool(outputGrad.Length, inputGrad.Length, batch, geometry);
+        Pool2dGeometry g = geometry;
+        int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        inputGrad.Clear();
+        for (int plane = 0; plane < batch * g.Channels; plane++)
+        {
+            Span<float> dx = inputGrad.Slice(plane * inPlane, inPlane);
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    (int h0, int h1, int w0, int w1, float divisor) = AvgWindow(oh, ow, g, countIncludePad, divisorOverride);
+                    float share = outputGrad[plane * outPlane + oh * g.OutWidth + ow] / divisor;
+                    for (int ih = h0; ih < h1; ih++)
+                    {
+                        for (int iw = w0; iw < w1; iw++) dx[ih * g.InWidth + iw] += share;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>An average window clipped to the input, and its divisor, as PyTorch's avg_pool2d computes them.</summary>
+    private static (int H0, int H1, int W0, int W1, float Divisor) AvgWindow(int oh, int ow, in Pool2dGeometry g, bool countIncludePad, int divisorOverride)
+    {
+        int h0 = oh * g.StrideH - g.PadTop, w0 = ow * g.StrideW - g.PadLeft;
+        int h1 = Math.Min(h0 + g.KernelH, g.InHeight + g.PadTop), w1 = Math.Min(w0 + g.KernelW, g.InWidth + g.PadLeft);
+        int padded = (h1 - h0) * (w1 - w0);
+        h0 = Math.Max(h0, 0);
+        w0 = Math.Max(w0, 0);
+        h1 = Math.Min(h1, g.InHeight);
+        w1 = Math.Min(w1, g.InWidth);
+        int divisor = divisorOverride > 0 ? divisorOverride : countIncludePad ? padded : (h1 - h0) * (w1 - w0);
+        return (h0, h1, w0, w1, divisor);
+    }
+
+    /// <summary>
+    /// Adaptive average pooling (torch.nn.AdaptiveAvgPool2d): output (i, j) averages rows floor(i H / outH) to
+    /// ceil((i + 1) H / outH) and the same for columns; a 1 x 1 output is global average pooling.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AdaptiveAvgPool2dForward(Span<float> output, ReadOnlySpan<float> input, int batch, int channels, int inHeight, int inWidth, int outHeight, int outWidth)
+    {
+        CheckAdaptive(output.Length, input.Length, batch, channels, inHeight, inWidth, outHeight, outWidth);
+        int inPlane = inHeight * inWidth, outPlane = outHeight * outWidth;
+        for (int plane = 0; plane < batch * channels; plane++)
+        {
+            ReadOnlySpan<float> x = input.Slice(plane * inPlane, inPlane);
+            for (int oh = 0; oh < outHeight; oh++)
+            {
+                (int h0, int h1) = AdaptiveBin(oh, inHeight, outHeight);
+                for (int ow = 0; ow < outWidth; ow++)
+                {
+                    (int w0, int w1) = AdaptiveBin(ow, inWidth, outWidth);
+                    float sum = 0f;
+                    for (int ih = h0; ih < h1; ih++)
+                    {
+                        if (w1 - w0 == inWidth) sum += System.Numerics.Tensors.TensorPrimitives.Sum(x.Slice(ih * inWidth, inWidth));
+                        else for (int iw = w0; iw < w1; iw++) sum += x[ih * inWidth + iw];
+                    }
+                    output[plane * outPlane + oh * outWidth + ow] = sum / ((h1 - h0) * (w1 - w0));
+                }
+            }
+        }
+    }
+
+    /// <summary>inputGrad = each output gradient divided by its bin's size, spread over the bin, summed where bins overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AdaptiveAvgPool2dBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, int batch, int channels, int inHeight, int inWidth, int outHeight, int outWidth)
+    {
+        CheckAdaptive(outputGrad.Length, inputGrad.Length, batch, channels, inHeight, inWidth, outHeight, outWidth);
+        int inPlane = inHeight * inWidth, outPlane = outHeight * outWidth;
+        inputGrad.Clear();
+        for (int plane = 0; plane < batch * channels; plane++)
+        {
+            Span<float> dx = inputGrad.Slice(plane * inPlane, inPlane);
+            for (int oh = 0; oh < outHeight; oh++)
+            {
+                (int h0, int h1) = AdaptiveBin(oh, inHeight, outHeight);
+                for (int ow = 0; ow < outWidth; ow++)
+                {
+                    (int w0, int w1) = AdaptiveBin(ow, inWidth, outWidth);
+                    float share = outputGrad[plane * outPlane + oh * outWidth + ow] / ((h1 - h0) * (w1 - w0));
+                    for (int ih = h0; ih < h1; ih++)
+                    {
+                        for (int iw = w0; iw < w1; iw++) dx[ih * inWidth + iw] += share;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Adaptive max pooling (torch.nn.AdaptiveMaxPool2d): PyTorch's bins, each output its bin's largest value and its index, as <see cref="MaxPool2dForward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AdaptiveMaxPool2dForward(Span<float> output, Span<int> argmax, ReadOnlySpan<float> input, int batch, int channels, int inHeight, int inWidth, int outHeight, int outWidth)
+    {
+        CheckAdaptive(output.Length, input.Length, batch, channels, inHeight, inWidth, outHeight, outWidth);
+        CheckLength(argmax.Length, output.Length, nameof(argmax));
+        int inPlane = inHeight * inWidth, outPlane = outHeight * outWidth;
+        for (int plane = 0; plane < batch * channels; plane++)
+        {
+            ReadOnlySpan<float> x = input.Slice(plane * inPlane, inPlane);
+            for (int oh = 0; oh < outHeight; oh++)
+            {
+                (int h0, int h1) = AdaptiveBin(oh, inHeight, outHeight);
+                for (int ow = 0; ow < outWidth; ow++)
+                {
+                    (int w0, int w1) = AdaptiveBin(ow, inWidth, outWidth);
+                    float best = float.NegativeInfinity;
+                    int index = h0 * inWidth + w0;
+                    for (int ih = h0; ih < h1; ih++)
+                    {
+                        for (int iw = w0; iw < w1; iw++)
+                        {
+                            float v = x[ih * inWidth + iw];
+                            if (v > best || float.IsNaN(v))
+                            {
+                                best = v;
+                                index = ih * inWidth + iw;
+                            }
+                        }
+                    }
+                    output[plane * outPlane + oh * outWidth + ow] = best;
+                    argmax[plane * outPlane + oh * outWidth + ow] = index;
+                }
+            }
+        }
+    }
+
+    /// <summary>inputGrad = each output gradient sent to its bin's argmax, summed where bins overlap.</summary>
+    public static void AdaptiveMaxPool2dBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<int> argmax, int batch, int channels, int inHeight, int inWidth, int outHeight, int outWidth)
+    {
+        CheckAdaptive(outputGrad.Length, inputGrad.Length, batch, channels, inHeight, inWidth, outHeight, outWidth);
+        CheckLength(argmax.Length, outputGrad.Length, nameof(argmax));
+        ScatterToIndices(inputGrad, outputGrad, argmax, batch, channels, inHeight * inWidth, outHeight * outWidth);
+    }
+
+    /// <summary>PyTorch's adaptive bin: [floor(i * in / out), ceil((i + 1) * in / out)).</summary>
+    private static (int Start, int End) AdaptiveBin(int i, int inSize, int outSize) =>
+        ((int)((long)i * inSize / outSize), (int)(((long)(i + 1) * inSize + outSize - 1) / outSize));
+
+    /// <summary>inputGrad[plane, argmax[o]] += outputGrad[o] for every output o of every plane; indices are checked against the plane.</summary>
+    private static void ScatterToIndices(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<int> argmax, int batch, int channels, int inPlane, int outPlane)
+    {
+        inputGrad.Clear();
+        for (int plane = 0; plane < batch * channels; plane++)
+        {
+            Span<float> dx = inputGrad.Slice(plane * inPlane, inPlane);
+            for (int o = 0; o < outPlane; o++)
+            {
+                int index = argmax[plane * outPlane + o];
+                if ((uint)index >= (uint)inPlane) throw new ArgumentException($"argmax holds {index} at {plane * outPlane + o}, outside the input plane of {inPlane}.", nameof(argmax));
+                dx[index] += outputGrad[plane * outPlane + o];
+            }
+        }
+    }
+
+    private static void CheckPool(int outputLength, int inputLength, int batch, in Pool2dGeometry g)
+    {
+        CheckPositive(batch, nameof(batch));
+        g.Validate();
+        CheckLength(inputLength, (long)batch * g.InputSize, "input");
+        CheckLength(outputLength, (long)batch * g.OutputSize, "output");
+    }
+
+    private static void CheckAdaptive(int outputLength, int inputLength, int batch, int channels, int inHeight, int inWidth, int outHeight, int outWidth)
+    {
+        CheckPositive(batch, nameof(batch));
+        if (channels <= 0 || inHeight <= 0 || inWidth <= 0 || outHeight <= 0 || outWidth <= 0)
+        {
+            throw new ArgumentException($"Adaptive pooling sizes must be positive, but they are {channels} x {inHeight} x {inWidth} -> {outHeight} x {outWidth}.");
+        }
+        CheckLength(inputLength, (long)batch * channels * inHeight * inWidth, "input");
+        CheckLength(outputLength, (long)batch * channels * outHeight * outWidth, "output");
+    }
+}
