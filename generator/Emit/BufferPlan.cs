@@ -7,7 +7,8 @@ namespace StaticNet.Generator.Emit;
 
 /// <summary>
 /// Where everything lives in the arenas, for any layer kind: each step's output (a per-sample offset in the activation
-/// arena, multiplied by the largest batch at run time; the input sits at 0; views share their input's buffer), and
+/// arena, multiplied by the largest batch at run time; the input sits at 0; views share their input's buffer), a
+/// residual shortcut's input gradient (its own region of the activation-gradient arena), and
 /// each step's parameters, F32 buffers and saved tensors, keyed by step and slot name. Parameters and buffers are laid
 /// out in state_dict order, so a nested block's form one stretch of each arena from its BlockStart. Saved tensors sized
 /// per sample come first in their arena, those of fixed size after all of them.
@@ -21,32 +22,35 @@ internal sealed class BufferPlan
     public BufferPlan(IReadOnlyList<Step> steps, int inputFloats)
     {
         int n = steps.Count;
-        int[] output = new int[n], input = new int[n], blockParameters = new int[n], blockBuffers = new int[n];
-        // The input buffer is at offset 0; 'activation' is the next free offset, 'previous' the buffer the next step reads.
-        int activation = inputFloats, previous = 0, parameter = 0, buffer = 0, savedPerSample = 0, savedFixed = 0, previousStep = -1;
+        int[] output = new int[n], blockParameters = new int[n], blockBuffers = new int[n], shortcutGrad = new int[n];
+        // The input buffer is at offset 0; 'activation' is the next free offset.
+        int activation = inputFloats, parameter = 0, buffer = 0, savedPerSample = 0, savedFixed = 0;
         var fixedSlots = new List<(int Step, string Slot, int Offset)>();
         for (int i = 0; i < n; i++)
         {
             Step step = steps[i];
             LayerModel layer = step.Layer;
-            input[i] = previousStep;
-            if (step.Kind == StepKind.BlockStart)
+            if (step.Kind is StepKind.BlockStart or StepKind.ShortcutStart)
             {
                 blockParameters[i] = parameter;
                 blockBuffers[i] = buffer;
+                if (step.Kind == StepKind.ShortcutStart)
+                {
+                    // The shortcut's first step writes its input gradient here, to be added once the block has written its own.
+                    shortcutGrad[i] = activation;
+                    activation += layer.InputSize;
+                }
                 continue;
             }
             if (step.Kind == StepKind.Layer && layer.Kind.Output(layer) == OutputBuffer.View)
             {
-                output[i] = previous;
+                output[i] = step.Input < 0 ? 0 : output[step.Input];
             }
             else
             {
                 output[i] = activation;
                 activation += layer.OutputSize;
             }
-            previous = output[i];
-            previousStep = i;
             if (step.Kind != StepKind.Layer) continue;
             foreach (TensorSlot slot in layer.Parameters)
             {
@@ -77,7 +81,7 @@ internal sealed class BufferPlan
         foreach ((int step, string slot, int offset) in fixedSlots) _saved.Add((step, slot), (savedPerSample, offset));
 
         OutputOffset = output;
-        InputStep = input;
+        ShortcutGradOffset = shortcutGrad;
         BlockParameterOffset = blockParameters;
         BlockBufferOffset = blockBuffers;
         ParameterCount = parameter;
@@ -95,13 +99,13 @@ internal sealed class BufferPlan
 
     public IReadOnlyList<int> OutputOffset { get; }
 
-    /// <summary>The step whose output is each step's input (-1: the network's input).</summary>
-    public IReadOnlyList<int> InputStep { get; }
+    /// <summary>For a ShortcutStart step: where (in the activation-gradient arena) the shortcut's input gradient goes.</summary>
+    public IReadOnlyList<int> ShortcutGradOffset { get; }
 
-    /// <summary>For a BlockStart step: where the block's parameters begin in the arena.</summary>
+    /// <summary>For a BlockStart or ShortcutStart step: where the nested network's parameters begin in the arena.</summary>
     public IReadOnlyList<int> BlockParameterOffset { get; }
 
-    /// <summary>For a BlockStart step: where the block's F32 buffers begin in the buffer arena.</summary>
+    /// <summary>For a BlockStart or ShortcutStart step: where the nested network's F32 buffers begin in the buffer arena.</summary>
     public IReadOnlyList<int> BlockBufferOffset { get; }
 
     public int ActivationsPerSample { get; }

@@ -25,7 +25,7 @@ internal static class Fusions
     {
         if (first < 0 || first + 1 >= steps.Count) return null;
         Step a = steps[first], b = steps[first + 1];
-        if (a.Kind != StepKind.Layer || b.Kind != StepKind.Layer || plan.InputStep[first + 1] != first) return null;
+        if (a.Kind != StepKind.Layer || b.Kind != StepKind.Layer || b.Input != first) return null;
         foreach (T rule in rules)
         {
             if (rule.Matches(a.Layer, b.Layer)) return rule;

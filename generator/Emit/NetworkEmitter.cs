@@ -102,7 +102,7 @@ internal static class NetworkEmitter
             foreach (LayerModel layer in model.Layers)
             {
                 int index = steps.FindIndex(s => s.Kind != StepKind.ResidualAdd && s.Id == Code.Int(layer.Index));
-                w.Line($"{Field(layer)} = {layer.Kind.Construct(layer, new ConstructContext(layer, plan, index))};");
+                w.Line($"{Field(layer)} = {layer.Kind.Construct(layer, new ConstructContext(layer, plan, index, steps[index].Shortcut))};");
             }
             foreach (LayerModel layer in model.Layers)
             {
@@ -142,6 +142,11 @@ internal static class NetworkEmitter
                 if (step.Kind == StepKind.BlockStart)
                 {
                     w.Line($"// {Describe(step)}: {Shapes.Batched(layer.InputShape)} -> {Shapes.Batched(layer.OutputShape)}");
+                    continue;
+                }
+                if (step.Kind == StepKind.ShortcutStart)
+                {
+                    w.Line($"// {step.Label} ({((NestedModel)layer).ShortcutTypeName}): {Shapes.Batched(layer.InputShape)} from {Name(step.Input)}");
                     continue;
                 }
                 StepContext c = Context(w, i);
@@ -197,9 +202,16 @@ internal static class NetworkEmitter
             {
                 Step step = steps[i];
                 if (step.Kind == StepKind.BlockStart) continue;
+                if (step.Kind == StepKind.ShortcutStart)
+                {
+                    string ds = ShortcutGrad(step);
+                    locals.Add((ds, $"{Span} {ds} = g.Slice({Code.Scaled(plan.ShortcutGradOffset[i])}, batch * {Code.Int(step.Layer.InputSize)});",
+                        $"// {ds}: {Shapes.Batched(step.Layer.InputShape)}, the gradient {step.Label} sends to {Name(step.Input)}"));
+                    continue;
+                }
                 string h = Out(step), x = In(i);
                 locals.Add((h, $"{Span} {h} = {Buffer(step, i, "a", x)};", $"// {h}, d{h}: {Shapes.Batched(step.Layer.OutputShape)}"));
-                locals.Add(("d" + h, $"{Span} d{h} = {Buffer(step, i, "g", "d" + x)};", null));
+                locals.Add(("d" + h, $"{Span} d{h} = {Buffer(step, i, "g", InGrad(i))};", null));
             }
             var used = new HashSet<string>(Identifiers(body.ToString()), System.StringComparer.Ordinal);
             var kept = new bool[locals.Count];
@@ -222,7 +234,7 @@ internal static class NetworkEmitter
 
         private void BackwardSteps(IndentedWriter w)
         {
-            string last = steps.Count == 0 ? "x" : Out(steps.Last(s => s.Kind != StepKind.BlockStart));
+            string last = Out(steps.Last(s => s.Kind is StepKind.Layer or StepKind.ResidualAdd));
             w.Line();
             w.Line($"outputGrad.CopyTo(d{last});");
             // A residual's skip gradient is added to its input's gradient once the block's first step has written it.
@@ -231,13 +243,16 @@ internal static class NetworkEmitter
             {
                 Step step = steps[i];
                 LayerModel layer = step.Layer;
-                if (step.Kind == StepKind.BlockStart) continue;
+                if (step.Kind is StepKind.BlockStart or StepKind.ShortcutStart) continue;
                 StepContext c = Context(w, i);
                 w.Line();
                 if (step.Kind == StepKind.ResidualAdd)
                 {
-                    w.Line($"// {step.Label} residual sum: the block's output gradient is {c.OutputGrad}; {c.OutputGrad} also flows to d{Skip(step)} around the block");
-                    ResidualLayer.EmitAddBackward(c);
+                    bool shortcut = ((NestedModel)layer).Shortcut.Count > 0;
+                    w.Line(shortcut
+                        ? $"// {step.Label} residual sum: the block's and the shortcut's output gradients are {c.OutputGrad}"
+                        : $"// {step.Label} residual sum: the block's output gradient is {c.OutputGrad}; {c.OutputGrad} also flows to d{Skip(step)} around the block");
+                    ResidualLayer.EmitAddBackward(c, shortcut ? "d" + Skip(step) : null);
                     continue;
                 }
                 BackwardFusion? fromPrevious = Fusions.Backward(steps, plan, i - 1);
@@ -269,7 +284,9 @@ internal static class NetworkEmitter
                 }
                 foreach (Step residual in skipAdds[i])
                 {
-                    ResidualLayer.EmitSkipBackward(w, "d" + Skip(residual), "d" + Out(residual));
+                    bool shortcut = ((NestedModel)residual.Layer).Shortcut.Count > 0;
+                    ResidualLayer.EmitSkipBackward(w, "d" + Name(steps[residual.FirstInner].Input),
+                        shortcut ? ShortcutGrad(steps[ShortcutStartOf(residual)]) : "d" + Out(residual));
                 }
             }
             w.Line();
@@ -295,7 +312,7 @@ internal static class NetworkEmitter
         private IEnumerable<Step> LayerSteps() => steps.Where(s => s.Kind == StepKind.Layer);
 
         private StepContext Context(IndentedWriter w, int i) =>
-            new(w, steps[i], plan, i, In(i), Out(steps[i]), inputGradOptional: i == plan.FirstParameterStep && !plan.HasResidual);
+            new(w, steps[i], plan, i, In(i), Out(steps[i]), InGrad(i), inputGradOptional: i == plan.FirstParameterStep && !plan.HasResidual);
 
         /// <summary>A step's output (arena a) or its gradient (arena g): its own slice, its input's, or either by its flag.</summary>
         private string Buffer(Step step, int i, string arena, string input)
@@ -312,9 +329,19 @@ internal static class NetworkEmitter
         private string OwnBuffer(string arena, int i) => $"{arena}.Slice({Code.Scaled(plan.OutputOffset[i])}, batch * {Code.Int(steps[i].Layer.OutputSize)})";
 
         /// <summary>The buffer a step reads: the output of the step before it, or the input.</summary>
-        private string In(int i) => plan.InputStep[i] < 0 ? "x" : Out(steps[plan.InputStep[i]]);
+        private string In(int i) => Name(steps[i].Input);
 
-        private string Skip(Step residual) => residual.Skip < 0 ? "x" : Out(steps[residual.Skip]);
+        /// <summary>Where step i writes its input's gradient: the shortcut's own buffer for a shortcut's first step, else d of its input.</summary>
+        private string InGrad(int i) => i > 0 && steps[i - 1].Kind == StepKind.ShortcutStart ? ShortcutGrad(steps[i - 1]) : "d" + In(i);
+
+        private string Skip(Step residual) => Name(residual.Skip);
+
+        private string Name(int step) => step < 0 ? "x" : Out(steps[step]);
+
+        /// <summary>The ShortcutStart of a residual with a shortcut, from its ResidualAdd.</summary>
+        private int ShortcutStartOf(Step residual) => steps.FindIndex(s => s.Kind == StepKind.ShortcutStart && s.Id == residual.Id + "_s");
+
+        private static string ShortcutGrad(Step shortcutStart) => "dshortcut" + shortcutStart.Id.Substring(0, shortcutStart.Id.Length - 2);
 
         private static string Out(Step step) => "h" + step.Id;
 

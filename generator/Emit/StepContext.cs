@@ -16,7 +16,7 @@ internal sealed class StepContext
     private readonly BufferPlan _plan;
     private readonly int _index;
 
-    public StepContext(IndentedWriter writer, Step step, BufferPlan plan, int index, string input, string output, bool inputGradOptional)
+    public StepContext(IndentedWriter writer, Step step, BufferPlan plan, int index, string input, string output, string inputGrad, bool inputGradOptional)
     {
         Writer = writer;
         _step = step;
@@ -24,7 +24,7 @@ internal sealed class StepContext
         _index = index;
         Input = input;
         Output = output;
-        InputGrad = "d" + input;
+        InputGrad = inputGrad;
         OutputGrad = "d" + output;
         InputGradTarget = inputGradOptional ? $"needInputGrad ? {InputGrad} : default" : InputGrad;
         InputGradOptional = inputGradOptional;
@@ -108,13 +108,14 @@ internal sealed class ConstructContext
 {
     private readonly LayerModel _layer;
     private readonly BufferPlan _plan;
-    private readonly int _index;
+    private readonly int _index, _shortcut;
 
-    public ConstructContext(LayerModel layer, BufferPlan plan, int index)
+    public ConstructContext(LayerModel layer, BufferPlan plan, int index, int shortcut)
     {
         _layer = layer;
         _plan = plan;
         _index = index;
+        _shortcut = shortcut;
     }
 
     /// <summary><c>CreateParameter(offset, shape...)</c> for the slot, or <c>null</c> when the layer does not have it.</summary>
@@ -136,6 +137,9 @@ internal sealed class ConstructContext
 
     /// <summary>For a BlockStart: the owner and the offsets a nested network's block constructor takes.</summary>
     public string BlockArguments => $"this, {Code.Int(_plan.BlockParameterOffset[_index])}, {Code.Int(_plan.BlockBufferOffset[_index])}";
+
+    /// <summary>For a residual's BlockStart: the same for its shortcut network.</summary>
+    public string ShortcutArguments => $"this, {Code.Int(_plan.BlockParameterOffset[_shortcut])}, {Code.Int(_plan.BlockBufferOffset[_shortcut])}";
 
     private static string Dims(IEnumerable<int> shape) => string.Concat(shape.Select(d => ", " + Code.Int(d)));
 }

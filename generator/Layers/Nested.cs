@@ -6,7 +6,7 @@ using StaticNet.Generator.Parsing;
 namespace StaticNet.Generator.Layers;
 
 /// <summary>[Block(typeof(Other))] and [Residual(typeof(Other))]: the network named, read from its own attributes.</summary>
-internal sealed record NestedArguments(NestedSpec Network) : LayerArguments;
+internal sealed record NestedArguments(NestedSpec Network, NestedSpec? Shortcut = null) : LayerArguments;
 
 /// <summary>
 /// A layer that is another declared network, inlined step by step into its owner's generated code (see
@@ -29,9 +29,18 @@ internal abstract record NestedModel : LayerModel
     /// <summary>The expression that reaches the nested network from the layer's module expression.</summary>
     public abstract string BlockExpression(string module);
 
-    public override int ParameterFloats => Inner.Sum(l => l.ParameterFloats);
+    /// <summary>A residual's shortcut network's layers, run on its input instead of adding the input itself; empty for none.</summary>
+    public EquatableArray<LayerModel> Shortcut { get; init; }
 
-    public override int BufferFloats => Inner.Sum(l => l.BufferFloats);
+    /// <summary>The shortcut network's global:: type name, or null.</summary>
+    public string? ShortcutTypeName { get; init; }
+
+    /// <summary>The expression that reaches the shortcut network from the layer's module expression.</summary>
+    public virtual string ShortcutExpression(string module) => throw new System.NotSupportedException();
+
+    public override int ParameterFloats => Inner.Sum(l => l.ParameterFloats) + Shortcut.Sum(l => l.ParameterFloats);
+
+    public override int BufferFloats => Inner.Sum(l => l.BufferFloats) + Shortcut.Sum(l => l.BufferFloats);
 }
 
 /// <summary>Reading and checking the network a nested layer names; what Block and Residual share.</summary>
@@ -40,23 +49,29 @@ internal abstract class NestedKind<TModel> : LayerKind<NestedArguments, TModel> 
     public override LayerArguments Read(AttributeArguments attribute) => new NestedArguments(attribute.Network(0));
 
     /// <summary>Infers the named network on its own and checks its input against the shape that arrives; returns its layers.</summary>
-    protected static EquatableArray<LayerModel>? InferNetwork(NestedSpec nested, InferenceContext context)
+    /// <remarks><paramref name="named"/> is the named argument that gave the network, or null for the first positional one.</remarks>
+    protected static EquatableArray<LayerModel>? InferNetwork(NestedSpec nested, InferenceContext context, string? named = null)
     {
+        void Report(string id, int argument, params string[] args)
+        {
+            if (named is null) context.Error(id, argument, args);
+            else context.NamedError(id, named, args);
+        }
         if (nested.ErrorId is not null)
         {
-            context.Error(nested.ErrorId, ShapeError.WholeAttribute,
+            Report(nested.ErrorId, ShapeError.WholeAttribute,
                 nested.ErrorDetail is null ? [context.Label, nested.ShortName] : [context.Label, nested.ShortName, nested.ErrorDetail]);
             return null;
         }
         ShapeInference.Result inner = ShapeInference.Infer(nested.ShortName, nested.InputShape, nested.Layers);
         if (!inner.Succeeded)
         {
-            context.Error(DiagnosticDescriptors.BlockHasErrorsId, ShapeError.WholeAttribute, context.Label, nested.ShortName);
+            Report(DiagnosticDescriptors.BlockHasErrorsId, ShapeError.WholeAttribute, context.Label, nested.ShortName);
             return null;
         }
         if (!nested.InputShape.SequenceEqual(context.Input))
         {
-            context.Error(DiagnosticDescriptors.BlockInputId, 0, context.Label, nested.ShortName, Shapes.Batched(nested.InputShape), context.BatchedInput);
+            Report(DiagnosticDescriptors.BlockInputId, 0, context.Label, nested.ShortName, Shapes.Batched(nested.InputShape), context.BatchedInput);
             return null;
         }
         return inner.Layers;

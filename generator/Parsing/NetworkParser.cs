@@ -110,7 +110,7 @@ internal static class NetworkParser
         LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind, visiting, compilation)).ToArray();
         visiting.RemoveAt(visiting.Count - 1);
         // A loop found deeper down is this block's problem too: report it where the user declared the block.
-        NestedSpec? loopBelow = specs.Select(l => (l.Arguments as NestedArguments)?.Network).FirstOrDefault(n => n?.ErrorId == DiagnosticDescriptors.RecursiveBlockId);
+        NestedSpec? loopBelow = specs.SelectMany(l => l.Arguments is NestedArguments n ? new[] { n.Network, n.Shortcut } : []).FirstOrDefault(n => n?.ErrorId == DiagnosticDescriptors.RecursiveBlockId);
         if (loopBelow is not null) return Fail(DiagnosticDescriptors.RecursiveBlockId, loopBelow.ErrorDetail);
         return new NestedSpec(typeName, type.Name, AttributeArguments.ReadInts(network.ConstructorArguments).ToEquatableArray(), specs.ToEquatableArray());
     }

@@ -70,7 +70,8 @@ internal static class ShapeInference
     /// <summary>Floats per sample of the buffers a layer adds: none for views, every inner buffer (and the sum, for a residual) for a nested network.</summary>
     private static long ActivationFloats(LayerModel layer) => layer switch
     {
-        NestedModel nested => nested.Inner.Sum(ActivationFloats) + (nested.AddsInput ? layer.OutputSize : 0),
+        NestedModel nested => nested.Inner.Sum(ActivationFloats) + nested.Shortcut.Sum(ActivationFloats)
+            + (nested.AddsInput ? layer.OutputSize : 0) + (nested.Shortcut.Count > 0 ? layer.InputSize : 0),
         _ => layer.Kind.Output(layer) == OutputBuffer.View ? 0 : layer.OutputSize,
     };
 

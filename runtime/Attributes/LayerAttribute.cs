@@ -102,11 +102,18 @@ public sealed class BlockAttribute(Type network) : LayerAttribute
 
 /// <summary>
 /// A residual block: x + block(x), where block is another declared network whose output shape equals its input shape
-/// (checked at compile time). Its parameters are named <c>{name}.block.{...}</c>, as a PyTorch module holding the block
+/// (checked at compile time), or shortcut(x) + block(x) with a <see cref="Shortcut"/> network. Its parameters are named <c>{name}.block.{...}</c>, as a PyTorch module holding the block
 /// in <c>self.block</c> would name them.
 /// </summary>
 public sealed class ResidualAttribute(Type network) : LayerAttribute
 {
     /// <summary>The [Network] class inside the skip connection.</summary>
     public Type Network { get; } = network;
+
+    /// <summary>
+    /// A [Network] class run on the input in place of the identity (ResNet's projection: a 1 x 1 convolution with a
+    /// stride, and a BatchNorm), so that the sum is block(x) + shortcut(x) and the block may change the shape. Its
+    /// parameters are named <c>{name}.shortcut.{...}</c>. It must start with a layer, not a [Block] or [Residual].
+    /// </summary>
+    public Type? Shortcut { get; set; }
 }

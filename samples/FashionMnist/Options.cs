@@ -11,7 +11,7 @@ public sealed record Options
     public int BatchSize { get; init; } = 256;
     public float? LearningRate { get; init; }
     public string Model { get; init; } = "mlp";
-    public string Optimizer { get; init; } = "momentum";
+    public string? Optimizer { get; init; }
     public ulong Seed { get; init; } = 1;
     public int? Threads { get; init; }
     public string? Data { get; init; }
@@ -26,10 +26,12 @@ public sealed record Options
 
           --epochs N          epochs to train (default 10)
           --batch-size N      samples per batch (default 256)
-          --lr X              learning rate (default 0.05 for momentum, 0.1 for sgd, 0.001 for adam)
-          --model NAME        mlp (default; d2l's 784-256-10), softmax (softmax regression), deep (two hidden layers, dropout)
-          --optimizer NAME    momentum (default: SGD with momentum 0.9 and a cosine schedule),
-                              sgd (plain SGD, no schedule: the d2l recipe with --lr 0.1), adam
+          --lr X              learning rate (default: the model's recipe; else 0.05 for momentum, 0.1 for sgd, 0.001 for adam)
+          --model NAME        mlp (default; d2l's 784-256-10), softmax (softmax regression), deep (two hidden layers, dropout),
+                              lenet (d2l's LeNet: Xavier init, SGD lr 0.9), lenet-bn (d2l's LeNet with BatchNorm: SGD lr 1.0),
+                              resnet (a small ResNet for 28 x 28: SGD lr 0.05, momentum 0.9, cosine schedule)
+          --optimizer NAME    momentum (SGD with momentum 0.9 and a cosine schedule; the MLPs' default),
+                              sgd (plain SGD, no schedule: the d2l recipe; the LeNets' default), adam
           --seed N            seed for initialisation, shuffling and dropout (default 1)
           --threads N         threads for the matrix products (default: the processor count); results do not depend on it
           --data DIR|embedded a folder with the four Fashion-MNIST IDX files (.gz or plain), or 'embedded' for the built-in
@@ -58,7 +60,7 @@ public sealed record Options
                 "--epochs" => options with { Epochs = PositiveInt(name, value) },
                 "--batch-size" => options with { BatchSize = PositiveInt(name, value) },
                 "--lr" => options with { LearningRate = PositiveFloat(name, value) },
-                "--model" => options with { Model = OneOf(name, value, "mlp", "softmax", "deep") },
+                "--model" => options with { Model = OneOf(name, value, "mlp", "softmax", "deep", "lenet", "lenet-bn", "resnet") },
                 "--optimizer" => options with { Optimizer = OneOf(name, value, "momentum", "sgd", "adam") },
                 "--seed" => options with { Seed = ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed) ? seed : throw new UsageException($"--seed expects a whole number, not '{value}'") },
                 "--threads" => options with { Threads = PositiveInt(name, value) <= 256 ? PositiveInt(name, value) : throw new UsageException("--threads expects at most 256") },

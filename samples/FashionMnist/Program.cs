@@ -43,24 +43,48 @@ Network net = options.Model switch
 {
     "softmax" => new SoftmaxRegression(options.BatchSize, options.Seed),
     "deep" => new DeepMlp(options.BatchSize, options.Seed),
+    "lenet" => new LeNet(options.BatchSize, options.Seed),
+    "lenet-bn" => new LeNetBatchNorm(options.BatchSize, options.Seed),
+    "resnet" => new ResNet(options.BatchSize, options.Seed),
     _ => new Mlp(options.BatchSize, options.Seed),
 };
-// d2l's initialisation: weights from N(0, 0.01^2), biases zero.
 var init = new RandomGenerator(options.Seed);
-net.Apply(m =>
+if (options.Model is "mlp" or "softmax" or "deep")
 {
-    if (m is Linear l)
+    // d2l's initialisation for the MLPs: weights from N(0, 0.01^2), biases zero.
+    net.Apply(m =>
     {
-        Init.Normal(l.Weight, 0, 0.01f, init);
-        if (l.Bias is not null) Init.Zeros(l.Bias);
-    }
-});
-
-(Optimizer optimizer, LRScheduler? schedule, string recipe) = options.Optimizer switch
+        if (m is Linear l)
+        {
+            Init.Normal(l.Weight, 0, 0.01f, init);
+            if (l.Bias is not null) Init.Zeros(l.Bias);
+        }
+    });
+}
+else if (options.Model == "lenet")
 {
-    "sgd" => Plain(new SGD(net.Parameters(), options.LearningRate ?? 0.1f)),
+    // d2l's init_cnn: Xavier-uniform weights for every Linear and Conv2d.
+    net.Apply(m =>
+    {
+        if (m is Linear l) Init.XavierUniform(l.Weight, generator: init);
+        if (m is Conv2d c) Init.XavierUniform(c.Weight, generator: init);
+    });
+}
+
+// Each model's recipe: d2l's for the LeNets (plain SGD), momentum with a cosine schedule for the rest.
+(string defaultOptimizer, float defaultLr) = options.Model switch
+{
+    "lenet" => ("sgd", 0.9f),
+    "lenet-bn" => ("sgd", 1.0f),
+    _ => ("momentum", 0.05f),
+};
+string optimizerName = options.Optimizer ?? defaultOptimizer;
+float? recipeLr = options.Optimizer is null ? defaultLr : null;
+(Optimizer optimizer, LRScheduler? schedule, string recipe) = optimizerName switch
+{
+    "sgd" => Plain(new SGD(net.Parameters(), options.LearningRate ?? recipeLr ?? 0.1f)),
     "adam" => Plain(new Adam(net.Parameters(), options.LearningRate ?? 1e-3f)),
-    _ => Momentum(new SGD(net.Parameters(), options.LearningRate ?? 0.05f, momentum: 0.9f), options.Epochs),
+    _ => Momentum(new SGD(net.Parameters(), options.LearningRate ?? recipeLr ?? 0.05f, momentum: 0.9f), options.Epochs),
 };
 Console.WriteLine($"Model: {options.Model} ({net.Parameters().Sum(p => p.Numel)} parameters), {recipe}, batch {options.BatchSize}, " +
                   $"{options.Epochs} epochs, seed {options.Seed}, {Threading.NumThreads} threads");

@@ -71,6 +71,8 @@ public static class NetworkCases
         new Case(nameof(Rectangular), (b, s) => new Rectangular(b, s), Rectangular.InputShape.ToArray()),
         new Case(nameof(Adaptive), (b, s) => new Adaptive(b, s), Adaptive.InputShape.ToArray()),
         new Case(nameof(Depthwise), (b, s) => new Depthwise(b, s), Depthwise.InputShape.ToArray()),
+        new Case(nameof(TinyResNet), (b, s) => new TinyResNet(b, s), TinyResNet.InputShape.ToArray()),
+        new Case(nameof(ShortcutViews), (b, s) => new ShortcutViews(b, s), ShortcutViews.InputShape.ToArray()),
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(All.Keys);

@@ -165,3 +165,20 @@ public partial class Ensemble
 [Network(3, 9, 8)] [Conv2d(2, KernelSize = 3, StrideH = 2, StrideW = 1, PaddingH = 0, PaddingW = 2, DilationW = 2)] [MaxPool2d(2, Stride = 1, Dilation = 2)] [AvgPool2d(2, CeilMode = true, CountIncludePad = false, Padding = 1)] [Flatten] [Linear(3)] public partial class Rectangular;
 [Network(2, 7, 5)] [AdaptiveAvgPool2d(3, 2)] [Conv2d(3, KernelSize = 1)] [AdaptiveMaxPool2d(2)] [Flatten] [Linear(2)] public partial class Adaptive;
 [Network(3, 5, 5)] [AvgPool2d(2, Stride = 1, DivisorOverride = 3)] [Conv2d(3, KernelSize = 3, Padding = 1, Groups = 3)] [ReLU] [Flatten] [Linear(2)] public partial class Depthwise;
+
+// Residual blocks with a projection shortcut (ResNet's downsampling block, BatchNorm throughout) and an identity one.
+[Network(2, 6, 6)] [Conv2d(4, KernelSize = 3, Stride = 2, Padding = 1, Bias = false)] [BatchNorm2d] [ReLU] [Conv2d(4, KernelSize = 3, Padding = 1, Bias = false)] [BatchNorm2d] public partial class DownBody;
+[Network(2, 6, 6)] [Conv2d(4, KernelSize = 1, Stride = 2, Bias = false)] [BatchNorm2d] public partial class DownProjection;
+[Network(4, 3, 3)] [Conv2d(4, KernelSize = 3, Padding = 1)] [ReLU] [Conv2d(4, KernelSize = 3, Padding = 1)] public partial class SameBody;
+[Network(2, 6, 6)] [Residual(typeof(DownBody), Shortcut = typeof(DownProjection))] [ReLU] [Residual(typeof(SameBody))] [AdaptiveAvgPool2d(1)] [Flatten] [Linear(3)] public partial class TinyResNet;
+
+// Shortcuts whose first layer is a view, and a residual with a shortcut right at the input.
+[Network(3)] [Linear(4)] [Tanh] public partial class Widen;
+[Network(3)] [Identity] [Linear(4)] public partial class IdentityFirst;
+[Network(3)] [Residual(typeof(Widen), Shortcut = typeof(IdentityFirst))] [Linear(2)] public partial class ShortcutViews;
+
+// d2l's LeNet and batch-norm LeNet, as in the sample and make_fixtures.py.
+[Network(1, 28, 28)] [Conv2d(6, KernelSize = 5, Padding = 2)] [Sigmoid] [AvgPool2d(2, Stride = 2)] [Conv2d(16, KernelSize = 5)] [Sigmoid] [AvgPool2d(2, Stride = 2)]
+[Flatten] [Linear(120)] [Sigmoid] [Linear(84)] [Sigmoid] [Linear(10)] public partial class D2lLeNet;
+[Network(1, 28, 28)] [Conv2d(6, KernelSize = 5)] [BatchNorm2d] [Sigmoid] [AvgPool2d(2, Stride = 2)] [Conv2d(16, KernelSize = 5)] [BatchNorm2d] [Sigmoid] [AvgPool2d(2, Stride = 2)]
+[Flatten] [Linear(120)] [BatchNorm1d] [Sigmoid] [Linear(84)] [BatchNorm1d] [Sigmoid] [Linear(10)] public partial class D2lLeNetBatchNorm;

@@ -19,7 +19,7 @@ public class NormalizationTests
 
     public static TheoryData<string> NormalizationCases => new(
         nameof(BnMlp), nameof(Bn1dSeq), nameof(Bn2d), nameof(Bn2dPlain), nameof(LnMlp), nameof(Ln2), nameof(LnPlain), nameof(LnNoBias),
-        nameof(BnFirst), nameof(NormComposite));
+        nameof(BnFirst), nameof(NormComposite), nameof(TinyResNet));
 
     [Theory]
     [MemberData(nameof(NormalizationCases))]
@@ -48,44 +48,7 @@ public class NormalizationTests
 
     [Theory]
     [MemberData(nameof(TorchNames))]
-    public void Training_steps_running_statistics_and_eval_match_pytorch(string name)
-    {
-        Network net = Create(name);
-        LoadState(net, name + ".state.");
-
-        // One training-mode forward and backward: batch statistics, and the running statistics move.
-        net.Train();
-        (float[] output, float loss, float[] inputGrad) = Step(net, name + ".train.");
-        AssertClose(Torch.Floats(name + ".train.output"), output, $"{name} training output");
-        AssertClose(Torch.Floats(name + ".train.loss"), [loss], $"{name} training loss");
-        AssertClose(Torch.Floats(name + ".train.input_grad"), inputGrad, $"{name} training input gradient");
-        foreach ((string p, Parameter parameter) in net.NamedParameters())
-        {
-            AssertClose(Torch.Floats($"{name}.train.grad.{p}"), parameter.Grad.ToArray(), $"{name} training gradient of {p}");
-        }
-        AssertBuffers(net, name + ".train.buffer.", $"{name} after one training forward");
-
-        // Three SGD steps on other batches.
-        var sgd = new SGD(net.Parameters(), lr: 0.1f);
-        for (int i = 0; i < 3; i++)
-        {
-            Step(net, $"{name}.step{i}.");
-            sgd.Step();
-        }
-        AssertState(net, name + ".stepped.", $"{name} after three SGD steps");
-
-        // Eval mode: the running statistics, which the input no longer moves.
-        net.Eval();
-        (output, loss, inputGrad) = Step(net, name + ".eval.");
-        AssertClose(Torch.Floats(name + ".eval.output"), output, $"{name} eval output");
-        AssertClose(Torch.Floats(name + ".eval.loss"), [loss], $"{name} eval loss");
-        AssertClose(Torch.Floats(name + ".eval.input_grad"), inputGrad, $"{name} eval input gradient");
-        foreach ((string p, Parameter parameter) in net.NamedParameters())
-        {
-            AssertClose(Torch.Floats($"{name}.eval.grad.{p}"), parameter.Grad.ToArray(), $"{name} eval gradient of {p}");
-        }
-        AssertState(net, name + ".stepped.", $"{name} after eval (unchanged)");
-    }
+    public void Training_steps_running_statistics_and_eval_match_pytorch(string name) => TrainedParity.Check(Torch, name, Create(name));
 
     [Fact]
     public void A_pytorch_state_dict_with_buffers_loads_strictly_and_reproduces_pytorch()
@@ -271,60 +234,8 @@ public class NormalizationTests
         }
     }
 
-    /// <summary>One forward, cross-entropy and backward on the fixture batch under <paramref name="prefix"/>.</summary>
-    private static (float[] Output, float Loss, float[] InputGrad) Step(Network net, string prefix)
-    {
-        float[] input = Torch.Floats(prefix + "input");
-        int[] labels = Torch.Ints(prefix + "labels");
-        var output = new float[labels.Length * net.SampleOutputSize];
-        net.Forward(input, output);
-        var outputGrad = new float[output.Length];
-        float loss = new CrossEntropyLoss().Forward(output, labels, outputGrad);
-        var inputGrad = new float[input.Length];
-        net.ZeroGrad();
-        net.Backward(outputGrad, inputGrad);
-        return (output, loss, inputGrad);
-    }
-
-    private static void LoadState(Network net, string prefix)
-    {
-        string[] names = Torch.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Select(n => n[prefix.Length..]).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(names, net.StateDict().Select(t => t.Name).Order(StringComparer.Ordinal));
-        foreach ((string name, StateTensor tensor) in net.StateDict())
-        {
-            Assert.Equal(Torch.Shape(prefix + name), tensor.Shape);
-            if (tensor is ModuleBuffer { DType: TensorDType.I64 } counter) counter.Int64Data[0] = Torch.Ints(prefix + name)[0];
-            else Torch.Floats(prefix + name).CopyTo(tensor.FloatMemory.Span);
-        }
-    }
-
-    private static void AssertBuffers(Network net, string prefix, string what)
-    {
-        foreach ((string name, ModuleBuffer buffer) in net.NamedBuffers())
-        {
-            if (buffer.DType == TensorDType.I64) Assert.Equal(Torch.Ints(prefix + name)[0], buffer.Int64Data[0]);
-            else AssertClose(Torch.Floats(prefix + name), buffer.Data.ToArray(), $"{what}: {name}");
-        }
-    }
-
-    private static void AssertState(Network net, string prefix, string what)
-    {
-        foreach ((string name, StateTensor tensor) in net.StateDict())
-        {
-            if (tensor is ModuleBuffer { DType: TensorDType.I64 } counter) Assert.Equal(Torch.Ints(prefix + name)[0], counter.Int64Data[0]);
-            else AssertClose(Torch.Floats(prefix + name), tensor.FloatMemory.ToArray(), $"{what}: {name}");
-        }
-    }
-
-    private static void AssertClose(IReadOnlyList<float> expected, IReadOnlyList<float> actual, string what, double relative = 1e-5)
-    {
-        Assert.Equal(expected.Count, actual.Count);
-        for (int i = 0; i < expected.Count; i++)
-        {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6 + relative * Math.Abs(expected[i]),
-                $"{what} [{i}]: PyTorch {expected[i]:R}, StaticNet {actual[i]:R}");
-        }
-    }
+    private static void AssertClose(IReadOnlyList<float> expected, IReadOnlyList<float> actual, string what, double relative = 1e-5) =>
+        TrainedParity.AssertClose(expected, actual, what, relative);
 
     private static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", name);
 

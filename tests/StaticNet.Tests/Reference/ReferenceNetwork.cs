@@ -111,8 +111,9 @@ internal sealed class ReferenceNetwork
                 return ApplyAll(block.Children(), x, shape, batch);
             case Residual residual:
             {
-                double[] y = ApplyAll(residual.Block.Children(), x, shape, batch).Output;
-                return (y.Select((v, i) => v + x[i]).ToArray(), shape);
+                (double[] y, int[] outShape) = ApplyAll(residual.Block.Children(), x, shape, batch);
+                double[] skip = residual.Shortcut is null ? x : ApplyAll(residual.Shortcut.Children(), x, shape, batch).Output;
+                return (y.Select((v, i) => v + skip[i]).ToArray(), outShape);
             }
             default:
                 throw new NotSupportedException(layer.GetType().Name);
