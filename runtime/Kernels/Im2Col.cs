@@ -1,88 +1,92 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace StaticNet;
 
 /// <summary>
-/// The patch matrix of one sample's convolution (one group): row (c, kh, kw), column (oh, ow) holds the input value the
-/// kernel tap (kh, kw) of channel c sees at output position (oh, ow), or 0 in the padding. Forward and the weight
-/// gradient multiply by it; the input gradient is its transpose scattered back (<see cref="AddColumns"/>).
+/// The patch matrix of a convolution (one group of one sample): row (c, kh, kw), column (oh, ow) holds the input value
+/// the kernel tap (kh, kw) of channel c sees at output position (oh, ow), or 0 in the padding. Forward and the weight
+/// gradient multiply by it; the input gradient is its transpose scattered back (<see cref="AddColumns"/>). Rows of an
+/// output plane are short (28 floats for LeNet), so the copies are written out here rather than called per row.
 /// </summary>
 internal static class Im2Col
 {
-    /// <summary>Whether the patch matrix is the input itself: a 1 x 1 kernel with stride 1 and no padding.</summary>
-    public static bool IsIdentity(in Conv2dGeometry g) =>
-        g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0
-        && g.OutHeight == g.InHeight && g.OutWidth == g.InWidth;
-
-    /// <summary>Writes the patch matrix of <paramref name="channels"/> channels of <paramref name="input"/> ([channels, H, W]) to <paramref name="columns"/>.</summary>
-    public static void Fill(Span<float> columns, ReadOnlySpan<float> input, int channels, in Conv2dGeometry g)
+    /// <summary>
+    /// Writes the patch matrix of <paramref name="channels"/> channels of <paramref name="input"/> ([channels, H, W]) to
+    /// <paramref name="columns"/>: row r's entries for this sample start at r * <paramref name="rowStride"/> + <paramref name="offset"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Fill(Span<float> columns, int offset, int rowStride, ReadOnlySpan<float> input, int channels, in Conv2dGeometry g)
     {
         int plane = g.OutputPlane, inPlane = g.InHeight * g.InWidth;
+        if ((long)((channels * g.KernelH * g.KernelW - 1) * rowStride) + offset + plane > columns.Length || (long)channels * inPlane > input.Length)
+        {
+            throw new ArgumentException("The patch matrix or the input is too small for the geometry.");
+        }
+        ref float x0 = ref MemoryMarshal.GetReference(input);
+        ref float col0 = ref MemoryMarshal.GetReference(columns);
         for (int c = 0; c < channels; c++)
         {
-            ReadOnlySpan<float> x = input.Slice(c * inPlane, inPlane);
+            ref float x = ref Unsafe.Add(ref x0, c * inPlane);
             for (int kh = 0; kh < g.KernelH; kh++)
             {
                 for (int kw = 0; kw < g.KernelW; kw++)
                 {
-                    Span<float> row = columns.Slice(((c * g.KernelH + kh) * g.KernelW + kw) * plane, plane);
+                    ref float row = ref Unsafe.Add(ref col0, ((c * g.KernelH + kh) * g.KernelW + kw) * rowStride + offset);
                     (int first, int last) = ValidColumns(kw, g);
                     for (int oh = 0; oh < g.OutHeight; oh++)
                     {
-                        Span<float> outRow = row.Slice(oh * g.OutWidth, g.OutWidth);
+                        ref float outRow = ref Unsafe.Add(ref row, oh * g.OutWidth);
                         int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
                         if ((uint)ih >= (uint)g.InHeight || first >= last)
                         {
-                            outRow.Clear();
+                            Zero(ref outRow, g.OutWidth);
                             continue;
                         }
-                        outRow[..first].Clear();
-                        outRow[last..].Clear();
+                        for (int ow = 0; ow < first; ow++) Unsafe.Add(ref outRow, ow) = 0f;
+                        for (int ow = last; ow < g.OutWidth; ow++) Unsafe.Add(ref outRow, ow) = 0f;
                         int iw = first * g.StrideW - g.PadLeft + kw * g.DilationW;
-                        ReadOnlySpan<float> inRow = x.Slice(ih * g.InWidth);
-                        if (g.StrideW == 1)
-                        {
-                            inRow.Slice(iw, last - first).CopyTo(outRow[first..last]);
-                        }
-                        else
-                        {
-                            for (int ow = first; ow < last; ow++, iw += g.StrideW) outRow[ow] = inRow[iw];
-                        }
+                        ref float inRow = ref Unsafe.Add(ref x, ih * g.InWidth + iw);
+                        if (g.StrideW == 1) Copy(ref Unsafe.Add(ref outRow, first), ref inRow, last - first);
+                        else for (int ow = first; ow < last; ow++) Unsafe.Add(ref outRow, ow) = Unsafe.Add(ref inRow, (ow - first) * g.StrideW);
                     }
                 }
             }
         }
     }
 
-    /// <summary>The inverse scatter: gradient[c, ih, iw] += every column entry that read that input value.</summary>
-    public static void AddColumns(Span<float> gradient, ReadOnlySpan<float> columns, int channels, in Conv2dGeometry g)
+    /// <summary>The inverse scatter: gradient[c, ih, iw] += every column entry that read that input value (columns laid out as in <see cref="Fill"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AddColumns(Span<float> gradient, ReadOnlySpan<float> columns, int offset, int rowStride, int channels, in Conv2dGeometry g)
     {
-        int plane = g.OutputPlane, inPlane = g.InHeight * g.InWidth;
+        int inPlane = g.InHeight * g.InWidth;
+        if ((long)((channels * g.KernelH * g.KernelW - 1) * rowStride) + offset + g.OutputPlane > columns.Length || (long)channels * inPlane > gradient.Length)
+        {
+            throw new ArgumentException("The patch matrix or the gradient is too small for the geometry.");
+        }
+        ref float dx0 = ref MemoryMarshal.GetReference(gradient);
+        ref float col0 = ref MemoryMarshal.GetReference(columns);
         for (int c = 0; c < channels; c++)
         {
-            Span<float> dx = gradient.Slice(c * inPlane, inPlane);
+            ref float dx = ref Unsafe.Add(ref dx0, c * inPlane);
             for (int kh = 0; kh < g.KernelH; kh++)
             {
                 for (int kw = 0; kw < g.KernelW; kw++)
                 {
-                    ReadOnlySpan<float> row = columns.Slice(((c * g.KernelH + kh) * g.KernelW + kw) * plane, plane);
+                    ref float row = ref Unsafe.Add(ref col0, ((c * g.KernelH + kh) * g.KernelW + kw) * rowStride + offset);
                     (int first, int last) = ValidColumns(kw, g);
                     if (first >= last) continue;
                     for (int oh = 0; oh < g.OutHeight; oh++)
                     {
                         int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
                         if ((uint)ih >= (uint)g.InHeight) continue;
-                        Span<float> inRow = dx.Slice(ih * g.InWidth);
-                        ReadOnlySpan<float> outRow = row.Slice(oh * g.OutWidth, g.OutWidth);
+                        ref float outRow = ref Unsafe.Add(ref row, oh * g.OutWidth + first);
                         int iw = first * g.StrideW - g.PadLeft + kw * g.DilationW;
-                        if (g.StrideW == 1)
-                        {
-                            System.Numerics.Tensors.TensorPrimitives.Add(inRow.Slice(iw, last - first), outRow[first..last], inRow.Slice(iw, last - first));
-                        }
-                        else
-                        {
-                            for (int ow = first; ow < last; ow++, iw += g.StrideW) inRow[iw] += outRow[ow];
-                        }
+                        ref float inRow = ref Unsafe.Add(ref dx, ih * g.InWidth + iw);
+                        if (g.StrideW == 1) Add(ref inRow, ref outRow, last - first);
+                        else for (int ow = 0; ow < last - first; ow++) Unsafe.Add(ref inRow, ow * g.StrideW) += Unsafe.Add(ref outRow, ow);
                     }
                 }
             }
@@ -92,9 +96,45 @@ internal static class Im2Col
     /// <summary>The output columns [first, last) whose tap kw falls inside the input row (the rest read padding).</summary>
     private static (int First, int Last) ValidColumns(int kw, in Conv2dGeometry g)
     {
-        int offset = kw * g.DilationW - g.PadLeft; // iw = ow * stride + offset
-        int first = offset >= 0 ? 0 : (-offset + g.StrideW - 1) / g.StrideW;
-        int last = g.InWidth - 1 - offset < 0 ? 0 : Math.Min(g.OutWidth, (g.InWidth - 1 - offset) / g.StrideW + 1);
+        int shift = kw * g.DilationW - g.PadLeft; // iw = ow * stride + shift
+        int first = shift >= 0 ? 0 : (-shift + g.StrideW - 1) / g.StrideW;
+        int last = g.InWidth - 1 - shift < 0 ? 0 : Math.Min(g.OutWidth, (g.InWidth - 1 - shift) / g.StrideW + 1);
         return (Math.Min(first, g.OutWidth), last);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(ref float destination, int count)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= count; i += 8) Vector256<float>.Zero.StoreUnsafe(ref destination, (nuint)i);
+        }
+        for (; i < count; i++) Unsafe.Add(ref destination, i) = 0f;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(ref float destination, ref float source, int count)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= count; i += 8) Vector256.LoadUnsafe(ref source, (nuint)i).StoreUnsafe(ref destination, (nuint)i);
+        }
+        for (; i < count; i++) Unsafe.Add(ref destination, i) = Unsafe.Add(ref source, i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(ref float destination, ref float source, int count)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= count; i += 8)
+            {
+                (Vector256.LoadUnsafe(ref destination, (nuint)i) + Vector256.LoadUnsafe(ref source, (nuint)i)).StoreUnsafe(ref destination, (nuint)i);
+            }
+        }
+        for (; i < count; i++) Unsafe.Add(ref destination, i) += Unsafe.Add(ref source, i);
     }
 }

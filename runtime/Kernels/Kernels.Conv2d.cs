@@ -9,10 +9,10 @@ namespace StaticNet;
 public static partial class Kernels
 {
     /// <summary>
-    /// A 2-D convolution over a batch of [C, H, W] samples (torch.nn.Conv2d with zero padding): per sample and group, the
-    /// weight [out / groups, in / groups * kH * kW] times the sample's patch matrix, on top of the bias. With
-    /// <paramref name="relu"/>, max(that, 0) (a Conv2d followed by a ReLU). Samples are split across threads; each
-    /// output is summed in one fixed order whatever the split.
+    /// A 2-D convolution over a batch of [C, H, W] samples (torch.nn.Conv2d with zero padding): per group, the weight
+    /// [out / groups, in / groups * kH * kW] times the patch matrix of a chunk of samples side by side, then the bias (and
+    /// with <paramref name="relu"/>, max(that, 0): a Conv2d followed by a ReLU). Chunks are split across threads; every
+    /// output is summed in one fixed order whatever the chunking and the split.
     /// </summary>
     public static void Conv2dForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         int batch, Conv2dGeometry geometry, bool relu = false)
@@ -20,7 +20,7 @@ public static partial class Kernels
         CheckConv(output.Length, input.Length, weight.Length, bias.Length, batch, geometry);
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (batch == 0) return;
-        ConvJob.Run(ConvJob.Pass.Forward, output, input, weight, bias, batch, geometry, relu);
+        ConvJob.Run(ConvJob.Pass.Forward, output, input, weight, bias, default, batch, geometry, relu);
     }
 
     /// <summary>
@@ -42,35 +42,15 @@ public static partial class Kernels
             }
         }
         if (batch == 0) return;
-        if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, batch, geometry, relu: false);
-        ConvWeightGradient(weightGrad, outputGrad, input, batch, geometry);
+        if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
+        // The weight gradient sums over samples: on the calling thread, chunk by chunk in order, so it does not depend on threads.
+        ConvJob.Run(ConvJob.Pass.WeightGradient, weightGrad, outputGrad, default, default, input, batch, geometry, relu: false);
         if (!biasGrad.IsEmpty)
         {
             int plane = geometry.OutputPlane;
             for (int n = 0; n < batch; n++)
             {
                 for (int c = 0; c < geometry.OutChannels; c++) biasGrad[c] += TensorPrimitives.Sum(outputGrad.Slice((n * geometry.OutChannels + c) * plane, plane));
-            }
-        }
-    }
-
-    /// <summary>weightGrad += sum over samples of dY[n] (per group) times the patch matrix transposed; samples in order, so the sums do not depend on threads.</summary>
-    private static void ConvWeightGradient(Span<float> weightGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, in Conv2dGeometry g)
-    {
-        int plane = g.OutputPlane, patch = g.PatchSize, cin = g.GroupInChannels, cout = g.GroupOutChannels;
-        bool identity = Im2Col.IsIdentity(g);
-        Span<float> columns = identity ? default : ConvJob.Columns(patch * plane);
-        for (int n = 0; n < batch; n++)
-        {
-            for (int group = 0; group < g.Groups; group++)
-            {
-                ReadOnlySpan<float> x = input.Slice(n * g.InputSize + group * cin * g.InHeight * g.InWidth, cin * g.InHeight * g.InWidth);
-                if (!identity) Im2Col.Fill(columns, x, cin, g);
-                ref float col = ref identity ? ref MemoryMarshal.GetReference(x) : ref MemoryMarshal.GetReference(columns);
-                // dW[co, p] += sum over positions of dY[co, pos] * col[p, pos]: B(pos, p) = col[p * plane + pos].
-                StridedGemm.Multiply(ref MemoryMarshal.GetReference(weightGrad.Slice(group * cout * patch)),
-                    ref MemoryMarshal.GetReference(outputGrad.Slice(n * g.OutputSize + group * cout * plane)), plane, 1,
-                    ref col, 1, plane, cout, patch, plane, accumulate: true);
             }
         }
     }
@@ -86,38 +66,38 @@ public static partial class Kernels
     }
 
     /// <summary>
-    /// The per-sample passes of a convolution, split by samples across threads: forward (output from input) and the input
-    /// gradient (from the output gradient). Samples are independent, so the split changes no result.
+    /// The passes of a convolution over chunks of samples. A chunk's patch matrix holds its samples side by side
+    /// ([in / groups * kH * kW, chunk * outH * outW]), so that each product is wide enough to run at the GEMM's speed
+    /// even when one sample's plane is small; the chunk size depends only on the geometry. Forward and the input
+    /// gradient split chunks across threads (samples are independent); the weight gradient runs them in order.
     /// </summary>
     private sealed unsafe class ConvJob : IPartitionedJob
     {
-        // Per-sample products below this many multiply-adds stay on one thread.
-        private const long ParallelThreshold = 1L << 18;
+        // Floats of patch matrix per chunk: about half of a core's L2, so the matrix stays there through the product.
+        private const int ChunkFloats = 1 << 17;
+
+        // Products below this many multiply-adds in all stay on one thread.
+        private const long ParallelThreshold = 1L << 20;
 
         [ThreadStatic] private static ConvJob? s_job;
-        [ThreadStatic] private static float[]? s_columns;
+        [ThreadStatic] private static float[]? s_columns, s_rows;
 
-        public enum Pass { Forward, InputGradient }
+        public enum Pass { Forward, InputGradient, WeightGradient }
 
         private Pass _pass;
-        private float* _destination, _source, _weight, _bias;
-        private int _batch, _parts, _biasLength;
+        private float* _destination, _source, _weight, _bias, _input;
+        private int _batch, _parts, _biasLength, _chunk;
         private Conv2dGeometry _geometry;
         private bool _relu;
 
-        /// <summary>A per-thread buffer for one patch matrix, grown once to the largest needed.</summary>
-        public static Span<float> Columns(int length)
-        {
-            if (s_columns is null || s_columns.Length < length) s_columns = new float[length];
-            return s_columns.AsSpan(0, length);
-        }
-
         public static void Run(Pass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-            int batch, in Conv2dGeometry geometry, bool relu)
+            ReadOnlySpan<float> input, int batch, in Conv2dGeometry geometry, bool relu)
         {
-            int threads = Math.Min(Threading.NumThreads, batch);
-            bool split = threads > 1 && (long)geometry.OutputSize * geometry.PatchSize >= ParallelThreshold / batch;
-            fixed (float* d = destination, s = source, w = weight, b = bias)
+            int chunk = Math.Clamp(ChunkFloats / Math.Max(1, geometry.PatchSize * geometry.OutputPlane), 1, batch);
+            int chunks = (batch + chunk - 1) / chunk;
+            int threads = Math.Min(Threading.NumThreads, chunks);
+            bool split = pass != Pass.WeightGradient && threads > 1 && (long)batch * geometry.OutputSize * geometry.PatchSize >= ParallelThreshold;
+            fixed (float* d = destination, s = source, w = weight, b = bias, x = input)
             {
                 ConvJob job = s_job ??= new ConvJob();
                 job._pass = pass;
@@ -125,67 +105,123 @@ public static partial class Kernels
                 job._source = s;
                 job._weight = w;
                 job._bias = b;
-                job._biasLength = bias.Length;
-                (job._batch, job._geometry, job._relu, job._parts) = (batch, geometry, relu, split ? threads : 1);
+                job._input = x;
+                (job._biasLength, job._batch, job._chunk, job._geometry, job._relu, job._parts) = (bias.Length, batch, chunk, geometry, relu, split ? threads : 1);
                 WorkerPool.Run(job, job._parts);
             }
         }
 
         public void Execute(int part)
         {
-            int first = (int)((long)_batch * part / _parts), last = (int)((long)_batch * (part + 1) / _parts);
+            int chunks = (_batch + _chunk - 1) / _chunk;
+            int first = (int)((long)chunks * part / _parts), last = (int)((long)chunks * (part + 1) / _parts);
             Conv2dGeometry g = _geometry;
-            for (int n = first; n < last; n++)
+            for (int c = first; c < last; c++)
             {
-                if (_pass == Pass.Forward)
+                int n0 = c * _chunk, count = Math.Min(_chunk, _batch - n0);
+                switch (_pass)
                 {
-                    Forward(new Span<float>(_destination + (long)n * g.OutputSize, g.OutputSize), new ReadOnlySpan<float>(_source + (long)n * g.InputSize, g.InputSize),
-                        new ReadOnlySpan<float>(_weight, g.WeightSize), new ReadOnlySpan<float>(_bias, _biasLength), g, _relu);
-                }
-                else
-                {
-                    InputGradient(new Span<float>(_destination + (long)n * g.InputSize, g.InputSize), new ReadOnlySpan<float>(_source + (long)n * g.OutputSize, g.OutputSize),
-                        new ReadOnlySpan<float>(_weight, g.WeightSize), g);
+                    case Pass.Forward:
+                        Forward(new Span<float>(_destination + (long)n0 * g.OutputSize, count * g.OutputSize), new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, count * g.InputSize),
+                            new ReadOnlySpan<float>(_weight, g.WeightSize), new ReadOnlySpan<float>(_bias, _biasLength), count, g, _relu);
+                        break;
+                    case Pass.InputGradient:
+                        InputGradient(new Span<float>(_destination + (long)n0 * g.InputSize, count * g.InputSize), new ReadOnlySpan<float>(_source + (long)n0 * g.OutputSize, count * g.OutputSize),
+                            new ReadOnlySpan<float>(_weight, g.WeightSize), count, g);
+                        break;
+                    default:
+                        WeightGradient(new Span<float>(_destination, g.WeightSize), new ReadOnlySpan<float>(_source + (long)n0 * g.OutputSize, count * g.OutputSize),
+                            new ReadOnlySpan<float>(_input + (long)n0 * g.InputSize, count * g.InputSize), count, g);
+                        break;
                 }
             }
         }
 
-        /// <summary>One sample: per group, y = W x-patches on top of the bias rows.</summary>
-        private static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, in Conv2dGeometry g, bool relu)
+        /// <summary>A chunk: per group, Y = W patches, then each sample's rows moved to its place with the bias (and ReLU).</summary>
+        private static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int count, in Conv2dGeometry g, bool relu)
         {
-            int plane = g.OutputPlane, patch = g.PatchSize, cin = g.GroupInChannels, cout = g.GroupOutChannels, inPlane = g.InHeight * g.InWidth;
-            bool identity = Im2Col.IsIdentity(g);
-            Span<float> columns = identity ? default : Columns(patch * plane);
+            int plane = g.OutputPlane, patch = g.PatchSize, cout = g.GroupOutChannels, width = count * plane;
+            Span<float> columns = Buffer(ref s_columns, patch * width), rows = Buffer(ref s_rows, cout * width);
             for (int group = 0; group < g.Groups; group++)
             {
-                ReadOnlySpan<float> xg = x.Slice(group * cin * inPlane, cin * inPlane);
-                if (!identity) Im2Col.Fill(columns, xg, cin, g);
-                Span<float> yg = y.Slice(group * cout * plane, cout * plane);
-                if (!bias.IsEmpty)
+                FillChunk(columns, x, count, group, g);
+                StridedGemm.MultiplyOnThisThread(ref MemoryMarshal.GetReference(rows), ref MemoryMarshal.GetReference(weight.Slice(group * cout * patch)), patch, 1,
+                    ref MemoryMarshal.GetReference(columns), width, 1, cout, width, patch, accumulate: false);
+                for (int n = 0; n < count; n++)
                 {
-                    for (int c = 0; c < cout; c++) yg.Slice(c * plane, plane).Fill(bias[group * cout + c]);
+                    for (int c = 0; c < cout; c++)
+                    {
+                        ReadOnlySpan<float> source = rows.Slice(c * width + n * plane, plane);
+                        Span<float> target = y.Slice(n * g.OutputSize + (group * cout + c) * plane, plane);
+                        if (bias.IsEmpty) source.CopyTo(target);
+                        else TensorPrimitives.Add(source, bias[group * cout + c], target);
+                        if (relu) TensorPrimitives.Max(target, 0f, target);
+                    }
                 }
-                StridedGemm.MultiplyOnThisThread(ref MemoryMarshal.GetReference(yg), ref MemoryMarshal.GetReference(weight.Slice(group * cout * patch)), patch, 1,
-                    ref identity ? ref MemoryMarshal.GetReference(xg) : ref MemoryMarshal.GetReference(columns), plane, 1,
-                    cout, plane, patch, accumulate: !bias.IsEmpty, relu);
             }
         }
 
-        /// <summary>One sample: per group, the patch-matrix gradient W^T dY, scattered back onto the input.</summary>
-        private static void InputGradient(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> weight, in Conv2dGeometry g)
+        /// <summary>A chunk: per group, the patch-matrix gradient W^T dY, scattered back onto each sample's input.</summary>
+        private static void InputGradient(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> weight, int count, in Conv2dGeometry g)
         {
-            int plane = g.OutputPlane, patch = g.PatchSize, cin = g.GroupInChannels, cout = g.GroupOutChannels, inPlane = g.InHeight * g.InWidth;
-            bool identity = Im2Col.IsIdentity(g);
-            Span<float> columns = identity ? default : Columns(patch * plane);
-            if (!identity) dx.Clear();
+            int plane = g.OutputPlane, patch = g.PatchSize, cin = g.GroupInChannels, cout = g.GroupOutChannels, inPlane = g.InHeight * g.InWidth, width = count * plane;
+            Span<float> columns = Buffer(ref s_columns, patch * width), rows = Buffer(ref s_rows, cout * width);
+            dx.Clear();
             for (int group = 0; group < g.Groups; group++)
             {
-                Span<float> target = identity ? dx.Slice(group * cin * inPlane, cin * inPlane) : columns;
+                GatherRows(rows, dy, count, group, g);
                 // dcol[p, pos] = sum over co of W[co, p] * dY[co, pos]: A(p, co) = W[co * patch + p].
-                StridedGemm.MultiplyOnThisThread(ref MemoryMarshal.GetReference(target), ref MemoryMarshal.GetReference(weight.Slice(group * cout * patch)), 1, patch,
-                    ref MemoryMarshal.GetReference(dy.Slice(group * cout * plane)), plane, 1, patch, plane, cout, accumulate: false);
-                if (!identity) Im2Col.AddColumns(dx.Slice(group * cin * inPlane, cin * inPlane), columns, cin, g);
+                StridedGemm.MultiplyOnThisThread(ref MemoryMarshal.GetReference(columns), ref MemoryMarshal.GetReference(weight.Slice(group * cout * patch)), 1, patch,
+                    ref MemoryMarshal.GetReference(rows), width, 1, patch, width, cout, accumulate: false);
+                for (int n = 0; n < count; n++)
+                {
+                    Im2Col.AddColumns(dx.Slice(n * g.InputSize + group * cin * inPlane, cin * inPlane), columns, n * plane, width, cin, g);
+                }
             }
+        }
+
+        /// <summary>A chunk: weightGrad[co, p] += dot(dY[co, chunk positions], patches[p, chunk positions]), both rows contiguous.</summary>
+        private static void WeightGradient(Span<float> weightGrad, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int count, in Conv2dGeometry g)
+        {
+            int plane = g.OutputPlane, patch = g.PatchSize, cout = g.GroupOutChannels, width = count * plane;
+            Span<float> columns = Buffer(ref s_columns, patch * width), rows = Buffer(ref s_rows, cout * width);
+            for (int group = 0; group < g.Groups; group++)
+            {
+                FillChunk(columns, x, count, group, g);
+                GatherRows(rows, dy, count, group, g);
+                Gemm.AccumulateDotTiles(ref MemoryMarshal.GetReference(weightGrad.Slice(group * cout * patch)), patch,
+                    ref MemoryMarshal.GetReference(rows), ref MemoryMarshal.GetReference(columns), cout, patch, width);
+            }
+        }
+
+        /// <summary>The patch matrix of a chunk's group: each sample's columns at its offset in rows of count * plane.</summary>
+        private static void FillChunk(Span<float> columns, ReadOnlySpan<float> x, int count, int group, in Conv2dGeometry g)
+        {
+            int cin = g.GroupInChannels, inPlane = g.InHeight * g.InWidth, width = count * g.OutputPlane;
+            for (int n = 0; n < count; n++)
+            {
+                Im2Col.Fill(columns, n * g.OutputPlane, width, x.Slice(n * g.InputSize + group * cin * inPlane, cin * inPlane), cin, g);
+            }
+        }
+
+        /// <summary>A chunk's output gradient of one group as [out / groups, count * plane]: each sample's channel rows side by side.</summary>
+        private static void GatherRows(Span<float> rows, ReadOnlySpan<float> dy, int count, int group, in Conv2dGeometry g)
+        {
+            int plane = g.OutputPlane, cout = g.GroupOutChannels, width = count * plane;
+            for (int n = 0; n < count; n++)
+            {
+                for (int c = 0; c < cout; c++)
+                {
+                    dy.Slice(n * g.OutputSize + (group * cout + c) * plane, plane).CopyTo(rows.Slice(c * width + n * plane, plane));
+                }
+            }
+        }
+
+        /// <summary>A per-thread buffer, grown once to the largest needed.</summary>
+        private static Span<float> Buffer(ref float[]? buffer, int length)
+        {
+            if (buffer is null || buffer.Length < length) buffer = new float[length];
+            return buffer.AsSpan(0, length);
         }
     }
 }

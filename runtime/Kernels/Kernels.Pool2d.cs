@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace StaticNet;
 
@@ -73,20 +74,26 @@ public static partial class Kernels
         CheckPool(output.Length, input.Length, batch, geometry);
         Pool2dGeometry g = geometry;
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        ref float x0 = ref MemoryMarshal.GetReference(input);
+        ref float y0 = ref MemoryMarshal.GetReference(output);
         for (int plane = 0; plane < batch * g.Channels; plane++)
         {
-            ReadOnlySpan<float> x = input.Slice(plane * inPlane, inPlane);
+            ref float x = ref Unsafe.Add(ref x0, plane * inPlane);
+            ref float y = ref Unsafe.Add(ref y0, plane * outPlane);
             for (int oh = 0; oh < g.OutHeight; oh++)
             {
+                AvgSpan(oh, g.StrideH, g.PadTop, g.KernelH, g.InHeight, out int h0, out int h1, out int paddedH);
                 for (int ow = 0; ow < g.OutWidth; ow++)
                 {
-                    (int h0, int h1, int w0, int w1, float divisor) = AvgWindow(oh, ow, g, countIncludePad, divisorOverride);
+                    AvgSpan(ow, g.StrideW, g.PadLeft, g.KernelW, g.InWidth, out int w0, out int w1, out int paddedW);
                     float sum = 0f;
                     for (int ih = h0; ih < h1; ih++)
                     {
-                        for (int iw = w0; iw < w1; iw++) sum += x[ih * g.InWidth + iw];
+                        ref float row = ref Unsafe.Add(ref x, ih * g.InWidth);
+                        for (int iw = w0; iw < w1; iw++) sum += Unsafe.Add(ref row, iw);
                     }
-                    output[plane * outPlane + oh * g.OutWidth + ow] = h0 < h1 && w0 < w1 ? sum / divisor : 0f;
+                    int divisor = divisorOverride > 0 ? divisorOverride : countIncludePad ? paddedH * paddedW : (h1 - h0) * (w1 - w0);
+                    Unsafe.Add(ref y, oh * g.OutWidth + ow) = h0 < h1 && w0 < w1 ? sum / divisor : 0f;
                 }
             }
         }
@@ -100,36 +107,42 @@ public static partial class Kernels
         Pool2dGeometry g = geometry;
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
         inputGrad.Clear();
+        ref float dx0 = ref MemoryMarshal.GetReference(inputGrad);
+        ref float dy0 = ref MemoryMarshal.GetReference(outputGrad);
         for (int plane = 0; plane < batch * g.Channels; plane++)
         {
-            Span<float> dx = inputGrad.Slice(plane * inPlane, inPlane);
+            ref float dx = ref Unsafe.Add(ref dx0, plane * inPlane);
+            ref float dy = ref Unsafe.Add(ref dy0, plane * outPlane);
             for (int oh = 0; oh < g.OutHeight; oh++)
             {
+                AvgSpan(oh, g.StrideH, g.PadTop, g.KernelH, g.InHeight, out int h0, out int h1, out int paddedH);
                 for (int ow = 0; ow < g.OutWidth; ow++)
                 {
-                    (int h0, int h1, int w0, int w1, float divisor) = AvgWindow(oh, ow, g, countIncludePad, divisorOverride);
-                    float share = outputGrad[plane * outPlane + oh * g.OutWidth + ow] / divisor;
+                    AvgSpan(ow, g.StrideW, g.PadLeft, g.KernelW, g.InWidth, out int w0, out int w1, out int paddedW);
+                    int divisor = divisorOverride > 0 ? divisorOverride : countIncludePad ? paddedH * paddedW : (h1 - h0) * (w1 - w0);
+                    float share = Unsafe.Add(ref dy, oh * g.OutWidth + ow) / divisor;
                     for (int ih = h0; ih < h1; ih++)
                     {
-                        for (int iw = w0; iw < w1; iw++) dx[ih * g.InWidth + iw] += share;
+                        ref float row = ref Unsafe.Add(ref dx, ih * g.InWidth);
+                        for (int iw = w0; iw < w1; iw++) Unsafe.Add(ref row, iw) += share;
                     }
                 }
             }
         }
     }
 
-    /// <summary>An average window clipped to the input, and its divisor, as PyTorch's avg_pool2d computes them.</summary>
-    private static (int H0, int H1, int W0, int W1, float Divisor) AvgWindow(int oh, int ow, in Pool2dGeometry g, bool countIncludePad, int divisorOverride)
+    /// <summary>
+    /// One axis of an average window as PyTorch's avg_pool2d computes it: [start, end) clipped to the input, and its
+    /// length clipped only to the padded input (the count_include_pad divisor's factor).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AvgSpan(int o, int stride, int pad, int kernel, int size, out int start, out int end, out int padded)
     {
-        int h0 = oh * g.StrideH - g.PadTop, w0 = ow * g.StrideW - g.PadLeft;
-        int h1 = Math.Min(h0 + g.KernelH, g.InHeight + g.PadTop), w1 = Math.Min(w0 + g.KernelW, g.InWidth + g.PadLeft);
-        int padded = (h1 - h0) * (w1 - w0);
-        h0 = Math.Max(h0, 0);
-        w0 = Math.Max(w0, 0);
-        h1 = Math.Min(h1, g.InHeight);
-        w1 = Math.Min(w1, g.InWidth);
-        int divisor = divisorOverride > 0 ? divisorOverride : countIncludePad ? padded : (h1 - h0) * (w1 - w0);
-        return (h0, h1, w0, w1, divisor);
+        start = o * stride - pad;
+        end = Math.Min(start + kernel, size + pad);
+        padded = end - start;
+        start = Math.Max(start, 0);
+        end = Math.Min(end, size);
     }
 
     /// <summary>

@@ -50,4 +50,70 @@ public class ConvolutionTests
             "2.block.0.weight", "2.block.0.bias", "2.block.2.weight", "2.block.2.bias", "5.weight", "5.bias",
         ], net.StateDict().Select(t => t.Name));
     }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        // Batches large enough that the convolutions split their chunks of samples across threads.
+        (float[], float[], float[], float[]) Run(int threads)
+        {
+            int saved = Threading.NumThreads;
+            Threading.NumThreads = threads;
+            try
+            {
+                var lenet = new D2lLeNetBatchNorm(96, 3);
+                float[] input = NetworkCases.RandomFloats(96 * 784, 1);
+                var output = new float[960];
+                var inputGrad = new float[input.Length];
+                lenet.Forward(input, output);
+                lenet.Backward(NetworkCases.RandomFloats(960, 2), inputGrad);
+                var resnet = new TinyResNet(200, 4);
+                float[] x = NetworkCases.RandomFloats(200 * 72, 5);
+                var y = new float[600];
+                resnet.Forward(x, y);
+                resnet.Backward(NetworkCases.RandomFloats(600, 6));
+                return (output, lenet.GradientArena.ToArray().Concat(inputGrad).ToArray(), y, resnet.GradientArena.ToArray());
+            }
+            finally
+            {
+                Threading.NumThreads = saved;
+            }
+        }
+        var one = Run(1);
+        foreach (int threads in new[] { 2, 3 })
+        {
+            var many = Run(threads);
+            Assert.Equal(one.Item1, many.Item1);
+            Assert.Equal(one.Item2, many.Item2);
+            Assert.Equal(one.Item3, many.Item3);
+            Assert.Equal(one.Item4, many.Item4);
+        }
+    }
+
+    [Fact]
+    public void Convolution_networks_allocate_nothing_once_warm()
+    {
+        foreach (Network net in new Network[] { new D2lLeNetBatchNorm(32, 1), new TinyResNet(32, 1), new SamePadding(32, 1), new Adaptive(32, 1) })
+        {
+            float[] input = NetworkCases.RandomFloats(32 * net.SampleInputSize, 1);
+            var output = new float[32 * net.SampleOutputSize];
+            float[] outputGrad = NetworkCases.RandomFloats(output.Length, 2);
+            var inputGrad = new float[input.Length];
+            void Step()
+            {
+                net.ZeroGrad();
+                net.Forward(input, output);
+                net.Backward(outputGrad, inputGrad);
+            }
+            for (int i = 0; i < 3; i++) Step();
+            long least = long.MaxValue;
+            for (int round = 0; round < 5; round++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 10; i++) Step();
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            Assert.Equal(0, least);
+        }
+    }
 }
