@@ -83,13 +83,18 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
         int kh = arguments.KernelH > 0 ? arguments.KernelH : arguments.KernelSize, kw = arguments.KernelW > 0 ? arguments.KernelW : arguments.KernelSize;
         int sh = arguments.StrideH ?? arguments.Stride, sw = arguments.StrideW ?? arguments.Stride;
         int dh = arguments.DilationH ?? arguments.Dilation, dw = arguments.DilationW ?? arguments.Dilation;
-        Positive(context, kh, arguments.KernelH > 0 ? "KernelH" : "KernelSize", "kernel_size");
-        Positive(context, kw, arguments.KernelW > 0 ? "KernelW" : "KernelSize", "kernel_size");
-        Positive(context, sh, arguments.StrideH is null ? "Stride" : "StrideH", "stride");
-        Positive(context, sw, arguments.StrideW is null ? "Stride" : "StrideW", "stride");
-        Positive(context, dh, arguments.DilationH is null ? "Dilation" : "DilationH", "dilation");
-        Positive(context, dw, arguments.DilationW is null ? "Dilation" : "DilationW", "dilation");
-        if (arguments.Groups <= 0) Positive(context, arguments.Groups, "Groups", "groups");
+        var reported = new System.Collections.Generic.HashSet<string>();
+        void Positive(int value, string argument, string what)
+        {
+            if (value <= 0 && reported.Add(argument)) context.NamedError(DiagnosticDescriptors.NonPositiveSizeId, argument, what, context.Label, Text(value));
+        }
+        Positive(kh, arguments.KernelH > 0 ? "KernelH" : "KernelSize", "kernel_size");
+        Positive(kw, arguments.KernelW > 0 ? "KernelW" : "KernelSize", "kernel_size");
+        Positive(sh, arguments.StrideH is null ? "Stride" : "StrideH", "stride");
+        Positive(sw, arguments.StrideW is null ? "Stride" : "StrideW", "stride");
+        Positive(dh, arguments.DilationH is null ? "Dilation" : "DilationH", "dilation");
+        Positive(dw, arguments.DilationW is null ? "Dilation" : "DilationW", "dilation");
+        if (arguments.Groups <= 0) Positive(arguments.Groups, "Groups", "groups");
         else if (inChannels % arguments.Groups != 0 || (arguments.OutChannels > 0 && arguments.OutChannels % arguments.Groups != 0))
         {
             context.NamedError(DiagnosticDescriptors.GroupsId, "Groups", context.Label, Text(arguments.Groups), Text(inChannels), Text(arguments.OutChannels));
@@ -149,11 +154,6 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
             return null;
         }
         return (ph, ph, pw, pw, $"({Text(ph)}, {Text(pw)})");
-    }
-
-    private static void Positive(InferenceContext context, int value, string argument, string what)
-    {
-        if (value <= 0) context.NamedError(DiagnosticDescriptors.NonPositiveSizeId, argument, what, context.Label, Text(value));
     }
 
     public override EquatableArray<StaticField> StaticFields(LayerModel layer) =>

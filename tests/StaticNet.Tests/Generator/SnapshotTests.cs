@@ -127,6 +127,39 @@ public class SnapshotTests
 
             [Network(2, 4, 4)] [BatchNorm2d] public partial class NormBlock;
             """ },
+        { "Convolutional", """
+            using StaticNet;
+
+            namespace Models;
+
+            [Network(1, 28, 28)]
+            [Conv2d(6, KernelSize = 5, Padding = 2)] [Sigmoid] [AvgPool2d(2, Stride = 2)]
+            [Conv2d(16, KernelSize = 5)] [Sigmoid] [AvgPool2d(2, Stride = 2)]
+            [Flatten] [Linear(120)] [Sigmoid] [Linear(84)] [Sigmoid] [Linear(10)]
+            public partial class LeNet;
+
+            [Network(1, 28, 28)]
+            [Conv2d(6, KernelSize = 5)] [BatchNorm2d] [Sigmoid] [AvgPool2d(2, Stride = 2)]
+            [Conv2d(16, KernelSize = 5)] [BatchNorm2d] [Sigmoid] [AvgPool2d(2, Stride = 2)]
+            [Flatten] [Linear(120)] [BatchNorm1d] [Sigmoid] [Linear(84)] [BatchNorm1d] [Sigmoid] [Linear(10)]
+            public partial class LeNetBatchNorm;
+
+            [Network(8, 14, 14)] [Conv2d(16, KernelSize = 3, Stride = 2, Padding = 1, Bias = false)] [BatchNorm2d] [ReLU] [Conv2d(16, KernelSize = 3, Padding = 1, Bias = false)] [BatchNorm2d] public partial class Down;
+            [Network(8, 14, 14)] [Conv2d(16, KernelSize = 1, Stride = 2, Bias = false)] [BatchNorm2d] public partial class Projection;
+
+            [Network(1, 28, 28)]
+            [Conv2d(8, KernelSize = 3, Padding = 1, Bias = false)] [BatchNorm2d] [ReLU] [MaxPool2d(2)]
+            [Residual(typeof(Down), Shortcut = typeof(Projection))] [ReLU]
+            [AdaptiveAvgPool2d(1)] [Flatten] [Linear(10)]
+            public partial class ResNet;
+
+            [Network(3, 9, 9)]
+            [Conv2d(4, KernelH = 3, KernelW = 2, Padding = "same", Dilation = 2, Groups = 1)]
+            [MaxPool2d(3, Stride = 2, Padding = 1, CeilMode = true)]
+            [AvgPool2d(2, CountIncludePad = false, DivisorOverride = 3)]
+            [AdaptiveMaxPool2d(2, 1)]
+            public partial class Pools;
+            """ },
         { "ParameterFree", """
             using StaticNet;
 
