@@ -17,6 +17,9 @@ public class TrainingBenchmarks
 
     [Benchmark(Description = "Softmax regression epoch, 60k samples, batch 256, SGD")]
     public EpochResult SoftmaxEpoch() => _workloads.SoftmaxEpoch();
+
+    [Benchmark(Description = "LeNet epoch, 60k samples, batch 256, SGD")]
+    public EpochResult LeNetEpoch() => _workloads.LeNetEpoch();
 }
 
 [MemoryDiagnoser]
@@ -40,4 +43,10 @@ public class StepBenchmarks
 
     [Benchmark(Description = "2-16-16-1 tanh, Adam step, batch 32")]
     public float TinyAdamStep() => _workloads.TinyAdamStep();
+
+    [Benchmark(Description = "LeNet inference, batch 1")]
+    public void LeNetInferenceOne() => _workloads.LeNetInferenceOne();
+
+    [Benchmark(Description = "LeNet inference, batch 256")]
+    public void LeNetInferenceBatch() => _workloads.LeNetInferenceBatch();
 }

@@ -24,3 +24,19 @@ public partial class SoftmaxRegression;
 [Tanh]
 [Linear(1)]
 public partial class Tiny;
+
+/// <summary>d2l's LeNet, as in the Fashion-MNIST sample.</summary>
+[Network(1, 28, 28)]
+[Conv2d(6, KernelSize = 5, Padding = 2)]
+[Sigmoid]
+[AvgPool2d(2, Stride = 2)]
+[Conv2d(16, KernelSize = 5)]
+[Sigmoid]
+[AvgPool2d(2, Stride = 2)]
+[Flatten]
+[Linear(120)]
+[Sigmoid]
+[Linear(84)]
+[Sigmoid]
+[Linear(10)]
+public partial class LeNet;

@@ -23,10 +23,13 @@ if (args.Contains("--compare"))
         var workloads = new Workloads();
         Report("mlp_epoch", threads, Workloads.Flops.MlpEpoch, () => workloads.MlpEpoch(), repeats: 7);
         Report("softmax_epoch", threads, Workloads.Flops.SoftmaxEpoch, () => workloads.SoftmaxEpoch(), repeats: 7);
+        Report("lenet_epoch", threads, Workloads.Flops.LeNetEpoch, () => workloads.LeNetEpoch(), repeats: 5);
         workloads.EvalMode();
         Report("mlp_infer_b1", threads, Workloads.Flops.MlpInferenceOne, workloads.MlpInferenceOne, repeats: 20_000);
         Report("mlp_infer_b256", threads, Workloads.Flops.MlpInferenceBatch, workloads.MlpInferenceBatch, repeats: 500);
         Report("tiny_adam_step", threads, Workloads.Flops.TinyAdamStep, () => workloads.TinyAdamStep(), repeats: 50_000);
+        Report("lenet_infer_b1", threads, Workloads.Flops.LeNetInferenceOne, workloads.LeNetInferenceOne, repeats: 20_000);
+        Report("lenet_infer_b256", threads, Workloads.Flops.LeNetInferenceBatch, workloads.LeNetInferenceBatch, repeats: 200);
     }
     Console.WriteLine($$"""{"workload": "peak", "gflops": {{PeakProbe.GflopsOneCore().ToString("0.0", CultureInfo.InvariantCulture)}}}""");
     return;

@@ -18,11 +18,12 @@ public sealed class Workloads
     private readonly Mlp _mlp = new(BatchSize, 1);
     private readonly SoftmaxRegression _softmax = new(BatchSize, 1);
     private readonly Tiny _tiny = new(TinyBatch, 1);
-    private readonly SGD _mlpSgd, _softmaxSgd;
+    private readonly LeNet _lenet = new(BatchSize, 1);
+    private readonly SGD _mlpSgd, _softmaxSgd, _lenetSgd;
     private readonly Adam _tinyAdam;
     private readonly CrossEntropyLoss _crossEntropy = new();
     private readonly MSELoss _mse = new();
-    private readonly float[] _one, _oneOut, _batch, _batchOut;
+    private readonly float[] _one, _oneOut, _batch, _batchOut, _lenetOneOut, _lenetBatchOut;
     private readonly float[] _tinyX, _tinyY, _tinyOut, _tinyGrad;
 
     public Workloads()
@@ -34,11 +35,14 @@ public sealed class Workloads
         _train = new DataLoader<int>(new Dataset<int>(features, labels, 784), BatchSize, shuffle: true, seed: 1);
         _mlpSgd = new SGD(_mlp.Parameters(), 0.1f);
         _softmaxSgd = new SGD(_softmax.Parameters(), 0.1f);
+        _lenetSgd = new SGD(_lenet.Parameters(), 0.1f);
         _tinyAdam = new Adam(_tiny.Parameters(), 1e-3f);
         _one = features.AsSpan(0, 784).ToArray();
         _oneOut = new float[10];
         _batch = features.AsSpan(0, BatchSize * 784).ToArray();
         _batchOut = new float[BatchSize * 10];
+        _lenetOneOut = new float[10];
+        _lenetBatchOut = new float[BatchSize * 10];
         _tinyX = Enumerable.Range(0, TinyBatch * 2).Select(_ => (float)random.NextDouble() * 2 - 1).ToArray();
         _tinyY = Enumerable.Range(0, TinyBatch).Select(i => MathF.Sin(_tinyX[2 * i]) * MathF.Cos(_tinyX[2 * i + 1])).ToArray();
         _tinyOut = new float[TinyBatch];
@@ -51,8 +55,21 @@ public sealed class Workloads
     /// <summary>One epoch of softmax regression with SGD (lr 0.1), batch 256, shuffled.</summary>
     public EpochResult SoftmaxEpoch() => Trainer.TrainEpoch(_softmax, _train, _crossEntropy, _softmaxSgd);
 
-    /// <summary>Puts the MLP in evaluation mode for the inference workloads (MlpEpoch puts it back in training mode).</summary>
-    public void EvalMode() => _mlp.Eval();
+    /// <summary>One epoch of d2l's LeNet with SGD (lr 0.1), batch 256, shuffled.</summary>
+    public EpochResult LeNetEpoch() => Trainer.TrainEpoch(_lenet, _train, _crossEntropy, _lenetSgd);
+
+    /// <summary>Puts the MLP and LeNet in evaluation mode for the inference workloads (the epochs put them back in training mode).</summary>
+    public void EvalMode()
+    {
+        _mlp.Eval();
+        _lenet.Eval();
+    }
+
+    /// <summary>LeNet inference on one sample.</summary>
+    public void LeNetInferenceOne() => _lenet.Forward(_one, _lenetOneOut);
+
+    /// <summary>LeNet inference on a batch of 256.</summary>
+    public void LeNetInferenceBatch() => _lenet.Forward(_batch, _lenetBatchOut);
 
     /// <summary>Inference on one sample.</summary>
     public void MlpInferenceOne() => _mlp.Forward(_one, _oneOut);
@@ -80,5 +97,13 @@ public sealed class Workloads
         public const double MlpInferenceOne = 2.0 * (784 * 256 + 256 * 10);
         public const double MlpInferenceBatch = BatchSize * MlpInferenceOne;
         public const double TinyAdamStep = TinyBatch * (3.0 * 2 * (2 * 16 + 16 * 16 + 16) - 2.0 * 2 * 16);
+
+        // LeNet's multiply-adds per sample: conv1 6 x 25 x 784, conv2 16 x 150 x 100, then 400 x 120, 120 x 84, 84 x 10.
+        private const double LeNetForward = 6 * 25 * 784 + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10;
+
+        // Training: forward, every weight gradient, and every input gradient but the first convolution's.
+        public const double LeNetEpoch = Samples * 2.0 * (3 * LeNetForward - 6 * 25 * 784);
+        public const double LeNetInferenceOne = 2.0 * LeNetForward;
+        public const double LeNetInferenceBatch = BatchSize * LeNetInferenceOne;
     }
 }

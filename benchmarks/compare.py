@@ -23,12 +23,17 @@ import torch
 import torch.nn as nn
 
 SAMPLES, BATCH, TINY_BATCH = 60_000, 256, 32
+# LeNet's multiply-adds per sample: conv1 6 x 25 x 784, conv2 16 x 150 x 100, then the three Linear layers.
+LENET_FORWARD = 6 * 25 * 784 + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10
 FLOPS = {
     "mlp_epoch": SAMPLES * (3.0 * 2 * 784 * 256 + 3.0 * 2 * 256 * 10 - 2.0 * 784 * 256),
     "softmax_epoch": SAMPLES * 2.0 * (2 * 784 * 10),
     "mlp_infer_b1": 2.0 * (784 * 256 + 256 * 10),
     "mlp_infer_b256": BATCH * 2.0 * (784 * 256 + 256 * 10),
     "tiny_adam_step": TINY_BATCH * (3.0 * 2 * (2 * 16 + 16 * 16 + 16) - 2.0 * 2 * 16),
+    "lenet_epoch": SAMPLES * 2.0 * (3 * LENET_FORWARD - 6 * 25 * 784),
+    "lenet_infer_b1": 2.0 * LENET_FORWARD,
+    "lenet_infer_b256": BATCH * 2.0 * LENET_FORWARD,
 }
 
 
@@ -84,7 +89,19 @@ def torch_workloads(threads):
         loss.backward()
         tiny_opt.step()
 
+    lenet = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Conv2d(6, 16, 5), nn.Sigmoid(),
+                          nn.AvgPool2d(2, 2), nn.Flatten(), nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
+                          nn.Linear(84, 10))
+    lenet_opt = torch.optim.SGD(lenet.parameters(), lr=0.1)
+
+    def lenet_infer(x):
+        with torch.inference_mode():
+            lenet(x)
+
     return {
+        "lenet_epoch": median_time(lambda: epoch(lenet, lenet_opt), 3, rounds=3),
+        "lenet_infer_b1": median_time(lambda: lenet_infer(one), 2000),
+        "lenet_infer_b256": median_time(lambda: lenet_infer(batch), 100),
         "mlp_epoch": median_time(lambda: epoch(mlp, mlp_opt), 5),
         "softmax_epoch": median_time(lambda: epoch(softmax, softmax_opt), 5),
         "mlp_infer_b1": median_time(lambda: infer(one), 5000),
