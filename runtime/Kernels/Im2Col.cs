@@ -113,8 +113,9 @@ internal static class Im2Col
         for (; i < count; i++) Unsafe.Add(ref destination, i) = 0f;
     }
 
+    /// <summary>destination[0..count) = source[0..count), for short rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(ref float destination, ref float source, int count)
+    internal static void Copy(ref float destination, ref float source, int count)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -124,8 +125,9 @@ internal static class Im2Col
         for (; i < count; i++) Unsafe.Add(ref destination, i) = Unsafe.Add(ref source, i);
     }
 
+    /// <summary>destination[0..count) += source[0..count), for short rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(ref float destination, ref float source, int count)
+    internal static void Add(ref float destination, ref float source, int count)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)

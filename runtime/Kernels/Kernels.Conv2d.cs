@@ -85,19 +85,22 @@ public static partial class Kernels
         public enum Pass { Forward, InputGradient, WeightGradient }
 
         private Pass _pass;
-        private float* _destination, _source, _weight, _bias, _input;
-        private int _batch, _parts, _biasLength, _chunk;
+        private float* _destination, _source, _weight, _bias, _input, _taps;
+        private int _batch, _parts, _biasLength, _tapsLength, _chunk;
         private Conv2dGeometry _geometry;
         private bool _relu;
 
         public static void Run(Pass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
             ReadOnlySpan<float> input, int batch, in Conv2dGeometry geometry, bool relu)
         {
-            int chunk = Math.Clamp(ChunkFloats / Math.Max(1, geometry.PatchSize * geometry.OutputPlane), 1, batch);
+            // Small layers run directly (one sample at a time, weights rearranged once here); the rest through patch matrices.
+            bool direct = pass == Pass.Forward ? DirectConv.Applies(geometry) : pass == Pass.InputGradient && DirectConv.AppliesToInputGradient(geometry);
+            ReadOnlySpan<float> taps = direct ? DirectConv.Taps(weight, geometry, flip: pass == Pass.InputGradient) : default;
+            int chunk = direct ? 1 : Math.Clamp(ChunkFloats / Math.Max(1, geometry.PatchSize * geometry.OutputPlane), 1, batch);
             int chunks = (batch + chunk - 1) / chunk;
             int threads = Math.Min(Threading.NumThreads, chunks);
             bool split = pass != Pass.WeightGradient && threads > 1 && (long)batch * geometry.OutputSize * geometry.PatchSize >= ParallelThreshold;
-            fixed (float* d = destination, s = source, w = weight, b = bias, x = input)
+            fixed (float* d = destination, s = source, w = weight, b = bias, x = input, t = taps)
             {
                 ConvJob job = s_job ??= new ConvJob();
                 job._pass = pass;
@@ -106,7 +109,9 @@ public static partial class Kernels
                 job._weight = w;
                 job._bias = b;
                 job._input = x;
-                (job._biasLength, job._batch, job._chunk, job._geometry, job._relu, job._parts) = (bias.Length, batch, chunk, geometry, relu, split ? threads : 1);
+                job._taps = t;
+                (job._biasLength, job._tapsLength, job._batch, job._chunk, job._geometry, job._relu, job._parts) =
+                    (bias.Length, taps.Length, batch, chunk, geometry, relu, split ? threads : 1);
                 WorkerPool.Run(job, job._parts);
             }
         }
@@ -119,6 +124,21 @@ public static partial class Kernels
             for (int c = first; c < last; c++)
             {
                 int n0 = c * _chunk, count = Math.Min(_chunk, _batch - n0);
+                if (_tapsLength > 0)
+                {
+                    var taps = new ReadOnlySpan<float>(_taps, _tapsLength);
+                    if (_pass == Pass.Forward)
+                    {
+                        DirectConv.Forward(new Span<float>(_destination + (long)n0 * g.OutputSize, g.OutputSize), new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize),
+                            taps, new ReadOnlySpan<float>(_bias, _biasLength), g, _relu);
+                    }
+                    else
+                    {
+                        DirectConv.Forward(new Span<float>(_destination + (long)n0 * g.InputSize, g.InputSize), new ReadOnlySpan<float>(_source + (long)n0 * g.OutputSize, g.OutputSize),
+                            taps, default, DirectConv.Transposed(g), relu: false);
+                    }
+                    continue;
+                }
                 switch (_pass)
                 {
                     case Pass.Forward:

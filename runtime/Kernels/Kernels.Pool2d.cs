@@ -76,6 +76,11 @@ public static partial class Kernels
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
         ref float x0 = ref MemoryMarshal.GetReference(input);
         ref float y0 = ref MemoryMarshal.GetReference(output);
+        if (IsTiling(g))
+        {
+            AvgPoolTilingForward(ref y0, ref x0, batch * g.Channels, g, divisorOverride > 0 ? divisorOverride : g.KernelH * g.KernelW);
+            return;
+        }
         for (int plane = 0; plane < batch * g.Channels; plane++)
         {
             ref float x = ref Unsafe.Add(ref x0, plane * inPlane);
@@ -106,9 +111,15 @@ public static partial class Kernels
         CheckPool(outputGrad.Length, inputGrad.Length, batch, geometry);
         Pool2dGeometry g = geometry;
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
-        inputGrad.Clear();
         ref float dx0 = ref MemoryMarshal.GetReference(inputGrad);
         ref float dy0 = ref MemoryMarshal.GetReference(outputGrad);
+        if (IsTiling(g))
+        {
+            if (g.OutHeight * g.KernelH != g.InHeight || g.OutWidth * g.KernelW != g.InWidth) inputGrad.Clear(); // rows or columns no window covers
+            AvgPoolTilingBackward(ref dx0, ref dy0, batch * g.Channels, g, divisorOverride > 0 ? divisorOverride : g.KernelH * g.KernelW);
+            return;
+        }
+        inputGrad.Clear();
         for (int plane = 0; plane < batch * g.Channels; plane++)
         {
             ref float dx = ref Unsafe.Add(ref dx0, plane * inPlane);
@@ -127,6 +138,67 @@ public static partial class Kernels
                         for (int iw = w0; iw < w1; iw++) Unsafe.Add(ref row, iw) += share;
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>Windows side by side without padding or overlap (stride = kernel), all inside the input: LeNet's 2 x 2 pooling.</summary>
+    private static bool IsTiling(in Pool2dGeometry g) =>
+        g.PadTop == 0 && g.PadLeft == 0 && g.StrideH == g.KernelH && g.StrideW == g.KernelW && g.DilationH == 1 && g.DilationW == 1
+        && g.OutHeight * g.KernelH <= g.InHeight && g.OutWidth * g.KernelW <= g.InWidth;
+
+    /// <summary>Tiling windows: the window's rows summed as whole vectors, then each output's columns, times 1 / divisor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void AvgPoolTilingForward(ref float y, ref float x, int planes, in Pool2dGeometry g, int divisor)
+    {
+        int width = g.OutWidth * g.KernelW, inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        float scale = 1f / divisor;
+        Span<float> rowSums = width <= 1024 ? stackalloc float[width] : new float[width];
+        ref float sum = ref MemoryMarshal.GetReference(rowSums);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            ref float input = ref Unsafe.Add(ref x, plane * inPlane);
+            ref float output = ref Unsafe.Add(ref y, plane * outPlane);
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                ref float top = ref Unsafe.Add(ref input, oh * g.KernelH * g.InWidth);
+                Im2Col.Copy(ref sum, ref top, width);
+                for (int kh = 1; kh < g.KernelH; kh++) Im2Col.Add(ref sum, ref Unsafe.Add(ref top, kh * g.InWidth), width);
+                ref float outRow = ref Unsafe.Add(ref output, oh * g.OutWidth);
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    float total = 0f;
+                    for (int kw = 0; kw < g.KernelW; kw++) total += Unsafe.Add(ref sum, ow * g.KernelW + kw);
+                    Unsafe.Add(ref outRow, ow) = total * scale;
+                }
+            }
+        }
+    }
+
+    /// <summary>Tiling windows, backward: each output's share written into its window (no window overlaps another).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void AvgPoolTilingBackward(ref float dx, ref float dy, int planes, in Pool2dGeometry g, int divisor)
+    {
+        int width = g.OutWidth * g.KernelW, inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        float scale = 1f / divisor;
+        Span<float> expanded = width <= 1024 ? stackalloc float[width] : new float[width];
+        ref float row = ref MemoryMarshal.GetReference(expanded);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            ref float gradient = ref Unsafe.Add(ref dx, plane * inPlane);
+            ref float outputGrad = ref Unsafe.Add(ref dy, plane * outPlane);
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                ref float dyRow = ref Unsafe.Add(ref outputGrad, oh * g.OutWidth);
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    float share = Unsafe.Add(ref dyRow, ow) * scale;
+                    for (int kw = 0; kw < g.KernelW; kw++) Unsafe.Add(ref row, ow * g.KernelW + kw) = share;
+                }
+                ref float top = ref Unsafe.Add(ref gradient, oh * g.KernelH * g.InWidth);
+                for (int kh = 0; kh < g.KernelH; kh++) Im2Col.Copy(ref Unsafe.Add(ref top, kh * g.InWidth), ref row, width);
             }
         }
     }
