@@ -104,7 +104,18 @@ internal static class Gemm
         for (; i < m; i++)
         {
             ref float row = ref Unsafe.Add(ref c, i * ldc);
-            MultiplyTransposedColumns(ref row, ref Unsafe.Add(ref a, i * k), ref b, ref row, hasBias: true, 1, n, k, 0, n);
+            if (Vector128.IsHardwareAccelerated)
+            {
+                MultiplyTransposedColumns(ref row, ref Unsafe.Add(ref a, i * k), ref b, ref row, hasBias: true, 1, n, k, 0, n);
+                continue;
+            }
+            // One lane: the sums run over thousands of positions (a chunk of samples), so they are kept in double.
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++) sum += (double)Unsafe.Add(ref a, i * k + p) * Unsafe.Add(ref b, j * k + p);
+                Unsafe.Add(ref row, j) += (float)sum;
+            }
         }
     }
 

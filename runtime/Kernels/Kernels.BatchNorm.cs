@@ -63,7 +63,7 @@ public static partial class Kernels
             for (int c = 0; c < channels; c++)
             {
                 double sum = 0;
-                for (int n = 0; n < batch; n++) sum += TensorPrimitives.Sum(input.Slice((n * channels + c) * spatial, spatial));
+                for (int n = 0; n < batch; n++) sum += CenteredRows.Sum(input.Slice((n * channels + c) * spatial, spatial));
                 float m = (float)(sum / count);
                 double squares = 0;
                 for (int n = 0; n < batch; n++) squares += CenteredRows.SquaredDeviations(input.Slice((n * channels + c) * spatial, spatial), m);
@@ -137,7 +137,7 @@ public static partial class Kernels
             {
                 int at = (n * channels + c) * spatial;
                 ReadOnlySpan<float> dy = outputGrad.Slice(at, spatial);
-                sumDy += TensorPrimitives.Sum(dy);
+                sumDy += CenteredRows.Sum(dy);
                 sumDyCentred += CenteredRows.Dot(dy, default, input.Slice(at, spatial), mean[c]);
             }
             float r = rstd[c], sumDyXhat = (float)(sumDyCentred * r);

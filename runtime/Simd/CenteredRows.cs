@@ -20,7 +20,18 @@ internal static class CenteredRows
         if (Vector512.IsHardwareAccelerated) return SquaredDeviations<Vec512>(x, mean);
         if (Vector256.IsHardwareAccelerated) return SquaredDeviations<Vec256>(x, mean);
         if (Vector128.IsHardwareAccelerated) return SquaredDeviations<Vec128>(x, mean);
-        return SquaredDeviations<Scalar>(x, mean);
+        double sum = 0; // one lane: a long row summed in float alone drifts
+        foreach (float v in x) sum += ((double)v - mean) * ((double)v - mean);
+        return (float)sum;
+    }
+
+    /// <summary>sum(x), as TensorPrimitives.Sum with vectors, in double with one lane.</summary>
+    public static float Sum(ReadOnlySpan<float> x)
+    {
+        if (Vector128.IsHardwareAccelerated) return System.Numerics.Tensors.TensorPrimitives.Sum(x);
+        double sum = 0;
+        foreach (float v in x) sum += v;
+        return (float)sum;
     }
 
     /// <summary>sum(a * (x - mean)), or sum(a * w * (x - mean)) when <paramref name="w"/> is not empty.</summary>
@@ -30,7 +41,9 @@ internal static class CenteredRows
         if (Vector512.IsHardwareAccelerated) return Dot<Vec512>(a, w, x, mean);
         if (Vector256.IsHardwareAccelerated) return Dot<Vec256>(a, w, x, mean);
         if (Vector128.IsHardwareAccelerated) return Dot<Vec128>(a, w, x, mean);
-        return Dot<Scalar>(a, w, x, mean);
+        double sum = 0;
+        for (int i = 0; i < x.Length; i++) sum += (double)a[i] * (w.IsEmpty ? 1f : w[i]) * ((double)x[i] - mean);
+        return (float)sum;
     }
 
     /// <summary>destination = a * w * scaleA + x * scaleX + shift (w empty: a * scaleA + x * scaleX + shift).</summary>
