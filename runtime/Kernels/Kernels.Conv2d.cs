@@ -43,8 +43,9 @@ public static partial class Kernels
         }
         if (batch == 0) return;
         if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
-        // The weight gradient sums over samples: on the calling thread, chunk by chunk in order, so it does not depend on threads.
-        ConvJob.Run(ConvJob.Pass.WeightGradient, weightGrad, outputGrad, default, default, input, batch, geometry, relu: false);
+        // The weight gradient sums over samples: on the calling thread, in order, so it does not depend on threads.
+        if (DirectConv.AppliesToWeightGradient(geometry)) DirectConv.WeightGradient(weightGrad, outputGrad, input, batch, geometry);
+        else ConvJob.Run(ConvJob.Pass.WeightGradient, weightGrad, outputGrad, default, default, input, batch, geometry, relu: false);
         if (!biasGrad.IsEmpty)
         {
             int plane = geometry.OutputPlane;

@@ -73,6 +73,7 @@ public static class NetworkCases
         new Case(nameof(Depthwise), (b, s) => new Depthwise(b, s), Depthwise.InputShape.ToArray()),
         new Case(nameof(TinyResNet), (b, s) => new TinyResNet(b, s), TinyResNet.InputShape.ToArray()),
         new Case(nameof(ShortcutViews), (b, s) => new ShortcutViews(b, s), ShortcutViews.InputShape.ToArray()),
+        new Case(nameof(Kernel5), (b, s) => new Kernel5(b, s), Kernel5.InputShape.ToArray()),
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(All.Keys);

@@ -182,3 +182,6 @@ public partial class Ensemble
 [Flatten] [Linear(120)] [Sigmoid] [Linear(84)] [Sigmoid] [Linear(10)] public partial class D2lLeNet;
 [Network(1, 28, 28)] [Conv2d(6, KernelSize = 5)] [BatchNorm2d] [Sigmoid] [AvgPool2d(2, Stride = 2)] [Conv2d(16, KernelSize = 5)] [BatchNorm2d] [Sigmoid] [AvgPool2d(2, Stride = 2)]
 [Flatten] [Linear(120)] [BatchNorm1d] [Sigmoid] [Linear(84)] [BatchNorm1d] [Sigmoid] [Linear(10)] public partial class D2lLeNetBatchNorm;
+
+// Kernels 5 wide (the direct weight gradient): output rows wider than 16, and a channel block left with 2 of 3.
+[Network(2, 7, 20)] [Conv2d(4, KernelH = 2, KernelW = 5, PaddingW = 2)] [Tanh] [Conv2d(5, KernelSize = 5, Padding = 2)] [AvgPool2d(2)] [Flatten] [Linear(3)] public partial class Kernel5;
