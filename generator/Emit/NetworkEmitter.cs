@@ -58,6 +58,12 @@ internal static class NetworkEmitter
             w.Line($"/// <summary>The shape of one output sample, {Shapes.Plain(output)}.</summary>");
             w.Line($"public static global::System.ReadOnlySpan<int> OutputShape => new int[] {{ {Code.Ints(output)} }};");
             w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;");
+            w.Line();
             foreach (LayerModel layer in model.Layers)
             {
                 w.Line($"private {layer.Kind.ModuleType(layer)} {Field(layer)};");

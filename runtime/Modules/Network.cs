@@ -115,6 +115,12 @@ public abstract class Network : Module
     /// <summary>Floats in one input sample (the generated class also has it as the constant InputSize).</summary>
     public int SampleInputSize { get; }
 
+    /// <summary>The shape of one input sample (the generated class also has it as the static InputShape).</summary>
+    public abstract ReadOnlySpan<int> SampleInputShape { get; }
+
+    /// <summary>The shape of one output sample (the generated class also has it as the static OutputShape).</summary>
+    public abstract ReadOnlySpan<int> SampleOutputShape { get; }
+
     /// <summary>Floats in one output sample (the generated class also has it as the constant OutputSize).</summary>
     public int SampleOutputSize { get; }
 

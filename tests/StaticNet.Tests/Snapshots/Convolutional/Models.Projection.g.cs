@@ -27,6 +27,12 @@ namespace Models
         /// <summary>The shape of one output sample, [16, 7, 7].</summary>
         public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 16, 7, 7 };
 
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;
+
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
         private global::StaticNet.Conv2d _layer0;
         private global::StaticNet.BatchNorm2d _layer1;
         private static readonly global::StaticNet.Conv2dGeometry _conv2d0Geometry = new global::StaticNet.Conv2dGeometry(8, 14, 14, 16, 7, 7, 1, 1, 2, 2, 0, 0, 1, 1, 1);

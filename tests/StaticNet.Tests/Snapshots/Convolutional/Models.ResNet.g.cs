@@ -27,6 +27,12 @@ namespace Models
         /// <summary>The shape of one output sample, [10].</summary>
         public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 10 };
 
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;
+
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
         private global::StaticNet.Conv2d _layer0;
         private global::StaticNet.BatchNorm2d _layer1;
         private global::StaticNet.ReLU _layer2;

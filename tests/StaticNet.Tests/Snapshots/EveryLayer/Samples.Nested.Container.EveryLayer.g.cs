@@ -29,6 +29,12 @@ namespace Samples.Nested
             /// <summary>The shape of one output sample, [2, 5].</summary>
             public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 2, 5 };
 
+            /// <inheritdoc/>
+            public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;
+
+            /// <inheritdoc/>
+            public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
             private global::StaticNet.Flatten _layer0;
             private global::StaticNet.Linear _layer1;
             private global::StaticNet.LeakyReLU _layer2;

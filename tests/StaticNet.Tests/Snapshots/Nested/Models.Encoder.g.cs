@@ -27,6 +27,12 @@ namespace Models
         /// <summary>The shape of one output sample, [5].</summary>
         public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 5 };
 
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;
+
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
         private global::StaticNet.Linear _layer0;
         private global::StaticNet.Tanh _layer1;
 

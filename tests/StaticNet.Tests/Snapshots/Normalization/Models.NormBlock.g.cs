@@ -27,6 +27,12 @@ namespace Models
         /// <summary>The shape of one output sample, [2, 4, 4].</summary>
         public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 2, 4, 4 };
 
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;
+
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
         private global::StaticNet.BatchNorm2d _layer0;
         private bool _batchNorm2d0BatchStats;
 

@@ -27,6 +27,12 @@ namespace Models
         /// <summary>The shape of one output sample, [2, 16].</summary>
         public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 2, 16 };
 
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;
+
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
         private global::StaticNet.BatchNorm2d _layer0;
         private global::StaticNet.Residual _layer1;
         private global::StaticNet.LayerNorm _layer2;

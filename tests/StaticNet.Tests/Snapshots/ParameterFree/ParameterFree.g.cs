@@ -25,6 +25,12 @@ partial class ParameterFree : global::StaticNet.Network
     /// <summary>The shape of one output sample, [3].</summary>
     public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 3 };
 
+    /// <inheritdoc/>
+    public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;
+
+    /// <inheritdoc/>
+    public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
     private global::StaticNet.ReLU _layer0;
     private global::StaticNet.Softmax _layer1;
 

@@ -27,6 +27,12 @@ namespace Models
         /// <summary>The shape of one output sample, [4].</summary>
         public static global::System.ReadOnlySpan<int> OutputShape => new int[] { 4 };
 
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleInputShape => InputShape;
+
+        /// <inheritdoc/>
+        public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
         private global::StaticNet.Linear _layer0;
         private global::StaticNet.ReLU _layer1;
 

@@ -1,0 +1,57 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Google.Protobuf;
+using Onnx;
+
+namespace StaticNet;
+
+/// <summary>
+/// ONNX interchange: <see cref="Export(Network, string)"/> writes a network (in eval mode: dropout left out, BatchNorm
+/// with its running statistics) as an ONNX model of opset 17 that ONNX Runtime and other engines run; <see
+/// cref="LoadWeights(Module, string, bool)"/> reads the initializers of an ONNX file (torch.onnx.export's, or ours)
+/// into a network by state_dict name. The protobuf classes are generated from ONNX's own onnx.proto.
+/// </summary>
+public static class Onnx
+{
+    /// <summary>The operator set exported models use.</summary>
+    public const int Opset = 17;
+
+    /// <summary>
+    /// Writes <paramref name="network"/> to <paramref name="path"/> as an ONNX model: one input "input" of the per-sample
+    /// shape with a symbolic batch dimension, one output "output", initializers named as in the state_dict (buffers
+    /// included). The file is written beside the target and renamed over it, so a failure leaves no half-written file.
+    /// A layer with no ONNX form throws <see cref="NotSupportedException"/> naming it, before anything is written.
+    /// </summary>
+    public static void Export(Network network, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ModelProto model = OnnxExporter.Export(network);
+        string fullPath = Path.GetFullPath(path);
+        string temporary = fullPath + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                model.WriteTo(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="network"/> to <paramref name="stream"/> as an ONNX model, as <see cref="Export(Network, string)"/>.</summary>
+    public static void Export(Network network, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        OnnxExporter.Export(network).WriteTo(stream);
+    }
+
+    /// <summary>The ONNX model of <paramref name="network"/> as bytes, as <see cref="Export(Network, string)"/> writes it.</summary>
+    public static byte[] ToBytes(Network network) => OnnxExporter.Export(network).ToByteArray();
+}
