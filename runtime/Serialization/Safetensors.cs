@@ -54,48 +54,8 @@ public static class Safetensors
         return LoadState(module.StateDict().ToArray(), file, path, strict, prefix: "");
     }
 
-    internal static LoadResult LoadState((string Name, StateTensor Tensor)[] state, SafetensorsFile file, string path, bool strict, string prefix)
-    {
-        var missing = new List<string>();
-        var mismatched = new List<string>();
-        var matched = new List<(StateTensor, TensorInfo)>();
-        var expected = new HashSet<string>(StringComparer.Ordinal);
-        foreach ((string name, StateTensor t) in state)
-        {
-            expected.Add(prefix + name);
-            TensorInfo? tensor = file.Find(prefix + name);
-            if (tensor is null)
-            {
-                missing.Add(name);
-            }
-            else if (!tensor.Shape.SequenceEqual(t.Shape))
-            {
-                mismatched.Add($"{name} is [{string.Join(", ", tensor.Shape)}] in the file but [{string.Join(", ", t.Shape)}] in the module");
-            }
-            else if (t.DType == TensorDType.F32 && !SafetensorsFile.IsFloatingPoint(tensor.DType))
-            {
-                mismatched.Add($"{name} is {tensor.DType} in the file, but F32 tensors load from F32, F16, BF16 or F64");
-            }
-            else if (t.DType == TensorDType.I64 && !SafetensorsFile.IsInteger(tensor.DType))
-            {
-                mismatched.Add($"{name} is {tensor.DType} in the file, but I64 tensors load from I64 or I32");
-            }
-            else
-            {
-                matched.Add((t, tensor));
-            }
-        }
-        var unexpected = file.Tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal) && !expected.Contains(t.Name))
-            .Select(t => t.Name[prefix.Length..]).ToList();
-        var result = new LoadResult(missing, unexpected, mismatched);
-        if (strict && !result.IsExactMatch) throw new StateDictMismatchException(path, result);
-        foreach ((StateTensor t, TensorInfo tensor) in matched)
-        {
-            if (t.DType == TensorDType.F32) file.ReadFloats(tensor, t.FloatMemory.Span);
-            else file.ReadInt64s(tensor, t.Int64Memory.Span);
-        }
-        return result;
-    }
+    internal static LoadResult LoadState((string Name, StateTensor Tensor)[] state, SafetensorsFile file, string path, bool strict, string prefix) =>
+        StateDictLoader.Load(state, file, path, strict, prefix);
 
     /// <summary>
     /// Saves the state_dict of <paramref name="module"/> (parameters and buffers; F32, and I64 for counters) to

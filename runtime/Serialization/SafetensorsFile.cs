@@ -22,7 +22,7 @@ public sealed record TensorInfo(string Name, string DType, int[] Shape, long Beg
 /// malformed or hostile file throws <see cref="InvalidDataException"/> with a message saying what is wrong; sizes
 /// claimed by the header are checked against the file's real length before anything is allocated from them.
 /// </summary>
-public sealed class SafetensorsFile
+public sealed class SafetensorsFile : IStateSource
 {
     /// <summary>The largest header accepted (as the reference implementation: 100 MB).</summary>
     public const long MaxHeaderLength = 100_000_000;
@@ -110,10 +110,24 @@ public sealed class SafetensorsFile
     }
 
     /// <summary>Whether a dtype can be read as float.</summary>
-    public static bool IsFloatingPoint(string dtype) => dtype is "F32" or "F16" or "BF16" or "F64";
+    public static bool IsFloatingPoint(string dtype) => StateDictLoader.IsFloatingPoint(dtype);
 
     /// <summary>Whether a dtype can be read as a 64-bit integer.</summary>
-    public static bool IsInteger(string dtype) => dtype is "I64" or "I32";
+    public static bool IsInteger(string dtype) => StateDictLoader.IsInteger(dtype);
+
+    IEnumerable<string> IStateSource.Names => Tensors.Select(t => t.Name);
+
+    bool IStateSource.TryFind(string name, out IReadOnlyList<int> shape, out string dtype)
+    {
+        TensorInfo? tensor = Find(name);
+        shape = tensor?.Shape ?? [];
+        dtype = tensor?.DType ?? "";
+        return tensor is not null;
+    }
+
+    void IStateSource.ReadFloats(string name, Span<float> destination) => ReadFloats(_byName[name], destination);
+
+    void IStateSource.ReadInt64s(string name, Span<long> destination) => ReadInt64s(_byName[name], destination);
 
     private delegate void Converter<T>(TensorInfo tensor, ReadOnlySpan<byte> bytes, Span<T> values);
 

@@ -127,6 +127,25 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void Mutated_onnx_files_only_ever_raise_the_documented_exceptions()
+    {
+        byte[] original = System.IO.File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "fixtures", "bn_mlp.onnx"));
+        Fuzz(original, path => Onnx.LoadWeights(new BnMlp(1), path, strict: false), 4000);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x0A }, "the protobuf is malformed")]
+    [InlineData(new byte[] { 0x3A, 0xFF, 0xFF, 0xFF, 0xFF, 0x07 }, "the protobuf is malformed")]
+    [InlineData(new byte[] { 0x08, 0x08 }, "the model has no graph.")]
+    public void Malformed_onnx_files_are_rejected_with_a_reason(byte[] bytes, string message)
+    {
+        string path = Path.Combine(_dir, Guid.NewGuid().ToString("N") + ".onnx");
+        System.IO.File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => Onnx.LoadWeights(new BnMlp(1), path));
+        Assert.StartsWith(path + ": not a valid ONNX model: " + message, e.Message);
+    }
+
+    [Fact]
     public void Mutated_checkpoints_only_ever_raise_the_documented_exceptions()
     {
         var net = new DropoutMlp(4, 1);
