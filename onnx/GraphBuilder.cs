@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Google.Protobuf;
-using Onnx;
+using StaticNet.OnnxProto;
 
 namespace StaticNet;
 

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Onnx;
+using StaticNet.OnnxProto;
 
 namespace StaticNet;
 

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Google.Protobuf;
-using Onnx;
+using StaticNet.OnnxProto;
 
 namespace StaticNet;
 

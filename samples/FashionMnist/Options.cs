@@ -17,6 +17,7 @@ public sealed record Options
     public string? Data { get; init; }
     public string? Save { get; init; }
     public string? Plot { get; init; }
+    public string? Export { get; init; }
     public bool Help { get; init; }
 
     public const string Usage = """
@@ -38,6 +39,7 @@ public sealed record Options
                               subset; by default the full set in /usr/share/datasets/fashion-mnist if present, else the subset
           --save PATH         write the trained weights as safetensors, with PyTorch state_dict names
           --plot PATH         write a PNG chart of the training curves
+          --export PATH       write the trained network as an ONNX model (opset 17), for ONNX Runtime and other engines
           --help              show this text
         """;
 
@@ -67,6 +69,7 @@ public sealed record Options
                 "--data" => options with { Data = value },
                 "--save" => options with { Save = value },
                 "--plot" => options with { Plot = value },
+                "--export" => options with { Export = value },
                 _ => throw new UsageException($"unknown option '{name}'"),
             };
         }

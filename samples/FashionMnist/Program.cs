@@ -116,6 +116,11 @@ try
         Safetensors.Save(net, options.Save);
         Console.WriteLine($"Weights: {Path.GetFullPath(options.Save)}");
     }
+    if (options.Export is not null)
+    {
+        Onnx.Export(net, options.Export);
+        Console.WriteLine($"ONNX model: {Path.GetFullPath(options.Export)}");
+    }
 }
 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 {

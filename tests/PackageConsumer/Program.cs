@@ -10,7 +10,15 @@ var loader = new DataLoader<int>(new Dataset<int>(x, y, 2), 4);
 var reports = Trainer.Fit(net, loader, loader, new CrossEntropyLoss(), new Adam(net.Parameters(), lr: 0.05f), epochs: 300);
 Console.WriteLine($"parameters: {string.Join(", ", net.NamedParameters().Select(p => p.Name))}");
 Console.WriteLine($"xor accuracy: {reports[^1].Test!.Accuracy}");
-return reports[^1].Test!.Accuracy == 1.0 && Consumer.Xor.InputSize == 2 ? 0 : 1;
+// The StaticNet.Onnx package: export, and the weights back into a fresh network.
+byte[] model = Onnx.ToBytes(net);
+string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"xor-{Guid.NewGuid():N}.onnx");
+System.IO.File.WriteAllBytes(path, model);
+var copy = new Consumer.Xor(4, seed: 2);
+bool loaded = Onnx.LoadWeights(copy, path).IsExactMatch && copy.ParameterArena.SequenceEqual(net.ParameterArena);
+System.IO.File.Delete(path);
+Console.WriteLine($"onnx: {model.Length} bytes, weights loaded back: {loaded}");
+return reports[^1].Test!.Accuracy == 1.0 && Consumer.Xor.InputSize == 2 && loaded ? 0 : 1;
 
 namespace Consumer
 {
