@@ -1,6 +1,8 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace StaticNet;
 
@@ -154,6 +156,11 @@ public static partial class Kernels
     {
         int width = g.OutWidth * g.KernelW, inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
         float scale = 1f / divisor;
+        if (g.KernelW == 2 && Avx512F.IsSupported)
+        {
+            AvgPoolPairsForward(ref y, ref x, planes, g, scale);
+            return;
+        }
         Span<float> rowSums = width <= 1024 ? stackalloc float[width] : new float[width];
         ref float sum = ref MemoryMarshal.GetReference(rowSums);
         for (int plane = 0; plane < planes; plane++)
@@ -183,6 +190,11 @@ public static partial class Kernels
     {
         int width = g.OutWidth * g.KernelW, inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
         float scale = 1f / divisor;
+        if (g.KernelW == 2 && Avx512F.IsSupported)
+        {
+            AvgPoolPairsBackward(ref dx, ref dy, planes, g, scale);
+            return;
+        }
         Span<float> expanded = width <= 1024 ? stackalloc float[width] : new float[width];
         ref float row = ref MemoryMarshal.GetReference(expanded);
         for (int plane = 0; plane < planes; plane++)
@@ -201,6 +213,92 @@ public static partial class Kernels
                 for (int kh = 0; kh < g.KernelH; kh++) Im2Col.Copy(ref Unsafe.Add(ref top, kh * g.InWidth), ref row, width);
             }
         }
+    }
+
+    /// <summary>
+    /// Tiling windows 2 wide (LeNet's 2 x 2), AVX-512: for 16 outputs at a time, the window's rows are summed as two
+    /// vectors of 32 input columns, then even and odd columns are gathered (vpermt2ps) and added, so the sums are in the
+    /// order of the general path: rows first, then the pair.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AvgPoolPairsForward(ref float y, ref float x, int planes, in Pool2dGeometry g, float scale)
+    {
+        int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        Vector512<int> even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), odd = even + Vector512<int>.One;
+        Vector512<float> factor = Vector512.Create(scale);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                ref float top = ref Unsafe.Add(ref x, plane * inPlane + oh * g.KernelH * g.InWidth);
+                ref float outRow = ref Unsafe.Add(ref y, plane * outPlane + oh * g.OutWidth);
+                for (int ow = 0; ow < g.OutWidth; ow += 16)
+                {
+                    int count = Math.Min(16, g.OutWidth - ow);
+                    Vector512<float> low = LaneMask(2 * count), high = LaneMask(2 * count - 16);
+                    ref float at = ref Unsafe.Add(ref top, 2 * ow);
+                    bool wide = count > 8; // the window's columns reach the second vector (never address past a row's end)
+                    Vector512<float> a = MaskedLoad(ref at, low), b = wide ? MaskedLoad(ref Unsafe.Add(ref at, 16), high) : default;
+                    for (int kh = 1; kh < g.KernelH; kh++)
+                    {
+                        ref float row = ref Unsafe.Add(ref at, kh * g.InWidth);
+                        a += MaskedLoad(ref row, low);
+                        if (wide) b += MaskedLoad(ref Unsafe.Add(ref row, 16), high);
+                    }
+                    Vector512<float> sum = Avx512F.PermuteVar16x32x2(a, even, b) + Avx512F.PermuteVar16x32x2(a, odd, b);
+                    MaskedStore(ref Unsafe.Add(ref outRow, ow), LaneMask(count), sum * factor);
+                }
+            }
+        }
+    }
+
+    /// <summary>Tiling windows 2 wide, backward: 16 output gradients times 1 / divisor, each duplicated (vpermps) into its window's rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AvgPoolPairsBackward(ref float dx, ref float dy, int planes, in Pool2dGeometry g, float scale)
+    {
+        int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        Vector512<int> lowHalf = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), highHalf = lowHalf + Vector512.Create(8);
+        Vector512<float> factor = Vector512.Create(scale);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                ref float top = ref Unsafe.Add(ref dx, plane * inPlane + oh * g.KernelH * g.InWidth);
+                ref float dyRow = ref Unsafe.Add(ref dy, plane * outPlane + oh * g.OutWidth);
+                for (int ow = 0; ow < g.OutWidth; ow += 16)
+                {
+                    int count = Math.Min(16, g.OutWidth - ow);
+                    Vector512<float> low = LaneMask(2 * count), high = LaneMask(2 * count - 16);
+                    Vector512<float> share = MaskedLoad(ref Unsafe.Add(ref dyRow, ow), LaneMask(count)) * factor;
+                    Vector512<float> a = Avx512F.PermuteVar16x32(share, lowHalf), b = Avx512F.PermuteVar16x32(share, highHalf);
+                    ref float at = ref Unsafe.Add(ref top, 2 * ow);
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        ref float row = ref Unsafe.Add(ref at, kh * g.InWidth);
+                        MaskedStore(ref row, low, a);
+                        if (count > 8) MaskedStore(ref Unsafe.Add(ref row, 16), high, b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Lanes [0, count) set (all-ones bits), the others clear; count may be negative or above 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> LaneMask(int count) =>
+        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
+
+    /// <summary>The masked lanes from memory, zero elsewhere; masked-off lanes are never read (no fault past an array's end).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> MaskedLoad(ref float source, Vector512<float> mask)
+    {
+        fixed (float* p = &source) return Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MaskedStore(ref float destination, Vector512<float> mask, Vector512<float> value)
+    {
+        fixed (float* p = &destination) Avx512F.MaskStore(p, mask, value);
     }
 
     /// <summary>

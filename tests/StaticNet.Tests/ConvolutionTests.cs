@@ -116,4 +116,47 @@ public class ConvolutionTests
             Assert.Equal(0, least);
         }
     }
+
+    [Theory]
+    [InlineData(2, 6, 41, 2, 2)]  // 20 outputs a row: a full vector and a partial one, an odd column left out
+    [InlineData(3, 9, 10, 3, 2)]  // 5 outputs a row (one vector, its second half unused), windows 3 rows high
+    [InlineData(1, 4, 28, 2, 2)]  // LeNet's first pooling: 14 outputs a row
+    [InlineData(2, 4, 36, 2, 2)]  // exactly 16 outputs a row
+    [InlineData(2, 6, 12, 3, 3)]  // not 2 wide: the general tiling path
+    public void Tiling_average_pooling_matches_naive_loops(int channels, int height, int width, int kernelH, int kernelW)
+    {
+        const int batch = 3;
+        var g = new Pool2dGeometry(channels, height, width, height / kernelH, width / kernelW, kernelH, kernelW, kernelH, kernelW);
+        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 5), dy = NetworkCases.RandomFloats(batch * g.OutputSize, 6);
+        var y = new float[batch * g.OutputSize];
+        float[] dx = Enumerable.Repeat(float.NaN, batch * g.InputSize).ToArray(); // every element must be written
+        Kernels.AvgPool2dForward(y, x, batch, g, countIncludePad: true, divisorOverride: 0);
+        Kernels.AvgPool2dBackward(dx, dy, batch, g, countIncludePad: true, divisorOverride: 0);
+        int area = kernelH * kernelW;
+        for (int plane = 0; plane < batch * channels; plane++)
+        {
+            for (int h = 0; h < height; h++)
+            {
+                for (int w = 0; w < width; w++)
+                {
+                    int oh = h / kernelH, ow = w / kernelW;
+                    bool covered = oh < g.OutHeight && ow < g.OutWidth;
+                    float expected = covered ? dy[(plane * g.OutHeight + oh) * g.OutWidth + ow] / area : 0f;
+                    Assert.Equal(expected, dx[(plane * height + h) * width + w], 1e-6);
+                }
+            }
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    double sum = 0;
+                    for (int kh = 0; kh < kernelH; kh++)
+                    {
+                        for (int kw = 0; kw < kernelW; kw++) sum += x[(plane * height + oh * kernelH + kh) * width + ow * kernelW + kw];
+                    }
+                    Assert.Equal(sum / area, y[(plane * g.OutHeight + oh) * g.OutWidth + ow], 1e-6);
+                }
+            }
+        }
+    }
 }
