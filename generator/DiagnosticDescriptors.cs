@@ -39,6 +39,8 @@ internal static class DiagnosticDescriptors
     public const string SamePaddingStrideId = "SN0029";
     public const string InChannelsId = "SN0030";
     public const string ShortcutShapeId = "SN0031";
+    public const string TooManyLayersId = "SN0032";
+    public const string SplitLayersId = "SN0033";
 
     public static readonly DiagnosticDescriptor NotPartial = Error(NotPartialId,
         "Network class must be partial",
@@ -164,6 +166,14 @@ internal static class DiagnosticDescriptors
         "Residual shortcut changes the shape differently from the block",
         "The {0} uses '{1}' as the shortcut of '{2}', but it maps {3} to {4} and the block maps it to {5}: the sum needs both the same");
 
+    public static readonly DiagnosticDescriptor TooManyLayers = Error(TooManyLayersId,
+        "Too many layers once blocks are inlined",
+        "The {0} uses '{1}', but inlining it would give more than 2,048 layers: {2}");
+
+    public static readonly DiagnosticDescriptor SplitLayers = Error(SplitLayersId,
+        "Layers on more than one partial declaration",
+        "'{0}' has layer attributes on more than one partial declaration ({1} and {2}), so their order would depend on file names: put all its layers on one declaration");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new()
     {
         [NotPartialId] = NotPartial,
@@ -197,6 +207,8 @@ internal static class DiagnosticDescriptors
         [SamePaddingStrideId] = SamePaddingStride,
         [InChannelsId] = InChannels,
         [ShortcutShapeId] = ShortcutShape,
+        [TooManyLayersId] = TooManyLayers,
+        [SplitLayersId] = SplitLayers,
     };
 
     public static IReadOnlyCollection<DiagnosticDescriptor> Descriptors => All.Values;

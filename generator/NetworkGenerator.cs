@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
@@ -31,7 +32,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         IncrementalValuesProvider<ParseResult<NetworkModel>> parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 AttributeNames.Network,
-                static (node, _) => node is ClassDeclarationSyntax,
+                static (node, _) => node is TypeDeclarationSyntax,
                 static (ctx, token) => NetworkParser.Parse(ctx, token))
             .WithTrackingName(Steps.Parse);
 
@@ -45,18 +46,30 @@ public sealed class NetworkGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Diagnostics)
             .WithTrackingName(Steps.Diagnostics);
 
-        context.RegisterSourceOutput(models, static (spc, model) =>
-            spc.AddSource(model.HintName, SourceText.From(NetworkEmitter.Emit(model), System.Text.Encoding.UTF8)));
-        context.RegisterSourceOutput(diagnostics, static (spc, infos) => Report(spc, infos));
-
         IncrementalValuesProvider<ParseResult<ModuleModel>> modules = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 AttributeNames.Module,
-                static (node, _) => node is ClassDeclarationSyntax,
+                static (node, _) => node is TypeDeclarationSyntax,
                 static (ctx, token) => ModuleParser.Parse(ctx, token))
             .WithTrackingName(Steps.ParseModule);
-        context.RegisterSourceOutput(modules.Select(static (result, _) => result.Model).Where(static model => model is not null),
-            static (spc, model) => spc.AddSource(model!.HintName, SourceText.From(ModuleEmitter.Emit(model), System.Text.Encoding.UTF8)));
+        IncrementalValuesProvider<ModuleModel> moduleModels = modules
+            .Select(static (result, _) => result.Model)
+            .Where(static model => model is not null)
+            .Select(static (model, _) => model!);
+
+        // File names must differ without regard to case (CS8785 otherwise): the few types whose names would not get a
+        // hash of their exact name added. Usually empty, so a change to one network re-emits only that network.
+        IncrementalValueProvider<EquatableArray<string>> ambiguous = models.Select(static (m, _) => m.FullName).Collect()
+            .Combine(moduleModels.Select(static (m, _) => m.FullName).Collect())
+            .Select(static (names, _) => AmbiguousNames(names.Left.AddRange(names.Right)));
+
+        context.RegisterSourceOutput(models.Combine(ambiguous), static (spc, pair) =>
+            spc.AddSource(Code.HintName(pair.Left.FullName, Contains(pair.Right, pair.Left.FullName)),
+                SourceText.From(NetworkEmitter.Emit(pair.Left), System.Text.Encoding.UTF8)));
+        context.RegisterSourceOutput(diagnostics, static (spc, infos) => Report(spc, infos));
+        context.RegisterSourceOutput(moduleModels.Combine(ambiguous), static (spc, pair) =>
+            spc.AddSource(Code.HintName(pair.Left.FullName, Contains(pair.Right, pair.Left.FullName)),
+                SourceText.From(ModuleEmitter.Emit(pair.Left), System.Text.Encoding.UTF8)));
         context.RegisterSourceOutput(modules.Select(static (result, _) => result.Diagnostics), static (spc, infos) => Report(spc, infos));
 
         foreach (LayerKind kind in LayerKinds.All)
@@ -64,11 +77,29 @@ public sealed class NetworkGenerator : IIncrementalGenerator
             IncrementalValuesProvider<DiagnosticList> orphans = context.SyntaxProvider
                 .ForAttributeWithMetadataName(
                     kind.AttributeName,
-                    static (node, _) => node is ClassDeclarationSyntax,
+                    static (node, _) => node is TypeDeclarationSyntax,
                     static (ctx, _) => NetworkParser.ParseOrphanLayer(ctx))
                 .WithTrackingName(Steps.OrphanLayers);
             context.RegisterSourceOutput(orphans, static (spc, infos) => Report(spc, infos));
         }
+    }
+
+    /// <summary>The names whose file names would collide, ignoring case, with another's.</summary>
+    private static EquatableArray<string> AmbiguousNames(System.Collections.Immutable.ImmutableArray<string> names) =>
+        names.GroupBy(name => Code.HintName(name, disambiguate: false), System.StringComparer.OrdinalIgnoreCase)
+            .Where(group => group.Distinct(System.StringComparer.Ordinal).Count() > 1)
+            .SelectMany(group => group)
+            .Distinct(System.StringComparer.Ordinal)
+            .OrderBy(name => name, System.StringComparer.Ordinal)
+            .ToEquatableArray();
+
+    private static bool Contains(EquatableArray<string> names, string name)
+    {
+        foreach (string n in names)
+        {
+            if (n == name) return true;
+        }
+        return false;
     }
 
     private static void Report(SourceProductionContext context, DiagnosticList list)

@@ -15,7 +15,7 @@ internal static class ModuleEmitter
             w.Line($"var children = new global::System.Collections.Generic.List<{Child}>({model.Children.Count});");
             foreach (ChildMember child in model.Children)
             {
-                w.Line($"if (this.{child.MemberName} is not null) children.Add((\"{child.StateName}\", this.{child.MemberName}));");
+                w.Line($"if (this.{child.MemberName} is not null) children.Add(({Code.String(child.StateName)}, this.{child.MemberName}));");
             }
             w.Line("return children;");
             w.Close();

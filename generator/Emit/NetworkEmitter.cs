@@ -112,7 +112,7 @@ internal static class NetworkEmitter
             }
             foreach (LayerModel layer in model.Layers)
             {
-                w.Line($"AddLayer(\"{layer.Name}\", {Field(layer)});");
+                w.Line($"AddLayer({Code.String(layer.Name)}, {Field(layer)});");
             }
             foreach (Step step in LayerSteps().Where(s => s.IsNested && s.Layer.Kind.ReadsModule(s.Layer)))
             {
@@ -152,14 +152,14 @@ internal static class NetworkEmitter
                 }
                 if (step.Kind == StepKind.ShortcutStart)
                 {
-                    w.Line($"// {step.Label} ({((NestedModel)layer).ShortcutTypeName}): {Shapes.Batched(layer.InputShape)} from {Name(step.Input)}");
+                    w.Line($"// {Code.InComment(step.Label)} ({((NestedModel)layer).ShortcutTypeName}): {Shapes.Batched(layer.InputShape)} from {Name(step.Input)}");
                     continue;
                 }
                 StepContext c = Context(w, i);
                 last = c.Output;
                 if (step.Kind == StepKind.ResidualAdd)
                 {
-                    w.Line($"// {step.Label} residual sum: {c.Output} {Shapes.Batched(layer.OutputShape)} = {c.Input} + {Skip(step)}");
+                    w.Line($"// {Code.InComment(step.Label)} residual sum: {c.Output} {Shapes.Batched(layer.OutputShape)} = {c.Input} + {Skip(step)}");
                     w.Line($"{Span} {c.Output} = {OwnBuffer("a", i)};");
                     ResidualLayer.EmitAddForward(c, Skip(step));
                     continue;
@@ -212,7 +212,7 @@ internal static class NetworkEmitter
                 {
                     string ds = ShortcutGrad(step);
                     locals.Add((ds, $"{Span} {ds} = g.Slice({Code.Scaled(plan.ShortcutGradOffset[i])}, batch * {Code.Int(step.Layer.InputSize)});",
-                        $"// {ds}: {Shapes.Batched(step.Layer.InputShape)}, the gradient {step.Label} sends to {Name(step.Input)}"));
+                        $"// {ds}: {Shapes.Batched(step.Layer.InputShape)}, the gradient {Code.InComment(step.Label)} sends to {Name(step.Input)}"));
                     continue;
                 }
                 string h = Out(step), x = In(i);
@@ -256,8 +256,8 @@ internal static class NetworkEmitter
                 {
                     bool shortcut = ((NestedModel)layer).Shortcut.Count > 0;
                     w.Line(shortcut
-                        ? $"// {step.Label} residual sum: the block's and the shortcut's output gradients are {c.OutputGrad}"
-                        : $"// {step.Label} residual sum: the block's output gradient is {c.OutputGrad}; {c.OutputGrad} also flows to d{Skip(step)} around the block");
+                        ? $"// {Code.InComment(step.Label)} residual sum: the block's and the shortcut's output gradients are {c.OutputGrad}"
+                        : $"// {Code.InComment(step.Label)} residual sum: the block's output gradient is {c.OutputGrad}; {c.OutputGrad} also flows to d{Skip(step)} around the block");
                     ResidualLayer.EmitAddBackward(c, shortcut ? "d" + Skip(step) : null);
                     continue;
                 }
@@ -356,7 +356,7 @@ internal static class NetworkEmitter
         private static string Describe(Step step)
         {
             LayerModel layer = step.Layer;
-            string name = step.Label == step.Id.Replace('_', '.') ? "" : $" '{step.Label}'";
+            string name = step.Label == step.Id.Replace('_', '.') ? "" : $" '{Code.InComment(step.Label)}'";
             return $"{step.Id.Replace('_', '.')}{name} {layer.Kind.Name}{layer.Kind.Describe(layer)}";
         }
     }

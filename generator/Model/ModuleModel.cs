@@ -7,8 +7,8 @@ internal sealed record ModuleModel(
     EquatableArray<string> ContainingTypes,
     EquatableArray<ChildMember> Children)
 {
-    /// <summary>Stable file name, as for networks.</summary>
-    public string HintName => new NetworkModel(Namespace, ClassName, ContainingTypes, EquatableArray<int>.Empty, EquatableArray<LayerModel>.Empty).HintName;
+    /// <summary>The type's dotted name, as for networks.</summary>
+    public string FullName => NetworkModel.TypeName(Namespace, ContainingTypes, ClassName);
 }
 
 /// <summary>A field or property holding a child module, and the name it gets in state_dict keys.</summary>

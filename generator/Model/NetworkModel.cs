@@ -8,19 +8,15 @@ internal sealed record NetworkModel(
     EquatableArray<int> InputShape,
     EquatableArray<LayerModel> Layers)
 {
-    /// <summary>Stable file name for the generated source: namespace, containing types and class, dot-separated.</summary>
-    public string HintName
+    /// <summary>The type's dotted name (namespace, containing types, class), from which its file name is made.</summary>
+    public string FullName => TypeName(Namespace, ContainingTypes, ClassName);
+
+    public static string TypeName(string? ns, EquatableArray<string> containingTypes, string className)
     {
-        get
-        {
-            var parts = new System.Collections.Generic.List<string>();
-            if (Namespace is not null) parts.Add(Namespace);
-            foreach (string containing in ContainingTypes)
-            {
-                parts.Add(containing.Substring(containing.LastIndexOf(' ') + 1));
-            }
-            parts.Add(ClassName);
-            return string.Join(".", parts) + ".g.cs";
-        }
+        var parts = new System.Collections.Generic.List<string>();
+        if (ns is not null) parts.Add(ns);
+        foreach (string containing in containingTypes) parts.Add(containing.Substring(containing.LastIndexOf(' ') + 1));
+        parts.Add(className);
+        return string.Join(".", parts);
     }
 }

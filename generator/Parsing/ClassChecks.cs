@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using StaticNet.Generator.Emit;
 using StaticNet.Generator.Model;
 
 namespace StaticNet.Generator.Parsing;
@@ -10,7 +11,7 @@ namespace StaticNet.Generator.Parsing;
 internal static class ClassChecks
 {
     /// <summary>Reports why the class cannot take generated code: not partial (or a containing type not partial), generic, static, a record, or another base.</summary>
-    public static void Check(INamedTypeSymbol type, ClassDeclarationSyntax syntax, Compilation compilation, string expectedBase, List<DiagnosticInfo> diagnostics)
+    public static void Check(INamedTypeSymbol type, TypeDeclarationSyntax syntax, Compilation compilation, string expectedBase, List<DiagnosticInfo> diagnostics)
     {
         LocationInfo? at = LocationInfo.From(syntax.Identifier.GetLocation());
         if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
@@ -44,6 +45,20 @@ internal static class ClassChecks
         {
             diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is a record"));
         }
+        else if (type.TypeKind != TypeKind.Class)
+        {
+            diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, at, type.Name, "it is not a class"));
+        }
+        // A module's generated half declares no constructor, so only a network cannot have a primary constructor.
+        foreach (SyntaxReference reference in expectedBase == AttributeNames.NetworkBase ? type.DeclaringSyntaxReferences : [])
+        {
+            if (reference.GetSyntax() is TypeDeclarationSyntax { ParameterList: not null } declaration)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClassId, LocationInfo.From(declaration.ParameterList.GetLocation()), type.Name,
+                    "it has a primary constructor, and the generated constructors (maxBatch, seed) could not call it"));
+                break;
+            }
+        }
         INamedTypeSymbol? baseType = type.BaseType;
         if (baseType is { SpecialType: SpecialType.System_Object } && DeclaresObjectBase(type, compilation))
         {
@@ -69,14 +84,19 @@ internal static class ClassChecks
         return false;
     }
 
-    /// <summary>The namespace (null for the global one) and the declarations of the containing types, outermost first.</summary>
+    /// <summary>
+    /// The namespace (null for the global one) and the declarations of the containing types, outermost first, with
+    /// keywords escaped (<c>@class</c>) as generated code needs them.
+    /// </summary>
     public static (string? Namespace, EquatableArray<string> ContainingTypes) Location(INamedTypeSymbol type)
     {
-        string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+        var parts = new List<string>();
+        for (INamespaceSymbol n = type.ContainingNamespace; !n.IsGlobalNamespace; n = n.ContainingNamespace) parts.Insert(0, Code.Identifier(n.Name));
+        string? ns = parts.Count == 0 ? null : string.Join(".", parts);
         var containing = new List<string>();
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
-            containing.Insert(0, TypeKeyword(outer) + " " + outer.Name);
+            containing.Insert(0, TypeKeyword(outer) + " " + Code.Identifier(outer.Name));
         }
         return (ns, containing.ToEquatableArray());
     }

@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using StaticNet.Generator.Emit;
 using StaticNet.Generator.Model;
 
 namespace StaticNet.Generator.Parsing;
@@ -15,7 +16,7 @@ internal static class ModuleParser
 {
     public static ParseResult<ModuleModel> Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax syntax)
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax syntax)
         {
             return new ParseResult<ModuleModel>(null, DiagnosticList.Empty);
         }
@@ -53,11 +54,11 @@ internal static class ModuleParser
                 continue;
             }
             seen.Add(stateName, member.Name);
-            children.Add(new ChildMember(member.Name, stateName));
+            children.Add(new ChildMember(Code.Identifier(member.Name), stateName));
         }
         if (diagnostics.Count > 0) return new ParseResult<ModuleModel>(null, new DiagnosticList(diagnostics.ToEquatableArray()));
         (string? ns, EquatableArray<string> containing) = ClassChecks.Location(type);
-        return new ParseResult<ModuleModel>(new ModuleModel(ns, type.Name, containing, children.ToEquatableArray()), DiagnosticList.Empty);
+        return new ParseResult<ModuleModel>(new ModuleModel(ns, Code.Identifier(type.Name), containing, children.ToEquatableArray()), DiagnosticList.Empty);
     }
 
     /// <summary>

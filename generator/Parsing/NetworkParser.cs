@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using StaticNet.Generator.Emit;
 using StaticNet.Generator.Layers;
 using StaticNet.Generator.Model;
 
@@ -20,7 +21,7 @@ internal static class NetworkParser
     public static ParseResult<NetworkModel> Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var diagnostics = new List<DiagnosticInfo>();
-        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax syntax)
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax syntax)
         {
             return Empty;
         }
@@ -35,9 +36,21 @@ internal static class NetworkParser
         int[] inputShape = AttributeArguments.ReadInts(network.ConstructorArguments);
         List<(AttributeData Data, LayerKind Kind)>? layers = LayerAttributes(type, cancellationToken);
         if (layers is null) return Empty;
-        var visiting = new List<INamedTypeSymbol> { type };
-        Compilation compilation = context.SemanticModel.Compilation;
-        LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind, visiting, compilation)).ToArray();
+        if (SplitDeclarations(type, layers) is DiagnosticInfo split) return Result(null, [split]);
+        var reading = new Reading(context.SemanticModel.Compilation, type);
+        LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind, reading)).ToArray();
+        long inlined = 0;
+        for (int i = 0; i < specs.Length; i++)
+        {
+            inlined += InlinedLayers(specs[i]);
+            if (inlined > MaxInlinedLayers && specs[i].Arguments is NestedArguments { Network.ErrorId: null } nested)
+            {
+                // Each block fits, but not all of them together: report where the sum passes the bound.
+                diagnostics.Add(new DiagnosticInfo(DiagnosticDescriptors.TooManyLayersId, LocationInfo.From(layers[i].Data.ApplicationSyntaxReference?.GetSyntax().GetLocation()),
+                    new[] { ShapeInference.Label(i, specs[i].Name ?? ShapeInference.Text(i), layers[i].Kind.Name), nested.Network.ShortName, $"'{type.Name}' would have {Count(inlined)} with the layers before it" }.ToEquatableArray()));
+                return Result(null, diagnostics);
+            }
+        }
         ShapeInference.Result inference = ShapeInference.Infer(type.Name, inputShape, specs);
         foreach (ShapeError error in inference.Errors)
         {
@@ -47,7 +60,7 @@ internal static class NetworkParser
         if (!inference.Succeeded) return Result(null, diagnostics);
 
         (string? ns, EquatableArray<string> containing) = ClassChecks.Location(type);
-        var model = new NetworkModel(ns, type.Name, containing, inputShape.ToEquatableArray(), inference.Layers);
+        var model = new NetworkModel(ns, Code.Identifier(type.Name), containing, inputShape.ToEquatableArray(), inference.Layers);
         return Result(model, diagnostics);
     }
 
@@ -87,11 +100,45 @@ internal static class NetworkParser
     }
 
     /// <summary>
-    /// Reads the network a [Block] or [Residual] uses from its own attributes, recursively; <paramref name="visiting"/>
-    /// holds the networks being read, outermost first, so that a network containing itself is reported, not followed.
+    /// The most layers a network may have once its blocks are inlined (ResNet-152 has about 500): a bound on the generated
+    /// code, which grows with the inlined count, not with the declarations (blocks nested two to a level double it per level).
     /// </summary>
-    private static NestedSpec ReadNested(INamedTypeSymbol type, List<INamedTypeSymbol> visiting, Compilation compilation)
+    public const int MaxInlinedLayers = 2048;
+
+    /// <summary>
+    /// The state of one network's reading: the networks being read, outermost first (so that a network containing
+    /// itself is reported, not followed), and each nested network read so far (so that a network used many times is
+    /// read once, and reading stays linear in the declarations however the blocks nest).
+    /// </summary>
+    private sealed class Reading(Compilation compilation, INamedTypeSymbol root)
     {
+        public Compilation Compilation { get; } = compilation;
+
+        public List<INamedTypeSymbol> Visiting { get; } = [root];
+
+        public Dictionary<INamedTypeSymbol, NestedSpec> Read { get; } = new(SymbolEqualityComparer.Default);
+    }
+
+    private static long InlinedLayers(LayerSpec spec) => spec.Arguments is NestedArguments n
+        ? 1 + n.Network.InlinedLayers + (n.Shortcut?.InlinedLayers ?? 0)
+        : 1;
+
+    private static string Count(long layers) => layers.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " layers";
+
+    /// <summary>Reads the network a [Block] or [Residual] uses from its own attributes, recursively, once per network.</summary>
+    private static NestedSpec ReadNested(INamedTypeSymbol type, Reading reading)
+    {
+        if (reading.Read.TryGetValue(type, out NestedSpec? known)) return known;
+        NestedSpec spec = ReadNestedOnce(type, reading);
+        // A loop depends on where the network is read from; everything else is the network's own.
+        if (spec.ErrorId != DiagnosticDescriptors.RecursiveBlockId) reading.Read[type] = spec;
+        return spec;
+    }
+
+    private static NestedSpec ReadNestedOnce(INamedTypeSymbol type, Reading reading)
+    {
+        List<INamedTypeSymbol> visiting = reading.Visiting;
+        Compilation compilation = reading.Compilation;
         string typeName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
         NestedSpec Fail(string id, string? detail = null) =>
             new(typeName, type.Name, EquatableArray<int>.Empty, EquatableArray<LayerSpec>.Empty, id, detail);
@@ -105,14 +152,48 @@ internal static class NetworkParser
         }
         if (network.AttributeConstructor is null || HasErrorArgument(network) || HasClassErrors(type, compilation)) return Fail(DiagnosticDescriptors.BlockHasErrorsId);
         List<(AttributeData Data, LayerKind Kind)>? layers = LayerAttributes(type, CancellationToken.None);
-        if (layers is null) return Fail(DiagnosticDescriptors.BlockHasErrorsId);
+        if (layers is null || SplitDeclarations(type, layers) is not null) return Fail(DiagnosticDescriptors.BlockHasErrorsId);
         visiting.Add(type);
-        LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind, visiting, compilation)).ToArray();
+        LayerSpec[] specs = layers.Select(l => ToSpec(l.Data, l.Kind, reading)).ToArray();
         visiting.RemoveAt(visiting.Count - 1);
-        // A loop found deeper down is this block's problem too: report it where the user declared the block.
-        NestedSpec? loopBelow = specs.SelectMany(l => l.Arguments is NestedArguments n ? new[] { n.Network, n.Shortcut } : []).FirstOrDefault(n => n?.ErrorId == DiagnosticDescriptors.RecursiveBlockId);
+        // A loop or an oversized network found deeper down is this block's problem too: report it where the user declared the block.
+        NestedSpec[] below = specs.SelectMany(l => l.Arguments is NestedArguments n ? new[] { n.Network, n.Shortcut } : []).OfType<NestedSpec>().ToArray();
+        NestedSpec? loopBelow = below.FirstOrDefault(n => n.ErrorId == DiagnosticDescriptors.RecursiveBlockId);
         if (loopBelow is not null) return Fail(DiagnosticDescriptors.RecursiveBlockId, loopBelow.ErrorDetail);
-        return new NestedSpec(typeName, type.Name, AttributeArguments.ReadInts(network.ConstructorArguments).ToEquatableArray(), specs.ToEquatableArray());
+        NestedSpec? tooLarge = below.FirstOrDefault(n => n.ErrorId == DiagnosticDescriptors.TooManyLayersId);
+        if (tooLarge is not null) return Fail(DiagnosticDescriptors.TooManyLayersId, type.Name + " -> " + tooLarge.ErrorDetail);
+        long inlined = specs.Sum(InlinedLayers);
+        if (inlined > MaxInlinedLayers) return Fail(DiagnosticDescriptors.TooManyLayersId, $"{type.Name}, which alone would have {Count(inlined)}");
+        return new NestedSpec(typeName, type.Name, AttributeArguments.ReadInts(network.ConstructorArguments).ToEquatableArray(), specs.ToEquatableArray(),
+            InlinedLayers: inlined);
+    }
+
+    /// <summary>
+    /// Layer attributes on more than one partial declaration: their order would be the order of the files' paths, so
+    /// that renaming a file could change the network. Reported on the first layer of the second declaration.
+    /// </summary>
+    private static DiagnosticInfo? SplitDeclarations(INamedTypeSymbol type, List<(AttributeData Data, LayerKind Kind)> layers)
+    {
+        SyntaxNode? first = null;
+        foreach ((AttributeData data, _) in layers)
+        {
+            SyntaxNode? syntax = data.ApplicationSyntaxReference?.GetSyntax();
+            SyntaxNode? declaration = syntax?.Parent?.Parent;
+            if (declaration is null) continue;
+            first ??= declaration;
+            if (declaration != first)
+            {
+                return new DiagnosticInfo(DiagnosticDescriptors.SplitLayersId, LocationInfo.From(syntax!.GetLocation()),
+                    new[] { type.Name, Path(first), Path(declaration) }.ToEquatableArray());
+            }
+        }
+        return null;
+
+        static string Path(SyntaxNode declaration)
+        {
+            FileLinePositionSpan span = declaration.GetLocation().GetLineSpan();
+            return $"{System.IO.Path.GetFileName(span.Path)}:{span.StartLinePosition.Line + 1}";
+        }
     }
 
     /// <summary>Whether a network declared in this compilation fails the class checks, so that its code is not generated.</summary>
@@ -122,7 +203,7 @@ internal static class NetworkParser
         if (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeNames.Module)) return true;
         foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
         {
-            if (reference.GetSyntax() is not ClassDeclarationSyntax declaration) return true;
+            if (reference.GetSyntax() is not TypeDeclarationSyntax declaration) return true;
             var diagnostics = new List<DiagnosticInfo>();
             ClassChecks.Check(type, declaration, compilation, AttributeNames.NetworkBase, diagnostics);
             if (diagnostics.Count > 0) return true;
@@ -130,11 +211,11 @@ internal static class NetworkParser
         return false;
     }
 
-    private static LayerSpec ToSpec(AttributeData attribute, LayerKind kind, List<INamedTypeSymbol> visiting, Compilation compilation)
+    private static LayerSpec ToSpec(AttributeData attribute, LayerKind kind, Reading reading)
     {
         string? name = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Name").Value.Value as string;
         NestedSpec ReadNetwork(ITypeSymbol? type) => type is INamedTypeSymbol named
-            ? ReadNested(named, visiting, compilation)
+            ? ReadNested(named, reading)
             : new NestedSpec("?", "?", EquatableArray<int>.Empty, EquatableArray<LayerSpec>.Empty, DiagnosticDescriptors.NotANetworkId);
         return new LayerSpec(kind, name, kind.Read(new AttributeArguments(attribute, ReadNetwork)));
     }

@@ -109,5 +109,5 @@ internal static class ShapeInference
     private static ShapeError TooLarge(string networkName, string what) =>
         new(DiagnosticDescriptors.TooLargeId, -1, ShapeError.WholeAttribute, null, [networkName, what, Text(int.MaxValue)]);
 
-    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+    public static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
