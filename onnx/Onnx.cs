@@ -28,22 +28,7 @@ public static class Onnx
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ModelProto model = OnnxExporter.Export(network);
-        string fullPath = Path.GetFullPath(path);
-        string temporary = fullPath + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                model.WriteTo(file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        AtomicFile.Write(path, model.WriteTo);
     }
 
     /// <summary>Writes <paramref name="network"/> to <paramref name="stream"/> as an ONNX model, as <see cref="Export(Network, string)"/>.</summary>

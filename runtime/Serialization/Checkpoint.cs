@@ -57,7 +57,7 @@ public static class Checkpoint
         IReadOnlyList<RandomGenerator>? generators = null)
     {
         ArgumentNullException.ThrowIfNull(network);
-        SafetensorsFile file = SafetensorsFile.Open(path);
+        using SafetensorsFile file = SafetensorsFile.Open(path);
         IReadOnlyDictionary<string, string> meta = file.Metadata;
         if (Get(path, meta, "format") != Format || Get(path, meta, "version") != Version)
         {

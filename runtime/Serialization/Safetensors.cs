@@ -50,7 +50,7 @@ public static class Safetensors
     public static LoadResult Load(Module module, string path, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(module);
-        SafetensorsFile file = SafetensorsFile.Open(path);
+        using SafetensorsFile file = SafetensorsFile.Open(path);
         return LoadState(module.StateDict().ToArray(), file, path, strict, prefix: "");
     }
 
@@ -60,7 +60,8 @@ public static class Safetensors
     /// <summary>
     /// Saves the state_dict of <paramref name="module"/> (parameters and buffers; F32, and I64 for counters) to
     /// <paramref name="path"/>. The file is written to a temporary file beside it, flushed to disk and then renamed over
-    /// the target, so a crash never leaves a half-written file there.
+    /// the target, so a crash never leaves a half-written file there (see <see cref="AtomicFile"/>: a symbolic link is
+    /// written through, and a killed save's temporary file is cleaned up by the next save).
     /// </summary>
     public static void Save(Module module, string path)
     {
@@ -106,31 +107,19 @@ public static class Safetensors
         int padding = (int)(-headerBuffer.Length & 7);
         for (int i = 0; i < padding; i++) headerBuffer.WriteByte((byte)' ');
 
-        string fullPath = Path.GetFullPath(path);
-        string temporary = fullPath + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBuffer.Length);
+            file.Write(length);
+            headerBuffer.Position = 0;
+            headerBuffer.CopyTo(file);
+            foreach (SafetensorsTensor tensor in tensors)
             {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBuffer.Length);
-                file.Write(length);
-                headerBuffer.Position = 0;
-                headerBuffer.CopyTo(file);
-                foreach (SafetensorsTensor tensor in tensors)
-                {
-                    if (tensor.IsInt64) WriteLittleEndian(file, tensor.Int64s.Span);
-                    else WriteLittleEndian(file, tensor.Floats.Span);
-                }
-                file.Flush(flushToDisk: true);
+                if (tensor.IsInt64) WriteLittleEndian(file, tensor.Int64s.Span);
+                else WriteLittleEndian(file, tensor.Floats.Span);
             }
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        });
     }
 
     private static void WriteLittleEndian(Stream stream, ReadOnlySpan<long> values)

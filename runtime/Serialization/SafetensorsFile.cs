@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 
 namespace StaticNet;
 
@@ -20,9 +21,11 @@ public sealed record TensorInfo(string Name, string DType, int[] Shape, long Beg
 /// A safetensors file, opened and fully validated before any tensor is read: 8-byte little-endian header length,
 /// a JSON header of name -> {dtype, shape, data_offsets} (and optional string __metadata__), then the data. Every
 /// malformed or hostile file throws <see cref="InvalidDataException"/> with a message saying what is wrong; sizes
-/// claimed by the header are checked against the file's real length before anything is allocated from them.
+/// claimed by the header are checked against the file's real length before anything is allocated from them. The file
+/// is read through the one handle <see cref="Open"/> takes, so a load sees one version of the file even while another
+/// process replaces it (as <see cref="Safetensors.Save"/> does, by renaming a new file over it); dispose to close it.
 /// </summary>
-public sealed class SafetensorsFile : IStateSource
+public sealed class SafetensorsFile : IStateSource, IDisposable
 {
     /// <summary>The largest header accepted (as the reference implementation: 100 MB).</summary>
     public const long MaxHeaderLength = 100_000_000;
@@ -34,12 +37,14 @@ public sealed class SafetensorsFile : IStateSource
     };
 
     private readonly string _path;
+    private readonly SafeFileHandle _file;
     private readonly long _dataStart;
     private readonly Dictionary<string, TensorInfo> _byName;
 
-    private SafetensorsFile(string path, long dataStart, IReadOnlyList<TensorInfo> tensors, IReadOnlyDictionary<string, string> metadata)
+    private SafetensorsFile(string path, SafeFileHandle file, long dataStart, IReadOnlyList<TensorInfo> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         _path = path;
+        _file = file;
         _dataStart = dataStart;
         Tensors = tensors;
         Metadata = metadata;
@@ -55,24 +60,47 @@ public sealed class SafetensorsFile : IStateSource
     /// <summary>The tensor called <paramref name="name"/>, or null.</summary>
     public TensorInfo? Find(string name) => _byName.GetValueOrDefault(name);
 
-    /// <summary>Opens and validates <paramref name="path"/>; reads the header only.</summary>
+    /// <summary>Opens and validates <paramref name="path"/>; reads the header only, and keeps the file open until disposed.</summary>
     public static SafetensorsFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long length = file.Length;
-        if (length < 8) throw Bad(path, $"the file holds {length} bytes, too few for the 8-byte header length.");
-        Span<byte> prefix = stackalloc byte[8];
-        file.ReadExactly(prefix);
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-        if (headerLength > MaxHeaderLength) throw Bad(path, $"the header claims {headerLength} bytes, more than the {MaxHeaderLength} allowed.");
-        if ((long)headerLength > length - 8) throw Bad(path, $"the header claims {headerLength} bytes, but only {length - 8} follow the length.");
-        byte[] header = new byte[headerLength];
-        file.ReadExactly(header);
-        long dataStart = 8 + (long)headerLength;
-        (List<TensorInfo> tensors, Dictionary<string, string> metadata) = ParseHeader(path, header);
-        CheckCoverage(path, tensors, length - dataStart);
-        return new SafetensorsFile(path, dataStart, tensors, metadata);
+        SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        try
+        {
+            long length = RandomAccess.GetLength(file);
+            if (length < 8) throw Bad(path, $"the file holds {length} bytes, too few for the 8-byte header length.");
+            Span<byte> prefix = stackalloc byte[8];
+            ReadAt(file, path, prefix, 0);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if (headerLength > MaxHeaderLength) throw Bad(path, $"the header claims {headerLength} bytes, more than the {MaxHeaderLength} allowed.");
+            if ((long)headerLength > length - 8) throw Bad(path, $"the header claims {headerLength} bytes, but only {length - 8} follow the length.");
+            byte[] header = new byte[headerLength];
+            ReadAt(file, path, header, 8);
+            long dataStart = 8 + (long)headerLength;
+            (List<TensorInfo> tensors, Dictionary<string, string> metadata) = ParseHeader(path, header);
+            CheckCoverage(path, tensors, length - dataStart);
+            return new SafetensorsFile(path, file, dataStart, tensors, metadata);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose() => _file.Dispose();
+
+    /// <summary>Fills <paramref name="buffer"/> from <paramref name="offset"/>; a file that ends first is an InvalidDataException.</summary>
+    private static void ReadAt(SafeFileHandle file, string path, Span<byte> buffer, long offset)
+    {
+        while (!buffer.IsEmpty)
+        {
+            int n = RandomAccess.Read(file, buffer, offset);
+            if (n == 0) throw Bad(path, "the file became shorter while it was read.");
+            buffer = buffer.Slice(n);
+            offset += n;
+        }
     }
 
     /// <summary>Reads a floating-point tensor (F32, F16, BF16 or F64) into <paramref name="destination"/>, converting to float.</summary>
@@ -85,8 +113,7 @@ public sealed class SafetensorsFile : IStateSource
         }
         if (tensor.DType == "F32" && BitConverter.IsLittleEndian)
         {
-            using FileStream file = OpenAt(tensor, destination.Length);
-            file.ReadExactly(MemoryMarshal.AsBytes(destination));
+            ReadAt(_file, _path, MemoryMarshal.AsBytes(destination), Start(tensor, destination.Length));
             return;
         }
         Read(tensor, destination, static (t, bytes, values) => ConvertFloats(t, bytes, values));
@@ -134,7 +161,7 @@ public sealed class SafetensorsFile : IStateSource
     /// <summary>Reads a tensor's bytes a chunk at a time and converts each chunk into the destination.</summary>
     private void Read<T>(TensorInfo tensor, Span<T> destination, Converter<T> convert)
     {
-        using FileStream file = OpenAt(tensor, destination.Length);
+        long offset = Start(tensor, destination.Length);
         int size = DTypeSizes[tensor.DType];
         byte[] chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -144,7 +171,8 @@ public sealed class SafetensorsFile : IStateSource
             {
                 int count = Math.Min(destination.Length - done, chunk.Length / size);
                 Span<byte> bytes = chunk.AsSpan(0, count * size);
-                file.ReadExactly(bytes);
+                ReadAt(_file, _path, bytes, offset);
+                offset += bytes.Length;
                 convert(tensor, bytes, destination.Slice(done, count));
                 done += count;
             }
@@ -155,21 +183,14 @@ public sealed class SafetensorsFile : IStateSource
         }
     }
 
-    /// <summary>Opens the file positioned at the tensor's data, after checking the destination's size and the file's length.</summary>
-    private FileStream OpenAt(TensorInfo tensor, int destinationLength)
+    /// <summary>Where the tensor's data starts in the file, after checking the destination's size.</summary>
+    private long Start(TensorInfo tensor, int destinationLength)
     {
         if (destinationLength != tensor.Numel)
         {
             throw new ArgumentException($"'{tensor.Name}' holds {tensor.Numel} elements, but the destination holds {destinationLength}.", "destination");
         }
-        var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        if (file.Length < _dataStart + tensor.End)
-        {
-            file.Dispose();
-            throw Bad(_path, "the file became shorter while it was read.");
-        }
-        file.Position = _dataStart + tensor.Begin;
-        return file;
+        return _dataStart + tensor.Begin;
     }
 
     private static void ConvertFloats(TensorInfo tensor, ReadOnlySpan<byte> bytes, Span<float> destination)
@@ -206,6 +227,21 @@ public sealed class SafetensorsFile : IStateSource
         }
         using (document)
         {
+            try
+            {
+                return ParseEntries(path, document);
+            }
+            catch (InvalidOperationException e)
+            {
+                // JSON escapes can spell UTF-16 that no string may hold (a lone surrogate, as "\ud800").
+                throw Bad(path, $"the header holds a string that is not valid Unicode ({e.Message}).", e);
+            }
+        }
+    }
+
+    private static (List<TensorInfo>, Dictionary<string, string>) ParseEntries(string path, JsonDocument document)
+    {
+        {
             if (document.RootElement.ValueKind != JsonValueKind.Object) throw Bad(path, "the header must be a JSON object.");
             var tensors = new List<TensorInfo>();
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -219,13 +255,14 @@ public sealed class SafetensorsFile : IStateSource
                     foreach (JsonProperty item in entry.Value.EnumerateObject())
                     {
                         if (item.Value.ValueKind != JsonValueKind.String) throw Bad(path, $"__metadata__ entry '{item.Name}' must be a string.");
-                        metadata[item.Name] = item.Value.GetString()!;
+                        if (!metadata.TryAdd(item.Name, item.Value.GetString()!)) throw Bad(path, $"__metadata__ has the key '{item.Name}' twice.");
                     }
                     continue;
                 }
                 tensors.Add(ParseTensor(path, entry));
             }
-            tensors.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+            // By start, then end: an empty tensor at [0, 0] comes before one at [0, 8] wherever the header lists it.
+            tensors.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
             return (tensors, metadata);
         }
     }
@@ -234,6 +271,11 @@ public sealed class SafetensorsFile : IStateSource
     {
         string name = entry.Name;
         if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad(path, $"the entry for '{name}' must be an object.");
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (JsonProperty field in entry.Value.EnumerateObject())
+        {
+            if (!fields.Add(field.Name)) throw Bad(path, $"'{name}' has the field '{field.Name}' twice."); // as the reference implementation (serde)
+        }
         if (!entry.Value.TryGetProperty("dtype", out JsonElement dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
         {
             throw Bad(path, $"'{name}' has no dtype string.");

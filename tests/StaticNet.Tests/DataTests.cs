@@ -145,8 +145,8 @@ public class DataTests
         { "unsupported type", [0, 0, 0x0D, 0x01, 0, 0, 0, 1, 7, 7, 7, 7], "IDX element type 0x0D is not supported" },
         { "truncated header", [0, 0, 0x08, 0x03, 0, 0, 0, 1], "truncated header: 3 dimensions need 16 bytes, but the file holds 8." },
         { "truncated data", [0, 0, 0x08, 0x02, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3], "truncated: the header declares 2 x 3 = 6 bytes of data, but the file holds 3." },
-        { "huge claim", [0, 0, 0x08, 0x03, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 1], "bytes of data, but the file holds 1." },
-        { "extra data", [0, 0, 0x08, 0x01, 0, 0, 0, 1, 5, 6], "the header declares 1 = 1 bytes of data, but the file holds 2 (extra bytes at the end)." },
+        { "huge claim", [0, 0, 0x08, 0x03, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 1], "bytes of data, more than the 1073741824 this reader accepts." },
+        { "extra data", [0, 0, 0x08, 0x01, 0, 0, 0, 1, 5, 6], "the header declares 1 = 1 bytes of data, but the file holds more (extra bytes at the end)." },
         { "corrupt gzip", [0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF], "the gzip data is corrupt" },
     };
 
@@ -157,6 +157,42 @@ public class DataTests
         var e = Assert.Throws<InvalidDataException>(() => Idx.Read(new MemoryStream(bytes), what));
         Assert.Contains(message, e.Message);
         Assert.StartsWith(what + ": ", e.Message);
+    }
+
+    [Fact]
+    public void Idx_reads_no_more_than_its_header_declares_from_a_gzip_bomb()
+    {
+        // 10 x 10 declared, then 64 MiB of zeros: a 64 KB file. The reader stops one byte past the declared data.
+        using var bomb = new MemoryStream();
+        using (var gzip = new GZipStream(bomb, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write([0, 0, 8, 2, 0, 0, 0, 10, 0, 0, 0, 10]);
+            var zeros = new byte[1 << 20];
+            for (int i = 0; i < 64; i++) gzip.Write(zeros);
+        }
+        Assert.True(bomb.Length < 1 << 20);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => Idx.Read(new MemoryStream(bomb.ToArray()), "bomb.gz"));
+        Assert.Equal("bomb.gz: the header declares 10 x 10 = 100 bytes of data, but the file holds more (extra bytes at the end).", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 4 << 20, "the reader inflated more than it needed");
+
+        // A claim of 900 MB with 3 bytes behind it allocates about what arrived, not what was claimed.
+        using var claim = new MemoryStream();
+        using (var gzip = new GZipStream(claim, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write([0, 0, 8, 1, 0x35, 0xA4, 0xE9, 0x00, 1, 2, 3]);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        e = Assert.Throws<InvalidDataException>(() => Idx.Read(new MemoryStream(claim.ToArray()), "claim.gz"));
+        Assert.Equal("claim.gz: truncated: the header declares 900000000 = 900000000 bytes of data, but the file holds 3.", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 4 << 20, "the reader allocated from the claimed size");
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 28 }, "images of shape 2 x 0 x 28 have no pixels")]
+    [InlineData(new byte[] { 0, 0, 8, 1, 0, 0, 0, 2, 9, 9 }, "images of shape 2 have no pixels")]
+    public void Idx_datasets_refuse_images_without_pixels(byte[] images, string message)
+    {
+        IdxArray labels = Idx.Read(new MemoryStream([0, 0, 8, 1, 0, 0, 0, 2, 1, 2]), "labels");
+        var e = Assert.Throws<InvalidDataException>(() => Idx.ToDataset(Idx.Read(new MemoryStream(images), "images"), labels));
+        Assert.Contains(message, e.Message);
     }
 
     [Fact]

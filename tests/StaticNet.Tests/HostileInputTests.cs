@@ -50,6 +50,11 @@ public sealed class HostileInputTests : IDisposable
         { "duplicate names", File("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", new byte[8]), "the name 'a' appears twice in the header." },
         { "bad metadata", File("""{"__metadata__":{"k":1}}""", []), "__metadata__ entry 'k' must be a string." },
         { "invalid utf-8", File("{\"\u00ff\":1}", []).Select((b, i) => i == 10 ? (byte)0xFF : b).ToArray(), "the header is not valid UTF-8." },
+        { "lone surrogate name", File("""{"\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", new byte[4]), "the header holds a string that is not valid Unicode" },
+        { "lone surrogate dtype", File("""{"a":{"dtype":"\udc00","shape":[1],"data_offsets":[0,4]}}""", new byte[4]), "the header holds a string that is not valid Unicode" },
+        { "lone surrogate metadata", File("""{"__metadata__":{"k":"\ud800x"}}""", []), "the header holds a string that is not valid Unicode" },
+        { "duplicate field", File("""{"a":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}}""", new byte[4]), "'a' has the field 'dtype' twice." },
+        { "duplicate metadata key", File("""{"__metadata__":{"k":"1","k":"2"}}""", []), "__metadata__ has the key 'k' twice." },
         { "negative offset", File("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}""", []), "'a' has an invalid data offset -4." },
     };
 
@@ -62,6 +67,93 @@ public sealed class HostileInputTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(path));
         Assert.Contains(message, e.Message);
         Assert.StartsWith(path + ": not a valid safetensors file: ", e.Message);
+    }
+
+    [Fact]
+    public void A_load_while_another_thread_replaces_the_file_sees_one_whole_save()
+    {
+        // FashionMlp's 800 KB of weights: a load takes long enough for saves to land in the middle of it.
+        string path = Path.Combine(_dir, "raced.safetensors");
+        var first = new FashionMlp(1, 1);
+        var second = new FashionMlp(1, 2);
+        Safetensors.Save(first, path);
+        float[] a = first.Parameters().SelectMany(p => p.Data.ToArray()).ToArray(), b = second.Parameters().SelectMany(p => p.Data.ToArray()).ToArray();
+        using var stop = new System.Threading.CancellationTokenSource();
+        var saver = System.Threading.Tasks.Task.Run(() =>
+        {
+            for (int i = 0; !stop.IsCancellationRequested; i++) Safetensors.Save(i % 2 == 0 ? second : first, path);
+        });
+        try
+        {
+            var target = new FashionMlp(1, 3);
+            for (int i = 0; i < 200; i++)
+            {
+                Safetensors.Load(target, path);
+                float[] loaded = target.Parameters().SelectMany(p => p.Data.ToArray()).ToArray();
+                Assert.True(loaded.AsSpan().SequenceEqual(a) || loaded.AsSpan().SequenceEqual(b), $"load {i} mixed tensors of two saves");
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            saver.Wait();
+        }
+    }
+
+    [Fact]
+    public void A_save_removes_the_temporary_files_of_killed_saves_and_leaves_live_ones()
+    {
+        string path = Path.Combine(_dir, "weights.safetensors");
+        string prefix = Path.Combine(_dir, AtomicFile.TemporaryPrefix(path));
+        string stale = prefix + "killed.tmp", recent = prefix + "running.tmp", held = prefix + "held.tmp", other = Path.Combine(_dir, "notes.tmp");
+        foreach (string file in new[] { stale, recent, held, other }) System.IO.File.WriteAllBytes(file, new byte[1000]);
+        foreach (string file in new[] { stale, held, other }) System.IO.File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(-5));
+        using (new FileStream(held, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            Safetensors.Save(new MlpRelu(1, 1), path);
+        }
+        Assert.False(System.IO.File.Exists(stale));
+        Assert.True(System.IO.File.Exists(recent)); // a save still writing (or just started)
+        Assert.True(System.IO.File.Exists(held)); // a save holding its file open
+        Assert.True(System.IO.File.Exists(other)); // not ours
+        Assert.Equal(["held", "running"], Directory.GetFiles(_dir, Path.GetFileName(prefix) + "*").Select(f => Path.GetFileNameWithoutExtension(f).Substring(Path.GetFileName(prefix).Length)).Order());
+    }
+
+    [Fact]
+    public void A_save_takes_any_legal_file_name_writes_through_a_link_and_names_the_users_path_on_failure()
+    {
+        string longName = new string('w', 242) + ".st"; // 245 characters: a temporary name built on it would pass 255
+        var net = new MlpRelu(1, 1);
+        Safetensors.Save(net, Path.Combine(_dir, longName));
+        Assert.Equal(net.Parameters().SelectMany(p => p.Data.ToArray()), Loaded(Path.Combine(_dir, longName)));
+
+        string target = Path.Combine(_dir, "real.safetensors"), link = Path.Combine(_dir, "link.safetensors");
+        Safetensors.Save(new MlpRelu(1, 2), target);
+        System.IO.File.CreateSymbolicLink(link, target);
+        Safetensors.Save(net, link);
+        Assert.Equal(target, new FileInfo(link).LinkTarget);
+        Assert.Equal(net.Parameters().SelectMany(p => p.Data.ToArray()), Loaded(target));
+
+        string missing = Path.Combine(_dir, "no-such-folder", "w.safetensors");
+        var e = Assert.ThrowsAny<IOException>(() => Safetensors.Save(net, missing));
+        Assert.StartsWith($"Could not write '{missing}': ", e.Message);
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp", SearchOption.AllDirectories));
+
+        static float[] Loaded(string path)
+        {
+            var copy = new MlpRelu(1, 9);
+            Safetensors.Load(copy, path);
+            return copy.Parameters().SelectMany(p => p.Data.ToArray()).ToArray();
+        }
+    }
+
+    [Fact]
+    public void An_empty_tensor_may_be_listed_after_one_at_the_same_offset()
+    {
+        string path = Path.Combine(_dir, "empty-after.safetensors");
+        System.IO.File.WriteAllBytes(path, File("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]}}""", new byte[8]));
+        using SafetensorsFile file = SafetensorsFile.Open(path);
+        Assert.Equal(["e", "a"], file.Tensors.Select(t => t.Name));
     }
 
     [Fact]

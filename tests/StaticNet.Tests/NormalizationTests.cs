@@ -82,7 +82,7 @@ public class NormalizationTests
         {
             string path = Path.Combine(dir, "staticnet_saved_bn.safetensors"), ioPath = Path.Combine(dir, "staticnet_saved_bn_io.safetensors");
             Safetensors.Save(net, path);
-            var file = SafetensorsFile.Open(path);
+            using var file = SafetensorsFile.Open(path);
             Assert.Equal(["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked", "3.weight", "3.bias"],
                 file.Tensors.Select(t => t.Name));
             Assert.Equal("I64", file.Find("1.num_batches_tracked")!.DType);

@@ -42,7 +42,10 @@ public class HostileDeclarationTests
         try
         {
             Safetensors.Save(net, path);
-            Assert.Equal(expected.OrderBy(n => n, StringComparer.Ordinal), SafetensorsFile.Open(path).Tensors.Select(t => t.Name).OrderBy(n => n, StringComparer.Ordinal));
+            using (SafetensorsFile file = SafetensorsFile.Open(path))
+            {
+                Assert.Equal(expected.OrderBy(n => n, StringComparer.Ordinal), file.Tensors.Select(t => t.Name).OrderBy(n => n, StringComparer.Ordinal));
+            }
             var copy = (Network)Activator.CreateInstance(assembly.GetType("Hostile.Net")!, 2, 2UL)!;
             Safetensors.Load(copy, path);
             Assert.Equal(net.Parameters().SelectMany(p => p.Data.ToArray()), copy.Parameters().SelectMany(p => p.Data.ToArray()));
