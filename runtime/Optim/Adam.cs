@@ -53,6 +53,10 @@ public class Adam : Optimizer
     /// <summary>True for AdamW: weight decay shrinks the parameter directly instead of adding to the gradient.</summary>
     protected bool Decoupled { get; }
 
+    /// <inheritdoc/>
+    protected internal override IReadOnlyList<(string Name, string Value)> Settings() =>
+        [("beta1", Setting(Beta1)), ("beta2", Setting(Beta2)), ("eps", Setting(Eps)), ("weight_decay", Setting(WeightDecay)), ("amsgrad", Setting(Amsgrad))];
+
     /// <summary>The first moment (exp_avg), laid out like the parameters.</summary>
     public ReadOnlySpan<float> ExpAvg => _expAvg;
 

@@ -76,6 +76,18 @@ public abstract class Optimizer
     /// <summary>The state buffers (momentum, moments), each laid out like the parameters, by the names torch uses in its state dict.</summary>
     protected internal virtual IReadOnlyList<(string Name, float[] Buffer)> StateBuffers() => [];
 
+    /// <summary>
+    /// The hyperparameters other than the learning rate (torch's param_groups entries), by torch's names, as text that
+    /// round-trips: a checkpoint records them and refuses to load into an optimizer built with other ones.
+    /// </summary>
+    protected internal virtual IReadOnlyList<(string Name, string Value)> Settings() => [];
+
+    /// <summary>A setting's text: floats as round-trip invariant text, bools as True/False.</summary>
+    protected static string Setting(float value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <inheritdoc cref="Setting(float)"/>
+    protected static string Setting(bool value) => value ? "True" : "False";
+
     /// <summary>Total floats over all parameters: the length of each state buffer.</summary>
     protected int StateLength { get; }
 

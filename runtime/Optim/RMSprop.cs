@@ -48,6 +48,10 @@ public sealed class RMSprop : Optimizer
         [("square_avg", _squareAvg), ("momentum_buffer", _momentumBuffer), ("grad_avg", _gradAvg)];
 
     /// <inheritdoc/>
+    protected internal override IReadOnlyList<(string Name, string Value)> Settings() =>
+        [("alpha", Setting(Alpha)), ("eps", Setting(Eps)), ("weight_decay", Setting(WeightDecay)), ("momentum", Setting(Momentum)), ("centered", Setting(Centered))];
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, Span<float> grads, int stateOffset)
     {
         int n = parameters.Length;

@@ -52,6 +52,10 @@ public sealed class SGD : Optimizer
     protected internal override IReadOnlyList<(string Name, float[] Buffer)> StateBuffers() => [("momentum_buffer", _momentumBuffer)];
 
     /// <inheritdoc/>
+    protected internal override IReadOnlyList<(string Name, string Value)> Settings() =>
+        [("momentum", Setting(Momentum)), ("dampening", Setting(Dampening)), ("weight_decay", Setting(WeightDecay)), ("nesterov", Setting(Nesterov))];
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, Span<float> grads, int stateOffset)
     {
         Span<float> buffer = Momentum != 0 ? _momentumBuffer.AsSpan(stateOffset, parameters.Length) : default;

@@ -3,6 +3,9 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace StaticNet;
 
@@ -10,12 +13,14 @@ namespace StaticNet;
 /// Training checkpoints: the network's state_dict (weights and buffers), the optimizer's state (moments, momentum, step count, learning rate),
 /// the schedule's epoch, the epoch number and the state of every random generator (the network's, for dropout, and any
 /// others given, such as a loader's shuffle), in one safetensors file written atomically. Stopping after an epoch and
-/// resuming from its checkpoint gives the same weights, bit for bit, as training straight through.
+/// resuming from its checkpoint gives the same weights, bit for bit, as training straight through. The optimizer's type
+/// and settings (momentum, betas, ...) are recorded and must match on load; a SHA-256 of the metadata and the data
+/// makes any changed bit an error rather than a silently different state.
 /// </summary>
 public static class Checkpoint
 {
     private const string Format = "staticnet-checkpoint";
-    private const string Version = "1";
+    private const string Version = "2";
 
     /// <summary>Saves the training state after <paramref name="epoch"/> completed epochs.</summary>
     public static void Save(string path, Network network, Optimizer? optimizer = null, int epoch = 0, LRScheduler? scheduler = null,
@@ -36,6 +41,7 @@ public static class Checkpoint
             metadata["optimizer"] = optimizer.GetType().Name;
             metadata["optimizer.step"] = Text(optimizer.StepCount);
             metadata["optimizer.lr"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
+            foreach ((string name, string value) in optimizer.Settings()) metadata["optimizer.setting." + name] = value;
             foreach ((string name, float[] buffer) in optimizer.StateBuffers().Where(b => b.Buffer.Length > 0))
             {
                 tensors.Add(new SafetensorsTensor("optimizer." + name, [buffer.Length], buffer, default));
@@ -45,13 +51,41 @@ public static class Checkpoint
         IReadOnlyList<RandomGenerator> extra = generators ?? [];
         metadata["generators"] = Text(extra.Count);
         for (int i = 0; i < extra.Count; i++) metadata["generator." + Text(i)] = Convert.ToHexString(extra[i].GetState());
+        using (IncrementalHash hash = Checksum(metadata))
+        {
+            foreach (SafetensorsTensor t in tensors)
+            {
+                // The bytes as Safetensors.Write puts them in the file: little-endian, in this order.
+                if (t.IsInt64) AppendLittleEndian(hash, t.Int64s.Span);
+                else AppendLittleEndian(hash, t.Floats.Span);
+            }
+            metadata["checksum"] = Convert.ToHexString(hash.GetHashAndReset());
+        }
         Safetensors.Write(path, tensors.ToArray(), metadata);
+    }
+
+    /// <summary>A SHA-256 that has seen every metadata entry but the checksum, in key order; the data goes in after.</summary>
+    private static IncrementalHash Checksum(IReadOnlyDictionary<string, string> metadata)
+    {
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach ((string key, string value) in metadata.Where(m => m.Key != "checksum").OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(key + "\0" + value + "\0"));
+        }
+        return hash;
+    }
+
+    private static void AppendLittleEndian<T>(IncrementalHash hash, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoints are written on little-endian machines.");
+        hash.AppendData(MemoryMarshal.AsBytes(values));
     }
 
     /// <summary>
     /// Restores what <see cref="Save"/> wrote into the same kinds of objects and returns the epoch it was saved after.
-    /// Everything is checked before anything changes: a checkpoint of another network or optimizer throws
-    /// <see cref="InvalidDataException"/> (or <see cref="StateDictMismatchException"/> for the weights).
+    /// Everything is checked before anything changes, the weights first: a checkpoint of another network throws
+    /// <see cref="StateDictMismatchException"/>; one of another optimizer (type or settings), a changed byte (the
+    /// checksum) or anything malformed throws <see cref="InvalidDataException"/>.
     /// </summary>
     public static int Load(string path, Network network, Optimizer? optimizer = null, LRScheduler? scheduler = null,
         IReadOnlyList<RandomGenerator>? generators = null)
@@ -61,8 +95,19 @@ public static class Checkpoint
         IReadOnlyDictionary<string, string> meta = file.Metadata;
         if (Get(path, meta, "format") != Format || Get(path, meta, "version") != Version)
         {
-            throw new InvalidDataException($"{path}: not a StaticNet checkpoint of version {Version}.");
+            throw new InvalidDataException($"{path}: not a StaticNet checkpoint of version {Version}" +
+                (meta.TryGetValue("version", out string? version) && meta.GetValueOrDefault("format") == Format ? $" (it is version {version}, written before checksums and optimizer settings were recorded)." : "."));
         }
+        using (IncrementalHash hash = Checksum(meta))
+        {
+            file.HashData(hash);
+            if (Convert.ToHexString(hash.GetHashAndReset()) != Get(path, meta, "checksum"))
+            {
+                throw new InvalidDataException($"{path}: the checkpoint's checksum does not match its content: the file was changed or damaged after it was saved.");
+            }
+        }
+        // The weights first: a checkpoint of another network is reported as that, not as a missing optimizer state.
+        StateDictLoader.Load(network.StateDict().ToArray(), file, path, strict: true, prefix: "model.", apply: false);
         int epoch = Number(path, meta, "epoch");
         byte[] networkState = State(path, meta, "generator.network");
         IReadOnlyList<RandomGenerator> extra = generators ?? [];
@@ -81,6 +126,15 @@ public static class Checkpoint
             if (saved != optimizer.GetType().Name)
             {
                 throw new InvalidDataException($"{path}: the checkpoint holds the state of optimizer {saved}, but the optimizer is {optimizer.GetType().Name}.");
+            }
+            var savedSettings = meta.Where(m => m.Key.StartsWith("optimizer.setting.", StringComparison.Ordinal))
+                .ToDictionary(m => m.Key["optimizer.setting.".Length..], m => m.Value, StringComparer.Ordinal);
+            IReadOnlyList<(string Name, string Value)> settings = optimizer.Settings();
+            string Describe(IEnumerable<(string Name, string Value)> items) => string.Join(", ", items.Select(i => $"{i.Name}={i.Value}"));
+            if (savedSettings.Count != settings.Count || settings.Any(s => savedSettings.GetValueOrDefault(s.Name) != s.Value))
+            {
+                throw new InvalidDataException($"{path}: the checkpoint's {saved} was built with {Describe(savedSettings.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => (m.Key, m.Value)))}, " +
+                    $"but this one with {Describe(settings.OrderBy(s => s.Name, StringComparer.Ordinal))}: build the optimizer with the checkpoint's settings.");
             }
             step = Number(path, meta, "optimizer.step");
             if (!float.TryParse(Get(path, meta, "optimizer.lr"), NumberStyles.Float, CultureInfo.InvariantCulture, out lr) || !(lr >= 0) || !float.IsFinite(lr))

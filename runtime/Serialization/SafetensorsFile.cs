@@ -88,6 +88,27 @@ public sealed class SafetensorsFile : IStateSource, IDisposable
         }
     }
 
+    /// <summary>Feeds the data section (everything after the header), as the file holds it, to <paramref name="hash"/>.</summary>
+    internal void HashData(System.Security.Cryptography.IncrementalHash hash)
+    {
+        long end = _dataStart + (Tensors.Count == 0 ? 0 : Tensors[^1].End);
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            for (long offset = _dataStart; offset < end;)
+            {
+                Span<byte> bytes = chunk.AsSpan(0, (int)Math.Min(chunk.Length, end - offset));
+                ReadAt(_file, _path, bytes, offset);
+                hash.AppendData(bytes);
+                offset += bytes.Length;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
     /// <summary>Closes the file.</summary>
     public void Dispose() => _file.Dispose();
 

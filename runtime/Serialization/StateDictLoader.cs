@@ -31,7 +31,8 @@ internal static class StateDictLoader
 
     public static bool IsInteger(string dtype) => dtype is "I64" or "I32";
 
-    public static LoadResult Load((string Name, StateTensor Tensor)[] state, IStateSource source, string path, bool strict, string prefix)
+    /// <summary>Matches and (unless <paramref name="apply"/> is false, to check a file before changing anything else) reads.</summary>
+    public static LoadResult Load((string Name, StateTensor Tensor)[] state, IStateSource source, string path, bool strict, string prefix, bool apply = true)
     {
         var missing = new List<string>();
         var mismatched = new List<string>();
@@ -64,6 +65,7 @@ internal static class StateDictLoader
         var unexpected = source.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !expected.Contains(n)).Select(n => n[prefix.Length..]).ToList();
         var result = new LoadResult(missing, unexpected, mismatched);
         if (strict && !result.IsExactMatch) throw new StateDictMismatchException(path, result);
+        if (!apply) return result;
         foreach ((StateTensor t, string name) in matched)
         {
             if (t.DType == TensorDType.F32) source.ReadFloats(name, t.FloatMemory.Span);

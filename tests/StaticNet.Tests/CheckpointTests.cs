@@ -112,6 +112,67 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void A_checkpoint_of_another_network_is_reported_as_a_weight_mismatch_before_the_optimizer()
+    {
+        var net = new MlpRelu(4, 1); // 6 -> 8 -> 4
+        Checkpoint.Save(Path.Combine(_dir, "relu.ckpt"), net, new SGD(net.Parameters(), 0.1f, momentum: 0.9f));
+        var other = new MlpTanh(4, 1); // the same shapes under the same names: loads
+        Checkpoint.Load(Path.Combine(_dir, "relu.ckpt"), other, new SGD(other.Parameters(), 0.1f, momentum: 0.9f));
+        var narrower = new DropoutMlp(4, 1); // 6 -> 16 -> 3, and its optimizer's state would not fit either
+        var e = Assert.Throws<StateDictMismatchException>(() => Checkpoint.Load(Path.Combine(_dir, "relu.ckpt"), narrower, new SGD(narrower.Parameters(), 0.1f, momentum: 0.9f)));
+        Assert.Contains("0.weight is [8, 6] in the file but [16, 6] in the module", e.Message);
+    }
+
+    [Theory]
+    [InlineData("sgd", "SGD was built with dampening=0, momentum=0.9, nesterov=False, weight_decay=0, but this one with dampening=0, momentum=0, nesterov=False, weight_decay=0")]
+    [InlineData("adam", "Adam was built with amsgrad=True, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0, but this one with amsgrad=False, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0")]
+    [InlineData("rmsprop", "RMSprop was built with alpha=0.99, centered=True, eps=1E-08, momentum=0, weight_decay=0, but this one with alpha=0.99, centered=False, eps=1E-08, momentum=0, weight_decay=0")]
+    public void An_optimizer_built_with_other_settings_is_refused(string kind, string message)
+    {
+        var net = new DropoutMlp(4, 1);
+        Optimizer saved = kind switch
+        {
+            "sgd" => new SGD(net.Parameters(), 0.1f, momentum: 0.9f),
+            "adam" => new Adam(net.Parameters(), amsgrad: true),
+            _ => new RMSprop(net.Parameters(), centered: true),
+        };
+        Optimizer plain = kind switch
+        {
+            "sgd" => new SGD(net.Parameters(), 0.1f),
+            "adam" => new Adam(net.Parameters()),
+            _ => new RMSprop(net.Parameters()),
+        };
+        string path = Path.Combine(_dir, kind + ".ckpt");
+        Checkpoint.Save(path, net, saved, epoch: 1);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, net, plain));
+        Assert.Contains(message, e.Message);
+        Assert.Equal(1, Checkpoint.Load(path, net, saved));
+    }
+
+    [Fact]
+    public void A_changed_byte_anywhere_in_the_data_is_reported_by_the_checksum()
+    {
+        var net = new DropoutMlp(4, 1);
+        string path = Path.Combine(_dir, "flip.ckpt");
+        Checkpoint.Save(path, net, new Adam(net.Parameters()), epoch: 3);
+        byte[] good = File.ReadAllBytes(path);
+        long headerLength = BitConverter.ToInt64(good, 0);
+        var random = new Random(5);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            byte[] bad = (byte[])good.Clone();
+            int at = (int)(8 + headerLength + random.NextInt64(good.Length - 8 - headerLength));
+            bad[at] ^= (byte)(1 << random.Next(8));
+            File.WriteAllBytes(path, bad);
+            var target = new DropoutMlp(4, 2);
+            float[] before = target.ParameterArena.ToArray();
+            var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, target, new Adam(target.Parameters())));
+            Assert.EndsWith("the checkpoint's checksum does not match its content: the file was changed or damaged after it was saved.", e.Message);
+            Assert.Equal(before, target.ParameterArena.ToArray());
+        }
+    }
+
+    [Fact]
     public void A_failed_save_leaves_the_previous_file_whole()
     {
         var net = new DropoutMlp(4, 1);
