@@ -124,7 +124,7 @@ internal static class NetworkEmitter
         public void Forward(IndentedWriter w)
         {
             w.Line("/// <inheritdoc/>");
-            w.Open($"public override void Forward(global::System.ReadOnlySpan<float> input, {Span} output)");
+            w.Open($"protected override void ForwardCore(global::System.ReadOnlySpan<float> input, {Span} output)");
             w.Line("int batch = BeginForward(input.Length, output.Length);");
             for (int i = 0; i < steps.Count; i++)
             {

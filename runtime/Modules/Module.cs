@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace StaticNet;
 
@@ -96,6 +97,38 @@ public abstract class Module
             foreach ((string name, Parameter parameter) in module.LocalParameters()) yield return (Join(prefix, name), parameter);
             foreach ((string name, ModuleBuffer buffer) in module.LocalBuffers()) yield return (Join(prefix, name), buffer);
         }
+    }
+
+    /// <summary>
+    /// Copies another state_dict into this module's tensors by name (torch's load_state_dict), for example
+    /// <c>replica.LoadStateDict(net.StateDict())</c> to give a second network (for another thread) the same weights.
+    /// Strict (the default): every name and shape must match or nothing is copied and
+    /// <see cref="StateDictMismatchException"/> lists the differences.
+    /// </summary>
+    public LoadResult LoadStateDict(IEnumerable<(string Name, StateTensor Tensor)> stateDict, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        return StateDictLoader.Load(StateDict().ToArray(), new InMemoryState(stateDict), "the given state_dict", strict, prefix: "");
+    }
+
+    /// <summary>Another module's live tensors as a source for the state_dict loader.</summary>
+    private sealed class InMemoryState(IEnumerable<(string Name, StateTensor Tensor)> state) : IStateSource
+    {
+        private readonly Dictionary<string, StateTensor> _byName = state.ToDictionary(e => e.Name, e => e.Tensor, StringComparer.Ordinal);
+
+        public IEnumerable<string> Names => _byName.Keys;
+
+        public bool TryFind(string name, out IReadOnlyList<int> shape, out string dtype)
+        {
+            bool found = _byName.TryGetValue(name, out StateTensor? tensor);
+            shape = tensor?.Shape ?? [];
+            dtype = tensor?.DType == TensorDType.I64 ? "I64" : "F32";
+            return found;
+        }
+
+        public void ReadFloats(string name, Span<float> destination) => _byName[name].FloatMemory.Span.CopyTo(destination);
+
+        public void ReadInt64s(string name, Span<long> destination) => _byName[name].Int64Memory.Span.CopyTo(destination);
     }
 
     /// <summary>Calls <paramref name="fn"/> on every child (recursively) and then on this module, as torch's apply(fn).</summary>

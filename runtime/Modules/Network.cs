@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -170,27 +171,63 @@ public abstract class Network : Module
     /// <summary>
     /// Runs the network on a batch: <paramref name="input"/> holds batch rows of the per-sample input size,
     /// <paramref name="output"/> receives batch rows of the per-sample output size. Keeps what Backward needs.
+    /// A network holds one batch's activations, so it serves one thread at a time: a Forward or Backward that starts
+    /// while another runs on the same network throws <see cref="InvalidOperationException"/>.
     /// </summary>
-    public abstract void Forward(ReadOnlySpan<float> input, Span<float> output);
-
-    /// <summary>Accumulates into every parameter's gradient the gradients of the last Forward, given the gradient of its output.</summary>
-    public void Backward(ReadOnlySpan<float> outputGrad)
+    public void Forward(ReadOnlySpan<float> input, Span<float> output)
     {
-        CheckBackward(outputGrad.Length);
-        BackwardCore(_lastBatch, outputGrad, default);
+        Enter();
+        try
+        {
+            ForwardCore(input, output);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
     }
 
+    /// <summary>The generated forward pass: validates with BeginForward, runs the layers, ends with EndForward.</summary>
+    protected abstract void ForwardCore(ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Accumulates into every parameter's gradient the gradients of the last Forward, given the gradient of its output.</summary>
+    public void Backward(ReadOnlySpan<float> outputGrad) => Backward(outputGrad, default, wantInputGrad: false);
+
     /// <summary>As <see cref="Backward(ReadOnlySpan{float})"/>, and also writes the gradient with respect to the input.</summary>
-    public void Backward(ReadOnlySpan<float> outputGrad, Span<float> inputGrad)
+    public void Backward(ReadOnlySpan<float> outputGrad, Span<float> inputGrad) => Backward(outputGrad, inputGrad, wantInputGrad: true);
+
+    private void Backward(ReadOnlySpan<float> outputGrad, Span<float> inputGrad, bool wantInputGrad)
     {
-        CheckBackward(outputGrad.Length);
-        int expected = _lastBatch * SampleInputSize;
-        if (inputGrad.Length != expected)
+        Enter();
+        try
         {
-            throw new ArgumentException(
-                $"inputGrad must hold {expected} floats ({_lastBatch} samples of {SampleInputSize}), but it holds {inputGrad.Length}.", nameof(inputGrad));
+            CheckBackward(outputGrad.Length);
+            int expected = _lastBatch * SampleInputSize;
+            if (wantInputGrad && inputGrad.Length != expected)
+            {
+                throw new ArgumentException(
+                    $"inputGrad must hold {expected} floats ({_lastBatch} samples of {SampleInputSize}), but it holds {inputGrad.Length}.", nameof(inputGrad));
+            }
+            BackwardCore(_lastBatch, outputGrad, inputGrad);
         }
-        BackwardCore(_lastBatch, outputGrad, inputGrad);
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>1 while a Forward or Backward runs: a second one at the same time (from another thread) is refused.</summary>
+    private int _running;
+
+    private void Enter()
+    {
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+        {
+            // The other call keeps running; leave its flag set.
+            throw new InvalidOperationException(
+                $"{GetType().Name} is already running Forward or Backward (on another thread): a network holds the activations of one batch at a time. " +
+                "Use one network per thread, each with the same weights: replica.LoadStateDict(net.StateDict()).");
+        }
     }
 
     /// <summary>Sets every gradient to zero in one pass over the gradient arena.</summary>

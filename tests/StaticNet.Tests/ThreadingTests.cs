@@ -179,6 +179,55 @@ public class ThreadingTests
     }
 
     [Fact]
+    public void Two_threads_on_one_network_get_an_exception_never_a_wrong_output()
+    {
+        var net = new FashionMlp(64, 1);
+        var replica = new FashionMlp(64, 2);
+        replica.LoadStateDict(net.StateDict());
+        net.Eval(); // no dropout: every Forward of the same input gives the same output
+        replica.Eval();
+        float[] input = NetworkCases.RandomFloats(64 * 784, 3);
+        float[] expected = new float[64 * 10], copied = new float[64 * 10];
+        net.Forward(input, expected);
+        replica.Forward(input, copied);
+        Assert.Equal(expected, copied);
+        int refused = 0, wrong = 0;
+        void Work(Network model)
+        {
+            var output = new float[64 * 10];
+            for (int i = 0; i < 1000; i++)
+            {
+                try
+                {
+                    model.Forward(input, output);
+                    if (!output.AsSpan().SequenceEqual(expected)) Interlocked.Increment(ref wrong);
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("is already running Forward or Backward"))
+                {
+                    Interlocked.Increment(ref refused);
+                }
+            }
+        }
+        var threads = new[] { new Thread(() => Work(net)), new Thread(() => Work(net)) };
+        foreach (Thread t in threads) t.Start();
+        foreach (Thread t in threads) t.Join();
+        Assert.Equal(0, wrong);
+        Assert.True(refused > 0, "two threads never overlapped: nothing was tested");
+
+        // One network per thread, with the same weights: every output right, nothing refused.
+        refused = 0;
+        threads = [new Thread(() => Work(net)), new Thread(() => Work(replica))];
+        foreach (Thread t in threads) t.Start();
+        foreach (Thread t in threads) t.Join();
+        Assert.Equal(0, wrong + refused);
+
+        // After a refused call the network works as before.
+        var again = new float[64 * 10];
+        net.Forward(input, again);
+        Assert.Equal(expected, again);
+    }
+
+    [Fact]
     public void Thread_count_is_validated()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Threading.NumThreads = 0);

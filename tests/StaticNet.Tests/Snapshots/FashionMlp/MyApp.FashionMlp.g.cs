@@ -76,7 +76,7 @@ namespace MyApp
         }
 
         /// <inheritdoc/>
-        public override void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+        protected override void ForwardCore(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
         {
             int batch = BeginForward(input.Length, output.Length);
             int n = MaxBatch;
