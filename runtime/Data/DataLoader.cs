@@ -5,12 +5,16 @@ namespace StaticNet;
 /// <summary>One batch from a <see cref="DataLoader{TTarget}"/>: views of the loader's buffers, valid until the next batch.</summary>
 public readonly ref struct Batch<TTarget>
 {
-    internal Batch(ReadOnlySpan<float> features, ReadOnlySpan<TTarget> targets, int size)
+    internal Batch(ReadOnlySpan<float> features, ReadOnlySpan<TTarget> targets, ReadOnlySpan<int> indices)
     {
         Features = features;
         Targets = targets;
-        Size = size;
+        Indices = indices;
+        Size = indices.Length;
     }
+
+    /// <summary>The dataset index of each sample in the batch, in batch order (the sampler's indices, in PyTorch's terms).</summary>
+    public ReadOnlySpan<int> Indices { get; }
 
     /// <summary>Size x FeatureSize floats.</summary>
     public ReadOnlySpan<float> Features { get; }
@@ -109,7 +113,8 @@ public sealed class DataLoader<TTarget>
 
         /// <summary>The current batch.</summary>
         public readonly Batch<TTarget> Current =>
-            new(_features.AsSpan(_start, _size * _loader.Dataset.FeatureSize), _loader._targets.AsSpan(0, _size * _loader.Dataset.TargetSize), _size);
+            new(_features.AsSpan(_start, _size * _loader.Dataset.FeatureSize), _loader._targets.AsSpan(0, _size * _loader.Dataset.TargetSize),
+                _loader._order.AsSpan(_next - _size, _size));
 
         /// <summary>Copies the next batch into the loader's buffers.</summary>
         public bool MoveNext() => MoveNext(_loader._features, 0);

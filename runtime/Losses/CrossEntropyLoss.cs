@@ -45,7 +45,7 @@ public sealed class CrossEntropyLoss : Loss<int>
             int label = target[b];
             if ((uint)label >= (uint)classes)
             {
-                throw new ArgumentOutOfRangeException(nameof(target), label, $"Label {label} of sample {b} is outside the {classes} classes [0, {classes - 1}].");
+                throw new LabelOutOfRangeException(label, b, classes);
             }
         }
         // Per row: the maximum, exp(x - max) and the sums of those and of the logits; then every row's log at once (one

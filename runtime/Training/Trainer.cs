@@ -92,7 +92,14 @@ public static class Trainer
             net.Forward(batch.Features, y);
             if (loss is not null)
             {
-                loss.Forward(y, batch.Targets, default, Terms(loss, terms, y.Length, batch.Targets.Length));
+                try
+                {
+                    loss.Forward(y, batch.Targets, default, Terms(loss, terms, y.Length, batch.Targets.Length));
+                }
+                catch (LabelOutOfRangeException e) when (e.DatasetIndex is null)
+                {
+                    throw new LabelOutOfRangeException(e.Label, e.Sample, e.Classes, batch.Indices[e.Sample], "in evaluation", e);
+                }
                 lossSum += loss.LastSum;
                 termCount += loss.LastCount;
             }
@@ -126,6 +133,8 @@ public static class Trainer
     {
         if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must not be negative.");
         if (firstEpoch < 1) throw new ArgumentOutOfRangeException(nameof(firstEpoch), firstEpoch, "firstEpoch counts from 1.");
+        CheckArguments(net, train); // both loaders before the first epoch, not the test loader after it
+        if (test is not null) CheckArguments(net, test);
         var reports = new List<EpochReport>(epochs);
         for (int epoch = firstEpoch; epoch < firstEpoch + epochs; epoch++)
         {
@@ -160,7 +169,15 @@ public static class Trainer
             int length = batch.Size * net.SampleOutputSize;
             Span<float> y = output.AsSpan(0, length), dy = outputGrad.AsSpan(0, length);
             net.Forward(batch.Features, y);
-            float value = loss.Forward(y, batch.Targets, dy, Terms(loss, terms, length, batch.Targets.Length));
+            float value;
+            try
+            {
+                value = loss.Forward(y, batch.Targets, dy, Terms(loss, terms, length, batch.Targets.Length));
+            }
+            catch (LabelOutOfRangeException e) when (e.DatasetIndex is null)
+            {
+                throw new LabelOutOfRangeException(e.Label, e.Sample, e.Classes, batch.Indices[e.Sample], $"epoch {epoch}, batch {batchIndex}", e);
+            }
             if (checks.Loss && !float.IsFinite(value)) throw new NonFiniteLossException(epoch, batchIndex, value);
             // The optimizer path takes the mean where the loss reports unreduced terms; a custom updater takes the sum.
             float scale = optimizer is not null
@@ -228,6 +245,13 @@ public static class Trainer
         if (data.Dataset.FeatureSize != net.SampleInputSize)
         {
             throw new ArgumentException($"The dataset's samples hold {data.Dataset.FeatureSize} floats, but the network takes {net.SampleInputSize}.", nameof(data));
+        }
+        if (data.BatchCount == 0)
+        {
+            // An epoch of nothing would report a NaN loss and zero accuracy as if they were results.
+            throw new ArgumentException(data.Dataset.Count == 0
+                ? "The loader's dataset holds no samples: there is nothing to train on or evaluate."
+                : $"The loader yields no batches: its {data.Dataset.Count} samples are fewer than one batch of {data.BatchSize}, and dropLast drops it.", nameof(data));
         }
     }
 

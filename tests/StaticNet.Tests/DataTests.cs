@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
+using StaticNet.Tests.Networks;
 using Xunit;
 
 namespace StaticNet.Tests;
@@ -111,8 +112,64 @@ public class DataTests
     [Fact]
     public void Cross_entropy_rejects_labels_out_of_range()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new CrossEntropyLoss().Forward(new float[6], [0, 3], default));
-        Assert.StartsWith("Label 3 of sample 1 is outside the 3 classes [0, 2].", e.Message);
+        var e = Assert.Throws<LabelOutOfRangeException>(() => new CrossEntropyLoss().Forward(new float[6], [0, 3], default));
+        Assert.Equal("Label 3 of sample 1 is outside the 3 classes [0, 2].", e.Message);
+        Assert.Equal((3, 1, 3), (e.Label, e.Sample, e.Classes));
+    }
+
+    [Fact]
+    public void A_bad_label_met_in_training_or_evaluation_is_named_by_its_dataset_index()
+    {
+        var random = new Random(4);
+        float[] x = Enumerable.Range(0, 100 * 6).Select(_ => (float)random.NextDouble()).ToArray();
+        int[] y = Enumerable.Range(0, 100).Select(i => i % 4).ToArray();
+        y[70] = 4; // MlpRelu has 4 outputs: classes 0 to 3
+        var data = new Dataset<int>(x, y, 6);
+        var net = new MlpRelu(16, 1);
+        var loader = new DataLoader<int>(data, 16, shuffle: true, seed: 3);
+        var e = Assert.Throws<LabelOutOfRangeException>(() =>
+            Trainer.Fit(net, loader, null, new CrossEntropyLoss(), new SGD(net.Parameters(), 0.1f), epochs: 1));
+        Assert.Equal(70, e.DatasetIndex);
+        Assert.Matches(@"^Label 4 of dataset sample 70 \(epoch 1, batch \d, sample \d+ of its batch\) is outside the 4 classes \[0, 3\]\.$", e.Message);
+        e = Assert.Throws<LabelOutOfRangeException>(() => Trainer.Evaluate(net, new DataLoader<int>(data, 16), new CrossEntropyLoss()));
+        Assert.Equal("Label 4 of dataset sample 70 (in evaluation, sample 6 of its batch) is outside the 4 classes [0, 3].", e.Message);
+    }
+
+    [Fact]
+    public void Batches_tell_which_dataset_samples_they_hold()
+    {
+        var data = new Dataset<int>(Enumerable.Range(0, 10).Select(i => (float)i).ToArray(), Enumerable.Range(0, 10).ToArray(), 1);
+        var loader = new DataLoader<int>(data, 4, shuffle: true, seed: 1);
+        var seen = new System.Collections.Generic.List<int>();
+        foreach (Batch<int> batch in loader)
+        {
+            for (int i = 0; i < batch.Size; i++)
+            {
+                Assert.Equal(batch.Indices[i], (int)batch.Features[i]);
+                Assert.Equal(batch.Indices[i], batch.Targets[i]);
+            }
+            seen.AddRange(batch.Indices.ToArray());
+        }
+        Assert.Equal(Enumerable.Range(0, 10), seen.Order());
+        Assert.NotEqual(Enumerable.Range(0, 10), seen);
+    }
+
+    [Fact]
+    public void Training_or_evaluating_on_nothing_is_refused()
+    {
+        var net = new MlpRelu(16, 1);
+        var empty = new DataLoader<int>(new Dataset<int>([], [], 6), 16);
+        var few = new DataLoader<int>(new Dataset<int>(new float[5 * 6], new int[5], 6), 16, dropLast: true);
+        var some = new DataLoader<int>(new Dataset<int>(new float[20 * 6], new int[20], 6), 16);
+        var sgd = new SGD(net.Parameters(), 0.1f);
+        var e = Assert.Throws<ArgumentException>(() => Trainer.Fit(net, empty, null, new CrossEntropyLoss(), sgd, epochs: 1));
+        Assert.StartsWith("The loader's dataset holds no samples: there is nothing to train on or evaluate.", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Trainer.Fit(net, few, null, new CrossEntropyLoss(), sgd, epochs: 1));
+        Assert.StartsWith("The loader yields no batches: its 5 samples are fewer than one batch of 16, and dropLast drops it.", e.Message);
+        float[] before = net.ParameterArena.ToArray();
+        Assert.Throws<ArgumentException>(() => Trainer.Fit(net, some, empty, new CrossEntropyLoss(), sgd, epochs: 1));
+        Assert.Equal(before, net.ParameterArena.ToArray()); // refused before the first epoch trained
+        Assert.Throws<ArgumentException>(() => Trainer.Evaluate(net, empty));
     }
 
     [Fact]
