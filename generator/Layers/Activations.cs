@@ -16,8 +16,8 @@ internal static class Activations
     [
         new("ReLU", "Relu", BackwardReads.Output),
         new("LeakyReLU", "LeakyRelu", BackwardReads.Input, new ActivationParameter("negative_slope", 0.01)),
-        new("Sigmoid", "Sigmoid", BackwardReads.Output),
-        new("Tanh", "Tanh", BackwardReads.Output),
+        new("Sigmoid", "Sigmoid", BackwardReads.Input),
+        new("Tanh", "Tanh", BackwardReads.Input),
         new("GELU", "Gelu", BackwardReads.Input, approximations: ["none", "tanh"]),
         new("SiLU", "Silu", BackwardReads.Input),
     ];
@@ -26,10 +26,10 @@ internal static class Activations
 /// <summary>What an activation's backward kernel reads besides the output gradient.</summary>
 internal enum BackwardReads
 {
-    /// <summary>The layer's input (GELU, LeakyReLU).</summary>
+    /// <summary>The layer's input (GELU, LeakyReLU, and Sigmoid and Tanh, whose derivatives from the output lose their digits where it saturates).</summary>
     Input,
 
-    /// <summary>The layer's output, which forward saved anyway (ReLU, Sigmoid, Tanh).</summary>
+    /// <summary>The layer's output, which forward saved anyway (ReLU).</summary>
     Output,
 }
 

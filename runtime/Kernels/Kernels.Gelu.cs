@@ -48,11 +48,6 @@ public static partial class Kernels
         return TV.Select(TV.GreaterThan(x, TV.Create(0f)), TV.Subtract(TV.Create(1f), tail), tail);
     }
 
-    /// <summary>tanh(u) = 1 - 2 / (exp(2u) + 1), which saturates cleanly to +-1 when exp overflows or underflows.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Tanh<TV>(TV u) where TV : struct, IVector<TV> =>
-        TV.Subtract(TV.Create(1f), TV.Divide(TV.Create(2f), TV.Add(TV.Exp(TV.Add(u, u)), TV.Create(1f))));
-
     private readonly struct GeluOperator : IUnaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -74,8 +69,10 @@ public static partial class Kernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV>
         {
+            // 0.5 x (1 + tanh u) = x sigmoid(2u): no cancellation in the negative tail.
             TV inner = TV.Multiply(TV.Create(Sqrt2OverPi), TV.MultiplyAdd(TV.Multiply(TV.Create(TanhCoefficient), x), TV.Multiply(x, x), x));
-            return TV.Multiply(TV.Multiply(TV.Create(0.5f), x), TV.Add(TV.Create(1f), Tanh(inner)));
+            SigmoidPair(TV.Add(inner, inner), out TV s, out _);
+            return TV.Multiply(x, s);
         }
     }
 
@@ -84,12 +81,13 @@ public static partial class Kernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV>
         {
+            // 0.5 (1 + tanh u) = sigmoid(2u) and 1 - tanh(u)^2 = 4 e / (1 + e)^2: neither subtracts from 1, so the negative
+            // tail keeps its digits (1 - 2 / (exp(2u) + 1) near -1 lost them, and the derivative multiplied the loss).
             TV x2 = TV.Multiply(x, x);
             TV inner = TV.Multiply(TV.Create(Sqrt2OverPi), TV.MultiplyAdd(TV.Multiply(TV.Create(TanhCoefficient), x), x2, x));
-            TV t = Tanh(inner);
             TV innerDerivative = TV.Multiply(TV.Create(Sqrt2OverPi), TV.MultiplyAdd(TV.Create(3f * TanhCoefficient), x2, TV.Create(1f)));
-            TV left = TV.Multiply(TV.Create(0.5f), TV.Add(TV.Create(1f), t));
-            TV right = TV.Multiply(TV.Multiply(TV.Create(0.5f), x), TV.Multiply(TV.Subtract(TV.Create(1f), TV.Multiply(t, t)), innerDerivative));
+            SigmoidPair(TV.Add(inner, inner), out TV left, out _);
+            TV right = TV.Multiply(TV.Multiply(TV.Create(0.5f), x), TV.Multiply(TanhDerivative(inner), innerDerivative));
             return TV.Multiply(dy, TV.Add(left, right));
         }
     }

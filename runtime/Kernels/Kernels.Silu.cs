@@ -25,8 +25,9 @@ public static partial class Kernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV>
         {
-            TV s = TV.Divide(TV.Create(1f), TV.Add(TV.Create(1f), TV.Exp(TV.Subtract(TV.Create(0f), x))));
-            return TV.Multiply(TV.Multiply(dy, s), TV.MultiplyAdd(x, TV.Subtract(TV.Create(1f), s), TV.Create(1f)));
+            // sigmoid(x) (1 + x sigmoid(-x)), with sigmoid(-x) computed, not taken as 1 - sigmoid(x).
+            SigmoidPair(x, out TV s, out TV complement);
+            return TV.Multiply(TV.Multiply(dy, s), TV.MultiplyAdd(x, complement, TV.Create(1f)));
         }
     }
 }

@@ -155,7 +155,7 @@ public class KernelTests
         }
 
         Kernels.SigmoidForward(y, x);
-        Kernels.SigmoidBackward(dx, dy, y);
+        Kernels.SigmoidBackward(dx, dy, x);
         for (int i = 0; i < length; i++)
         {
             double s = 1 / (1 + Math.Exp(-x[i]));
@@ -164,7 +164,7 @@ public class KernelTests
         }
 
         Kernels.TanhForward(y, x);
-        Kernels.TanhBackward(dx, dy, y);
+        Kernels.TanhBackward(dx, dy, x);
         for (int i = 0; i < length; i++)
         {
             double t = Math.Tanh(x[i]);

@@ -176,17 +176,17 @@ namespace Models
             global::System.Span<float> x = a.Slice(0, batch * 784);
             global::System.Span<float> dx = g.Slice(0, batch * 784);
             // h0, dh0: [B, 6, 28, 28]
+            global::System.Span<float> h0 = a.Slice(784 * n, batch * 4704);
             global::System.Span<float> dh0 = g.Slice(784 * n, batch * 4704);
             // h1, dh1: [B, 6, 28, 28]
-            global::System.Span<float> h1 = a.Slice(5488 * n, batch * 4704);
             global::System.Span<float> dh1 = g.Slice(5488 * n, batch * 4704);
             // h2, dh2: [B, 6, 14, 14]
             global::System.Span<float> h2 = a.Slice(10192 * n, batch * 1176);
             global::System.Span<float> dh2 = g.Slice(10192 * n, batch * 1176);
             // h3, dh3: [B, 16, 10, 10]
+            global::System.Span<float> h3 = a.Slice(11368 * n, batch * 1600);
             global::System.Span<float> dh3 = g.Slice(11368 * n, batch * 1600);
             // h4, dh4: [B, 16, 10, 10]
-            global::System.Span<float> h4 = a.Slice(12968 * n, batch * 1600);
             global::System.Span<float> dh4 = g.Slice(12968 * n, batch * 1600);
             // h5, dh5: [B, 16, 5, 5]
             global::System.Span<float> h5 = a.Slice(14568 * n, batch * 400);
@@ -195,11 +195,13 @@ namespace Models
             global::System.Span<float> h6 = h5;
             global::System.Span<float> dh6 = dh5;
             // h7, dh7: [B, 120]
+            global::System.Span<float> h7 = a.Slice(14968 * n, batch * 120);
             global::System.Span<float> dh7 = g.Slice(14968 * n, batch * 120);
             // h8, dh8: [B, 120]
             global::System.Span<float> h8 = a.Slice(15088 * n, batch * 120);
             global::System.Span<float> dh8 = g.Slice(15088 * n, batch * 120);
             // h9, dh9: [B, 84]
+            global::System.Span<float> h9 = a.Slice(15208 * n, batch * 84);
             global::System.Span<float> dh9 = g.Slice(15208 * n, batch * 84);
             // h10, dh10: [B, 84]
             global::System.Span<float> h10 = a.Slice(15292 * n, batch * 84);
@@ -213,13 +215,13 @@ namespace Models
             global::StaticNet.Kernels.LinearBackward(dh10, dp.Slice(60856, 840), dp.Slice(61696, 10), dh11, h10, p.Slice(60856, 840), batch, 84, 10);
 
             // 10 Sigmoid: dh9 [B, 84] from dh10
-            global::StaticNet.Kernels.SigmoidBackward(dh9, dh10, h10);
+            global::StaticNet.Kernels.SigmoidBackward(dh9, dh10, h9);
 
             // 9 Linear(120 -> 84): dh8 [B, 120] from dh9
             global::StaticNet.Kernels.LinearBackward(dh8, dp.Slice(50692, 10080), dp.Slice(60772, 84), dh9, h8, p.Slice(50692, 10080), batch, 120, 84);
 
             // 8 Sigmoid: dh7 [B, 120] from dh8
-            global::StaticNet.Kernels.SigmoidBackward(dh7, dh8, h8);
+            global::StaticNet.Kernels.SigmoidBackward(dh7, dh8, h7);
 
             // 7 Linear(400 -> 120): dh6 [B, 400] from dh7
             global::StaticNet.Kernels.LinearBackward(dh6, dp.Slice(2572, 48000), dp.Slice(50572, 120), dh7, h6, p.Slice(2572, 48000), batch, 400, 120);
@@ -231,7 +233,7 @@ namespace Models
             global::StaticNet.Kernels.AvgPool2dBackward(dh4, dh5, batch, _avgPool2d5Geometry, true, 0);
 
             // 4 Sigmoid: dh3 [B, 16, 10, 10] from dh4
-            global::StaticNet.Kernels.SigmoidBackward(dh3, dh4, h4);
+            global::StaticNet.Kernels.SigmoidBackward(dh3, dh4, h3);
 
             // 3 Conv2d(6, 16, kernel_size=(5, 5)): dh2 [B, 6, 14, 14] from dh3
             global::StaticNet.Kernels.Conv2dBackward(dh2, dp.Slice(156, 2400), dp.Slice(2556, 16), dh3, h2, p.Slice(156, 2400), batch, _conv2d3Geometry);
@@ -240,7 +242,7 @@ namespace Models
             global::StaticNet.Kernels.AvgPool2dBackward(dh1, dh2, batch, _avgPool2d2Geometry, true, 0);
 
             // 1 Sigmoid: dh0 [B, 6, 28, 28] from dh1
-            global::StaticNet.Kernels.SigmoidBackward(dh0, dh1, h1);
+            global::StaticNet.Kernels.SigmoidBackward(dh0, dh1, h0);
 
             // 0 Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2)): dx [B, 1, 28, 28] from dh0
             global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, dp.Slice(0, 150), dp.Slice(150, 6), dh0, x, p.Slice(0, 150), batch, _conv2d0Geometry);

@@ -220,9 +220,9 @@ namespace Models
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 3456);
             global::System.Span<float> dh0 = g.Slice(784 * n, batch * 3456);
             // h1, dh1: [B, 6, 24, 24]
+            global::System.Span<float> h1 = a.Slice(4240 * n, batch * 3456);
             global::System.Span<float> dh1 = g.Slice(4240 * n, batch * 3456);
             // h2, dh2: [B, 6, 24, 24]
-            global::System.Span<float> h2 = a.Slice(7696 * n, batch * 3456);
             global::System.Span<float> dh2 = g.Slice(7696 * n, batch * 3456);
             // h3, dh3: [B, 6, 12, 12]
             global::System.Span<float> h3 = a.Slice(11152 * n, batch * 864);
@@ -231,9 +231,9 @@ namespace Models
             global::System.Span<float> h4 = a.Slice(12016 * n, batch * 1024);
             global::System.Span<float> dh4 = g.Slice(12016 * n, batch * 1024);
             // h5, dh5: [B, 16, 8, 8]
+            global::System.Span<float> h5 = a.Slice(13040 * n, batch * 1024);
             global::System.Span<float> dh5 = g.Slice(13040 * n, batch * 1024);
             // h6, dh6: [B, 16, 8, 8]
-            global::System.Span<float> h6 = a.Slice(14064 * n, batch * 1024);
             global::System.Span<float> dh6 = g.Slice(14064 * n, batch * 1024);
             // h7, dh7: [B, 16, 4, 4]
             global::System.Span<float> h7 = a.Slice(15088 * n, batch * 256);
@@ -245,6 +245,7 @@ namespace Models
             global::System.Span<float> h9 = a.Slice(15344 * n, batch * 120);
             global::System.Span<float> dh9 = g.Slice(15344 * n, batch * 120);
             // h10, dh10: [B, 120]
+            global::System.Span<float> h10 = a.Slice(15464 * n, batch * 120);
             global::System.Span<float> dh10 = g.Slice(15464 * n, batch * 120);
             // h11, dh11: [B, 120]
             global::System.Span<float> h11 = a.Slice(15584 * n, batch * 120);
@@ -253,6 +254,7 @@ namespace Models
             global::System.Span<float> h12 = a.Slice(15704 * n, batch * 84);
             global::System.Span<float> dh12 = g.Slice(15704 * n, batch * 84);
             // h13, dh13: [B, 84]
+            global::System.Span<float> h13 = a.Slice(15788 * n, batch * 84);
             global::System.Span<float> dh13 = g.Slice(15788 * n, batch * 84);
             // h14, dh14: [B, 84]
             global::System.Span<float> h14 = a.Slice(15872 * n, batch * 84);
@@ -266,7 +268,7 @@ namespace Models
             global::StaticNet.Kernels.LinearBackward(dh14, dp.Slice(44028, 840), dp.Slice(44868, 10), dh15, h14, p.Slice(44028, 840), batch, 84, 10);
 
             // 14 Sigmoid: dh13 [B, 84] from dh14
-            global::StaticNet.Kernels.SigmoidBackward(dh13, dh14, h14);
+            global::StaticNet.Kernels.SigmoidBackward(dh13, dh14, h13);
 
             // 13 BatchNorm1d(84, eps=1E-05, momentum=0.1): dh12 [B, 84] from dh13
             global::StaticNet.Kernels.BatchNormBackward(dh12, dp.Slice(43860, 84), dp.Slice(43944, 84), dh13, h12, s.Slice(284, 84), s.Slice(368, 84), p.Slice(43860, 84), batch, 84, 1, _batchNorm1d13BatchStats);
@@ -275,7 +277,7 @@ namespace Models
             global::StaticNet.Kernels.LinearBackward(dh11, dp.Slice(33696, 10080), dp.Slice(43776, 84), dh12, h11, p.Slice(33696, 10080), batch, 120, 84);
 
             // 11 Sigmoid: dh10 [B, 120] from dh11
-            global::StaticNet.Kernels.SigmoidBackward(dh10, dh11, h11);
+            global::StaticNet.Kernels.SigmoidBackward(dh10, dh11, h10);
 
             // 10 BatchNorm1d(120, eps=1E-05, momentum=0.1): dh9 [B, 120] from dh10
             global::StaticNet.Kernels.BatchNormBackward(dh9, dp.Slice(33456, 120), dp.Slice(33576, 120), dh10, h9, s.Slice(44, 120), s.Slice(164, 120), p.Slice(33456, 120), batch, 120, 1, _batchNorm1d10BatchStats);
@@ -290,7 +292,7 @@ namespace Models
             global::StaticNet.Kernels.AvgPool2dBackward(dh6, dh7, batch, _avgPool2d7Geometry, true, 0);
 
             // 6 Sigmoid: dh5 [B, 16, 8, 8] from dh6
-            global::StaticNet.Kernels.SigmoidBackward(dh5, dh6, h6);
+            global::StaticNet.Kernels.SigmoidBackward(dh5, dh6, h5);
 
             // 5 BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4 [B, 16, 8, 8] from dh5
             global::StaticNet.Kernels.BatchNormBackward(dh4, dp.Slice(2584, 16), dp.Slice(2600, 16), dh5, h4, s.Slice(12, 16), s.Slice(28, 16), p.Slice(2584, 16), batch, 16, 64, _batchNorm2d5BatchStats);
@@ -302,7 +304,7 @@ namespace Models
             global::StaticNet.Kernels.AvgPool2dBackward(dh2, dh3, batch, _avgPool2d3Geometry, true, 0);
 
             // 2 Sigmoid: dh1 [B, 6, 24, 24] from dh2
-            global::StaticNet.Kernels.SigmoidBackward(dh1, dh2, h2);
+            global::StaticNet.Kernels.SigmoidBackward(dh1, dh2, h1);
 
             // 1 BatchNorm2d(6, eps=1E-05, momentum=0.1): dh0 [B, 6, 24, 24] from dh1
             global::StaticNet.Kernels.BatchNormBackward(dh0, dp.Slice(156, 6), dp.Slice(162, 6), dh1, h0, s.Slice(0, 6), s.Slice(6, 6), p.Slice(156, 6), batch, 6, 576, _batchNorm2d1BatchStats);

@@ -183,6 +183,7 @@ namespace Samples.Nested
                 global::System.Span<float> h1 = a.Slice(24 * n, batch * 16);
                 global::System.Span<float> dh1 = g.Slice(24 * n, batch * 16);
                 // h2, dh2: [B, 2, 8]
+                global::System.Span<float> h2 = a.Slice(40 * n, batch * 16);
                 global::System.Span<float> dh2 = g.Slice(40 * n, batch * 16);
                 // h3, dh3: [B, 2, 8]
                 global::System.Span<float> h3 = a.Slice(56 * n, batch * 16);
@@ -235,10 +236,10 @@ namespace Samples.Nested
                 global::StaticNet.Kernels.GeluBackward(dh4, dh5, h4);
 
                 // 4 'squash' Tanh: dh3 [B, 2, 8] from dh4
-                global::StaticNet.Kernels.TanhBackward(dh3, dh4, h4);
+                global::StaticNet.Kernels.TanhBackward(dh3, dh4, h3);
 
                 // 3 Sigmoid: dh2 [B, 2, 8] from dh3
-                global::StaticNet.Kernels.SigmoidBackward(dh2, dh3, h3);
+                global::StaticNet.Kernels.SigmoidBackward(dh2, dh3, h2);
 
                 // 2 LeakyReLU(negative_slope=0.2): dh1 [B, 2, 8] from dh2
                 global::StaticNet.Kernels.LeakyReluBackward(dh1, dh2, h1, 0.2f);

@@ -147,9 +147,9 @@ namespace Models
             global::System.Span<float> x = a.Slice(0, batch * 6);
             global::System.Span<float> dx = g.Slice(0, batch * 6);
             // h0_0, dh0_0: [B, 5]
+            global::System.Span<float> h0_0 = a.Slice(6 * n, batch * 5);
             global::System.Span<float> dh0_0 = g.Slice(6 * n, batch * 5);
             // h0_1, dh0_1: [B, 5]
-            global::System.Span<float> h0_1 = a.Slice(11 * n, batch * 5);
             global::System.Span<float> dh0_1 = g.Slice(11 * n, batch * 5);
             // h1, dh1: [B, 5]
             global::System.Span<float> h1 = a.Slice(16 * n, batch * 5);
@@ -196,7 +196,7 @@ namespace Models
             global::StaticNet.Kernels.ReluBackward(dh0_1, dh1, h1);
 
             // 0.1 Tanh: dh0_0 [B, 5] from dh0_1
-            global::StaticNet.Kernels.TanhBackward(dh0_0, dh0_1, h0_1);
+            global::StaticNet.Kernels.TanhBackward(dh0_0, dh0_1, h0_0);
 
             // 0.0 Linear(6 -> 5): dx [B, 6] from dh0_0
             global::StaticNet.Kernels.LinearBackward(dx, dp.Slice(0, 30), dp.Slice(30, 5), dh0_0, x, p.Slice(0, 30), batch, 6, 5);

@@ -103,15 +103,15 @@ namespace Models
             global::System.Span<float> x = a.Slice(0, batch * 6);
             global::System.Span<float> dx = g.Slice(0, batch * 6);
             // h0, dh0: [B, 5]
+            global::System.Span<float> h0 = a.Slice(6 * n, batch * 5);
             global::System.Span<float> dh0 = g.Slice(6 * n, batch * 5);
             // h1, dh1: [B, 5]
-            global::System.Span<float> h1 = a.Slice(11 * n, batch * 5);
             global::System.Span<float> dh1 = g.Slice(11 * n, batch * 5);
 
             outputGrad.CopyTo(dh1);
 
             // 1 Tanh: dh0 [B, 5] from dh1
-            global::StaticNet.Kernels.TanhBackward(dh0, dh1, h1);
+            global::StaticNet.Kernels.TanhBackward(dh0, dh1, h0);
 
             // 0 Linear(6 -> 5): dx [B, 6] from dh0
             global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, dp.Slice(0, 30), dp.Slice(30, 5), dh0, x, p.Slice(0, 30), batch, 6, 5);

@@ -159,6 +159,7 @@ namespace Models
             global::System.Span<float> h1 = a.Slice(784 * n, batch * 120);
             global::System.Span<float> dh1 = g.Slice(784 * n, batch * 120);
             // h2, dh2: [B, 120]
+            global::System.Span<float> h2 = a.Slice(904 * n, batch * 120);
             global::System.Span<float> dh2 = g.Slice(904 * n, batch * 120);
             // h3, dh3: [B, 120]
             global::System.Span<float> h3 = a.Slice(1024 * n, batch * 120);
@@ -190,7 +191,7 @@ namespace Models
             global::StaticNet.Kernels.LinearBackward(dh3, dp.Slice(94440, 10080), dp.Slice(104520, 84), dh4, h3, p.Slice(94440, 10080), batch, 120, 84);
 
             // 3 Sigmoid: dh2 [B, 120] from dh3
-            global::StaticNet.Kernels.SigmoidBackward(dh2, dh3, h3);
+            global::StaticNet.Kernels.SigmoidBackward(dh2, dh3, h2);
 
             // 2 BatchNorm1d(120, eps=1E-05, momentum=0.1): dh1 [B, 120] from dh2
             global::StaticNet.Kernels.BatchNormBackward(dh1, dp.Slice(94200, 120), dp.Slice(94320, 120), dh2, h1, s.Slice(2 * n, 120), s.Slice(2 * n + 120, 120), p.Slice(94200, 120), batch, 120, 1, _batchNorm1d2BatchStats);

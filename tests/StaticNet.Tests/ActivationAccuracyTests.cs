@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using StaticNet.Tests.Reference;
+using Xunit;
+
+namespace StaticNet.Tests;
+
+/// <summary>
+/// Every activation's derivative against its float64 value over -100 to 100 (steps of 1/128, with +-1e-30, the
+/// smallest floats, the kinks, the derivatives' roots and GELU's tanh tail at steps of 0.001). Allowed: 4 ulps of the
+/// exact value; 4 ulps of the sum of the terms' magnitudes where the derivative is a sum of terms of opposite sign (near
+/// a root no float sum does better); what 4 ulps of change in the input would change (|x f''(x)| 4 ulp(1), which lets
+/// a float evaluation round its intermediate arguments, as exp(-2u) must); and nothing below the smallest normal float.
+/// </summary>
+public class ActivationAccuracyTests
+{
+    private static readonly float[] Points = Sweep();
+
+    private static float[] Sweep()
+    {
+        var points = new List<float>();
+        for (int i = -12800; i <= 12800; i++) points.Add(i / 128f);
+        points.AddRange([1e-30f, -1e-30f, float.Epsilon, -float.Epsilon, 1e-38f, -1e-38f, 0f, -0.7517916f, -1.2784645f, 0.5f, -0.5f]);
+        for (float x = -6f; x < -4f; x += 0.001f) points.Add(x); // GELU's tanh tail, where the old derivative was off
+        return points.ToArray();
+    }
+
+    private static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
+
+    /// <summary>The exact derivative and the sum of its terms' magnitudes.</summary>
+    public static TheoryData<string> Names => new("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "GELU-tanh", "SiLU");
+
+    private static (double Derivative, double Terms) Exact(string name, double x)
+    {
+        switch (name)
+        {
+            case "ReLU":
+                return (x > 0 ? 1 : 0, 0);
+            case "LeakyReLU":
+                return (x > 0 ? 1 : 0.01f, 0);
+            case "Sigmoid":
+                return (Sigmoid(x) * Sigmoid(-x), 0);
+            case "Tanh":
+                {
+                    double e = Math.Exp(-2 * Math.Abs(x));
+                    return (4 * e / ((1 + e) * (1 + e)), 0);
+                }
+            case "GELU":
+                {
+                    double cdf = 0.5 * SpecialFunctions.Erfc(-x / Math.Sqrt(2)), density = Math.Exp(-0.5 * x * x) / Math.Sqrt(2 * Math.PI);
+                    return (cdf + x * density, cdf + Math.Abs(x * density));
+                }
+            case "GELU-tanh":
+                {
+                    double k = Math.Sqrt(2 / Math.PI), u = k * (x + 0.044715 * x * x * x), du = k * (1 + 3 * 0.044715 * x * x);
+                    double e = Math.Exp(-2 * Math.Abs(u));
+                    double left = Sigmoid(2 * u), right = 0.5 * x * (4 * e / ((1 + e) * (1 + e))) * du;
+                    return (left + right, left + Math.Abs(right));
+                }
+            default: // SiLU
+                {
+                    double s = Sigmoid(x), right = x * s * Sigmoid(-x);
+                    return (s + right, s + Math.Abs(right));
+                }
+        }
+    }
+
+    private static float[] Derivative(string name, float[] x)
+    {
+        var y = new float[x.Length];
+        var dx = new float[x.Length];
+        float[] ones = Enumerable.Repeat(1f, x.Length).ToArray();
+        switch (name)
+        {
+            case "ReLU": Kernels.ReluForward(y, x); Kernels.ReluBackward(dx, ones, y); break;
+            case "LeakyReLU": Kernels.LeakyReluBackward(dx, ones, x, 0.01f); break;
+            case "Sigmoid": Kernels.SigmoidBackward(dx, ones, x); break;
+            case "Tanh": Kernels.TanhBackward(dx, ones, x); break;
+            case "GELU": Kernels.GeluBackward(dx, ones, x); break;
+            case "GELU-tanh": Kernels.GeluTanhBackward(dx, ones, x); break;
+            default: Kernels.SiluBackward(dx, ones, x); break;
+        }
+        return dx;
+    }
+
+    /// <summary>The spacing of floats at |value| (that of the smallest normal float below it).</summary>
+    private static double Ulp(double value)
+    {
+        float f = Math.Max(Math.Abs((float)value), 1.17549435e-38f);
+        return MathF.BitIncrement(f) - f;
+    }
+
+    /// <summary>|x f''(x)|, the change in the derivative per relative change in x, by a central difference.</summary>
+    private static double Sensitivity(string name, double x)
+    {
+        double h = 1e-6 * Math.Max(1, Math.Abs(x));
+        return Math.Abs(x * (Exact(name, x + h).Derivative - Exact(name, x - h).Derivative) / (2 * h));
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Derivatives_are_within_a_few_ulps_of_float64_everywhere(string name)
+    {
+        float[] got = Derivative(name, Points);
+        var failures = new List<string>();
+        for (int i = 0; i < Points.Length; i++)
+        {
+            (double exact, double terms) = Exact(name, Points[i]);
+            double tolerance = 4 * Ulp(exact) + 4 * Ulp(terms) + 4 * Math.Pow(2, -24) * Sensitivity(name, Points[i]) + Math.Pow(2, -126);
+            if (!(Math.Abs(got[i] - exact) <= tolerance)) failures.Add($"x = {Points[i]:R}: {got[i]:R}, exact {exact:R} ({Math.Abs(got[i] - exact) / Ulp(exact):F1} ulps)");
+        }
+        Assert.True(failures.Count == 0, $"{name}: {failures.Count} of {Points.Length} points off, the worst first:\n" + string.Join("\n", failures.Take(12)));
+    }
+
+    [Fact]
+    public void Vector_exp_is_within_two_ulps_subnormals_included_at_every_width()
+    {
+        static float[] Run<TV>(float[] x) where TV : struct, StaticNet.Simd.IVector<TV>
+        {
+            var y = new float[x.Length];
+            for (int i = 0; i + TV.Count <= x.Length; i += TV.Count) TV.Store(TV.Exp(TV.Load(ref x[i])), ref y[i]);
+            return y;
+        }
+        var points = new List<float>();
+        for (float v = -110f; v < 90f; v += 0.0009765625f) points.Add(v);
+        points.AddRange([float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1e-30f, -1e-30f]);
+        while (points.Count % 16 != 0) points.Add(0f);
+        float[] x = points.ToArray();
+        var widths = new List<(string, float[])> { ("scalar", Run<StaticNet.Simd.Scalar>(x)) };
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated) widths.Add(("128", Run<StaticNet.Simd.Vec128>(x)));
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) widths.Add(("256", Run<StaticNet.Simd.Vec256>(x)));
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) widths.Add(("512", Run<StaticNet.Simd.Vec512>(x)));
+        foreach ((string width, float[] y) in widths)
+        {
+            for (int i = 0; i < x.Length; i++)
+            {
+                double exact = Math.Exp(x[i]);
+                if (double.IsNaN(exact)) { Assert.True(float.IsNaN(y[i]), $"{width}: exp(NaN) = {y[i]}"); continue; }
+                float rounded = (float)exact;
+                double ulp = rounded == 0 ? float.Epsilon : MathF.BitIncrement(MathF.Abs(rounded)) - MathF.Abs(rounded);
+                Assert.True(Math.Abs(y[i] - exact) <= 2 * ulp || (float.IsPositiveInfinity(rounded) && float.IsPositiveInfinity(y[i])),
+                    $"{width}: exp({x[i]:R}) = {y[i]:R}, exact {exact:R}");
+            }
+        }
+    }
+}
