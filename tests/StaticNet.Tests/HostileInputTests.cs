@@ -165,15 +165,35 @@ public sealed class HostileInputTests : IDisposable
         Assert.Equal(["0.weight is I32 in the file, but F32 tensors load from F32, F16, BF16 or F64"], e.Result.ShapeMismatches);
     }
 
-    /// <summary>A random change to a valid file: flip a byte, truncate, or overwrite a run of bytes (mostly in the header).</summary>
+    /// <summary>
+    /// A random change to a valid file: flip a byte, truncate, overwrite a run of bytes (mostly in the header), or, in a
+    /// safetensors header, splice in a JSON fragment (lone surrogate escapes, quotes, a repeated field, an extra tensor)
+    /// with the header length adjusted so that the parser reads it.
+    /// </summary>
     private static Gen<(int Kind, int Position, byte Value, int Length)> Mutation(int fileLength) =>
-        Gen.Select(Gen.Int[0, 2], Gen.Int[0, fileLength - 1], Gen.Byte, Gen.Int[1, 16]);
+        Gen.Select(Gen.Int[0, 3], Gen.Int[0, fileLength - 1], Gen.Byte, Gen.Int[1, 16]);
+
+    private static readonly string[] Fragments =
+    [
+        "\\ud800", "\\udfff", "\\u0000", "\\\"", "\\\\", "\"dtype\":\"F32\",", "\"shape\":[1],", "\"data_offsets\":[0,0],",
+        "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},", "\"__metadata__\":{\"k\":\"v\",\"k\":\"w\"},", "{", "}", ",", "[",
+    ];
 
     private static byte[] Apply(byte[] original, (int Kind, int Position, byte Value, int Length) m)
     {
+        long headerLength = original.Length > 9 ? BitConverter.ToInt64(original, 0) : -1;
+        if (m.Kind == 3 && headerLength > 0 && headerLength <= original.Length - 8 && original[8] == (byte)'{')
+        {
+            byte[] fragment = Encoding.UTF8.GetBytes(Fragments[m.Value % Fragments.Length]);
+            int at = 8 + 1 + m.Position % (int)(headerLength - 1);
+            byte[] spliced = [.. original.AsSpan(0, at), .. fragment, .. original.AsSpan(at)];
+            BitConverter.TryWriteBytes(spliced.AsSpan(0, 8), headerLength + fragment.Length);
+            return spliced;
+        }
         switch (m.Kind)
         {
             case 0:
+            case 3: // a splice where there is no safetensors header: a flipped byte
             {
                 byte[] copy = (byte[])original.Clone();
                 copy[m.Position] ^= (byte)(m.Value | 1);
@@ -181,6 +201,7 @@ public sealed class HostileInputTests : IDisposable
             }
             case 1:
                 return original.AsSpan(0, m.Position).ToArray();
+
             default:
             {
                 byte[] copy = (byte[])original.Clone();
