@@ -29,6 +29,7 @@ public sealed class LabelOutOfRangeException : ArgumentOutOfRangeException
     /// <summary>The sample's index in the dataset, when the label came from a loader.</summary>
     public int? DatasetIndex { get; }
 
+    /// <summary>The loss's argument that held the label: <c>target</c>.</summary>
     public override string? ParamName => "target";
 
     private static string Describe(int label, int sample, int classes, int? datasetIndex, string? where) => datasetIndex is int index

@@ -79,10 +79,11 @@ public sealed class HostileInputTests : IDisposable
         Safetensors.Save(first, path);
         float[] a = first.Parameters().SelectMany(p => p.Data.ToArray()).ToArray(), b = second.Parameters().SelectMany(p => p.Data.ToArray()).ToArray();
         using var stop = new System.Threading.CancellationTokenSource();
-        var saver = System.Threading.Tasks.Task.Run(() =>
+        var saver = new System.Threading.Thread(() =>
         {
             for (int i = 0; !stop.IsCancellationRequested; i++) Safetensors.Save(i % 2 == 0 ? second : first, path);
         });
+        saver.Start();
         try
         {
             var target = new FashionMlp(1, 3);
@@ -96,7 +97,7 @@ public sealed class HostileInputTests : IDisposable
         finally
         {
             stop.Cancel();
-            saver.Wait();
+            saver.Join();
         }
     }
 
