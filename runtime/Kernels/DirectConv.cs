@@ -40,8 +40,19 @@ internal static class DirectConv
     public static Span<float> Taps(ReadOnlySpan<float> weight, in Conv2dGeometry layer, bool flip)
     {
         int inChannels = flip ? layer.OutChannels : layer.InChannels, outChannels = flip ? layer.InChannels : layer.OutChannels;
-        int padded = (outChannels + Block - 1) / Block * Block, kh = layer.KernelH, kw = layer.KernelW;
-        Span<float> taps = Scratch(ref s_taps, inChannels * kh * kw * padded);
+        int padded = (outChannels + Block - 1) / Block * Block;
+        Span<float> taps = Scratch(ref s_taps, inChannels * layer.KernelH * layer.KernelW * padded);
+        FillTaps(taps, weight, layer, flip, padded);
+        return taps;
+    }
+
+    /// <summary>
+    /// Writes the taps layout into <paramref name="taps"/> (cleared first): row (c, kh, kw) over the layer's input channels
+    /// (its output channels when flipped) holds the other channels' weights, <paramref name="padded"/> per row.
+    /// </summary>
+    internal static void FillTaps(Span<float> taps, ReadOnlySpan<float> weight, in Conv2dGeometry layer, bool flip, int padded)
+    {
+        int kh = layer.KernelH, kw = layer.KernelW;
         taps.Clear();
         for (int co = 0; co < layer.OutChannels; co++)
         {
@@ -58,7 +69,6 @@ internal static class DirectConv
                 }
             }
         }
-        return taps;
     }
 
     /// <summary>

@@ -20,7 +20,8 @@ public static partial class Kernels
         CheckConv(output.Length, input.Length, weight.Length, bias.Length, batch, geometry);
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (batch == 0) return;
-        ConvJob.Run(ConvJob.Pass.Forward, output, input, weight, bias, default, batch, geometry, relu);
+        if (LaneConv.Applies(geometry)) LaneConv.Forward(output, input, weight, bias, batch, geometry, relu);
+        else ConvJob.Run(ConvJob.Pass.Forward, output, input, weight, bias, default, batch, geometry, relu);
     }
 
     /// <summary>
@@ -42,10 +43,17 @@ public static partial class Kernels
             }
         }
         if (batch == 0) return;
-        if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
-        // The weight gradient sums over samples: on the calling thread, in order, so it does not depend on threads.
-        if (DirectConv.AppliesToWeightGradient(geometry)) DirectConv.WeightGradient(weightGrad, outputGrad, input, batch, geometry);
-        else ConvJob.Run(ConvJob.Pass.WeightGradient, weightGrad, outputGrad, default, default, input, batch, geometry, relu: false);
+        if (LaneConv.Applies(geometry))
+        {
+            LaneConv.Backward(inputGrad, weightGrad, outputGrad, input, weight, batch, geometry);
+        }
+        else
+        {
+            if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
+            // The weight gradient sums over samples: on the calling thread, in order, so it does not depend on threads.
+            if (DirectConv.AppliesToWeightGradient(geometry)) DirectConv.WeightGradient(weightGrad, outputGrad, input, batch, geometry);
+            else ConvJob.Run(ConvJob.Pass.WeightGradient, weightGrad, outputGrad, default, default, input, batch, geometry, relu: false);
+        }
         if (!biasGrad.IsEmpty)
         {
             int plane = geometry.OutputPlane;

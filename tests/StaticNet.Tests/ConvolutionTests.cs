@@ -159,4 +159,59 @@ public class ConvolutionTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(6, 14, 14, 16, 5, 0, 0, 37)]  // LeNet's second convolution: two full groups of 16 samples and one of 5
+    [InlineData(16, 12, 12, 6, 3, 1, 1, 16)]  // input gradient with 3-channel blocks (6 input channels), padding
+    [InlineData(3, 9, 9, 5, 4, 1, 1, 20)]     // "same" with an even kernel: the extra padding on the right and bottom
+    [InlineData(2, 11, 11, 7, 7, 2, 3, 3)]    // a 7-wide kernel (two column chunks), asymmetric padding, 3 samples
+    public void Lane_interleaved_convolution_matches_naive_loops(int cin, int h, int w, int cout, int k, int padTop, int padLeft, int batch)
+    {
+        // "same" for the even kernel: PyTorch puts the extra row and column at the bottom and right.
+        int oh = k % 2 == 0 ? h : h + 2 * padTop - k + 1, ow = k % 2 == 0 ? w : w + 2 * padLeft - k + 1;
+        var g = new Conv2dGeometry(cin, h, w, cout, oh, ow, k, k, 1, 1, padTop, padLeft);
+        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 1), weight = NetworkCases.RandomFloats(g.WeightSize, 2), bias = NetworkCases.RandomFloats(cout, 3);
+        float[] dy = NetworkCases.RandomFloats(batch * g.OutputSize, 4);
+        var y = new float[batch * g.OutputSize];
+        var dx = new float[batch * g.InputSize];
+        float[] dw = Enumerable.Repeat(0.5f, g.WeightSize).ToArray(); // accumulated into
+        var db = new float[cout];
+        Kernels.Conv2dForward(y, x, weight, bias, batch, g);
+        Kernels.Conv2dBackward(dx, dw, db, dy, x, weight, batch, g);
+
+        double X(int n, int c, int i, int j) => i < 0 || j < 0 || i >= h || j >= w ? 0 : x[((n * cin + c) * h + i) * w + j];
+        double W(int co, int ci, int i, int j) => weight[((co * cin + ci) * k + i) * k + j];
+        var expectedDx = new double[dx.Length];
+        var expectedDw = new double[dw.Length];
+        for (int n = 0; n < batch; n++)
+        {
+            for (int co = 0; co < cout; co++)
+            {
+                for (int r = 0; r < oh; r++)
+                {
+                    for (int c = 0; c < ow; c++)
+                    {
+                        double sum = bias[co];
+                        double grad = dy[((n * cout + co) * oh + r) * ow + c];
+                        for (int ci = 0; ci < cin; ci++)
+                        {
+                            for (int i = 0; i < k; i++)
+                            {
+                                for (int j = 0; j < k; j++)
+                                {
+                                    int ih = r + i - padTop, iw = c + j - padLeft;
+                                    sum += W(co, ci, i, j) * X(n, ci, ih, iw);
+                                    expectedDw[((co * cin + ci) * k + i) * k + j] += grad * X(n, ci, ih, iw);
+                                    if (ih >= 0 && iw >= 0 && ih < h && iw < w) expectedDx[((n * cin + ci) * h + ih) * w + iw] += grad * W(co, ci, i, j);
+                                }
+                            }
+                        }
+                        Assert.Equal(sum, y[((n * cout + co) * oh + r) * ow + c], 1e-4);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(expectedDx[i], dx[i], 1e-4);
+        for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
+    }
 }

@@ -1,0 +1,516 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using StaticNet.Simd;
+
+namespace StaticNet;
+
+/// <summary>
+/// Convolution with 16 samples in the lanes of each vector ([C, H, W, 16] per group of 16 samples), for layers whose rows
+/// are too short to fill a vector (LeNet's second convolution: 10 x 10 outputs). With samples in the lanes no lane idles
+/// whatever the row width, every load is one aligned cache line, and the weights are broadcasts shared by the 16
+/// samples. A group is moved into that layout (16 x 16 register transposes, zero padding, missing samples as zero
+/// lanes), computed, and moved back; stride 1, no dilation, one group, AVX-512.
+/// <list type="bullet">
+/// <item>Forward: 4 (or 3) output channels by up to 6 (or 8) positions of a row in registers, over every input channel and
+/// tap; the bias and ReLU applied as they are stored. Groups run in parallel.</item>
+/// <item>Input gradient: the same kernel on the zero-padded output gradient with the kernel flipped and its channels swapped.</item>
+/// <item>Weight gradient: per input channel, kernel row and block of 4 output channels, 4 x (up to 5) taps in registers
+/// over every group and position, then summed across lanes; tasks own their weights, so any thread count gives the same bits.</item>
+/// </list>
+/// </summary>
+internal static unsafe class LaneConv
+{
+    private const int Lanes = 16;
+
+    [ThreadStatic] private static float[]? s_in, s_out;
+    [ThreadStatic] private static Job? s_job;
+
+    /// <summary>Whether this path takes the geometry: short output rows (where a row-vectorised kernel idles lanes).</summary>
+    public static bool Applies(in Conv2dGeometry g) =>
+        Avx512F.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
+        && g.OutWidth <= 16 && g.PadTop < g.KernelH && g.PadLeft < g.KernelW;
+
+    /// <summary>The padded input's height and width: what stride 1 needs for the output (the extra row or column of an even "same" kernel included).</summary>
+    private static (int Height, int Width) Padded(in Conv2dGeometry g) => (g.OutHeight + g.KernelH - 1, g.OutWidth + g.KernelW - 1);
+
+    public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, bool relu)
+    {
+        float[] taps = Taps(weight, g, flip: false, out int block);
+        fixed (float* py = y, px = x, pt = taps, pb = bias)
+        {
+            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu, batch, g, block);
+        }
+    }
+
+    /// <summary>
+    /// inputGrad (written, unless empty) and weightGrad (accumulated) of a layer this path takes; the bias gradient is
+    /// the caller's. Each group packs its output gradient and input once and serves both; the weight gradient's partial
+    /// sums are kept per group and added in group order afterwards, so the result does not depend on the thread count.
+    /// </summary>
+    public static void Backward(Span<float> inputGrad, Span<float> weightGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        int batch, in Conv2dGeometry g)
+    {
+        int groups = (batch + Lanes - 1) / Lanes, tasks = WeightTasks(g);
+        int block = 4;
+        float[] taps = inputGrad.IsEmpty ? [] : Taps(weight, g, flip: true, out block);
+        float* partials = Scratch(ref s_partials, groups * tasks * 20 * Lanes);
+        fixed (float* dx = inputGrad, dy = outputGrad, px = input, pt = taps)
+        {
+            Run(Pass.Backward, inputGrad.IsEmpty ? null : dx, px, dy, pt, null, partials, relu: false, batch, g, block);
+        }
+        // Per task: the groups' partial sums in order, then the 16 lanes.
+        int blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5;
+        for (int task = 0; task < tasks; task++)
+        {
+            int chunk = task % chunks, b = task / chunks % blocks, kh = task / chunks / blocks % g.KernelH, ci = task / chunks / blocks / g.KernelH;
+            int co0 = 4 * b, k0 = 5 * chunk, width = Math.Min(5, g.KernelW - k0);
+            for (int j = 0; j < 4 && co0 + j < g.OutChannels; j++)
+            {
+                for (int t = 0; t < width; t++)
+                {
+                    Vector512<float> total = Vector512<float>.Zero;
+                    for (int group = 0; group < groups; group++) total += Vector512.Load(partials + (((long)group * tasks + task) * 20 + j * 5 + t) * Lanes);
+                    weightGrad[(((co0 + j) * g.InChannels + ci) * g.KernelH + kh) * g.KernelW + k0 + t] += Vector512.Sum(total);
+                }
+            }
+        }
+    }
+
+    /// <summary>Weight-gradient tasks: input channel x kernel row x block of 4 output channels x chunk of up to 5 kernel columns.</summary>
+    private static int WeightTasks(in Conv2dGeometry g) => g.InChannels * g.KernelH * ((g.OutChannels + 3) / 4) * ((g.KernelW + 4) / 5);
+
+    [ThreadStatic] private static float[]? s_partials;
+
+    private enum Pass { Forward, Backward }
+
+    private sealed class Job : IPartitionedJob
+    {
+        public Pass Kind;
+        public float* Output, Input, Gradient, Taps, Bias;
+        public bool Relu;
+        public int Batch, Block, Parts;
+        public Conv2dGeometry Geometry;
+
+        public float* Partials;
+
+        public void Execute(int part)
+        {
+            int groups = (Batch + Lanes - 1) / Lanes;
+            for (int group = (int)((long)groups * part / Parts); group < (int)((long)groups * (part + 1) / Parts); group++)
+            {
+                if (Kind == Pass.Forward) ForwardGroup(group);
+                else BackwardGroup(group);
+            }
+        }
+
+        private void ForwardGroup(int group)
+        {
+            Conv2dGeometry g = Geometry;
+            int n0 = group * Lanes, count = Math.Min(Lanes, Batch - n0);
+            (int inH, int inW) = Padded(g);
+            float* packed = Scratch(ref s_in, g.InChannels * inH * inW * Lanes);
+            float* result = Scratch(ref s_out, g.OutChannels * g.OutputPlane * Lanes);
+            Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW);
+            Convolve(result, packed, Taps, Bias, g, Block, Relu);
+            Unpack(Output + (long)n0 * g.OutputSize, result, count, g.OutChannels, g.OutputPlane);
+        }
+
+        private void BackwardGroup(int group)
+        {
+            Conv2dGeometry g = Geometry, t = DirectConv.Transposed(g);
+            int n0 = group * Lanes, count = Math.Min(Lanes, Batch - n0);
+            // The output gradient padded for the input gradient's convolution; the weight gradient reads inside the padding.
+            (int gradH, int gradW) = Padded(t);
+            float* grad = Scratch(ref s_grad, g.OutChannels * gradH * gradW * Lanes);
+            Pack(grad, Gradient + (long)n0 * g.OutputSize, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW);
+            if (Output is not null)
+            {
+                float* result = Scratch(ref s_out, g.InChannels * g.InHeight * g.InWidth * Lanes);
+                Convolve(result, grad, Taps, null, t, Block, relu: false);
+                Unpack(Output + (long)n0 * g.InputSize, result, count, g.InChannels, g.InHeight * g.InWidth);
+            }
+            (int inH, int inW) = Padded(g);
+            float* packed = Scratch(ref s_in, g.InChannels * inH * inW * Lanes);
+            Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW);
+            int tasks = WeightTasks(g), blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5;
+            for (int task = 0; task < tasks; task++)
+            {
+                int chunk = task % chunks, b = task / chunks % blocks, kh = task / chunks / blocks % g.KernelH, ci = task / chunks / blocks / g.KernelH;
+                Vector512<float>* sums = (Vector512<float>*)(Partials + ((long)group * tasks + task) * 20 * Lanes);
+                for (int i = 0; i < 20; i++) sums[i] = Vector512<float>.Zero;
+                float* x = packed + (long)ci * inH * inW * Lanes;
+                float* dy = grad + ((long)4 * b * gradH * gradW + t.PadTop * gradW + t.PadLeft) * Lanes;
+                int channels = Math.Min(4, g.OutChannels - 4 * b), width = Math.Min(5, g.KernelW - 5 * chunk);
+                WeightBlock(sums, x, dy, channels, width, g, kh, 5 * chunk, inW, gradH * gradW, gradW);
+            }
+        }
+    }
+
+    [ThreadStatic] private static float[]? s_grad;
+
+    /// <summary>Fills this thread's job (no allocation per call) and runs it over the groups, split across the threads.</summary>
+    private static void Run(Pass kind, float* output, float* input, float* gradient, float* taps, float* bias, float* partials, bool relu, int batch,
+        in Conv2dGeometry g, int block)
+    {
+        Job job = s_job ??= new Job();
+        job.Kind = kind;
+        job.Output = output;
+        job.Input = input;
+        job.Gradient = gradient;
+        job.Taps = taps;
+        job.Bias = bias;
+        job.Partials = partials;
+        (job.Relu, job.Batch, job.Block, job.Geometry) = (relu, batch, block, g);
+        job.Parts = Math.Max(1, Math.Min(Threading.NumThreads, (batch + Lanes - 1) / Lanes));
+        WorkerPool.Run(job, job.Parts);
+    }
+
+    private static float* Scratch(ref float[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+    }
+
+    [ThreadStatic] private static float[]? s_taps;
+
+    /// <summary>
+    /// The weights as taps: row (c, kh, kw) over the layer's input channels holds the output channels' weights, padded
+    /// to the block (4, or 3 when the count divides by 3 and not by 4). With <paramref name="flip"/>, for the input
+    /// gradient: channels swapped and the kernel rotated.
+    /// </summary>
+    private static float[] Taps(ReadOnlySpan<float> weight, in Conv2dGeometry layer, bool flip, out int block)
+    {
+        int inChannels = flip ? layer.OutChannels : layer.InChannels, outChannels = flip ? layer.InChannels : layer.OutChannels;
+        block = outChannels % 4 != 0 && outChannels % 3 == 0 ? 3 : 4;
+        int padded = (outChannels + block - 1) / block * block, length = inChannels * layer.KernelH * layer.KernelW * padded;
+        float[] taps = s_taps is { } t && t.Length >= length ? t : (s_taps = GC.AllocateUninitializedArray<float>(length, pinned: true));
+        DirectConv.FillTaps(taps.AsSpan(0, length), weight, layer, flip, padded);
+        return taps;
+    }
+
+    /// <summary>
+    /// Samples [0, count) of <paramref name="x"/> (<paramref name="sampleStride"/> floats apart, [C, H, W] each) into
+    /// <paramref name="packed"/> as [C, paddedH, paddedW, 16], each image at (padTop, padLeft): zeros in the padding and
+    /// in the lanes of missing samples.
+    /// </summary>
+    private static void Pack(float* packed, float* x, int count, int channels, int sampleStride, int height, int width, int padTop, int padLeft, int paddedH, int paddedW)
+    {
+        if (paddedH != height || paddedW != width) new Span<float>(packed, channels * paddedH * paddedW * Lanes).Clear();
+        float* tile = stackalloc float[Lanes * Lanes];
+        for (int c = 0; c < channels; c++)
+        {
+            for (int h = 0; h < height; h++)
+            {
+                for (int w0 = 0; w0 < width; w0 += Lanes)
+                {
+                    int n = Math.Min(Lanes, width - w0);
+                    Vector512<float> mask = Mask(n);
+                    for (int l = 0; l < Lanes; l++)
+                    {
+                        Vector512<float> row = l < count ? Avx512F.MaskLoad(x + (long)l * sampleStride + (c * height + h) * width + w0, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Vector512.Store(row, tile + l * Lanes);
+                    }
+                    Transpose(tile);
+                    float* target = packed + ((long)(c * paddedH + h + padTop) * paddedW + w0 + padLeft) * Lanes;
+                    for (int j = 0; j < n; j++) Vector512.Store(Vector512.Load(tile + j * Lanes), target + j * Lanes);
+                }
+            }
+        }
+    }
+
+    /// <summary>[C, positions, 16] back to samples [0, count) of [C, positions] each.</summary>
+    private static void Unpack(float* y, float* result, int count, int channels, int plane)
+    {
+        float* tile = stackalloc float[Lanes * Lanes];
+        int sample = channels * plane;
+        for (int c = 0; c < channels; c++)
+        {
+            for (int p0 = 0; p0 < plane; p0 += Lanes)
+            {
+                int n = Math.Min(Lanes, plane - p0);
+                float* source = result + ((long)c * plane + p0) * Lanes;
+                for (int j = 0; j < Lanes; j++) Vector512.Store(j < n ? Vector512.Load(source + j * Lanes) : Vector512<float>.Zero, tile + j * Lanes);
+                Transpose(tile);
+                Vector512<float> mask = Mask(n);
+                for (int l = 0; l < count; l++) Avx512F.MaskStore(y + (long)l * sample + c * plane + p0, mask, Vector512.Load(tile + l * Lanes));
+            }
+        }
+    }
+
+    private static Vector512<float> Mask(int count) =>
+        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
+
+    /// <summary>Transposes a 16 x 16 tile in place: four rounds of unpacks and 128-bit lane shuffles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose(float* tile)
+    {
+        Vector512<float> r0 = Vector512.Load(tile), r1 = Vector512.Load(tile + 16), r2 = Vector512.Load(tile + 32), r3 = Vector512.Load(tile + 48);
+        Vector512<float> r4 = Vector512.Load(tile + 64), r5 = Vector512.Load(tile + 80), r6 = Vector512.Load(tile + 96), r7 = Vector512.Load(tile + 112);
+        Vector512<float> r8 = Vector512.Load(tile + 128), r9 = Vector512.Load(tile + 144), r10 = Vector512.Load(tile + 160), r11 = Vector512.Load(tile + 176);
+        Vector512<float> r12 = Vector512.Load(tile + 192), r13 = Vector512.Load(tile + 208), r14 = Vector512.Load(tile + 224), r15 = Vector512.Load(tile + 240);
+
+        // Pairs of rows interleaved by element, then by pairs of elements: each 128-bit lane ends holding a 4 x 4 block.
+        Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1), t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+        Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5), t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
+        Vector512<float> t8 = Avx512F.UnpackLow(r8, r9), t9 = Avx512F.UnpackHigh(r8, r9), t10 = Avx512F.UnpackLow(r10, r11), t11 = Avx512F.UnpackHigh(r10, r11);
+        Vector512<float> t12 = Avx512F.UnpackLow(r12, r13), t13 = Avx512F.UnpackHigh(r12, r13), t14 = Avx512F.UnpackLow(r14, r15), t15 = Avx512F.UnpackHigh(r14, r15);
+
+        Vector512<float> u0 = Avx512F.UnpackLow(t0.AsDouble(), t2.AsDouble()).AsSingle(), u1 = Avx512F.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle();
+        Vector512<float> u2 = Avx512F.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle(), u3 = Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle();
+        Vector512<float> u4 = Avx512F.UnpackLow(t4.AsDouble(), t6.AsDouble()).AsSingle(), u5 = Avx512F.UnpackHigh(t4.AsDouble(), t6.AsDouble()).AsSingle();
+        Vector512<float> u6 = Avx512F.UnpackLow(t5.AsDouble(), t7.AsDouble()).AsSingle(), u7 = Avx512F.UnpackHigh(t5.AsDouble(), t7.AsDouble()).AsSingle();
+        Vector512<float> u8 = Avx512F.UnpackLow(t8.AsDouble(), t10.AsDouble()).AsSingle(), u9 = Avx512F.UnpackHigh(t8.AsDouble(), t10.AsDouble()).AsSingle();
+        Vector512<float> u10 = Avx512F.UnpackLow(t9.AsDouble(), t11.AsDouble()).AsSingle(), u11 = Avx512F.UnpackHigh(t9.AsDouble(), t11.AsDouble()).AsSingle();
+        Vector512<float> u12 = Avx512F.UnpackLow(t12.AsDouble(), t14.AsDouble()).AsSingle(), u13 = Avx512F.UnpackHigh(t12.AsDouble(), t14.AsDouble()).AsSingle();
+        Vector512<float> u14 = Avx512F.UnpackLow(t13.AsDouble(), t15.AsDouble()).AsSingle(), u15 = Avx512F.UnpackHigh(t13.AsDouble(), t15.AsDouble()).AsSingle();
+
+        // The 4 x 4 blocks moved across 128-bit lanes: first within groups of four rows, then across the halves.
+        Vector512<float> v0 = Avx512F.Shuffle4x128(u0, u4, 0x88), v1 = Avx512F.Shuffle4x128(u1, u5, 0x88), v2 = Avx512F.Shuffle4x128(u2, u6, 0x88), v3 = Avx512F.Shuffle4x128(u3, u7, 0x88);
+        Vector512<float> v4 = Avx512F.Shuffle4x128(u0, u4, 0xDD), v5 = Avx512F.Shuffle4x128(u1, u5, 0xDD), v6 = Avx512F.Shuffle4x128(u2, u6, 0xDD), v7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+        Vector512<float> v8 = Avx512F.Shuffle4x128(u8, u12, 0x88), v9 = Avx512F.Shuffle4x128(u9, u13, 0x88), v10 = Avx512F.Shuffle4x128(u10, u14, 0x88), v11 = Avx512F.Shuffle4x128(u11, u15, 0x88);
+        Vector512<float> v12 = Avx512F.Shuffle4x128(u8, u12, 0xDD), v13 = Avx512F.Shuffle4x128(u9, u13, 0xDD), v14 = Avx512F.Shuffle4x128(u10, u14, 0xDD), v15 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
+
+        Vector512.Store(Avx512F.Shuffle4x128(v0, v8, 0x88), tile);
+        Vector512.Store(Avx512F.Shuffle4x128(v1, v9, 0x88), tile + 16);
+        Vector512.Store(Avx512F.Shuffle4x128(v2, v10, 0x88), tile + 32);
+        Vector512.Store(Avx512F.Shuffle4x128(v3, v11, 0x88), tile + 48);
+        Vector512.Store(Avx512F.Shuffle4x128(v4, v12, 0x88), tile + 64);
+        Vector512.Store(Avx512F.Shuffle4x128(v5, v13, 0x88), tile + 80);
+        Vector512.Store(Avx512F.Shuffle4x128(v6, v14, 0x88), tile + 96);
+        Vector512.Store(Avx512F.Shuffle4x128(v7, v15, 0x88), tile + 112);
+        Vector512.Store(Avx512F.Shuffle4x128(v0, v8, 0xDD), tile + 128);
+        Vector512.Store(Avx512F.Shuffle4x128(v1, v9, 0xDD), tile + 144);
+        Vector512.Store(Avx512F.Shuffle4x128(v2, v10, 0xDD), tile + 160);
+        Vector512.Store(Avx512F.Shuffle4x128(v3, v11, 0xDD), tile + 176);
+        Vector512.Store(Avx512F.Shuffle4x128(v4, v12, 0xDD), tile + 192);
+        Vector512.Store(Avx512F.Shuffle4x128(v5, v13, 0xDD), tile + 208);
+        Vector512.Store(Avx512F.Shuffle4x128(v6, v14, 0xDD), tile + 224);
+        Vector512.Store(Avx512F.Shuffle4x128(v7, v15, 0xDD), tile + 240);
+    }
+
+    /// <summary>A compile-time count for the kernels' blocks: the JIT specialises a kernel per count and drops the unused lanes.</summary>
+    private interface ICount { static abstract int N { get; } }
+    private struct One : ICount { public static int N => 1; }
+    private struct Two : ICount { public static int N => 2; }
+    private struct Three : ICount { public static int N => 3; }
+    private struct Four : ICount { public static int N => 4; }
+    private struct Five : ICount { public static int N => 5; }
+    private struct Six : ICount { public static int N => 6; }
+    private struct Seven : ICount { public static int N => 7; }
+    private struct Eight : ICount { public static int N => 8; }
+
+    /// <summary>One group: result[co, oh, ow, 16] over a packed, padded input, in blocks of channels by positions of a row.</summary>
+    private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu)
+    {
+        int width = block == 4 ? 6 : 8;
+        for (int co = 0; co < g.OutChannels; co += block)
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                for (int ow = 0; ow < g.OutWidth; ow += width)
+                {
+                    int n = Math.Min(width, g.OutWidth - ow);
+                    if (block == 4)
+                    {
+                        switch (n)
+                        {
+                            case 6: Block<Four, Six>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 5: Block<Four, Five>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 4: Block<Four, Four>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 3: Block<Four, Three>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 2: Block<Four, Two>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            default: Block<Four, One>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                        }
+                    }
+                    else
+                    {
+                        switch (n)
+                        {
+                            case 8: Block<Three, Eight>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 7: Block<Three, Seven>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 6: Block<Three, Six>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 5: Block<Three, Five>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 4: Block<Three, Four>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 3: Block<Three, Three>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 2: Block<Three, Two>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            default: Block<Three, One>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// TC output channels (from co0) by TP positions (from ow0 in row oh): TC x TP accumulators over every input channel
+    /// and tap; per tap TP aligned loads of the input and TC broadcast weights feed TC x TP multiply-adds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<TC, TP>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int co0, int oh, int ow0, bool relu)
+        where TC : struct, ICount where TP : struct, ICount
+    {
+        (int paddedH, int paddedW) = Padded(g);
+        int kw = g.KernelW, stride = TC.N == 3 ? 3 : 4;
+        int padded = (g.OutChannels + stride - 1) / stride * stride;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default, a06 = default, a07 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default, a16 = default, a17 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default, a25 = default, a26 = default, a27 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default, a34 = default, a35 = default;
+        for (int ci = 0; ci < g.InChannels; ci++)
+        {
+            for (int kh = 0; kh < g.KernelH; kh++)
+            {
+                float* row = packed + ((long)(ci * paddedH + oh + kh) * paddedW + ow0) * Lanes;
+                float* tap = taps + (long)(ci * g.KernelH + kh) * kw * padded + co0;
+                for (int k = 0; k < kw; k++, row += Lanes, tap += padded)
+                {
+                    Vector512<float> x0 = Vector512.Load(row), x1 = default, x2 = default, x3 = default, x4 = default, x5 = default, x6 = default, x7 = default;
+                    if (TP.N > 1) x1 = Vector512.Load(row + 16);
+                    if (TP.N > 2) x2 = Vector512.Load(row + 32);
+                    if (TP.N > 3) x3 = Vector512.Load(row + 48);
+                    if (TP.N > 4) x4 = Vector512.Load(row + 64);
+                    if (TP.N > 5) x5 = Vector512.Load(row + 80);
+                    if (TP.N > 6) x6 = Vector512.Load(row + 96);
+                    if (TP.N > 7) x7 = Vector512.Load(row + 112);
+                    Vector512<float> w = Vector512.Create(tap[0]);
+                    a00 = Vector512.FusedMultiplyAdd(w, x0, a00);
+                    if (TP.N > 1) a01 = Vector512.FusedMultiplyAdd(w, x1, a01);
+                    if (TP.N > 2) a02 = Vector512.FusedMultiplyAdd(w, x2, a02);
+                    if (TP.N > 3) a03 = Vector512.FusedMultiplyAdd(w, x3, a03);
+                    if (TP.N > 4) a04 = Vector512.FusedMultiplyAdd(w, x4, a04);
+                    if (TP.N > 5) a05 = Vector512.FusedMultiplyAdd(w, x5, a05);
+                    if (TP.N > 6) a06 = Vector512.FusedMultiplyAdd(w, x6, a06);
+                    if (TP.N > 7) a07 = Vector512.FusedMultiplyAdd(w, x7, a07);
+                    w = Vector512.Create(tap[1]);
+                    a10 = Vector512.FusedMultiplyAdd(w, x0, a10);
+                    if (TP.N > 1) a11 = Vector512.FusedMultiplyAdd(w, x1, a11);
+                    if (TP.N > 2) a12 = Vector512.FusedMultiplyAdd(w, x2, a12);
+                    if (TP.N > 3) a13 = Vector512.FusedMultiplyAdd(w, x3, a13);
+                    if (TP.N > 4) a14 = Vector512.FusedMultiplyAdd(w, x4, a14);
+                    if (TP.N > 5) a15 = Vector512.FusedMultiplyAdd(w, x5, a15);
+                    if (TP.N > 6) a16 = Vector512.FusedMultiplyAdd(w, x6, a16);
+                    if (TP.N > 7) a17 = Vector512.FusedMultiplyAdd(w, x7, a17);
+                    w = Vector512.Create(tap[2]);
+                    a20 = Vector512.FusedMultiplyAdd(w, x0, a20);
+                    if (TP.N > 1) a21 = Vector512.FusedMultiplyAdd(w, x1, a21);
+                    if (TP.N > 2) a22 = Vector512.FusedMultiplyAdd(w, x2, a22);
+                    if (TP.N > 3) a23 = Vector512.FusedMultiplyAdd(w, x3, a23);
+                    if (TP.N > 4) a24 = Vector512.FusedMultiplyAdd(w, x4, a24);
+                    if (TP.N > 5) a25 = Vector512.FusedMultiplyAdd(w, x5, a25);
+                    if (TP.N > 6) a26 = Vector512.FusedMultiplyAdd(w, x6, a26);
+                    if (TP.N > 7) a27 = Vector512.FusedMultiplyAdd(w, x7, a27);
+                    if (TC.N > 3)
+                    {
+                        w = Vector512.Create(tap[3]);
+                        a30 = Vector512.FusedMultiplyAdd(w, x0, a30);
+                        if (TP.N > 1) a31 = Vector512.FusedMultiplyAdd(w, x1, a31);
+                        if (TP.N > 2) a32 = Vector512.FusedMultiplyAdd(w, x2, a32);
+                        if (TP.N > 3) a33 = Vector512.FusedMultiplyAdd(w, x3, a33);
+                        if (TP.N > 4) a34 = Vector512.FusedMultiplyAdd(w, x4, a34);
+                        if (TP.N > 5) a35 = Vector512.FusedMultiplyAdd(w, x5, a35);
+                    }
+                }
+            }
+        }
+        int plane = g.OutputPlane;
+        float* target = result + ((long)co0 * plane + oh * g.OutWidth + ow0) * Lanes;
+        StoreRow<TP>(target, 0, co0, g.OutChannels, plane, bias, relu, a00, a01, a02, a03, a04, a05, a06, a07);
+        StoreRow<TP>(target, 1, co0, g.OutChannels, plane, bias, relu, a10, a11, a12, a13, a14, a15, a16, a17);
+        StoreRow<TP>(target, 2, co0, g.OutChannels, plane, bias, relu, a20, a21, a22, a23, a24, a25, a26, a27);
+        if (TC.N > 3) StoreRow<TP>(target, 3, co0, g.OutChannels, plane, bias, relu, a30, a31, a32, a33, a34, a35, default, default);
+    }
+
+    /// <summary>Channel co0 + j's TP vectors (bias added, ReLU applied), if the channel exists.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TP>(float* target, int j, int co0, int channels, int plane, float* bias, bool relu,
+        Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3, Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7)
+        where TP : struct, ICount
+    {
+        if (co0 + j >= channels) return;
+        Vector512<float> shift = bias is null ? Vector512<float>.Zero : Vector512.Create(bias[co0 + j]);
+        Vector512<float> floor = relu ? Vector512<float>.Zero : Vector512.Create(float.NegativeInfinity);
+        float* row = target + (long)j * plane * Lanes;
+        Vector512.Store(Vector512.Max(v0 + shift, floor), row);
+        if (TP.N > 1) Vector512.Store(Vector512.Max(v1 + shift, floor), row + 16);
+        if (TP.N > 2) Vector512.Store(Vector512.Max(v2 + shift, floor), row + 32);
+        if (TP.N > 3) Vector512.Store(Vector512.Max(v3 + shift, floor), row + 48);
+        if (TP.N > 4) Vector512.Store(Vector512.Max(v4 + shift, floor), row + 64);
+        if (TP.N > 5) Vector512.Store(Vector512.Max(v5 + shift, floor), row + 80);
+        if (TP.N > 6) Vector512.Store(Vector512.Max(v6 + shift, floor), row + 96);
+        if (TP.N > 7) Vector512.Store(Vector512.Max(v7 + shift, floor), row + 112);
+    }
+
+    /// <summary>
+    /// sums[j * 5 + t] += dY[j, position] x[position + (kh, k0 + t)] over every output position of one group, for
+    /// <paramref name="channels"/> output channels (planes <paramref name="gradPlane"/> apart, rows <paramref name="gradRow"/>
+    /// wide) and <paramref name="width"/> taps: 4 x 5 accumulators in registers.
+    /// </summary>
+    private static void WeightBlock(Vector512<float>* sums, float* x, float* dy, int channels, int width, in Conv2dGeometry g, int kh, int k0, int paddedW, int gradPlane, int gradRow)
+    {
+        switch (width)
+        {
+            case 5: Taps5<Five>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
+            case 4: Taps5<Four>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
+            case 3: Taps5<Three>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
+            case 2: Taps5<Two>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
+            default: Taps5<One>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Taps5<TT>(Vector512<float>* sums, float* x, float* dy, int channels, in Conv2dGeometry g, int kh, int k0, int paddedW, int gradPlane, int gradRow)
+        where TT : struct, ICount
+    {
+        Vector512<float> s00 = sums[0], s01 = sums[1], s02 = sums[2], s03 = sums[3], s04 = sums[4];
+        Vector512<float> s10 = sums[5], s11 = sums[6], s12 = sums[7], s13 = sums[8], s14 = sums[9];
+        Vector512<float> s20 = sums[10], s21 = sums[11], s22 = sums[12], s23 = sums[13], s24 = sums[14];
+        Vector512<float> s30 = sums[15], s31 = sums[16], s32 = sums[17], s33 = sums[18], s34 = sums[19];
+        // Missing channels (a last block of fewer than 4) read channel 0 again; their sums are never used.
+        long step = (long)gradPlane * Lanes;
+        float* c0 = dy, c1 = channels > 1 ? dy + step : dy, c2 = channels > 2 ? dy + 2 * step : dy, c3 = channels > 3 ? dy + 3 * step : dy;
+        for (int oh = 0; oh < g.OutHeight; oh++)
+        {
+            float* row = x + ((long)(oh + kh) * paddedW + k0) * Lanes;
+            long at = (long)oh * gradRow * Lanes;
+            float* d0 = c0 + at, d1 = c1 + at, d2 = c2 + at, d3 = c3 + at;
+            for (int ow = 0; ow < g.OutWidth; ow++, row += Lanes, d0 += Lanes, d1 += Lanes, d2 += Lanes, d3 += Lanes)
+            {
+                Vector512<float> g0 = Vector512.Load(d0), g1 = Vector512.Load(d1), g2 = Vector512.Load(d2), g3 = Vector512.Load(d3);
+                Vector512<float> x0 = Vector512.Load(row);
+                s00 = Vector512.FusedMultiplyAdd(g0, x0, s00); s10 = Vector512.FusedMultiplyAdd(g1, x0, s10);
+                s20 = Vector512.FusedMultiplyAdd(g2, x0, s20); s30 = Vector512.FusedMultiplyAdd(g3, x0, s30);
+                if (TT.N > 1)
+                {
+                    Vector512<float> x1 = Vector512.Load(row + 16);
+                    s01 = Vector512.FusedMultiplyAdd(g0, x1, s01); s11 = Vector512.FusedMultiplyAdd(g1, x1, s11);
+                    s21 = Vector512.FusedMultiplyAdd(g2, x1, s21); s31 = Vector512.FusedMultiplyAdd(g3, x1, s31);
+                }
+                if (TT.N > 2)
+                {
+                    Vector512<float> x2 = Vector512.Load(row + 32);
+                    s02 = Vector512.FusedMultiplyAdd(g0, x2, s02); s12 = Vector512.FusedMultiplyAdd(g1, x2, s12);
+                    s22 = Vector512.FusedMultiplyAdd(g2, x2, s22); s32 = Vector512.FusedMultiplyAdd(g3, x2, s32);
+                }
+                if (TT.N > 3)
+                {
+                    Vector512<float> x3 = Vector512.Load(row + 48);
+                    s03 = Vector512.FusedMultiplyAdd(g0, x3, s03); s13 = Vector512.FusedMultiplyAdd(g1, x3, s13);
+                    s23 = Vector512.FusedMultiplyAdd(g2, x3, s23); s33 = Vector512.FusedMultiplyAdd(g3, x3, s33);
+                }
+                if (TT.N > 4)
+                {
+                    Vector512<float> x4 = Vector512.Load(row + 64);
+                    s04 = Vector512.FusedMultiplyAdd(g0, x4, s04); s14 = Vector512.FusedMultiplyAdd(g1, x4, s14);
+                    s24 = Vector512.FusedMultiplyAdd(g2, x4, s24); s34 = Vector512.FusedMultiplyAdd(g3, x4, s34);
+                }
+            }
+        }
+        (sums[0], sums[1], sums[2], sums[3], sums[4]) = (s00, s01, s02, s03, s04);
+        (sums[5], sums[6], sums[7], sums[8], sums[9]) = (s10, s11, s12, s13, s14);
+        (sums[10], sums[11], sums[12], sums[13], sums[14]) = (s20, s21, s22, s23, s24);
+        (sums[15], sums[16], sums[17], sums[18], sums[19]) = (s30, s31, s32, s33, s34);
+    }
+}
