@@ -12,8 +12,8 @@ namespace StaticNet.Generator.Emit;
 /// </summary>
 internal static class Fusions
 {
-    private static readonly IReadOnlyList<ForwardFusion> ForwardRules = [new LinearThenRelu(), new Conv2dThenRelu()];
-    private static readonly IReadOnlyList<BackwardFusion> BackwardRules = [new ReluThenLinear()];
+    private static readonly IReadOnlyList<ForwardFusion> ForwardRules = [new LinearThenRelu(), new Conv2dThenRelu(), new SigmoidThenAvgPool()];
+    private static readonly IReadOnlyList<BackwardFusion> BackwardRules = [new ReluThenLinear(), new SigmoidThenAvgPoolBackward()];
 
     /// <summary>The forward fusion of steps <paramref name="first"/> and first + 1, if any.</summary>
     public static ForwardFusion? Forward(IReadOnlyList<Step> steps, BufferPlan plan, int first) => Find(ForwardRules, steps, plan, first);
@@ -101,4 +101,32 @@ internal sealed class ReluThenLinear : BackwardFusion
         second.Kernel("LinearBackwardThroughRelu", target, second.Grad("weight"), second.GradOrEmpty("bias"), second.OutputGrad, second.Input,
             second.Param("weight"), linear.Rows, Code.Int(linear.InFeatures), Code.Int(linear.OutFeatures));
     }
+}
+
+/// <summary>
+/// A Sigmoid and the average pooling after it (LeNet's pattern): the pooling applies the sigmoid as it reads, so the
+/// sigmoid's output (as large as the convolution's) is never written. Valid because neither backward reads it: the
+/// Sigmoid's derivative comes from its input, and average pooling's backward reads nothing of its input.
+/// </summary>
+internal sealed class SigmoidThenAvgPool : ForwardFusion
+{
+    public override bool Matches(LayerModel first, LayerModel second) =>
+        first is ActivationModel { Activation: "Sigmoid" } && second is Pool2dModel { Max: false };
+
+    public override string FirstComment => "computed with the average pooling below, which applies it as it reads";
+
+    public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second) =>
+        Pool2dLayer.EmitAverageOfSigmoid((Pool2dModel)secondLayer, second, first.Input);
+}
+
+/// <summary>The same pair backward: the pooling's spread gradient times the Sigmoid's derivative, in one pass.</summary>
+internal sealed class SigmoidThenAvgPoolBackward : BackwardFusion
+{
+    public override bool Matches(LayerModel first, LayerModel second) =>
+        first is ActivationModel { Activation: "Sigmoid" } && second is Pool2dModel { Max: false };
+
+    public override string FirstComment(StepContext first) => $"{first.InputGrad} was written by the average pooling above, through this Sigmoid";
+
+    public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second) =>
+        Pool2dLayer.EmitAverageOfSigmoidBackward((Pool2dModel)secondLayer, second, first.InputGrad, first.Input);
 }

@@ -262,24 +262,24 @@ internal static class NetworkEmitter
                     continue;
                 }
                 BackwardFusion? fromPrevious = Fusions.Backward(steps, plan, i - 1);
-                if (fromPrevious is not null)
+                BackwardFusion? intoNext = Fusions.Backward(steps, plan, i);
+                if (intoNext is not null && layer.Kind.Output(layer) != OutputBuffer.View)
                 {
-                    w.Line($"// {Describe(step)}: d{In(i - 1)} {Shapes.Batched(steps[i - 1].Layer.InputShape)} from {c.OutputGrad}, through the ReLU below");
+                    w.Line($"// {Describe(step)}: {intoNext.FirstComment(c)}");
+                }
+                else if (fromPrevious is not null)
+                {
+                    w.Line($"// {Describe(step)}: d{In(i - 1)} {Shapes.Batched(steps[i - 1].Layer.InputShape)} from {c.OutputGrad}, through the {steps[i - 1].Layer.Kind.Name} below");
                 }
                 else
                 {
                     w.Line($"// {Describe(step)}: {c.InputGrad} {Shapes.Batched(layer.InputShape)} from {c.OutputGrad}");
                 }
-                BackwardFusion? intoNext = Fusions.Backward(steps, plan, i);
                 if (layer.Kind.Output(layer) == OutputBuffer.View)
                 {
                     w.Line($"// a view: {c.InputGrad} is {c.OutputGrad}");
                 }
-                else if (intoNext is not null)
-                {
-                    w.Line("// " + intoNext.FirstComment(c));
-                }
-                else
+                else if (intoNext is null)
                 {
                     // Steps before the first one with parameters matter only for the input gradient (unless a residual routes around them).
                     bool onlyForInput = !plan.HasResidual && (plan.FirstParameterStep < 0 || i < plan.FirstParameterStep);

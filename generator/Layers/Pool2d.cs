@@ -121,6 +121,14 @@ internal sealed class Pool2dLayer : LayerKind<Pool2dArguments, Pool2dModel>
         else c.Kernel("AvgPool2dBackward", c.InputGrad, c.OutputGrad, "batch", c.Static(GeometryField), Bool(layer.CountIncludePad), Text(layer.DivisorOverride));
     }
 
+    /// <summary>Forward of a Sigmoid and this average pooling together (see Fusions.SigmoidThenAvgPool), from the sigmoid's input.</summary>
+    internal static void EmitAverageOfSigmoid(Pool2dModel layer, StepContext c, string sigmoidInput) =>
+        c.Kernel("SigmoidAvgPool2dForward", c.Output, sigmoidInput, "batch", c.Static(GeometryField), Bool(layer.CountIncludePad), Text(layer.DivisorOverride));
+
+    /// <summary>Backward of the same pair: writes the sigmoid's input gradient.</summary>
+    internal static void EmitAverageOfSigmoidBackward(Pool2dModel layer, StepContext c, string sigmoidInputGrad, string sigmoidInput) =>
+        c.Kernel("AvgPool2dSigmoidBackward", sigmoidInputGrad, c.OutputGrad, sigmoidInput, "batch", c.Static(GeometryField), Bool(layer.CountIncludePad), Text(layer.DivisorOverride));
+
     /// <summary>The saved argmax, ints kept in the float arena.</summary>
     internal static string Indices(StepContext c) => $"global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>({c.Saved("argmax")})";
 

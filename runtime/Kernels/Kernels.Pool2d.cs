@@ -144,6 +144,57 @@ public static partial class Kernels
         }
     }
 
+    [ThreadStatic] private static float[]? s_tile;
+
+    /// <summary>
+    /// output = AvgPool2d(sigmoid(input)), a Sigmoid and the average pooling after it (LeNet's pattern), a few samples at a
+    /// time through a buffer that stays in L1: the sigmoid's output, as large as the convolution's, is never written to
+    /// memory or read back. The same bits as SigmoidForward then AvgPool2dForward.
+    /// </summary>
+    public static void SigmoidAvgPool2dForward(Span<float> output, ReadOnlySpan<float> input, int batch, Pool2dGeometry geometry, bool countIncludePad, int divisorOverride)
+    {
+        CheckPool(output.Length, input.Length, batch, geometry);
+        int chunk = SamplesPerTile(geometry);
+        Span<float> tile = Tile(chunk * geometry.InputSize);
+        for (int n = 0; n < batch; n += chunk)
+        {
+            int count = Math.Min(chunk, batch - n);
+            Span<float> activated = tile.Slice(0, count * geometry.InputSize);
+            SigmoidForward(activated, input.Slice(n * geometry.InputSize, activated.Length));
+            AvgPool2dForward(output.Slice(n * geometry.OutputSize, count * geometry.OutputSize), activated, count, geometry, countIncludePad, divisorOverride);
+        }
+    }
+
+    /// <summary>
+    /// inputGrad = sigmoid'(input) times the average pooling's input gradient (the backward of <see cref="SigmoidAvgPool2dForward"/>;
+    /// <paramref name="input"/> is the sigmoid's input), a few samples at a time through an L1 buffer. The same bits as
+    /// AvgPool2dBackward then SigmoidBackward.
+    /// </summary>
+    public static void AvgPool2dSigmoidBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, Pool2dGeometry geometry,
+        bool countIncludePad, int divisorOverride)
+    {
+        CheckPool(outputGrad.Length, inputGrad.Length, batch, geometry);
+        CheckLength(input.Length, inputGrad.Length, nameof(input));
+        int chunk = SamplesPerTile(geometry);
+        Span<float> tile = Tile(chunk * geometry.InputSize);
+        for (int n = 0; n < batch; n += chunk)
+        {
+            int count = Math.Min(chunk, batch - n), length = count * geometry.InputSize;
+            Span<float> spread = tile.Slice(0, length);
+            AvgPool2dBackward(spread, outputGrad.Slice(n * geometry.OutputSize, count * geometry.OutputSize), count, geometry, countIncludePad, divisorOverride);
+            SigmoidBackward(inputGrad.Slice(n * geometry.InputSize, length), spread, input.Slice(n * geometry.InputSize, length));
+        }
+    }
+
+    /// <summary>Samples whose input fits in 32 KB (at least one): the fused kernels' unit of work.</summary>
+    private static int SamplesPerTile(in Pool2dGeometry g) => Math.Max(1, 8192 / Math.Max(1, g.InputSize));
+
+    private static Span<float> Tile(int length)
+    {
+        if (s_tile is null || s_tile.Length < length) s_tile = new float[length];
+        return s_tile.AsSpan(0, length);
+    }
+
     /// <summary>Windows side by side without padding or overlap (stride = kernel), all inside the input: LeNet's 2 x 2 pooling.</summary>
     private static bool IsTiling(in Pool2dGeometry g) =>
         g.PadTop == 0 && g.PadLeft == 0 && g.StrideH == g.KernelH && g.StrideW == g.KernelW && g.DilationH == 1 && g.DilationW == 1

@@ -359,9 +359,12 @@ internal static unsafe class LaneConv
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default, a16 = default, a17 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default, a25 = default, a26 = default, a27 = default;
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default, a34 = default, a35 = default;
+        // Kernel rows that fall on padding rows read only zeros: skip them (the input gradient's padded output gradient
+        // has KernelH - 1 of them above and below).
+        int khStart = Math.Max(0, g.PadTop - oh), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
         for (int ci = 0; ci < g.InChannels; ci++)
         {
-            for (int kh = 0; kh < g.KernelH; kh++)
+            for (int kh = khStart; kh < khEnd; kh++)
             {
                 float* row = packed + ((long)(ci * paddedH + oh + kh) * paddedW + ow0) * Lanes;
                 float* tap = taps + (long)(ci * g.KernelH + kh) * kw * padded + co0;

@@ -214,4 +214,31 @@ public class ConvolutionTests
         for (int i = 0; i < dx.Length; i++) Assert.Equal(expectedDx[i], dx[i], 1e-4);
         for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
     }
+
+    [Theory]
+    [InlineData(2, 6, 41, 2, 2)]   // tiling by twos with a left-over column: fused forward, two-kernel backward
+    [InlineData(6, 28, 28, 2, 2)]  // LeNet's first pooling: fused both ways
+    [InlineData(16, 10, 10, 2, 2)] // LeNet's second
+    [InlineData(2, 6, 12, 3, 3)]   // windows 3 wide: the two kernels in turn
+    public void Sigmoid_and_average_pooling_fused_equal_the_two_kernels_bit_for_bit(int channels, int height, int width, int kernelH, int kernelW)
+    {
+        const int batch = 3;
+        var g = new Pool2dGeometry(channels, height, width, height / kernelH, width / kernelW, kernelH, kernelW, kernelH, kernelW);
+        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 7, 6f), dy = NetworkCases.RandomFloats(batch * g.OutputSize, 8);
+        var activated = new float[x.Length];
+        var expected = new float[dy.Length];
+        var fused = new float[dy.Length];
+        Kernels.SigmoidForward(activated, x);
+        Kernels.AvgPool2dForward(expected, activated, batch, g, countIncludePad: true, divisorOverride: 0);
+        Kernels.SigmoidAvgPool2dForward(fused, x, batch, g, countIncludePad: true, divisorOverride: 0);
+        Assert.Equal(expected, fused);
+
+        var spread = new float[x.Length];
+        var expectedGrad = new float[x.Length];
+        float[] fusedGrad = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        Kernels.AvgPool2dBackward(spread, dy, batch, g, countIncludePad: true, divisorOverride: 0);
+        Kernels.SigmoidBackward(expectedGrad, spread, x);
+        Kernels.AvgPool2dSigmoidBackward(fusedGrad, dy, x, batch, g, countIncludePad: true, divisorOverride: 0);
+        Assert.Equal(expectedGrad, fusedGrad);
+    }
 }

@@ -115,25 +115,21 @@ namespace Models
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 4704);
             global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 150), p.Slice(150, 6), batch, _conv2d0Geometry);
 
-            // 1 Sigmoid: h1 [B, 6, 28, 28]
-            global::System.Span<float> h1 = a.Slice(5488 * n, batch * 4704);
-            global::StaticNet.Kernels.SigmoidForward(h1, h0);
+            // 1 Sigmoid: computed with the average pooling below, which applies it as it reads
 
             // 2 AvgPool2d(kernel_size=2, stride=2, padding=0): h2 [B, 6, 14, 14]
             global::System.Span<float> h2 = a.Slice(10192 * n, batch * 1176);
-            global::StaticNet.Kernels.AvgPool2dForward(h2, h1, batch, _avgPool2d2Geometry, true, 0);
+            global::StaticNet.Kernels.SigmoidAvgPool2dForward(h2, h0, batch, _avgPool2d2Geometry, true, 0);
 
             // 3 Conv2d(6, 16, kernel_size=(5, 5)): h3 [B, 16, 10, 10]
             global::System.Span<float> h3 = a.Slice(11368 * n, batch * 1600);
             global::StaticNet.Kernels.Conv2dForward(h3, h2, p.Slice(156, 2400), p.Slice(2556, 16), batch, _conv2d3Geometry);
 
-            // 4 Sigmoid: h4 [B, 16, 10, 10]
-            global::System.Span<float> h4 = a.Slice(12968 * n, batch * 1600);
-            global::StaticNet.Kernels.SigmoidForward(h4, h3);
+            // 4 Sigmoid: computed with the average pooling below, which applies it as it reads
 
             // 5 AvgPool2d(kernel_size=2, stride=2, padding=0): h5 [B, 16, 5, 5]
             global::System.Span<float> h5 = a.Slice(14568 * n, batch * 400);
-            global::StaticNet.Kernels.AvgPool2dForward(h5, h4, batch, _avgPool2d5Geometry, true, 0);
+            global::StaticNet.Kernels.SigmoidAvgPool2dForward(h5, h3, batch, _avgPool2d5Geometry, true, 0);
 
             // 6 Flatten(start_dim=1, end_dim=-1): h6 [B, 400], a view of h5
             global::System.Span<float> h6 = h5;
@@ -178,16 +174,12 @@ namespace Models
             // h0, dh0: [B, 6, 28, 28]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 4704);
             global::System.Span<float> dh0 = g.Slice(784 * n, batch * 4704);
-            // h1, dh1: [B, 6, 28, 28]
-            global::System.Span<float> dh1 = g.Slice(5488 * n, batch * 4704);
             // h2, dh2: [B, 6, 14, 14]
             global::System.Span<float> h2 = a.Slice(10192 * n, batch * 1176);
             global::System.Span<float> dh2 = g.Slice(10192 * n, batch * 1176);
             // h3, dh3: [B, 16, 10, 10]
             global::System.Span<float> h3 = a.Slice(11368 * n, batch * 1600);
             global::System.Span<float> dh3 = g.Slice(11368 * n, batch * 1600);
-            // h4, dh4: [B, 16, 10, 10]
-            global::System.Span<float> dh4 = g.Slice(12968 * n, batch * 1600);
             // h5, dh5: [B, 16, 5, 5]
             global::System.Span<float> h5 = a.Slice(14568 * n, batch * 400);
             global::System.Span<float> dh5 = g.Slice(14568 * n, batch * 400);
@@ -229,20 +221,18 @@ namespace Models
             // 6 Flatten(start_dim=1, end_dim=-1): dh5 [B, 16, 5, 5] from dh6
             // a view: dh5 is dh6
 
-            // 5 AvgPool2d(kernel_size=2, stride=2, padding=0): dh4 [B, 16, 10, 10] from dh5
-            global::StaticNet.Kernels.AvgPool2dBackward(dh4, dh5, batch, _avgPool2d5Geometry, true, 0);
+            // 5 AvgPool2d(kernel_size=2, stride=2, padding=0): dh3 [B, 16, 10, 10] from dh5, through the Sigmoid below
+            global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh3, dh5, h3, batch, _avgPool2d5Geometry, true, 0);
 
-            // 4 Sigmoid: dh3 [B, 16, 10, 10] from dh4
-            global::StaticNet.Kernels.SigmoidBackward(dh3, dh4, h3);
+            // 4 Sigmoid: dh3 was written by the average pooling above, through this Sigmoid
 
             // 3 Conv2d(6, 16, kernel_size=(5, 5)): dh2 [B, 6, 14, 14] from dh3
             global::StaticNet.Kernels.Conv2dBackward(dh2, dp.Slice(156, 2400), dp.Slice(2556, 16), dh3, h2, p.Slice(156, 2400), batch, _conv2d3Geometry);
 
-            // 2 AvgPool2d(kernel_size=2, stride=2, padding=0): dh1 [B, 6, 28, 28] from dh2
-            global::StaticNet.Kernels.AvgPool2dBackward(dh1, dh2, batch, _avgPool2d2Geometry, true, 0);
+            // 2 AvgPool2d(kernel_size=2, stride=2, padding=0): dh0 [B, 6, 28, 28] from dh2, through the Sigmoid below
+            global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh0, dh2, h0, batch, _avgPool2d2Geometry, true, 0);
 
-            // 1 Sigmoid: dh0 [B, 6, 28, 28] from dh1
-            global::StaticNet.Kernels.SigmoidBackward(dh0, dh1, h0);
+            // 1 Sigmoid: dh0 was written by the average pooling above, through this Sigmoid
 
             // 0 Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2)): dx [B, 1, 28, 28] from dh0
             global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, dp.Slice(0, 150), dp.Slice(150, 6), dh0, x, p.Slice(0, 150), batch, _conv2d0Geometry);

@@ -140,13 +140,11 @@ namespace Models
             global::System.Span<float> h1 = a.Slice(4240 * n, batch * 3456);
             global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 6), s.Slice(6, 6), h0, p.Slice(156, 6), p.Slice(162, 6), b.Slice(0, 6), b.Slice(6, 6), batch, 6, 576, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
 
-            // 2 Sigmoid: h2 [B, 6, 24, 24]
-            global::System.Span<float> h2 = a.Slice(7696 * n, batch * 3456);
-            global::StaticNet.Kernels.SigmoidForward(h2, h1);
+            // 2 Sigmoid: computed with the average pooling below, which applies it as it reads
 
             // 3 AvgPool2d(kernel_size=2, stride=2, padding=0): h3 [B, 6, 12, 12]
             global::System.Span<float> h3 = a.Slice(11152 * n, batch * 864);
-            global::StaticNet.Kernels.AvgPool2dForward(h3, h2, batch, _avgPool2d3Geometry, true, 0);
+            global::StaticNet.Kernels.SigmoidAvgPool2dForward(h3, h1, batch, _avgPool2d3Geometry, true, 0);
 
             // 4 Conv2d(6, 16, kernel_size=(5, 5)): h4 [B, 16, 8, 8]
             global::System.Span<float> h4 = a.Slice(12016 * n, batch * 1024);
@@ -157,13 +155,11 @@ namespace Models
             global::System.Span<float> h5 = a.Slice(13040 * n, batch * 1024);
             global::StaticNet.Kernels.BatchNormForward(h5, s.Slice(12, 16), s.Slice(28, 16), h4, p.Slice(2584, 16), p.Slice(2600, 16), b.Slice(12, 16), b.Slice(28, 16), batch, 16, 64, 1E-05f, _batchNorm2d5BatchStats ? _layer5.CountBatch() : 0f, _batchNorm2d5BatchStats);
 
-            // 6 Sigmoid: h6 [B, 16, 8, 8]
-            global::System.Span<float> h6 = a.Slice(14064 * n, batch * 1024);
-            global::StaticNet.Kernels.SigmoidForward(h6, h5);
+            // 6 Sigmoid: computed with the average pooling below, which applies it as it reads
 
             // 7 AvgPool2d(kernel_size=2, stride=2, padding=0): h7 [B, 16, 4, 4]
             global::System.Span<float> h7 = a.Slice(15088 * n, batch * 256);
-            global::StaticNet.Kernels.AvgPool2dForward(h7, h6, batch, _avgPool2d7Geometry, true, 0);
+            global::StaticNet.Kernels.SigmoidAvgPool2dForward(h7, h5, batch, _avgPool2d7Geometry, true, 0);
 
             // 8 Flatten(start_dim=1, end_dim=-1): h8 [B, 256], a view of h7
             global::System.Span<float> h8 = h7;
@@ -222,8 +218,6 @@ namespace Models
             // h1, dh1: [B, 6, 24, 24]
             global::System.Span<float> h1 = a.Slice(4240 * n, batch * 3456);
             global::System.Span<float> dh1 = g.Slice(4240 * n, batch * 3456);
-            // h2, dh2: [B, 6, 24, 24]
-            global::System.Span<float> dh2 = g.Slice(7696 * n, batch * 3456);
             // h3, dh3: [B, 6, 12, 12]
             global::System.Span<float> h3 = a.Slice(11152 * n, batch * 864);
             global::System.Span<float> dh3 = g.Slice(11152 * n, batch * 864);
@@ -233,8 +227,6 @@ namespace Models
             // h5, dh5: [B, 16, 8, 8]
             global::System.Span<float> h5 = a.Slice(13040 * n, batch * 1024);
             global::System.Span<float> dh5 = g.Slice(13040 * n, batch * 1024);
-            // h6, dh6: [B, 16, 8, 8]
-            global::System.Span<float> dh6 = g.Slice(14064 * n, batch * 1024);
             // h7, dh7: [B, 16, 4, 4]
             global::System.Span<float> h7 = a.Slice(15088 * n, batch * 256);
             global::System.Span<float> dh7 = g.Slice(15088 * n, batch * 256);
@@ -288,11 +280,10 @@ namespace Models
             // 8 Flatten(start_dim=1, end_dim=-1): dh7 [B, 16, 4, 4] from dh8
             // a view: dh7 is dh8
 
-            // 7 AvgPool2d(kernel_size=2, stride=2, padding=0): dh6 [B, 16, 8, 8] from dh7
-            global::StaticNet.Kernels.AvgPool2dBackward(dh6, dh7, batch, _avgPool2d7Geometry, true, 0);
+            // 7 AvgPool2d(kernel_size=2, stride=2, padding=0): dh5 [B, 16, 8, 8] from dh7, through the Sigmoid below
+            global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh5, dh7, h5, batch, _avgPool2d7Geometry, true, 0);
 
-            // 6 Sigmoid: dh5 [B, 16, 8, 8] from dh6
-            global::StaticNet.Kernels.SigmoidBackward(dh5, dh6, h5);
+            // 6 Sigmoid: dh5 was written by the average pooling above, through this Sigmoid
 
             // 5 BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4 [B, 16, 8, 8] from dh5
             global::StaticNet.Kernels.BatchNormBackward(dh4, dp.Slice(2584, 16), dp.Slice(2600, 16), dh5, h4, s.Slice(12, 16), s.Slice(28, 16), p.Slice(2584, 16), batch, 16, 64, _batchNorm2d5BatchStats);
@@ -300,11 +291,10 @@ namespace Models
             // 4 Conv2d(6, 16, kernel_size=(5, 5)): dh3 [B, 6, 12, 12] from dh4
             global::StaticNet.Kernels.Conv2dBackward(dh3, dp.Slice(168, 2400), dp.Slice(2568, 16), dh4, h3, p.Slice(168, 2400), batch, _conv2d4Geometry);
 
-            // 3 AvgPool2d(kernel_size=2, stride=2, padding=0): dh2 [B, 6, 24, 24] from dh3
-            global::StaticNet.Kernels.AvgPool2dBackward(dh2, dh3, batch, _avgPool2d3Geometry, true, 0);
+            // 3 AvgPool2d(kernel_size=2, stride=2, padding=0): dh1 [B, 6, 24, 24] from dh3, through the Sigmoid below
+            global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh1, dh3, h1, batch, _avgPool2d3Geometry, true, 0);
 
-            // 2 Sigmoid: dh1 [B, 6, 24, 24] from dh2
-            global::StaticNet.Kernels.SigmoidBackward(dh1, dh2, h1);
+            // 2 Sigmoid: dh1 was written by the average pooling above, through this Sigmoid
 
             // 1 BatchNorm2d(6, eps=1E-05, momentum=0.1): dh0 [B, 6, 24, 24] from dh1
             global::StaticNet.Kernels.BatchNormBackward(dh0, dp.Slice(156, 6), dp.Slice(162, 6), dh1, h0, s.Slice(0, 6), s.Slice(6, 6), p.Slice(156, 6), batch, 6, 576, _batchNorm2d1BatchStats);

@@ -168,8 +168,7 @@ namespace Models
             // 6 Linear(4 -> 2): dh4 [B, 4] from dh6, through the ReLU below
             global::StaticNet.Kernels.LinearBackwardThroughRelu(dh4, dp.Slice(112, 8), dp.Slice(120, 2), dh6, h5, p.Slice(112, 8), batch, 4, 2);
 
-            // 5 ReLU: dh4 [B, 4] from dh5
-            // dh4 was written by the Linear above, through this ReLU
+            // 5 ReLU: dh4 was written by the Linear above, through this ReLU
 
             // 4 residual sum: the block's output gradient is dh4; dh4 also flows to dh3 around the block
             dh4.CopyTo(dh4_1);
@@ -184,14 +183,12 @@ namespace Models
             // 3 Linear(8 -> 4): dh1 [B, 8] from dh3, through the ReLU below
             global::StaticNet.Kernels.LinearBackwardThroughRelu(dh1, dp.Slice(56, 32), dp.Slice(88, 4), dh3, h2, p.Slice(56, 32), batch, 8, 4);
 
-            // 2 ReLU: dh1 [B, 8] from dh2
-            // dh1 was written by the Linear above, through this ReLU
+            // 2 ReLU: dh1 was written by the Linear above, through this ReLU
 
             // 1 Linear(6 -> 8): dx [B, 6] from dh1, through the ReLU below
             global::StaticNet.Kernels.LinearBackwardThroughRelu(dx, dp.Slice(0, 48), dp.Slice(48, 8), dh1, h0, p.Slice(0, 48), batch, 6, 8);
 
-            // 0 ReLU: dx [B, 6] from dh0
-            // dx was written by the Linear above, through this ReLU
+            // 0 ReLU: dx was written by the Linear above, through this ReLU
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }
