@@ -20,7 +20,7 @@ public static partial class Kernels
         CheckConv(output.Length, input.Length, weight.Length, bias.Length, batch, geometry);
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (batch == 0) return;
-        if (LaneConv.Applies(geometry)) LaneConv.Forward(output, input, weight, bias, batch, geometry, relu);
+        if (LaneConv.Applies(geometry, batch)) LaneConv.Forward(output, input, weight, bias, batch, geometry, relu);
         else ConvJob.Run(ConvJob.Pass.Forward, output, input, weight, bias, default, batch, geometry, relu);
     }
 
@@ -43,7 +43,7 @@ public static partial class Kernels
             }
         }
         if (batch == 0) return;
-        if (LaneConv.Applies(geometry))
+        if (LaneConv.Applies(geometry, batch))
         {
             LaneConv.Backward(inputGrad, weightGrad, outputGrad, input, weight, batch, geometry);
         }

@@ -28,9 +28,12 @@ internal static unsafe class LaneConv
     [ThreadStatic] private static float[]? s_in, s_out;
     [ThreadStatic] private static Job? s_job;
 
-    /// <summary>Whether this path takes the geometry: short output rows (where a row-vectorised kernel idles lanes).</summary>
-    public static bool Applies(in Conv2dGeometry g) =>
-        Avx512F.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
+    /// <summary>
+    /// Whether this path takes the layer: short output rows (where a row-vectorised kernel idles lanes), and a batch that
+    /// fills at least half of a group's lanes (one sample would leave 15 of 16 idle).
+    /// </summary>
+    public static bool Applies(in Conv2dGeometry g, int batch) =>
+        batch >= Lanes / 2 && Avx512F.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
         && g.OutWidth <= 16 && g.PadTop < g.KernelH && g.PadLeft < g.KernelW;
 
     /// <summary>The padded input's height and width: what stride 1 needs for the output (the extra row or column of an even "same" kernel included).</summary>

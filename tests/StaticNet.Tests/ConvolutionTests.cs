@@ -164,7 +164,7 @@ public class ConvolutionTests
     [InlineData(6, 14, 14, 16, 5, 0, 0, 37)]  // LeNet's second convolution: two full groups of 16 samples and one of 5
     [InlineData(16, 12, 12, 6, 3, 1, 1, 16)]  // input gradient with 3-channel blocks (6 input channels), padding
     [InlineData(3, 9, 9, 5, 4, 1, 1, 20)]     // "same" with an even kernel: the extra padding on the right and bottom
-    [InlineData(2, 11, 11, 7, 7, 2, 3, 3)]    // a 7-wide kernel (two column chunks), asymmetric padding, 3 samples
+    [InlineData(2, 11, 11, 7, 7, 2, 3, 9)]    // a 7-wide kernel (two column chunks), asymmetric padding, one partial group of 9
     public void Lane_interleaved_convolution_matches_naive_loops(int cin, int h, int w, int cout, int k, int padTop, int padLeft, int batch)
     {
         // "same" for the even kernel: PyTorch puts the extra row and column at the bottom and right.
