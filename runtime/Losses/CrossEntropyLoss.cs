@@ -7,6 +7,9 @@ namespace StaticNet;
 /// <summary>
 /// torch.nn.CrossEntropyLoss on logits [B, C] and class labels [B]: a numerically stable log-softmax, with label
 /// smoothing (the target becomes (1 - e) one-hot + e / C). The gradient is softmax(x) minus that target.
+/// Given the sample shape (Forward's sampleShape, which the trainer passes), samples of more than one dimension follow
+/// PyTorch's (N, C, d1, ...) convention: the first dimension holds the classes and every position d1... takes its own
+/// label, so the target holds N x d1 x ... labels; a target of one label per sample is refused, naming both shapes.
 /// </summary>
 public sealed class CrossEntropyLoss : Loss<int>
 {
@@ -32,6 +35,100 @@ public sealed class CrossEntropyLoss : Loss<int>
             throw new ArgumentException($"Logits hold {inputLength} floats, which is not a whole number of classes per label for {targetLength} labels.", "input");
         }
         return targetLength;
+    }
+
+    /// <inheritdoc/>
+    public override int TermCount(int inputLength, int targetLength, ReadOnlySpan<int> sampleShape)
+    {
+        if (sampleShape.IsEmpty) return TermCount(inputLength, targetLength);
+        (int classes, int positions) = ClassesAndPositions(sampleShape);
+        int sampleSize = classes * positions;
+        if (inputLength == 0 || inputLength % sampleSize != 0)
+        {
+            throw new ArgumentException($"The input holds {inputLength} floats, which is not a whole number of samples of shape {Format(sampleShape)}.", "input");
+        }
+        int samples = inputLength / sampleSize;
+        if (targetLength == samples * positions) return targetLength;
+        if (positions == 1)
+        {
+            throw new ArgumentException($"CrossEntropyLoss: the input holds {samples} samples of {classes} classes, so it needs {samples} labels, but the target holds {targetLength}.", "target");
+        }
+        throw new ArgumentException(
+            $"CrossEntropyLoss over samples shaped {Format(sampleShape)} reads the first dimension ({classes}) as the classes, as PyTorch's (N, C, d1, ...) " +
+            $"convention does, and needs a label for each of the {positions} positions after it: {samples} x {positions} = {(long)samples * positions} labels " +
+            $"for these {samples} samples, but the target holds {targetLength}." +
+            (targetLength == samples
+                ? $" One label per sample means the output should be [classes]: a network whose input is an image needs [Flatten] before its first [Linear] (a Linear acts on the last dimension only)."
+                : ""), "target");
+    }
+
+    /// <summary>The class count (the first dimension) and the number of positions (the product of the others) of a sample shape.</summary>
+    private static (int Classes, int Positions) ClassesAndPositions(ReadOnlySpan<int> sampleShape)
+    {
+        long positions = 1;
+        for (int i = 0; i < sampleShape.Length; i++)
+        {
+            if (sampleShape[i] <= 0) throw new ArgumentException($"The sample shape {Format(sampleShape)} has a dimension that is not positive.", nameof(sampleShape));
+            if (i > 0) positions *= sampleShape[i];
+        }
+        if ((long)sampleShape[0] * positions > int.MaxValue) throw new ArgumentException($"The sample shape {Format(sampleShape)} is too large.", nameof(sampleShape));
+        return (sampleShape[0], (int)positions);
+    }
+
+    private static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    /// <inheritdoc/>
+    protected override double Compute(ReadOnlySpan<float> input, ReadOnlySpan<int> target, Span<float> inputGrad, Span<float> losses, float gradScale,
+        ReadOnlySpan<int> sampleShape)
+    {
+        if (sampleShape.IsEmpty) return Compute(input, target, inputGrad, losses, gradScale);
+        (int classes, int positions) = ClassesAndPositions(sampleShape);
+        return positions == 1
+            ? Compute(input, target, inputGrad, losses, gradScale)
+            : ComputeSpatial(input, target, inputGrad, losses, gradScale, classes, positions);
+    }
+
+    /// <summary>
+    /// The (N, C, d1, ...) case: at each position p of sample n, the classes are C floats a stride of P apart. Scalar, in
+    /// double; the terms are ordered as the labels (n major, then the positions).
+    /// </summary>
+    private double ComputeSpatial(ReadOnlySpan<float> input, ReadOnlySpan<int> target, Span<float> inputGrad, Span<float> losses, float gradScale,
+        int classes, int positions)
+    {
+        int samples = target.Length / positions;
+        for (int i = 0; i < target.Length; i++)
+        {
+            if ((uint)target[i] >= (uint)classes) throw new LabelOutOfRangeException(target[i], i / positions, classes);
+        }
+        double smoothing = LabelSmoothing, total = 0;
+        for (int n = 0; n < samples; n++)
+        {
+            int sampleStart = n * classes * positions;
+            for (int p = 0; p < positions; p++)
+            {
+                int start = sampleStart + p, label = target[n * positions + p];
+                double max = double.NegativeInfinity, sumX = 0;
+                for (int c = 0; c < classes; c++)
+                {
+                    double x = input[start + c * positions];
+                    max = Math.Max(max, x);
+                    sumX += x;
+                }
+                double sumExp = 0;
+                for (int c = 0; c < classes; c++) sumExp += Math.Exp(input[start + c * positions] - max);
+                double lse = max + Math.Log(sumExp);
+                double term = (1 - smoothing) * (lse - input[start + label * positions]) + smoothing * (lse - sumX / classes);
+                if (!losses.IsEmpty) losses[n * positions + p] = (float)term;
+                total += term;
+                if (inputGrad.IsEmpty) continue;
+                for (int c = 0; c < classes; c++)
+                {
+                    double q = smoothing / classes + (c == label ? 1 - smoothing : 0);
+                    inputGrad[start + c * positions] = (float)(gradScale * (Math.Exp(input[start + c * positions] - lse) - q));
+                }
+            }
+        }
+        return total;
     }
 
     /// <inheritdoc/>

@@ -34,10 +34,14 @@ public abstract class Loss<TTarget>(Reduction reduction)
     /// <summary>
     /// Computes the loss of <paramref name="input"/> against <paramref name="target"/>. Writes the gradient of the returned
     /// value into <paramref name="inputGrad"/> unless it is empty, and each unreduced term into <paramref name="losses"/> unless it is empty.
+    /// <paramref name="sampleShape"/> is the shape of one sample of the input (a network's SampleOutputShape); when given,
+    /// the loss reads the input with it (cross-entropy takes the class dimension first, as PyTorch's (N, C, d1, ...)) and
+    /// refuses targets that do not fit it. Without it, the input is taken as rows of classes, one per label.
     /// </summary>
-    public float Forward(ReadOnlySpan<float> input, ReadOnlySpan<TTarget> target, Span<float> inputGrad, Span<float> losses = default)
+    public float Forward(ReadOnlySpan<float> input, ReadOnlySpan<TTarget> target, Span<float> inputGrad, Span<float> losses = default,
+        ReadOnlySpan<int> sampleShape = default)
     {
-        int terms = TermCount(input.Length, target.Length);
+        int terms = TermCount(input.Length, target.Length, sampleShape);
         if (!inputGrad.IsEmpty && inputGrad.Length != input.Length)
         {
             throw new ArgumentException($"inputGrad must hold {input.Length} floats, like the input, but it holds {inputGrad.Length}.", nameof(inputGrad));
@@ -55,7 +59,7 @@ public abstract class Loss<TTarget>(Reduction reduction)
             throw new ArgumentException("With Reduction.None, pass a losses span to receive the unreduced terms.", nameof(losses));
         }
         float gradScale = Reduction == Reduction.Mean ? 1f / terms : 1f;
-        double sum = Compute(input, target, inputGrad, losses, gradScale);
+        double sum = Compute(input, target, inputGrad, losses, gradScale, sampleShape);
         LastSum = sum;
         LastCount = terms;
         return (float)(Reduction == Reduction.Mean ? sum / terms : sum);
@@ -64,6 +68,16 @@ public abstract class Loss<TTarget>(Reduction reduction)
     /// <summary>The number of terms for an input and a target of these lengths; throws if they do not fit together.</summary>
     public abstract int TermCount(int inputLength, int targetLength);
 
+    /// <summary>
+    /// The number of terms for an input of samples shaped <paramref name="sampleShape"/> (empty: unknown) and a target of
+    /// these lengths; throws, naming both shapes, if they do not fit together. The base ignores the shape.
+    /// </summary>
+    public virtual int TermCount(int inputLength, int targetLength, ReadOnlySpan<int> sampleShape) => TermCount(inputLength, targetLength);
+
     /// <summary>Returns the sum of the terms; writes gradScale times each term's gradient and, when given, each term.</summary>
     protected abstract double Compute(ReadOnlySpan<float> input, ReadOnlySpan<TTarget> target, Span<float> inputGrad, Span<float> losses, float gradScale);
+
+    /// <summary>As the other Compute, for samples shaped <paramref name="sampleShape"/> (empty: unknown); the base ignores the shape.</summary>
+    protected virtual double Compute(ReadOnlySpan<float> input, ReadOnlySpan<TTarget> target, Span<float> inputGrad, Span<float> losses, float gradScale,
+        ReadOnlySpan<int> sampleShape) => Compute(input, target, inputGrad, losses, gradScale);
 }

@@ -19,6 +19,38 @@ public static class Metrics
         return correct;
     }
 
+    /// <summary>
+    /// As the other CountCorrect, for samples shaped <paramref name="sampleShape"/> (a network's SampleOutputShape): with
+    /// more than one dimension, the first holds the classes and each position after it has its own label (PyTorch's
+    /// (N, C, d1, ...)), so the count is of positions; labels must number the samples times the positions.
+    /// </summary>
+    public static int CountCorrect(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, ReadOnlySpan<int> sampleShape)
+    {
+        int positions = 1;
+        for (int i = 1; i < sampleShape.Length; i++) positions *= sampleShape[i];
+        if (positions == 1) return CountCorrect(logits, labels);
+        int classes = sampleShape[0], sampleSize = classes * positions;
+        if (logits.Length % sampleSize != 0 || logits.Length / sampleSize * positions != labels.Length)
+        {
+            throw new ArgumentException($"{logits.Length} logits in samples of shape [{string.Join(", ", sampleShape.ToArray())}] need one label per position " +
+                $"({logits.Length / sampleSize * positions}), but there are {labels.Length}.", nameof(labels));
+        }
+        int correct = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            int start = i / positions * sampleSize + i % positions, best = 0;
+            for (int c = 1; c < classes; c++)
+            {
+                float current = logits[start + best * positions];
+                if (float.IsNaN(current)) break;
+                float x = logits[start + c * positions];
+                if (x > current || float.IsNaN(x)) best = c;
+            }
+            if (best == labels[i]) correct++;
+        }
+        return correct;
+    }
+
     /// <summary>The fraction of rows classified correctly.</summary>
     public static double Accuracy(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels) =>
         (double)CountCorrect(logits, labels) / labels.Length;

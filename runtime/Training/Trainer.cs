@@ -78,10 +78,10 @@ public static class Trainer
     /// <summary>Runs the network over <paramref name="data"/> in evaluation mode, without gradients.</summary>
     public static EvaluationResult Evaluate<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget>? loss = null)
     {
-        CheckArguments(net, data);
+        CheckArguments(net, data, loss);
         net.Eval();
         (float[] output, _, float[] terms) = Buffers.GetValue(net, NewBuffers);
-        double lossSum = 0, termCount = 0, correct = 0;
+        double lossSum = 0, termCount = 0, correct = 0, labels = 0;
         int samples = 0;
         (float[] features, int slotStart) = net.InputSlot ?? (data.Buffer, 0);
         DataLoader<TTarget>.Enumerator batches = data.GetEnumerator();
@@ -94,7 +94,7 @@ public static class Trainer
             {
                 try
                 {
-                    loss.Forward(y, batch.Targets, default, Terms(loss, terms, y.Length, batch.Targets.Length));
+                    loss.Forward(y, batch.Targets, default, Terms(loss, terms, y.Length, batch.Targets.Length, net.SampleOutputShape), net.SampleOutputShape);
                 }
                 catch (LabelOutOfRangeException e) when (e.DatasetIndex is null)
                 {
@@ -103,10 +103,11 @@ public static class Trainer
                 lossSum += loss.LastSum;
                 termCount += loss.LastCount;
             }
-            correct += CountCorrect(y, batch.Targets);
+            correct += CountCorrect(y, batch.Targets, net.SampleOutputShape);
             samples += batch.Size;
+            labels += batch.Targets.Length;
         }
-        return new EvaluationResult(loss is null ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / samples : double.NaN, samples);
+        return new EvaluationResult(loss is null ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / labels : double.NaN, samples);
     }
 
     /// <summary>Trains for <paramref name="epochs"/> epochs with an optimizer, evaluating on <paramref name="test"/> after each.</summary>
@@ -133,8 +134,8 @@ public static class Trainer
     {
         if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must not be negative.");
         if (firstEpoch < 1) throw new ArgumentOutOfRangeException(nameof(firstEpoch), firstEpoch, "firstEpoch counts from 1.");
-        CheckArguments(net, train); // both loaders before the first epoch, not the test loader after it
-        if (test is not null) CheckArguments(net, test);
+        CheckArguments(net, train, loss); // both loaders before the first epoch, not the test loader after it
+        if (test is not null) CheckArguments(net, test, loss);
         var reports = new List<EpochReport>(epochs);
         for (int epoch = firstEpoch; epoch < firstEpoch + epochs; epoch++)
         {
@@ -152,11 +153,11 @@ public static class Trainer
     private static EpochResult Epoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer? optimizer, Action<int>? updater,
         int epoch, Checks checks, Action<int, int>? onBatch)
     {
-        CheckArguments(net, data);
         ArgumentNullException.ThrowIfNull(loss);
+        CheckArguments(net, data, loss);
         net.Train();
         (float[] output, float[] outputGrad, float[] terms) = Buffers.GetValue(net, NewBuffers);
-        double lossSum = 0, termCount = 0, correct = 0;
+        double lossSum = 0, termCount = 0, correct = 0, labels = 0;
         int samples = 0, batchIndex = 0;
         long start = Stopwatch.GetTimestamp();
         // Batches are gathered straight into the network's input slot, so Forward copies nothing.
@@ -172,7 +173,7 @@ public static class Trainer
             float value;
             try
             {
-                value = loss.Forward(y, batch.Targets, dy, Terms(loss, terms, length, batch.Targets.Length));
+                value = loss.Forward(y, batch.Targets, dy, Terms(loss, terms, length, batch.Targets.Length, net.SampleOutputShape), net.SampleOutputShape);
             }
             catch (LabelOutOfRangeException e) when (e.DatasetIndex is null)
             {
@@ -192,11 +193,12 @@ public static class Trainer
             else updater!(batch.Size);
             lossSum += loss.LastSum;
             termCount += loss.LastCount;
-            correct += CountCorrect(y, batch.Targets);
+            correct += CountCorrect(y, batch.Targets, net.SampleOutputShape);
             samples += batch.Size;
+            labels += batch.Targets.Length;
             onBatch?.Invoke(batchIndex, data.BatchCount);
         }
-        return new EpochResult(termCount == 0 ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / Math.Max(samples, 1) : double.NaN,
+        return new EpochResult(termCount == 0 ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / Math.Max(labels, 1) : double.NaN,
             samples, Stopwatch.GetElapsedTime(start));
     }
 
@@ -231,10 +233,10 @@ public static class Trainer
     }
 
     /// <summary>Where the unreduced terms go: needed only with Reduction.None; a loss has at most one term per output float.</summary>
-    private static Span<float> Terms<TTarget>(Loss<TTarget> loss, float[] buffer, int outputLength, int targetLength) =>
-        loss.Reduction == Reduction.None ? buffer.AsSpan(0, loss.TermCount(outputLength, targetLength)) : default;
+    private static Span<float> Terms<TTarget>(Loss<TTarget> loss, float[] buffer, int outputLength, int targetLength, ReadOnlySpan<int> sampleShape) =>
+        loss.Reduction == Reduction.None ? buffer.AsSpan(0, loss.TermCount(outputLength, targetLength, sampleShape)) : default;
 
-    private static void CheckArguments<TTarget>(Network net, DataLoader<TTarget> data)
+    private static void CheckArguments<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget>? loss)
     {
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(data);
@@ -253,14 +255,17 @@ public static class Trainer
                 ? "The loader's dataset holds no samples: there is nothing to train on or evaluate."
                 : $"The loader yields no batches: its {data.Dataset.Count} samples are fewer than one batch of {data.BatchSize}, and dropLast drops it.", nameof(data));
         }
+        // The loss meets the network's output shape and the dataset's targets before any training: one sample tells
+        // whether they fit (cross-entropy refuses one label per sample for an output of shape [1, 28, 10], say).
+        loss?.TermCount(net.SampleOutputSize, data.Dataset.TargetSize, net.SampleOutputShape);
     }
 
     private static bool IsClassification<TTarget>() => typeof(TTarget) == typeof(int);
 
-    private static int CountCorrect<TTarget>(ReadOnlySpan<float> output, ReadOnlySpan<TTarget> targets)
+    private static int CountCorrect<TTarget>(ReadOnlySpan<float> output, ReadOnlySpan<TTarget> targets, ReadOnlySpan<int> sampleShape)
     {
         if (!IsClassification<TTarget>()) return 0;
         ReadOnlySpan<int> labels = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<TTarget, int>(ref MemoryMarshal.GetReference(targets)), targets.Length);
-        return Metrics.CountCorrect(output, labels);
+        return Metrics.CountCorrect(output, labels, sampleShape);
     }
 }

@@ -185,3 +185,6 @@ public partial class Ensemble
 
 // Kernels 5 wide (the direct weight gradient): output rows wider than 16, and a channel block left with 2 of 3.
 [Network(2, 7, 20)] [Conv2d(4, KernelH = 2, KernelW = 5, PaddingW = 2)] [Tanh] [Conv2d(5, KernelSize = 5, Padding = 2)] [AvgPool2d(2)] [Flatten] [Linear(3)] public partial class Kernel5;
+
+// A Linear on an image without [Flatten]: valid (it acts on the last dimension, as in PyTorch), output [1, 4, 5].
+[Network(1, 4, 3)] [Linear(5)] public partial class ForgotFlatten;
