@@ -76,7 +76,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor DropoutProbability = Error(DropoutProbabilityId,
         "Dropout probability out of range",
-        "The {0} has p = {1}, but p must be at least 0 and less than 1");
+        "The {0} has p = {1}, but p must be from 0 to 1");
 
     public static readonly DiagnosticDescriptor LayerWithoutNetwork = Error(LayerWithoutNetworkId,
         "Layer attribute without [Network]",

@@ -30,7 +30,7 @@ internal sealed class DropoutLayer : LayerKind<DropoutArguments, DropoutModel>
 
     protected override DropoutModel? Infer(DropoutArguments arguments, InferenceContext context)
     {
-        if (!(arguments.P >= 0 && arguments.P < 1))
+        if (!(arguments.P >= 0 && arguments.P <= 1))
         {
             context.Error(DiagnosticDescriptors.DropoutProbabilityId, 0, context.Label, InferenceContext.Text(arguments.P));
         }

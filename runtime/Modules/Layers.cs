@@ -66,7 +66,7 @@ public sealed class Dropout : Module
     /// <summary>A dropout module zeroing with probability <paramref name="p"/>.</summary>
     public Dropout(float p = 0.5f)
     {
-        if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be at least 0 and less than 1.");
+        if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p, $"Dropout probability must be from 0 to 1 (as torch.nn.Dropout), but it is {p}.");
         P = p;
     }
 

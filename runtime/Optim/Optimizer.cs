@@ -64,7 +64,8 @@ public abstract class Optimizer
         {
             if (!(value >= 0) || !float.IsFinite(value))
             {
-                throw new ArgumentOutOfRangeException(nameof(value), value, $"The learning rate must be finite and not negative, but it is {value}.");
+                // Named 'lr', as the constructors' parameter and PyTorch's parameter group key, not the setter's 'value'.
+                throw new ArgumentOutOfRangeException("lr", value, $"The learning rate lr must be finite and not negative, but it is {value}.");
             }
             _learningRate = value;
         }

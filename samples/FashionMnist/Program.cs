@@ -6,128 +6,117 @@ using System.Reflection;
 using FashionMnist;
 using StaticNet;
 
-Options options;
-try
+return Options.Command(Run).Parse(args).Invoke();
+
+static int Run(Options options)
 {
-    options = Options.Parse(args);
-}
-catch (UsageException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    Console.Error.WriteLine();
-    Console.Error.WriteLine(Options.Usage);
-    return 2;
-}
-if (options.Help)
-{
-    Console.WriteLine(Options.Usage);
+    if (options.Threads is int threads) Threading.NumThreads = threads;
+
+    Dataset<int> train, test;
+    string source;
+    try
+    {
+        (train, test, source) = LoadData(options.Data);
+    }
+    catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"error: cannot load the data: {e.Message}");
+        return 1;
+    }
+    Console.WriteLine($"Data: {source}");
+
+    Network net = options.Model switch
+    {
+        "softmax" => new SoftmaxRegression(options.BatchSize, options.Seed),
+        "deep" => new DeepMlp(options.BatchSize, options.Seed),
+        "lenet" => new LeNet(options.BatchSize, options.Seed),
+        "lenet-bn" => new LeNetBatchNorm(options.BatchSize, options.Seed),
+        "resnet" => new ResNet(options.BatchSize, options.Seed),
+        _ => new Mlp(options.BatchSize, options.Seed),
+    };
+    var init = new RandomGenerator(options.Seed);
+    if (options.Model is "mlp" or "softmax" or "deep")
+    {
+        // d2l's initialisation for the MLPs: weights from N(0, 0.01^2), biases zero.
+        net.Apply(m =>
+        {
+            if (m is Linear l)
+            {
+                Init.Normal(l.Weight, 0, 0.01f, init);
+                if (l.Bias is not null) Init.Zeros(l.Bias);
+            }
+        });
+    }
+    else if (options.Model == "lenet")
+    {
+        // d2l's init_cnn: Xavier-uniform weights for every Linear and Conv2d.
+        net.Apply(m =>
+        {
+            if (m is Linear l) Init.XavierUniform(l.Weight, generator: init);
+            if (m is Conv2d c) Init.XavierUniform(c.Weight, generator: init);
+        });
+    }
+
+    // Each model's recipe: d2l's for the LeNets (plain SGD), momentum with a cosine schedule for the rest.
+    (string defaultOptimizer, float defaultLr) = options.Model switch
+    {
+        "lenet" => ("sgd", 0.9f),
+        "lenet-bn" => ("sgd", 1.0f),
+        _ => ("momentum", 0.05f),
+    };
+    string optimizerName = options.Optimizer ?? defaultOptimizer;
+    float? recipeLr = options.Optimizer is null ? defaultLr : null;
+    (Optimizer optimizer, LRScheduler? schedule, string recipe) = optimizerName switch
+    {
+        "sgd" => Plain(new SGD(net.Parameters(), options.LearningRate ?? recipeLr ?? 0.1f)),
+        "adam" => Plain(new Adam(net.Parameters(), options.LearningRate ?? 1e-3f)),
+        _ => Momentum(new SGD(net.Parameters(), options.LearningRate ?? recipeLr ?? 0.05f, momentum: 0.9f), options.Epochs),
+    };
+    Console.WriteLine($"Model: {options.Model} ({Count(net.Parameters().Sum(p => p.Numel), "parameter")}), {recipe}, batch {options.BatchSize}, " +
+                      $"{Count(options.Epochs, "epoch")}, seed {options.Seed}, {Count(Threading.NumThreads, "thread")}");
+
+    var trainLoader = new DataLoader<int>(train, options.BatchSize, shuffle: true, seed: options.Seed);
+    var testLoader = new DataLoader<int>(test, options.BatchSize);
+    IReadOnlyList<EpochReport> reports;
+    try
+    {
+        reports = Report.Run(options.Epochs, trainLoader.BatchCount, (onBatch, onEpoch) =>
+            Trainer.Fit(net, trainLoader, testLoader, new CrossEntropyLoss(), optimizer, options.Epochs, schedule, onEpoch, onBatch: onBatch));
+    }
+    catch (NonFiniteLossException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 1;
+    }
+    Report.Table(reports);
+
+    try
+    {
+        if (options.Plot is not null)
+        {
+            Chart.Save(reports, options.Plot, $"{options.Model}, {recipe}");
+            Console.WriteLine($"Chart: {Path.GetFullPath(options.Plot)}");
+        }
+        if (options.Save is not null)
+        {
+            Safetensors.Save(net, options.Save);
+            Console.WriteLine($"Weights: {Path.GetFullPath(options.Save)}");
+        }
+        if (options.Export is not null)
+        {
+            Onnx.Export(net, options.Export);
+            Console.WriteLine($"ONNX model: {Path.GetFullPath(options.Export)}");
+        }
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 1;
+    }
     return 0;
 }
 
-if (options.Threads is int threads) Threading.NumThreads = threads;
-
-Dataset<int> train, test;
-string source;
-try
-{
-    (train, test, source) = LoadData(options.Data);
-}
-catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
-{
-    Console.Error.WriteLine($"error: cannot load the data: {e.Message}");
-    return 1;
-}
-Console.WriteLine($"Data: {source}");
-
-Network net = options.Model switch
-{
-    "softmax" => new SoftmaxRegression(options.BatchSize, options.Seed),
-    "deep" => new DeepMlp(options.BatchSize, options.Seed),
-    "lenet" => new LeNet(options.BatchSize, options.Seed),
-    "lenet-bn" => new LeNetBatchNorm(options.BatchSize, options.Seed),
-    "resnet" => new ResNet(options.BatchSize, options.Seed),
-    _ => new Mlp(options.BatchSize, options.Seed),
-};
-var init = new RandomGenerator(options.Seed);
-if (options.Model is "mlp" or "softmax" or "deep")
-{
-    // d2l's initialisation for the MLPs: weights from N(0, 0.01^2), biases zero.
-    net.Apply(m =>
-    {
-        if (m is Linear l)
-        {
-            Init.Normal(l.Weight, 0, 0.01f, init);
-            if (l.Bias is not null) Init.Zeros(l.Bias);
-        }
-    });
-}
-else if (options.Model == "lenet")
-{
-    // d2l's init_cnn: Xavier-uniform weights for every Linear and Conv2d.
-    net.Apply(m =>
-    {
-        if (m is Linear l) Init.XavierUniform(l.Weight, generator: init);
-        if (m is Conv2d c) Init.XavierUniform(c.Weight, generator: init);
-    });
-}
-
-// Each model's recipe: d2l's for the LeNets (plain SGD), momentum with a cosine schedule for the rest.
-(string defaultOptimizer, float defaultLr) = options.Model switch
-{
-    "lenet" => ("sgd", 0.9f),
-    "lenet-bn" => ("sgd", 1.0f),
-    _ => ("momentum", 0.05f),
-};
-string optimizerName = options.Optimizer ?? defaultOptimizer;
-float? recipeLr = options.Optimizer is null ? defaultLr : null;
-(Optimizer optimizer, LRScheduler? schedule, string recipe) = optimizerName switch
-{
-    "sgd" => Plain(new SGD(net.Parameters(), options.LearningRate ?? recipeLr ?? 0.1f)),
-    "adam" => Plain(new Adam(net.Parameters(), options.LearningRate ?? 1e-3f)),
-    _ => Momentum(new SGD(net.Parameters(), options.LearningRate ?? recipeLr ?? 0.05f, momentum: 0.9f), options.Epochs),
-};
-Console.WriteLine($"Model: {options.Model} ({net.Parameters().Sum(p => p.Numel)} parameters), {recipe}, batch {options.BatchSize}, " +
-                  $"{options.Epochs} epochs, seed {options.Seed}, {Threading.NumThreads} threads");
-
-var trainLoader = new DataLoader<int>(train, options.BatchSize, shuffle: true, seed: options.Seed);
-var testLoader = new DataLoader<int>(test, options.BatchSize);
-IReadOnlyList<EpochReport> reports;
-try
-{
-    reports = Report.Run(options.Epochs, trainLoader.BatchCount, (onBatch, onEpoch) =>
-        Trainer.Fit(net, trainLoader, testLoader, new CrossEntropyLoss(), optimizer, options.Epochs, schedule, onEpoch, onBatch: onBatch));
-}
-catch (NonFiniteLossException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
-Report.Table(reports);
-
-try
-{
-    if (options.Plot is not null)
-    {
-        Chart.Save(reports, options.Plot, $"{options.Model}, {recipe}");
-        Console.WriteLine($"Chart: {Path.GetFullPath(options.Plot)}");
-    }
-    if (options.Save is not null)
-    {
-        Safetensors.Save(net, options.Save);
-        Console.WriteLine($"Weights: {Path.GetFullPath(options.Save)}");
-    }
-    if (options.Export is not null)
-    {
-        Onnx.Export(net, options.Export);
-        Console.WriteLine($"ONNX model: {Path.GetFullPath(options.Export)}");
-    }
-}
-catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
-return 0;
+static string Count(long n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 
 static (Optimizer, LRScheduler?, string) Plain(Optimizer optimizer) =>
     (optimizer, null, $"{optimizer.GetType().Name} lr {optimizer.LearningRate}, no schedule");
@@ -159,6 +148,14 @@ static (Dataset<int> Train, Dataset<int> Test, string Source) LoadData(string? d
             $"install Debian's dataset-fashion-mnist or pass --data DIR for the full set");
     }
     if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"no folder '{directory}'");
+    string[] names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+    string[] missing = Array.FindAll(names, name => !File.Exists(Find(directory, name)));
+    if (missing.Length > 0)
+    {
+        throw new FileNotFoundException($"'{directory}' lacks {string.Join(", ", Array.ConvertAll(missing, name => name + "[.gz]"))}; " +
+            "--data needs a folder with the four Fashion-MNIST IDX files, each plain or gzipped (as Debian's dataset-fashion-mnist installs them " +
+            "in /usr/share/datasets/fashion-mnist), or 'embedded' for the built-in subset.");
+    }
     Dataset<int> fullTrain = Idx.LoadDataset(Find(directory, "train-images-idx3-ubyte"), Find(directory, "train-labels-idx1-ubyte"));
     Dataset<int> fullTest = Idx.LoadDataset(Find(directory, "t10k-images-idx3-ubyte"), Find(directory, "t10k-labels-idx1-ubyte"));
     return (fullTrain, fullTest, $"Fashion-MNIST from {directory} ({fullTrain.Count} training and {fullTest.Count} test images)");

@@ -14,16 +14,23 @@ public static class Report
 {
     public delegate IReadOnlyList<EpochReport> Training(Action<int, int> onBatch, Action<EpochReport> onEpoch);
 
-    public static IReadOnlyList<EpochReport> Run(int epochs, int batchesPerEpoch, Training training)
+    /// <summary>
+    /// Runs <paramref name="training"/> with a progress bar per epoch on an interactive console (<paramref name="console"/>,
+    /// by default the terminal) and one line per epoch otherwise. Each row fits the console's width from 40 columns up:
+    /// the bar narrows first, then the finished epoch's summary drops to its short form.
+    /// </summary>
+    public static IReadOnlyList<EpochReport> Run(int epochs, int batchesPerEpoch, Training training, IAnsiConsole? console = null)
     {
-        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
+        console ??= AnsiConsole.Console;
+        if (!console.Profile.Capabilities.Interactive || (ReferenceEquals(console, AnsiConsole.Console) && Console.IsOutputRedirected))
         {
-            return training((_, _) => { }, report => Console.WriteLine(Line(report)));
+            return training((_, _) => { }, report => console.WriteLine(Line(report)));
         }
+        (int bar, int description) = Widths(console.Profile.Width);
         IReadOnlyList<EpochReport> reports = [];
-        AnsiConsole.Progress()
+        console.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = bar }, new PercentageColumn(), new ElapsedTimeColumn())
             .Start(context =>
             {
                 int epoch = 1;
@@ -32,13 +39,36 @@ public static class Report
                     (done, _) => task.Value = done,
                     report =>
                     {
-                        task.Description = Markup.Escape(Line(report));
+                        task.Description = Markup.Escape(Summary(report, epochs, description));
                         task.Value = batchesPerEpoch;
                         task.StopTask();
                         if (++epoch <= epochs) task = context.AddTask(Describe(epoch, epochs), maxValue: batchesPerEpoch);
                     });
             });
         return reports;
+    }
+
+    /// <summary>
+    /// The bar's width and the room left for the description in a row of <paramref name="width"/> columns: the row is
+    /// description, bar, percentage ("100%") and elapsed time ("00:00:00"), a space between each.
+    /// </summary>
+    public static (int Bar, int Description) Widths(int width)
+    {
+        const int fixedColumns = 4 + 8 + 3;
+        int bar = Math.Clamp(width - fixedColumns - 60, 8, 40);
+        return (bar, Math.Max(width - fixedColumns - bar, 12));
+    }
+
+    /// <summary>A finished epoch's summary in at most <paramref name="room"/> characters: the full line, a short one, or the bare figures.</summary>
+    public static string Summary(EpochReport r, int epochs, int room)
+    {
+        string full = Line(r);
+        if (full.Length <= room) return full;
+        string loss = F(r.Train.Loss, "0.0000"), test = F(r.Test?.Accuracy ?? double.NaN, "0.0000");
+        string shortForm = $"{Describe(r.Epoch, epochs)}: loss {loss}, test acc {test}";
+        if (shortForm.Length <= room) return shortForm;
+        string bare = $"{r.Epoch}/{epochs} {loss} {test}";
+        return bare.Length <= room ? bare : $"{r.Epoch}/{epochs}";
     }
 
     public static void Table(IReadOnlyList<EpochReport> reports)

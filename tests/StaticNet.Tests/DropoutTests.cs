@@ -29,6 +29,25 @@ public class DropoutTests
     }
 
     [Fact]
+    public void P_of_one_zeroes_everything_in_training_and_nothing_in_eval()
+    {
+        // PyTorch allows p = 1 (input times zero: NaN stays NaN); it was once refused here.
+        var net = new DropoutAll(2, 5);
+        float[] input = [1, -2, 3, float.NaN, 5, 6, 7, 8, 9, 10, 11, 12];
+        var output = new float[12];
+        net.Forward(input, output);
+        for (int i = 0; i < 12; i++) Assert.Equal(i == 3 ? float.NaN : 0f, output[i]);
+        var inputGrad = new float[12];
+        net.Backward(Enumerable.Repeat(1f, 12).ToArray(), inputGrad);
+        Assert.All(inputGrad, g => Assert.Equal(0f, g));
+        net.Eval();
+        net.Forward(input, output);
+        Assert.Equal(input, output);
+        Assert.Equal(1f, new Dropout(1).P);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout(1.01f));
+    }
+
+    [Fact]
     public void Eval_passes_the_input_through()
     {
         var net = new DropoutOnly(1);

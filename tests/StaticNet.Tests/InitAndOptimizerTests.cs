@@ -70,9 +70,12 @@ public class InitAndOptimizerTests
         var e = Assert.Throws<ArgumentException>(() => new SGD([], 0.1f));
         Assert.StartsWith("The optimizer got an empty parameter list", e.Message);
         var range = Assert.Throws<ArgumentOutOfRangeException>(() => new SGD(net.Parameters(), -0.1f));
-        Assert.StartsWith("The learning rate must be finite and not negative, but it is -0.1.", range.Message);
+        Assert.StartsWith("The learning rate lr must be finite and not negative, but it is -0.1.", range.Message);
+        Assert.Equal("lr", range.ParamName); // the constructor's and PyTorch's name, not the setter's 'value'
         range = Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(net.Parameters(), float.NaN));
-        Assert.StartsWith("The learning rate must be finite and not negative, but it is NaN.", range.Message);
+        Assert.StartsWith("The learning rate lr must be finite and not negative, but it is NaN.", range.Message);
+        range = Assert.Throws<ArgumentOutOfRangeException>(() => new SGD(net.Parameters(), 0.1f).LearningRate = -1);
+        Assert.Equal("lr", range.ParamName);
         range = Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(net.Parameters(), beta1: 1f));
         Assert.StartsWith("beta1 must be in [0, 1), but it is 1.", range.Message);
         e = Assert.Throws<ArgumentException>(() => new SGD(net.Parameters(), 0.1f, nesterov: true));

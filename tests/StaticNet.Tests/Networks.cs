@@ -188,3 +188,6 @@ public partial class Ensemble
 
 // A Linear on an image without [Flatten]: valid (it acts on the last dimension, as in PyTorch), output [1, 4, 5].
 [Network(1, 4, 3)] [Linear(5)] public partial class ForgotFlatten;
+
+// p = 1: every element zeroed in training, as torch.nn.Dropout(1) does.
+[Network(6)] [Dropout(1)] public partial class DropoutAll;
