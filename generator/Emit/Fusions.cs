@@ -97,7 +97,7 @@ internal sealed class ReluThenLinear : BackwardFusion
     public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second)
     {
         var linear = (LinearModel)secondLayer;
-        string target = second.InputGradOptional ? $"needInputGrad ? {first.InputGrad} : default" : first.InputGrad;
+        string target = second.InputGradCondition is string condition ? $"{condition} ? {first.InputGrad} : default" : first.InputGrad;
         second.Kernel("LinearBackwardThroughRelu", target, second.Grad("weight"), second.GradOrEmpty("bias"), second.OutputGrad, second.Input,
             second.Param("weight"), linear.Rows, Code.Int(linear.InFeatures), Code.Int(linear.OutFeatures));
     }

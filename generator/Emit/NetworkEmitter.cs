@@ -70,7 +70,7 @@ internal static class NetworkEmitter
             }
             foreach (Step step in LayerSteps())
             {
-                if (step.IsNested && step.Layer.Kind.ReadsModule(step.Layer))
+                if (NeedsModuleField(step))
                 {
                     w.Line($"private {step.Layer.Kind.ModuleType(step.Layer)} {StepContext.ModuleField(step)};");
                 }
@@ -114,7 +114,7 @@ internal static class NetworkEmitter
             {
                 w.Line($"AddLayer({Code.String(layer.Name)}, {Field(layer)});");
             }
-            foreach (Step step in LayerSteps().Where(s => s.IsNested && s.Layer.Kind.ReadsModule(s.Layer)))
+            foreach (Step step in LayerSteps().Where(NeedsModuleField))
             {
                 w.Line($"{StepContext.ModuleField(step)} = ({step.Layer.Kind.ModuleType(step.Layer)}){step.ModuleExpression};");
             }
@@ -204,6 +204,7 @@ internal static class NetworkEmitter
                 ("x", $"{Span} x = a.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))});", $"// x, dx: {Shapes.Batched(model.InputShape)}"),
                 ("dx", $"{Span} dx = g.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))});", null),
             };
+            foreach ((string name, string declaration) in TrainsDeclarations(body)) locals.Add((name, declaration, null));
             for (int i = 0; i < steps.Count; i++)
             {
                 Step step = steps[i];
@@ -281,9 +282,11 @@ internal static class NetworkEmitter
                 }
                 else if (intoNext is null)
                 {
-                    // Steps before the first one with parameters matter only for the input gradient (unless a residual routes around them).
-                    bool onlyForInput = !plan.HasResidual && (plan.FirstParameterStep < 0 || i < plan.FirstParameterStep);
-                    if (onlyForInput) w.Open("if (needInputGrad)");
+                    // A step without parameters matters only for the gradients below it: the input's, or a trainable layer's
+                    // (a residual, which routes around steps, computes everything).
+                    string? condition = layer.Parameters.Count == 0 ? NeedsGradBelow(i) : null;
+                    bool onlyForInput = condition is not null;
+                    if (onlyForInput) w.Open($"if ({condition})");
                     if (fromPrevious is not null) fromPrevious.Emit(steps[i - 1].Layer, Context(w, i - 1), layer, c);
                     else layer.Kind.EmitBackward(layer, c);
                     if (onlyForInput) w.Close();
@@ -317,8 +320,49 @@ internal static class NetworkEmitter
 
         private IEnumerable<Step> LayerSteps() => steps.Where(s => s.Kind == StepKind.Layer);
 
+        /// <summary>A nested layer's module gets a typed field when its code reads the module: its flags, or its parameters' RequiresGrad.</summary>
+        private static bool NeedsModuleField(Step step) =>
+            step.IsNested && (step.Layer.Kind.ReadsModule(step.Layer) || step.Layer.Parameters.Count > 0);
+
         private StepContext Context(IndentedWriter w, int i) =>
-            new(w, steps[i], plan, i, In(i), Out(steps[i]), InGrad(i), inputGradOptional: i == plan.FirstParameterStep && !plan.HasResidual);
+            new(w, steps[i], plan, i, In(i), Out(steps[i]), InGrad(i), NeedsGradBelow(i));
+
+        /// <summary>
+        /// When step i's input gradient is needed, as a bool expression: the caller asked for it, or some parameter below
+        /// the step trains (<c>trains{k}</c>, k the last step below with parameters). Null in networks with residuals,
+        /// where every gradient is computed. Steps without parameters are skipped when it is false, and a layer with
+        /// parameters skips its input gradient: frozen first layers cost no backward work.
+        /// </summary>
+        private string? NeedsGradBelow(int i)
+        {
+            if (plan.HasResidual) return null;
+            int below = LastParameterStepBelow(i);
+            return below < 0 ? "needInputGrad" : TrainsName(below);
+        }
+
+        private int LastParameterStepBelow(int i)
+        {
+            for (int k = i - 1; k >= 0; k--)
+            {
+                if (steps[k].Kind == StepKind.Layer && steps[k].Layer.Parameters.Count > 0) return k;
+            }
+            return -1;
+        }
+
+        private static string TrainsName(int step) => "trains" + Code.Int(step);
+
+        /// <summary>The declarations of the trains{k} flags: whether a gradient is needed below step k's output.</summary>
+        private IEnumerable<(string Name, string Declaration)> TrainsDeclarations(IndentedWriter w)
+        {
+            if (plan.HasResidual) yield break;
+            for (int k = 0; k < steps.Count; k++)
+            {
+                if (steps[k].Kind != StepKind.Layer || steps[k].Layer.Parameters.Count == 0) continue;
+                StepContext c = Context(w, k);
+                string own = string.Join(" || ", steps[k].Layer.Parameters.Select(p => c.Trains(p.Name)));
+                yield return (TrainsName(k), $"bool {TrainsName(k)} = {NeedsGradBelow(k)} || {own};");
+            }
+        }
 
         /// <summary>A step's output (arena a) or its gradient (arena g): its own slice, its input's, or either by its flag.</summary>
         private string Buffer(Step step, int i, string arena, string input)

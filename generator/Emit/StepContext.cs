@@ -16,7 +16,7 @@ internal sealed class StepContext
     private readonly BufferPlan _plan;
     private readonly int _index;
 
-    public StepContext(IndentedWriter writer, Step step, BufferPlan plan, int index, string input, string output, string inputGrad, bool inputGradOptional)
+    public StepContext(IndentedWriter writer, Step step, BufferPlan plan, int index, string input, string output, string inputGrad, string? inputGradCondition)
     {
         Writer = writer;
         _step = step;
@@ -26,8 +26,8 @@ internal sealed class StepContext
         Output = output;
         InputGrad = inputGrad;
         OutputGrad = "d" + output;
-        InputGradTarget = inputGradOptional ? $"needInputGrad ? {InputGrad} : default" : InputGrad;
-        InputGradOptional = inputGradOptional;
+        InputGradTarget = inputGradCondition is null ? InputGrad : $"{inputGradCondition} ? {InputGrad} : default";
+        InputGradCondition = inputGradCondition;
     }
 
     public IndentedWriter Writer { get; }
@@ -50,15 +50,22 @@ internal sealed class StepContext
     /// </summary>
     public string InputGradTarget { get; }
 
-    /// <summary>Whether <see cref="InputGradTarget"/> may be empty.</summary>
-    public bool InputGradOptional { get; }
+    /// <summary>
+    /// When the input gradient is needed, as a bool expression (the caller asked for it, or a parameter below trains), or
+    /// null when it always is (a network with residuals).
+    /// </summary>
+    public string? InputGradCondition { get; }
 
     /// <summary>The layer's module, typed: its field, or for a layer inside a block the field that keeps it.</summary>
     public string Module => _step.IsNested ? ModuleField(_step) : _step.ModuleExpression;
 
     public string Param(string slot) => Slice("p", _plan.Parameter(_index, slot), ParameterSize(slot));
 
-    public string Grad(string slot) => Slice("dp", _plan.Parameter(_index, slot), ParameterSize(slot));
+    /// <summary>The parameter's gradient, or <c>default</c> when it is frozen (RequiresGrad false), so the kernel skips it.</summary>
+    public string Grad(string slot) => $"{Trains(slot)} ? {Slice("dp", _plan.Parameter(_index, slot), ParameterSize(slot))} : default";
+
+    /// <summary>Whether the parameter trains: its RequiresGrad, read through the layer's module (Weight for "weight").</summary>
+    public string Trains(string slot) => $"{Module}.{char.ToUpperInvariant(slot[0])}{slot.Substring(1)}.RequiresGrad";
 
     /// <summary>The parameter, or <c>default</c> (an empty span) when the layer does not have it.</summary>
     public string ParamOrEmpty(string slot) => HasParameter(slot) ? Param(slot) : "default";

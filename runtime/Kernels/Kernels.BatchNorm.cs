@@ -118,12 +118,10 @@ public static partial class Kernels
                 throw new ArgumentException("inputGrad overlaps outputGrad or input; kernels need separate buffers.", nameof(inputGrad));
             }
         }
-        if (!weightGrad.IsEmpty || !biasGrad.IsEmpty || !weight.IsEmpty)
-        {
-            CheckLength(weightGrad.Length, channels, nameof(weightGrad));
-            CheckLength(biasGrad.Length, channels, nameof(biasGrad));
-            CheckLength(weight.Length, channels, nameof(weight));
-        }
+        // Either parameter gradient may be empty (no affine parameters, or a frozen one): it is then skipped.
+        if (!weightGrad.IsEmpty) CheckLength(weightGrad.Length, channels, nameof(weightGrad));
+        if (!biasGrad.IsEmpty) CheckLength(biasGrad.Length, channels, nameof(biasGrad));
+        if (!weight.IsEmpty) CheckLength(weight.Length, channels, nameof(weight));
         float inverseCount = 1f / ((long)batch * spatial);
         if (spatial == 1)
         {
@@ -141,11 +139,8 @@ public static partial class Kernels
                 sumDyCentred += CenteredRows.Dot(dy, default, input.Slice(at, spatial), mean[c]);
             }
             float r = rstd[c], sumDyXhat = (float)(sumDyCentred * r);
-            if (!weightGrad.IsEmpty)
-            {
-                weightGrad[c] += sumDyXhat;
-                biasGrad[c] += (float)sumDy;
-            }
+            if (!weightGrad.IsEmpty) weightGrad[c] += sumDyXhat;
+            if (!biasGrad.IsEmpty) biasGrad[c] += (float)sumDy;
             if (inputGrad.IsEmpty) continue;
             float g = weight.IsEmpty ? r : weight[c] * r;
             // dx = g dy + x * scaleX + shift, with scaleX = -g r mean(dy xhat) and shift = -g mean(dy) - scaleX * mean.
@@ -182,11 +177,8 @@ public static partial class Kernels
                 TensorPrimitives.MultiplyAdd(dy, xc, sDyXhat, sDyXhat);
             }
             TensorPrimitives.Multiply(sDyXhat, r, sDyXhat);
-            if (!weightGrad.IsEmpty)
-            {
-                TensorPrimitives.Add(weightGrad.Slice(c0, width), sDyXhat, weightGrad.Slice(c0, width));
-                TensorPrimitives.Add(biasGrad.Slice(c0, width), sDy, biasGrad.Slice(c0, width));
-            }
+            if (!weightGrad.IsEmpty) TensorPrimitives.Add(weightGrad.Slice(c0, width), sDyXhat, weightGrad.Slice(c0, width));
+            if (!biasGrad.IsEmpty) TensorPrimitives.Add(biasGrad.Slice(c0, width), sDy, biasGrad.Slice(c0, width));
             if (inputGrad.IsEmpty) continue;
             Span<float> gw = g[..width], sx = scaleX[..width], sh = shift[..width];
             if (weight.IsEmpty) r.CopyTo(gw);

@@ -27,13 +27,13 @@ public static partial class Kernels
     /// <summary>
     /// The gradients of <see cref="Conv2dForward"/>: inputGrad = the transposed convolution of outputGrad (written;
     /// skipped when empty), weightGrad += outputGrad times the patch matrices, biasGrad += outputGrad summed per channel
-    /// (skipped when empty).
+    /// (each skipped when empty, as for a frozen parameter).
     /// </summary>
     public static void Conv2dBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int batch, Conv2dGeometry geometry)
     {
         CheckConv(outputGrad.Length, input.Length, weight.Length, biasGrad.Length, batch, geometry);
-        CheckLength(weightGrad.Length, geometry.WeightSize, nameof(weightGrad));
+        if (!weightGrad.IsEmpty) CheckLength(weightGrad.Length, geometry.WeightSize, nameof(weightGrad));
         if (!inputGrad.IsEmpty)
         {
             CheckLength(inputGrad.Length, input.Length, nameof(inputGrad));
@@ -43,7 +43,12 @@ public static partial class Kernels
             }
         }
         if (batch == 0) return;
-        if (LaneConv.Applies(geometry, batch))
+        if (weightGrad.IsEmpty)
+        {
+            // A frozen weight: only the input gradient.
+            if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
+        }
+        else if (LaneConv.Applies(geometry, batch))
         {
             LaneConv.Backward(inputGrad, weightGrad, outputGrad, input, weight, batch, geometry);
         }

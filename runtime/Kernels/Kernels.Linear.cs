@@ -56,7 +56,8 @@ public static partial class Kernels
 
     /// <summary>
     /// The gradients of <see cref="LinearForward"/>: inputGrad = outputGrad W (written; skipped when empty),
-    /// weightGrad += outputGrad^T input and biasGrad += the column sums of outputGrad (skipped when empty).
+    /// weightGrad += outputGrad^T input and biasGrad += the column sums of outputGrad (each skipped when empty, as for a
+    /// frozen parameter).
     /// </summary>
     public static void LinearBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad,
         ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int rows, int inFeatures, int outFeatures) =>
@@ -78,7 +79,7 @@ public static partial class Kernels
     {
         CheckLinear(rows, inFeatures, outFeatures, input.Length, weight.Length, biasGrad.Length);
         CheckLength(outputGrad.Length, (long)rows * outFeatures, nameof(outputGrad));
-        CheckLength(weightGrad.Length, (long)outFeatures * inFeatures, nameof(weightGrad));
+        if (!weightGrad.IsEmpty) CheckLength(weightGrad.Length, (long)outFeatures * inFeatures, nameof(weightGrad));
         if (!inputGrad.IsEmpty)
         {
             CheckLength(inputGrad.Length, (long)rows * inFeatures, nameof(inputGrad));
@@ -111,7 +112,11 @@ public static partial class Kernels
             }
             if (throughRelu && !narrow) ReluBackwardInPlace(inputGrad, input);
         }
-        if (narrow)
+        if (weightGrad.IsEmpty)
+        {
+            // A frozen weight: no gradient to compute.
+        }
+        else if (narrow)
         {
             NarrowLinear.WeightGradient(ref MemoryMarshal.GetReference(weightGrad), ref dY, ref MemoryMarshal.GetReference(input), rows, outFeatures, inFeatures);
         }

@@ -65,6 +65,16 @@ public abstract class Module
         }
     }
 
+    /// <summary>
+    /// Sets <see cref="Parameter.RequiresGrad"/> on every parameter of this module and its descendants (torch's
+    /// requires_grad_()): <c>net.RequiresGrad(false); head.RequiresGrad(true);</c> fine-tunes only the head. Returns this module.
+    /// </summary>
+    public Module RequiresGrad(bool requiresGrad = true)
+    {
+        foreach (Parameter parameter in Parameters()) parameter.RequiresGrad = requiresGrad;
+        return this;
+    }
+
     /// <summary>Every parameter, in the order of <see cref="NamedParameters"/> (torch's parameters()).</summary>
     public IEnumerable<Parameter> Parameters()
     {

@@ -38,6 +38,28 @@ public sealed class Parameter : StateTensor
         GradIndex = gradStart + offset;
     }
 
+    private bool _requiresGrad = true;
+
+    /// <summary>Counts every change of any parameter's <see cref="RequiresGrad"/>, so optimizers notice and skip frozen ones.</summary>
+    internal static int FreezeVersion;
+
+    /// <summary>
+    /// Whether backward computes this parameter's gradient and optimizers update it (torch's requires_grad; true by
+    /// default). A frozen parameter's gradient is neither computed nor accumulated (it keeps what it held), and every
+    /// optimizer leaves the parameter and its state alone, as PyTorch does for a parameter whose grad is None.
+    /// <see cref="Module.RequiresGrad"/> sets it for a whole module.
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            if (_requiresGrad == value) return;
+            _requiresGrad = value;
+            System.Threading.Interlocked.Increment(ref FreezeVersion);
+        }
+    }
+
     /// <summary>Where this parameter starts in its network's parameter and gradient arenas.</summary>
     public int Offset { get; }
 
@@ -65,5 +87,5 @@ public sealed class Parameter : StateTensor
     internal float[] GradArena => _grad;
 
     /// <inheritdoc/>
-    public override string ToString() => $"Parameter({ShapeText})";
+    public override string ToString() => RequiresGrad ? $"Parameter({ShapeText})" : $"Parameter({ShapeText}, requires_grad=False)";
 }

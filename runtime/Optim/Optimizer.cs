@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -13,7 +14,8 @@ namespace StaticNet;
 public abstract class Optimizer
 {
     private readonly Parameter[] _parameters;
-    private readonly Stretch[] _stretches;
+    private Stretch[] _stretches;
+    private int _freezeVersion;
     private float _learningRate;
 
     /// <summary>A run of parameters contiguous in one arena, and where its state starts.</summary>
@@ -33,24 +35,45 @@ public abstract class Optimizer
             throw new ArgumentException("The optimizer got the same parameter more than once.", nameof(parameters));
         }
         LearningRate = learningRate;
+        _freezeVersion = Volatile.Read(ref Parameter.FreezeVersion);
+        (_stretches, StateLength) = Stretches(_parameters);
+    }
+
+    /// <summary>The runs of trainable parameters, merged where they sit next to each other, and the total state length (over all).</summary>
+    private static (Stretch[] Stretches, int StateLength) Stretches(Parameter[] parameters)
+    {
         var stretches = new List<Stretch>();
         int state = 0;
-        foreach (Parameter p in _parameters)
+        foreach (Parameter p in parameters)
         {
-            Stretch last = stretches.Count > 0 ? stretches[^1] : default;
-            if (stretches.Count > 0 && last.Data == p.DataArena && last.Grad == p.GradArena && last.DataIndex + last.Length == p.DataIndex
-                && last.GradIndex + last.Length == p.GradIndex)
+            if (p.RequiresGrad)
             {
-                stretches[^1] = last with { Length = last.Length + p.Numel };
-            }
-            else
-            {
-                stretches.Add(new Stretch(p.DataArena, p.GradArena, p.DataIndex, p.GradIndex, p.Numel, state));
+                Stretch last = stretches.Count > 0 ? stretches[^1] : default;
+                if (stretches.Count > 0 && last.Data == p.DataArena && last.Grad == p.GradArena && last.DataIndex + last.Length == p.DataIndex
+                    && last.GradIndex + last.Length == p.GradIndex && last.StateOffset + last.Length == state)
+                {
+                    stretches[^1] = last with { Length = last.Length + p.Numel };
+                }
+                else
+                {
+                    stretches.Add(new Stretch(p.DataArena, p.GradArena, p.DataIndex, p.GradIndex, p.Numel, state));
+                }
             }
             state += p.Numel;
         }
-        _stretches = stretches.ToArray();
-        StateLength = state;
+        return (stretches.ToArray(), state);
+    }
+
+    /// <summary>Rebuilds the stretches when some parameter was frozen or unfrozen since they were built (a rare, allocating event).</summary>
+    private Stretch[] CurrentStretches()
+    {
+        int version = Volatile.Read(ref Parameter.FreezeVersion);
+        if (version != _freezeVersion)
+        {
+            _stretches = Stretches(_parameters).Stretches;
+            _freezeVersion = version;
+        }
+        return _stretches;
     }
 
     /// <summary>The parameters this optimizer updates.</summary>
@@ -92,18 +115,18 @@ public abstract class Optimizer
     /// <summary>Total floats over all parameters: the length of each state buffer.</summary>
     protected int StateLength { get; }
 
-    /// <summary>Sets every parameter's gradient to zero (optimizer.zero_grad()).</summary>
+    /// <summary>Sets every trainable parameter's gradient to zero (optimizer.zero_grad()); a frozen one's is left as it is.</summary>
     public void ZeroGrad()
     {
-        foreach (Stretch s in _stretches) InPlaceUpdate.Clear(s.Grad.AsSpan(s.GradIndex, s.Length));
+        foreach (Stretch s in CurrentStretches()) InPlaceUpdate.Clear(s.Grad.AsSpan(s.GradIndex, s.Length));
     }
 
-    /// <summary>Updates every parameter from its gradient (optimizer.step()).</summary>
+    /// <summary>Updates every trainable parameter from its gradient (optimizer.step()); frozen ones and their state are left alone.</summary>
     public void Step()
     {
         StepCount++;
         BeginStep(StepCount);
-        foreach (Stretch s in _stretches)
+        foreach (Stretch s in CurrentStretches())
         {
             Update(s.Data.AsSpan(s.DataIndex, s.Length), s.Grad.AsSpan(s.GradIndex, s.Length), s.StateOffset);
         }

@@ -191,3 +191,11 @@ public partial class Ensemble
 
 // p = 1: every element zeroed in training, as torch.nn.Dropout(1) does.
 [Network(6)] [Dropout(1)] public partial class DropoutAll;
+
+// Fine-tuning: the tests freeze the lower layers. The partial part shows the activation gradients, to check what backward skipped.
+[Network(6)] [Linear(8)] [ReLU] [Linear(8)] [Tanh] [Linear(3)] public partial class FreezeNet
+{
+    public Span<float> ActivationGradsForTests => ActivationGrads;
+}
+
+[Network(2, 6, 6)] [Conv2d(3, KernelSize = 3)] [BatchNorm2d] [ReLU] [Flatten] [Linear(4)] public partial class FreezeConvNet;

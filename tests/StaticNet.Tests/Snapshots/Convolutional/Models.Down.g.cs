@@ -132,6 +132,9 @@ namespace Models
             // x, dx: [B, 8, 14, 14]
             global::System.Span<float> x = a.Slice(0, batch * 1568);
             global::System.Span<float> dx = g.Slice(0, batch * 1568);
+            bool trains0 = needInputGrad || _layer0.Weight.RequiresGrad;
+            bool trains1 = trains0 || _layer1.Weight.RequiresGrad || _layer1.Bias.RequiresGrad;
+            bool trains3 = trains1 || _layer3.Weight.RequiresGrad;
             // h0, dh0: [B, 16, 7, 7]
             global::System.Span<float> h0 = a.Slice(1568 * n, batch * 784);
             global::System.Span<float> dh0 = g.Slice(1568 * n, batch * 784);
@@ -149,19 +152,22 @@ namespace Models
             outputGrad.CopyTo(dh4);
 
             // 4 BatchNorm2d(16, eps=1E-05, momentum=0.1): dh3 [B, 16, 7, 7] from dh4
-            global::StaticNet.Kernels.BatchNormBackward(dh3, dp.Slice(3488, 16), dp.Slice(3504, 16), dh4, h3, s.Slice(32, 16), s.Slice(48, 16), p.Slice(3488, 16), batch, 16, 49, _batchNorm2d4BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(trains3 ? dh3 : default, _layer4.Weight.RequiresGrad ? dp.Slice(3488, 16) : default, _layer4.Bias.RequiresGrad ? dp.Slice(3504, 16) : default, dh4, h3, s.Slice(32, 16), s.Slice(48, 16), p.Slice(3488, 16), batch, 16, 49, _batchNorm2d4BatchStats);
 
             // 3 Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): dh2 [B, 16, 7, 7] from dh3
-            global::StaticNet.Kernels.Conv2dBackward(dh2, dp.Slice(1184, 2304), default, dh3, h2, p.Slice(1184, 2304), batch, _conv2d3Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(trains1 ? dh2 : default, _layer3.Weight.RequiresGrad ? dp.Slice(1184, 2304) : default, default, dh3, h2, p.Slice(1184, 2304), batch, _conv2d3Geometry);
 
             // 2 ReLU: dh1 [B, 16, 7, 7] from dh2
-            global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);
+            if (trains1)
+            {
+                global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);
+            }
 
             // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): dh0 [B, 16, 7, 7] from dh1
-            global::StaticNet.Kernels.BatchNormBackward(dh0, dp.Slice(1152, 16), dp.Slice(1168, 16), dh1, h0, s.Slice(0, 16), s.Slice(16, 16), p.Slice(1152, 16), batch, 16, 49, _batchNorm2d1BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(trains0 ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(1152, 16) : default, _layer1.Bias.RequiresGrad ? dp.Slice(1168, 16) : default, dh1, h0, s.Slice(0, 16), s.Slice(16, 16), p.Slice(1152, 16), batch, 16, 49, _batchNorm2d1BatchStats);
 
             // 0 Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False): dx [B, 8, 14, 14] from dh0
-            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, dp.Slice(0, 1152), default, dh0, x, p.Slice(0, 1152), batch, _conv2d0Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 1152) : default, default, dh0, x, p.Slice(0, 1152), batch, _conv2d0Geometry);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

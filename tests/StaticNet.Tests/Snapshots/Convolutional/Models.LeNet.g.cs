@@ -171,6 +171,10 @@ namespace Models
             // x, dx: [B, 1, 28, 28]
             global::System.Span<float> x = a.Slice(0, batch * 784);
             global::System.Span<float> dx = g.Slice(0, batch * 784);
+            bool trains0 = needInputGrad || _layer0.Weight.RequiresGrad || _layer0.Bias.RequiresGrad;
+            bool trains3 = trains0 || _layer3.Weight.RequiresGrad || _layer3.Bias.RequiresGrad;
+            bool trains7 = trains3 || _layer7.Weight.RequiresGrad || _layer7.Bias.RequiresGrad;
+            bool trains9 = trains7 || _layer9.Weight.RequiresGrad || _layer9.Bias.RequiresGrad;
             // h0, dh0: [B, 6, 28, 28]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 4704);
             global::System.Span<float> dh0 = g.Slice(784 * n, batch * 4704);
@@ -204,38 +208,50 @@ namespace Models
             outputGrad.CopyTo(dh11);
 
             // 11 Linear(84 -> 10): dh10 [B, 84] from dh11
-            global::StaticNet.Kernels.LinearBackward(dh10, dp.Slice(60856, 840), dp.Slice(61696, 10), dh11, h10, p.Slice(60856, 840), batch, 84, 10);
+            global::StaticNet.Kernels.LinearBackward(trains9 ? dh10 : default, _layer11.Weight.RequiresGrad ? dp.Slice(60856, 840) : default, _layer11.Bias.RequiresGrad ? dp.Slice(61696, 10) : default, dh11, h10, p.Slice(60856, 840), batch, 84, 10);
 
             // 10 Sigmoid: dh9 [B, 84] from dh10
-            global::StaticNet.Kernels.SigmoidBackward(dh9, dh10, h9);
+            if (trains9)
+            {
+                global::StaticNet.Kernels.SigmoidBackward(dh9, dh10, h9);
+            }
 
             // 9 Linear(120 -> 84): dh8 [B, 120] from dh9
-            global::StaticNet.Kernels.LinearBackward(dh8, dp.Slice(50692, 10080), dp.Slice(60772, 84), dh9, h8, p.Slice(50692, 10080), batch, 120, 84);
+            global::StaticNet.Kernels.LinearBackward(trains7 ? dh8 : default, _layer9.Weight.RequiresGrad ? dp.Slice(50692, 10080) : default, _layer9.Bias.RequiresGrad ? dp.Slice(60772, 84) : default, dh9, h8, p.Slice(50692, 10080), batch, 120, 84);
 
             // 8 Sigmoid: dh7 [B, 120] from dh8
-            global::StaticNet.Kernels.SigmoidBackward(dh7, dh8, h7);
+            if (trains7)
+            {
+                global::StaticNet.Kernels.SigmoidBackward(dh7, dh8, h7);
+            }
 
             // 7 Linear(400 -> 120): dh6 [B, 400] from dh7
-            global::StaticNet.Kernels.LinearBackward(dh6, dp.Slice(2572, 48000), dp.Slice(50572, 120), dh7, h6, p.Slice(2572, 48000), batch, 400, 120);
+            global::StaticNet.Kernels.LinearBackward(trains3 ? dh6 : default, _layer7.Weight.RequiresGrad ? dp.Slice(2572, 48000) : default, _layer7.Bias.RequiresGrad ? dp.Slice(50572, 120) : default, dh7, h6, p.Slice(2572, 48000), batch, 400, 120);
 
             // 6 Flatten(start_dim=1, end_dim=-1): dh5 [B, 16, 5, 5] from dh6
             // a view: dh5 is dh6
 
             // 5 AvgPool2d(kernel_size=2, stride=2, padding=0): dh3 [B, 16, 10, 10] from dh5, through the Sigmoid below
-            global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh3, dh5, h3, batch, _avgPool2d5Geometry, true, 0);
+            if (trains3)
+            {
+                global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh3, dh5, h3, batch, _avgPool2d5Geometry, true, 0);
+            }
 
             // 4 Sigmoid: dh3 was written by the average pooling above, through this Sigmoid
 
             // 3 Conv2d(6, 16, kernel_size=(5, 5)): dh2 [B, 6, 14, 14] from dh3
-            global::StaticNet.Kernels.Conv2dBackward(dh2, dp.Slice(156, 2400), dp.Slice(2556, 16), dh3, h2, p.Slice(156, 2400), batch, _conv2d3Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(trains0 ? dh2 : default, _layer3.Weight.RequiresGrad ? dp.Slice(156, 2400) : default, _layer3.Bias.RequiresGrad ? dp.Slice(2556, 16) : default, dh3, h2, p.Slice(156, 2400), batch, _conv2d3Geometry);
 
             // 2 AvgPool2d(kernel_size=2, stride=2, padding=0): dh0 [B, 6, 28, 28] from dh2, through the Sigmoid below
-            global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh0, dh2, h0, batch, _avgPool2d2Geometry, true, 0);
+            if (trains0)
+            {
+                global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh0, dh2, h0, batch, _avgPool2d2Geometry, true, 0);
+            }
 
             // 1 Sigmoid: dh0 was written by the average pooling above, through this Sigmoid
 
             // 0 Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2)): dx [B, 1, 28, 28] from dh0
-            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, dp.Slice(0, 150), dp.Slice(150, 6), dh0, x, p.Slice(0, 150), batch, _conv2d0Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 150) : default, _layer0.Bias.RequiresGrad ? dp.Slice(150, 6) : default, dh0, x, p.Slice(0, 150), batch, _conv2d0Geometry);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

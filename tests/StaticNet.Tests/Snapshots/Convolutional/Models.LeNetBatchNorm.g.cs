@@ -212,6 +212,14 @@ namespace Models
             // x, dx: [B, 1, 28, 28]
             global::System.Span<float> x = a.Slice(0, batch * 784);
             global::System.Span<float> dx = g.Slice(0, batch * 784);
+            bool trains0 = needInputGrad || _layer0.Weight.RequiresGrad || _layer0.Bias.RequiresGrad;
+            bool trains1 = trains0 || _layer1.Weight.RequiresGrad || _layer1.Bias.RequiresGrad;
+            bool trains4 = trains1 || _layer4.Weight.RequiresGrad || _layer4.Bias.RequiresGrad;
+            bool trains5 = trains4 || _layer5.Weight.RequiresGrad || _layer5.Bias.RequiresGrad;
+            bool trains9 = trains5 || _layer9.Weight.RequiresGrad || _layer9.Bias.RequiresGrad;
+            bool trains10 = trains9 || _layer10.Weight.RequiresGrad || _layer10.Bias.RequiresGrad;
+            bool trains12 = trains10 || _layer12.Weight.RequiresGrad || _layer12.Bias.RequiresGrad;
+            bool trains13 = trains12 || _layer13.Weight.RequiresGrad || _layer13.Bias.RequiresGrad;
             // h0, dh0: [B, 6, 24, 24]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 3456);
             global::System.Span<float> dh0 = g.Slice(784 * n, batch * 3456);
@@ -257,50 +265,62 @@ namespace Models
             outputGrad.CopyTo(dh15);
 
             // 15 Linear(84 -> 10): dh14 [B, 84] from dh15
-            global::StaticNet.Kernels.LinearBackward(dh14, dp.Slice(44028, 840), dp.Slice(44868, 10), dh15, h14, p.Slice(44028, 840), batch, 84, 10);
+            global::StaticNet.Kernels.LinearBackward(trains13 ? dh14 : default, _layer15.Weight.RequiresGrad ? dp.Slice(44028, 840) : default, _layer15.Bias.RequiresGrad ? dp.Slice(44868, 10) : default, dh15, h14, p.Slice(44028, 840), batch, 84, 10);
 
             // 14 Sigmoid: dh13 [B, 84] from dh14
-            global::StaticNet.Kernels.SigmoidBackward(dh13, dh14, h13);
+            if (trains13)
+            {
+                global::StaticNet.Kernels.SigmoidBackward(dh13, dh14, h13);
+            }
 
             // 13 BatchNorm1d(84, eps=1E-05, momentum=0.1): dh12 [B, 84] from dh13
-            global::StaticNet.Kernels.BatchNormBackward(dh12, dp.Slice(43860, 84), dp.Slice(43944, 84), dh13, h12, s.Slice(284, 84), s.Slice(368, 84), p.Slice(43860, 84), batch, 84, 1, _batchNorm1d13BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(trains12 ? dh12 : default, _layer13.Weight.RequiresGrad ? dp.Slice(43860, 84) : default, _layer13.Bias.RequiresGrad ? dp.Slice(43944, 84) : default, dh13, h12, s.Slice(284, 84), s.Slice(368, 84), p.Slice(43860, 84), batch, 84, 1, _batchNorm1d13BatchStats);
 
             // 12 Linear(120 -> 84): dh11 [B, 120] from dh12
-            global::StaticNet.Kernels.LinearBackward(dh11, dp.Slice(33696, 10080), dp.Slice(43776, 84), dh12, h11, p.Slice(33696, 10080), batch, 120, 84);
+            global::StaticNet.Kernels.LinearBackward(trains10 ? dh11 : default, _layer12.Weight.RequiresGrad ? dp.Slice(33696, 10080) : default, _layer12.Bias.RequiresGrad ? dp.Slice(43776, 84) : default, dh12, h11, p.Slice(33696, 10080), batch, 120, 84);
 
             // 11 Sigmoid: dh10 [B, 120] from dh11
-            global::StaticNet.Kernels.SigmoidBackward(dh10, dh11, h10);
+            if (trains10)
+            {
+                global::StaticNet.Kernels.SigmoidBackward(dh10, dh11, h10);
+            }
 
             // 10 BatchNorm1d(120, eps=1E-05, momentum=0.1): dh9 [B, 120] from dh10
-            global::StaticNet.Kernels.BatchNormBackward(dh9, dp.Slice(33456, 120), dp.Slice(33576, 120), dh10, h9, s.Slice(44, 120), s.Slice(164, 120), p.Slice(33456, 120), batch, 120, 1, _batchNorm1d10BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(trains9 ? dh9 : default, _layer10.Weight.RequiresGrad ? dp.Slice(33456, 120) : default, _layer10.Bias.RequiresGrad ? dp.Slice(33576, 120) : default, dh10, h9, s.Slice(44, 120), s.Slice(164, 120), p.Slice(33456, 120), batch, 120, 1, _batchNorm1d10BatchStats);
 
             // 9 Linear(256 -> 120): dh8 [B, 256] from dh9
-            global::StaticNet.Kernels.LinearBackward(dh8, dp.Slice(2616, 30720), dp.Slice(33336, 120), dh9, h8, p.Slice(2616, 30720), batch, 256, 120);
+            global::StaticNet.Kernels.LinearBackward(trains5 ? dh8 : default, _layer9.Weight.RequiresGrad ? dp.Slice(2616, 30720) : default, _layer9.Bias.RequiresGrad ? dp.Slice(33336, 120) : default, dh9, h8, p.Slice(2616, 30720), batch, 256, 120);
 
             // 8 Flatten(start_dim=1, end_dim=-1): dh7 [B, 16, 4, 4] from dh8
             // a view: dh7 is dh8
 
             // 7 AvgPool2d(kernel_size=2, stride=2, padding=0): dh5 [B, 16, 8, 8] from dh7, through the Sigmoid below
-            global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh5, dh7, h5, batch, _avgPool2d7Geometry, true, 0);
+            if (trains5)
+            {
+                global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh5, dh7, h5, batch, _avgPool2d7Geometry, true, 0);
+            }
 
             // 6 Sigmoid: dh5 was written by the average pooling above, through this Sigmoid
 
             // 5 BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4 [B, 16, 8, 8] from dh5
-            global::StaticNet.Kernels.BatchNormBackward(dh4, dp.Slice(2584, 16), dp.Slice(2600, 16), dh5, h4, s.Slice(12, 16), s.Slice(28, 16), p.Slice(2584, 16), batch, 16, 64, _batchNorm2d5BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(trains4 ? dh4 : default, _layer5.Weight.RequiresGrad ? dp.Slice(2584, 16) : default, _layer5.Bias.RequiresGrad ? dp.Slice(2600, 16) : default, dh5, h4, s.Slice(12, 16), s.Slice(28, 16), p.Slice(2584, 16), batch, 16, 64, _batchNorm2d5BatchStats);
 
             // 4 Conv2d(6, 16, kernel_size=(5, 5)): dh3 [B, 6, 12, 12] from dh4
-            global::StaticNet.Kernels.Conv2dBackward(dh3, dp.Slice(168, 2400), dp.Slice(2568, 16), dh4, h3, p.Slice(168, 2400), batch, _conv2d4Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(trains1 ? dh3 : default, _layer4.Weight.RequiresGrad ? dp.Slice(168, 2400) : default, _layer4.Bias.RequiresGrad ? dp.Slice(2568, 16) : default, dh4, h3, p.Slice(168, 2400), batch, _conv2d4Geometry);
 
             // 3 AvgPool2d(kernel_size=2, stride=2, padding=0): dh1 [B, 6, 24, 24] from dh3, through the Sigmoid below
-            global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh1, dh3, h1, batch, _avgPool2d3Geometry, true, 0);
+            if (trains1)
+            {
+                global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh1, dh3, h1, batch, _avgPool2d3Geometry, true, 0);
+            }
 
             // 2 Sigmoid: dh1 was written by the average pooling above, through this Sigmoid
 
             // 1 BatchNorm2d(6, eps=1E-05, momentum=0.1): dh0 [B, 6, 24, 24] from dh1
-            global::StaticNet.Kernels.BatchNormBackward(dh0, dp.Slice(156, 6), dp.Slice(162, 6), dh1, h0, s.Slice(0, 6), s.Slice(6, 6), p.Slice(156, 6), batch, 6, 576, _batchNorm2d1BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(trains0 ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(156, 6) : default, _layer1.Bias.RequiresGrad ? dp.Slice(162, 6) : default, dh1, h0, s.Slice(0, 6), s.Slice(6, 6), p.Slice(156, 6), batch, 6, 576, _batchNorm2d1BatchStats);
 
             // 0 Conv2d(1, 6, kernel_size=(5, 5)): dx [B, 1, 28, 28] from dh0
-            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, dp.Slice(0, 150), dp.Slice(150, 6), dh0, x, p.Slice(0, 150), batch, _conv2d0Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 150) : default, _layer0.Bias.RequiresGrad ? dp.Slice(150, 6) : default, dh0, x, p.Slice(0, 150), batch, _conv2d0Geometry);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

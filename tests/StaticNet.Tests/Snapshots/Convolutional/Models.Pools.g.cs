@@ -121,6 +121,7 @@ namespace Models
             // x, dx: [B, 3, 9, 9]
             global::System.Span<float> x = a.Slice(0, batch * 243);
             global::System.Span<float> dx = g.Slice(0, batch * 243);
+            bool trains0 = needInputGrad || _layer0.Weight.RequiresGrad || _layer0.Bias.RequiresGrad;
             // h0, dh0: [B, 4, 9, 9]
             global::System.Span<float> dh0 = g.Slice(243 * n, batch * 324);
             // h1, dh1: [B, 4, 5, 5]
@@ -133,16 +134,25 @@ namespace Models
             outputGrad.CopyTo(dh3);
 
             // 3 AdaptiveMaxPool2d(output_size=(2, 1)): dh2 [B, 4, 2, 2] from dh3
-            global::StaticNet.Kernels.AdaptiveMaxPool2dBackward(dh2, dh3, global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(s.Slice(100 * n, batch * 8)), batch, 4, 2, 2, 2, 1);
+            if (trains0)
+            {
+                global::StaticNet.Kernels.AdaptiveMaxPool2dBackward(dh2, dh3, global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(s.Slice(100 * n, batch * 8)), batch, 4, 2, 2, 2, 1);
+            }
 
             // 2 AvgPool2d(kernel_size=2, stride=2, padding=0, count_include_pad=False, divisor_override=3): dh1 [B, 4, 5, 5] from dh2
-            global::StaticNet.Kernels.AvgPool2dBackward(dh1, dh2, batch, _avgPool2d2Geometry, false, 3);
+            if (trains0)
+            {
+                global::StaticNet.Kernels.AvgPool2dBackward(dh1, dh2, batch, _avgPool2d2Geometry, false, 3);
+            }
 
             // 1 MaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True): dh0 [B, 4, 9, 9] from dh1
-            global::StaticNet.Kernels.MaxPool2dBackward(dh0, dh1, global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(s.Slice(0, batch * 100)), batch, _maxPool2d1Geometry);
+            if (trains0)
+            {
+                global::StaticNet.Kernels.MaxPool2dBackward(dh0, dh1, global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(s.Slice(0, batch * 100)), batch, _maxPool2d1Geometry);
+            }
 
             // 0 Conv2d(3, 4, kernel_size=(3, 2), padding=same, dilation=(2, 2)): dx [B, 3, 9, 9] from dh0
-            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, dp.Slice(0, 72), dp.Slice(72, 4), dh0, x, p.Slice(0, 72), batch, _conv2d0Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 72) : default, _layer0.Bias.RequiresGrad ? dp.Slice(72, 4) : default, dh0, x, p.Slice(0, 72), batch, _conv2d0Geometry);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

@@ -108,6 +108,7 @@ namespace Models
             // x, dx: [B, 8, 14, 14]
             global::System.Span<float> x = a.Slice(0, batch * 1568);
             global::System.Span<float> dx = g.Slice(0, batch * 1568);
+            bool trains0 = needInputGrad || _layer0.Weight.RequiresGrad;
             // h0, dh0: [B, 16, 7, 7]
             global::System.Span<float> h0 = a.Slice(1568 * n, batch * 784);
             global::System.Span<float> dh0 = g.Slice(1568 * n, batch * 784);
@@ -117,10 +118,10 @@ namespace Models
             outputGrad.CopyTo(dh1);
 
             // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): dh0 [B, 16, 7, 7] from dh1
-            global::StaticNet.Kernels.BatchNormBackward(dh0, dp.Slice(128, 16), dp.Slice(144, 16), dh1, h0, s.Slice(0, 16), s.Slice(16, 16), p.Slice(128, 16), batch, 16, 49, _batchNorm2d1BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(trains0 ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(128, 16) : default, _layer1.Bias.RequiresGrad ? dp.Slice(144, 16) : default, dh1, h0, s.Slice(0, 16), s.Slice(16, 16), p.Slice(128, 16), batch, 16, 49, _batchNorm2d1BatchStats);
 
             // 0 Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False): dx [B, 8, 14, 14] from dh0
-            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, dp.Slice(0, 128), default, dh0, x, p.Slice(0, 128), batch, _conv2d0Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 128) : default, default, dh0, x, p.Slice(0, 128), batch, _conv2d0Geometry);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

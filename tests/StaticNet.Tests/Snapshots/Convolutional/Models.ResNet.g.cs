@@ -45,12 +45,15 @@ namespace Models
         private static readonly global::StaticNet.Conv2dGeometry _conv2d0Geometry = new global::StaticNet.Conv2dGeometry(1, 28, 28, 8, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         private bool _batchNorm2d1BatchStats;
         private static readonly global::StaticNet.Pool2dGeometry _maxPool2d3Geometry = new global::StaticNet.Pool2dGeometry(8, 28, 28, 14, 14, 2, 2, 2, 2, 0, 0, 1, 1);
+        private global::StaticNet.Conv2d _conv2d4_0;
         private static readonly global::StaticNet.Conv2dGeometry _conv2d4_0Geometry = new global::StaticNet.Conv2dGeometry(8, 14, 14, 16, 7, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1);
         private global::StaticNet.BatchNorm2d _batchNorm2d4_1;
         private bool _batchNorm2d4_1BatchStats;
+        private global::StaticNet.Conv2d _conv2d4_3;
         private static readonly global::StaticNet.Conv2dGeometry _conv2d4_3Geometry = new global::StaticNet.Conv2dGeometry(16, 7, 7, 16, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         private global::StaticNet.BatchNorm2d _batchNorm2d4_4;
         private bool _batchNorm2d4_4BatchStats;
+        private global::StaticNet.Conv2d _conv2d4_s0;
         private static readonly global::StaticNet.Conv2dGeometry _conv2d4_s0Geometry = new global::StaticNet.Conv2dGeometry(8, 14, 14, 16, 7, 7, 1, 1, 2, 2, 0, 0, 1, 1, 1);
         private global::StaticNet.BatchNorm2d _batchNorm2d4_s1;
         private bool _batchNorm2d4_s1BatchStats;
@@ -96,8 +99,11 @@ namespace Models
             AddLayer("6", _layer6);
             AddLayer("7", _layer7);
             AddLayer("8", _layer8);
+            _conv2d4_0 = (global::StaticNet.Conv2d)((global::StaticNet.Residual)_layer4).Block.NamedChildren()[0].Module;
             _batchNorm2d4_1 = (global::StaticNet.BatchNorm2d)((global::StaticNet.Residual)_layer4).Block.NamedChildren()[1].Module;
+            _conv2d4_3 = (global::StaticNet.Conv2d)((global::StaticNet.Residual)_layer4).Block.NamedChildren()[3].Module;
             _batchNorm2d4_4 = (global::StaticNet.BatchNorm2d)((global::StaticNet.Residual)_layer4).Block.NamedChildren()[4].Module;
+            _conv2d4_s0 = (global::StaticNet.Conv2d)((global::StaticNet.Residual)_layer4).Shortcut.NamedChildren()[0].Module;
             _batchNorm2d4_s1 = (global::StaticNet.BatchNorm2d)((global::StaticNet.Residual)_layer4).Shortcut.NamedChildren()[1].Module;
         }
 
@@ -252,7 +258,7 @@ namespace Models
             outputGrad.CopyTo(dh8);
 
             // 8 Linear(16 -> 10): dh7 [B, 16] from dh8
-            global::StaticNet.Kernels.LinearBackward(dh7, dp.Slice(3768, 160), dp.Slice(3928, 10), dh8, h7, p.Slice(3768, 160), batch, 16, 10);
+            global::StaticNet.Kernels.LinearBackward(dh7, _layer8.Weight.RequiresGrad ? dp.Slice(3768, 160) : default, _layer8.Bias.RequiresGrad ? dp.Slice(3928, 10) : default, dh8, h7, p.Slice(3768, 160), batch, 16, 10);
 
             // 7 Flatten(start_dim=1, end_dim=-1): dh6 [B, 16, 1, 1] from dh7
             // a view: dh6 is dh7
@@ -268,25 +274,25 @@ namespace Models
             dh4.CopyTo(dh4_s1);
 
             // 4.s1 '4.shortcut.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4_s0 [B, 16, 7, 7] from dh4_s1
-            global::StaticNet.Kernels.BatchNormBackward(dh4_s0, dp.Slice(3736, 16), dp.Slice(3752, 16), dh4_s1, h4_s0, s.Slice(1568 * n + 80, 16), s.Slice(1568 * n + 96, 16), p.Slice(3736, 16), batch, 16, 49, _batchNorm2d4_s1BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(dh4_s0, _batchNorm2d4_s1.Weight.RequiresGrad ? dp.Slice(3736, 16) : default, _batchNorm2d4_s1.Bias.RequiresGrad ? dp.Slice(3752, 16) : default, dh4_s1, h4_s0, s.Slice(1568 * n + 80, 16), s.Slice(1568 * n + 96, 16), p.Slice(3736, 16), batch, 16, 49, _batchNorm2d4_s1BatchStats);
 
             // 4.s0 '4.shortcut.0' Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False): dshortcut4 [B, 8, 14, 14] from dh4_s0
-            global::StaticNet.Kernels.Conv2dBackward(dshortcut4, dp.Slice(3608, 128), default, dh4_s0, h3, p.Slice(3608, 128), batch, _conv2d4_s0Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(dshortcut4, _conv2d4_s0.Weight.RequiresGrad ? dp.Slice(3608, 128) : default, default, dh4_s0, h3, p.Slice(3608, 128), batch, _conv2d4_s0Geometry);
 
             // 4.4 '4.block.4' BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4_3 [B, 16, 7, 7] from dh4_4
-            global::StaticNet.Kernels.BatchNormBackward(dh4_3, dp.Slice(3576, 16), dp.Slice(3592, 16), dh4_4, h4_3, s.Slice(1568 * n + 48, 16), s.Slice(1568 * n + 64, 16), p.Slice(3576, 16), batch, 16, 49, _batchNorm2d4_4BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(dh4_3, _batchNorm2d4_4.Weight.RequiresGrad ? dp.Slice(3576, 16) : default, _batchNorm2d4_4.Bias.RequiresGrad ? dp.Slice(3592, 16) : default, dh4_4, h4_3, s.Slice(1568 * n + 48, 16), s.Slice(1568 * n + 64, 16), p.Slice(3576, 16), batch, 16, 49, _batchNorm2d4_4BatchStats);
 
             // 4.3 '4.block.3' Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): dh4_2 [B, 16, 7, 7] from dh4_3
-            global::StaticNet.Kernels.Conv2dBackward(dh4_2, dp.Slice(1272, 2304), default, dh4_3, h4_2, p.Slice(1272, 2304), batch, _conv2d4_3Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(dh4_2, _conv2d4_3.Weight.RequiresGrad ? dp.Slice(1272, 2304) : default, default, dh4_3, h4_2, p.Slice(1272, 2304), batch, _conv2d4_3Geometry);
 
             // 4.2 '4.block.2' ReLU: dh4_1 [B, 16, 7, 7] from dh4_2
             global::StaticNet.Kernels.ReluBackward(dh4_1, dh4_2, h4_2);
 
             // 4.1 '4.block.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4_0 [B, 16, 7, 7] from dh4_1
-            global::StaticNet.Kernels.BatchNormBackward(dh4_0, dp.Slice(1240, 16), dp.Slice(1256, 16), dh4_1, h4_0, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), p.Slice(1240, 16), batch, 16, 49, _batchNorm2d4_1BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(dh4_0, _batchNorm2d4_1.Weight.RequiresGrad ? dp.Slice(1240, 16) : default, _batchNorm2d4_1.Bias.RequiresGrad ? dp.Slice(1256, 16) : default, dh4_1, h4_0, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), p.Slice(1240, 16), batch, 16, 49, _batchNorm2d4_1BatchStats);
 
             // 4.0 '4.block.0' Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False): dh3 [B, 8, 14, 14] from dh4_0
-            global::StaticNet.Kernels.Conv2dBackward(dh3, dp.Slice(88, 1152), default, dh4_0, h3, p.Slice(88, 1152), batch, _conv2d4_0Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(dh3, _conv2d4_0.Weight.RequiresGrad ? dp.Slice(88, 1152) : default, default, dh4_0, h3, p.Slice(88, 1152), batch, _conv2d4_0Geometry);
             global::StaticNet.Kernels.ResidualBackward(dh3, dshortcut4);
 
             // 3 MaxPool2d(kernel_size=2, stride=2, padding=0): dh2 [B, 8, 28, 28] from dh3
@@ -296,10 +302,10 @@ namespace Models
             global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);
 
             // 1 BatchNorm2d(8, eps=1E-05, momentum=0.1): dh0 [B, 8, 28, 28] from dh1
-            global::StaticNet.Kernels.BatchNormBackward(dh0, dp.Slice(72, 8), dp.Slice(80, 8), dh1, h0, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), p.Slice(72, 8), batch, 8, 784, _batchNorm2d1BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(dh0, _layer1.Weight.RequiresGrad ? dp.Slice(72, 8) : default, _layer1.Bias.RequiresGrad ? dp.Slice(80, 8) : default, dh1, h0, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), p.Slice(72, 8), batch, 8, 784, _batchNorm2d1BatchStats);
 
             // 0 Conv2d(1, 8, kernel_size=(3, 3), padding=(1, 1), bias=False): dx [B, 1, 28, 28] from dh0
-            global::StaticNet.Kernels.Conv2dBackward(dx, dp.Slice(0, 72), default, dh0, x, p.Slice(0, 72), batch, _conv2d0Geometry);
+            global::StaticNet.Kernels.Conv2dBackward(dx, _layer0.Weight.RequiresGrad ? dp.Slice(0, 72) : default, default, dh0, x, p.Slice(0, 72), batch, _conv2d0Geometry);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

@@ -176,6 +176,8 @@ namespace Samples.Nested
                 // x, dx: [B, 2, 3, 4]
                 global::System.Span<float> x = a.Slice(0, batch * 24);
                 global::System.Span<float> dx = g.Slice(0, batch * 24);
+                bool trains1 = needInputGrad || _layer1.Weight.RequiresGrad;
+                bool trains10 = trains1 || _layer10.Weight.RequiresGrad || _layer10.Bias.RequiresGrad;
                 // h0, dh0: [B, 2, 12]
                 global::System.Span<float> h0 = x;
                 global::System.Span<float> dh0 = dx;
@@ -215,37 +217,61 @@ namespace Samples.Nested
                 outputGrad.CopyTo(dh11);
 
                 // 11 Softmax(dim=-1): dh10 [B, 2, 5] from dh11
-                global::StaticNet.Kernels.SoftmaxBackward(dh10, dh11, h11, batch * 2, 5, 1);
+                if (trains10)
+                {
+                    global::StaticNet.Kernels.SoftmaxBackward(dh10, dh11, h11, batch * 2, 5, 1);
+                }
 
                 // 10 Linear(8 -> 5): dh9 [B, 2, 8] from dh10
-                global::StaticNet.Kernels.LinearBackward(dh9, dp.Slice(96, 40), dp.Slice(136, 5), dh10, h9, p.Slice(96, 40), batch * 2, 8, 5);
+                global::StaticNet.Kernels.LinearBackward(trains1 ? dh9 : default, _layer10.Weight.RequiresGrad ? dp.Slice(96, 40) : default, _layer10.Bias.RequiresGrad ? dp.Slice(136, 5) : default, dh10, h9, p.Slice(96, 40), batch * 2, 8, 5);
 
                 // 9 Identity: dh8 [B, 2, 8] from dh9
                 // a view: dh8 is dh9
 
                 // 8 Dropout(p=0.1): dh7 [B, 2, 8] from dh8
-                if (_dropout8Applied) global::StaticNet.Kernels.DropoutBackward(dh7, dh8, s.Slice(0, batch * 16));
+                if (trains1)
+                {
+                    if (_dropout8Applied) global::StaticNet.Kernels.DropoutBackward(dh7, dh8, s.Slice(0, batch * 16));
+                }
 
                 // 7 SiLU: dh6 [B, 2, 8] from dh7
-                global::StaticNet.Kernels.SiluBackward(dh6, dh7, h6);
+                if (trains1)
+                {
+                    global::StaticNet.Kernels.SiluBackward(dh6, dh7, h6);
+                }
 
                 // 6 GELU(approximate='tanh'): dh5 [B, 2, 8] from dh6
-                global::StaticNet.Kernels.GeluTanhBackward(dh5, dh6, h5);
+                if (trains1)
+                {
+                    global::StaticNet.Kernels.GeluTanhBackward(dh5, dh6, h5);
+                }
 
                 // 5 GELU: dh4 [B, 2, 8] from dh5
-                global::StaticNet.Kernels.GeluBackward(dh4, dh5, h4);
+                if (trains1)
+                {
+                    global::StaticNet.Kernels.GeluBackward(dh4, dh5, h4);
+                }
 
                 // 4 'squash' Tanh: dh3 [B, 2, 8] from dh4
-                global::StaticNet.Kernels.TanhBackward(dh3, dh4, h3);
+                if (trains1)
+                {
+                    global::StaticNet.Kernels.TanhBackward(dh3, dh4, h3);
+                }
 
                 // 3 Sigmoid: dh2 [B, 2, 8] from dh3
-                global::StaticNet.Kernels.SigmoidBackward(dh2, dh3, h2);
+                if (trains1)
+                {
+                    global::StaticNet.Kernels.SigmoidBackward(dh2, dh3, h2);
+                }
 
                 // 2 LeakyReLU(negative_slope=0.2): dh1 [B, 2, 8] from dh2
-                global::StaticNet.Kernels.LeakyReluBackward(dh1, dh2, h1, 0.2f);
+                if (trains1)
+                {
+                    global::StaticNet.Kernels.LeakyReluBackward(dh1, dh2, h1, 0.2f);
+                }
 
                 // 1 Linear(12 -> 8, bias=False): dh0 [B, 2, 12] from dh1
-                global::StaticNet.Kernels.LinearBackward(needInputGrad ? dh0 : default, dp.Slice(0, 96), default, dh1, h0, p.Slice(0, 96), batch * 2, 12, 8);
+                global::StaticNet.Kernels.LinearBackward(needInputGrad ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(0, 96) : default, default, dh1, h0, p.Slice(0, 96), batch * 2, 12, 8);
 
                 // 0 Flatten(start_dim=2, end_dim=-1): dx [B, 2, 3, 4] from dh0
                 // a view: dx is dh0

@@ -124,6 +124,7 @@ namespace MyApp
             // x, dx: [B, 1, 28, 28]
             global::System.Span<float> x = a.Slice(0, batch * 784);
             global::System.Span<float> dx = g.Slice(0, batch * 784);
+            bool trains1 = needInputGrad || _layer1.Weight.RequiresGrad || _layer1.Bias.RequiresGrad;
             // h0, dh0: [B, 784]
             global::System.Span<float> h0 = x;
             global::System.Span<float> dh0 = dx;
@@ -141,16 +142,22 @@ namespace MyApp
             outputGrad.CopyTo(dh4);
 
             // 4 'head' Linear(256 -> 10): dh3 [B, 256] from dh4
-            global::StaticNet.Kernels.LinearBackward(dh3, dp.Slice(200960, 2560), dp.Slice(203520, 10), dh4, h3, p.Slice(200960, 2560), batch, 256, 10);
+            global::StaticNet.Kernels.LinearBackward(trains1 ? dh3 : default, _layer4.Weight.RequiresGrad ? dp.Slice(200960, 2560) : default, _layer4.Bias.RequiresGrad ? dp.Slice(203520, 10) : default, dh4, h3, p.Slice(200960, 2560), batch, 256, 10);
 
             // 3 Dropout(p=0.2): dh2 [B, 256] from dh3
-            if (_dropout3Applied) global::StaticNet.Kernels.DropoutBackward(dh2, dh3, s.Slice(0, batch * 256));
+            if (trains1)
+            {
+                if (_dropout3Applied) global::StaticNet.Kernels.DropoutBackward(dh2, dh3, s.Slice(0, batch * 256));
+            }
 
             // 2 ReLU: dh1 [B, 256] from dh2
-            global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);
+            if (trains1)
+            {
+                global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);
+            }
 
             // 1 Linear(784 -> 256): dh0 [B, 784] from dh1
-            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dh0 : default, dp.Slice(0, 200704), dp.Slice(200704, 256), dh1, h0, p.Slice(0, 200704), batch, 784, 256);
+            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(0, 200704) : default, _layer1.Bias.RequiresGrad ? dp.Slice(200704, 256) : default, dh1, h0, p.Slice(0, 200704), batch, 784, 256);
 
             // 0 Flatten(start_dim=1, end_dim=-1): dx [B, 1, 28, 28] from dh0
             // a view: dx is dh0

@@ -101,7 +101,7 @@ namespace Models
             outputGrad.CopyTo(dh0);
 
             // 0 Linear(4 -> 2): dx [B, 4] from dh0
-            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, dp.Slice(0, 8), dp.Slice(8, 2), dh0, x, p.Slice(0, 8), batch, 4, 2);
+            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 8) : default, _layer0.Bias.RequiresGrad ? dp.Slice(8, 2) : default, dh0, x, p.Slice(0, 8), batch, 4, 2);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

@@ -37,8 +37,11 @@ namespace Models
         private global::StaticNet.ReLU _layer1;
         private global::StaticNet.Residual _layer2;
         private global::StaticNet.Linear _layer3;
+        private global::StaticNet.Linear _linear0_0;
+        private global::StaticNet.Linear _linear2_0;
         private global::StaticNet.Dropout _dropout2_2;
         private bool _dropout2_2Applied;
+        private global::StaticNet.Linear _linear2_3;
 
         /// <summary>
         /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
@@ -71,7 +74,10 @@ namespace Models
             AddLayer("1", _layer1);
             AddLayer("skip", _layer2);
             AddLayer("3", _layer3);
+            _linear0_0 = (global::StaticNet.Linear)_layer0.NamedChildren()[0].Module;
+            _linear2_0 = (global::StaticNet.Linear)((global::StaticNet.Residual)_layer2).Block.NamedChildren()[0].Module;
             _dropout2_2 = (global::StaticNet.Dropout)((global::StaticNet.Residual)_layer2).Block.NamedChildren()[2].Module;
+            _linear2_3 = (global::StaticNet.Linear)((global::StaticNet.Residual)_layer2).Block.NamedChildren()[3].Module;
         }
 
         /// <inheritdoc/>
@@ -174,13 +180,13 @@ namespace Models
             outputGrad.CopyTo(dh3);
 
             // 3 Linear(5 -> 2): dh2 [B, 5] from dh3
-            global::StaticNet.Kernels.LinearBackward(dh2, dp.Slice(95, 10), dp.Slice(105, 2), dh3, h2, p.Slice(95, 10), batch, 5, 2);
+            global::StaticNet.Kernels.LinearBackward(dh2, _layer3.Weight.RequiresGrad ? dp.Slice(95, 10) : default, _layer3.Bias.RequiresGrad ? dp.Slice(105, 2) : default, dh3, h2, p.Slice(95, 10), batch, 5, 2);
 
             // skip residual sum: the block's output gradient is dh2; dh2 also flows to dh1 around the block
             dh2.CopyTo(dh2_3);
 
             // 2.3 'skip.block.3' Linear(5 -> 5): dh2_2 [B, 5] from dh2_3
-            global::StaticNet.Kernels.LinearBackward(dh2_2, dp.Slice(65, 25), dp.Slice(90, 5), dh2_3, h2_2, p.Slice(65, 25), batch, 5, 5);
+            global::StaticNet.Kernels.LinearBackward(dh2_2, _linear2_3.Weight.RequiresGrad ? dp.Slice(65, 25) : default, _linear2_3.Bias.RequiresGrad ? dp.Slice(90, 5) : default, dh2_3, h2_2, p.Slice(65, 25), batch, 5, 5);
 
             // 2.2 'skip.block.2' Dropout(p=0.1): dh2_1 [B, 5] from dh2_2
             if (_dropout2_2Applied) global::StaticNet.Kernels.DropoutBackward(dh2_1, dh2_2, s.Slice(0, batch * 5));
@@ -189,7 +195,7 @@ namespace Models
             global::StaticNet.Kernels.GeluBackward(dh2_0, dh2_1, h2_0);
 
             // 2.0 'skip.block.0' Linear(5 -> 5): dh1 [B, 5] from dh2_0
-            global::StaticNet.Kernels.LinearBackward(dh1, dp.Slice(35, 25), dp.Slice(60, 5), dh2_0, h1, p.Slice(35, 25), batch, 5, 5);
+            global::StaticNet.Kernels.LinearBackward(dh1, _linear2_0.Weight.RequiresGrad ? dp.Slice(35, 25) : default, _linear2_0.Bias.RequiresGrad ? dp.Slice(60, 5) : default, dh2_0, h1, p.Slice(35, 25), batch, 5, 5);
             global::StaticNet.Kernels.ResidualBackward(dh1, dh2);
 
             // 1 ReLU: dh0_1 [B, 5] from dh1
@@ -199,7 +205,7 @@ namespace Models
             global::StaticNet.Kernels.TanhBackward(dh0_0, dh0_1, h0_0);
 
             // 0.0 Linear(6 -> 5): dx [B, 6] from dh0_0
-            global::StaticNet.Kernels.LinearBackward(dx, dp.Slice(0, 30), dp.Slice(30, 5), dh0_0, x, p.Slice(0, 30), batch, 6, 5);
+            global::StaticNet.Kernels.LinearBackward(dx, _linear0_0.Weight.RequiresGrad ? dp.Slice(0, 30) : default, _linear0_0.Bias.RequiresGrad ? dp.Slice(30, 5) : default, dh0_0, x, p.Slice(0, 30), batch, 6, 5);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

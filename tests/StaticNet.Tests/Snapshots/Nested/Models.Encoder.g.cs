@@ -102,6 +102,7 @@ namespace Models
             // x, dx: [B, 6]
             global::System.Span<float> x = a.Slice(0, batch * 6);
             global::System.Span<float> dx = g.Slice(0, batch * 6);
+            bool trains0 = needInputGrad || _layer0.Weight.RequiresGrad || _layer0.Bias.RequiresGrad;
             // h0, dh0: [B, 5]
             global::System.Span<float> h0 = a.Slice(6 * n, batch * 5);
             global::System.Span<float> dh0 = g.Slice(6 * n, batch * 5);
@@ -111,10 +112,13 @@ namespace Models
             outputGrad.CopyTo(dh1);
 
             // 1 Tanh: dh0 [B, 5] from dh1
-            global::StaticNet.Kernels.TanhBackward(dh0, dh1, h0);
+            if (trains0)
+            {
+                global::StaticNet.Kernels.TanhBackward(dh0, dh1, h0);
+            }
 
             // 0 Linear(6 -> 5): dx [B, 6] from dh0
-            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, dp.Slice(0, 30), dp.Slice(30, 5), dh0, x, p.Slice(0, 30), batch, 6, 5);
+            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 30) : default, _layer0.Bias.RequiresGrad ? dp.Slice(30, 5) : default, dh0, x, p.Slice(0, 30), batch, 6, 5);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

@@ -120,6 +120,7 @@ namespace Models
             // x, dx: [B, 5]
             global::System.Span<float> x = a.Slice(0, batch * 5);
             global::System.Span<float> dx = g.Slice(0, batch * 5);
+            bool trains0 = needInputGrad || _layer0.Weight.RequiresGrad || _layer0.Bias.RequiresGrad;
             // h0, dh0: [B, 5]
             global::System.Span<float> h0 = a.Slice(5 * n, batch * 5);
             global::System.Span<float> dh0 = g.Slice(5 * n, batch * 5);
@@ -135,16 +136,22 @@ namespace Models
             outputGrad.CopyTo(dh3);
 
             // 3 Linear(5 -> 5): dh2 [B, 5] from dh3
-            global::StaticNet.Kernels.LinearBackward(dh2, dp.Slice(30, 25), dp.Slice(55, 5), dh3, h2, p.Slice(30, 25), batch, 5, 5);
+            global::StaticNet.Kernels.LinearBackward(trains0 ? dh2 : default, _layer3.Weight.RequiresGrad ? dp.Slice(30, 25) : default, _layer3.Bias.RequiresGrad ? dp.Slice(55, 5) : default, dh3, h2, p.Slice(30, 25), batch, 5, 5);
 
             // 2 Dropout(p=0.1): dh1 [B, 5] from dh2
-            if (_dropout2Applied) global::StaticNet.Kernels.DropoutBackward(dh1, dh2, s.Slice(0, batch * 5));
+            if (trains0)
+            {
+                if (_dropout2Applied) global::StaticNet.Kernels.DropoutBackward(dh1, dh2, s.Slice(0, batch * 5));
+            }
 
             // 1 GELU: dh0 [B, 5] from dh1
-            global::StaticNet.Kernels.GeluBackward(dh0, dh1, h0);
+            if (trains0)
+            {
+                global::StaticNet.Kernels.GeluBackward(dh0, dh1, h0);
+            }
 
             // 0 Linear(5 -> 5): dx [B, 5] from dh0
-            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, dp.Slice(0, 25), dp.Slice(25, 5), dh0, x, p.Slice(0, 25), batch, 5, 5);
+            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 25) : default, _layer0.Bias.RequiresGrad ? dp.Slice(25, 5) : default, dh0, x, p.Slice(0, 25), batch, 5, 5);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

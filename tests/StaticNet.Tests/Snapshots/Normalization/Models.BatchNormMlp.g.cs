@@ -152,6 +152,10 @@ namespace Models
             // x, dx: [B, 1, 28, 28]
             global::System.Span<float> x = a.Slice(0, batch * 784);
             global::System.Span<float> dx = g.Slice(0, batch * 784);
+            bool trains1 = needInputGrad || _layer1.Weight.RequiresGrad || _layer1.Bias.RequiresGrad;
+            bool trains2 = trains1 || _layer2.Weight.RequiresGrad || _layer2.Bias.RequiresGrad;
+            bool trains4 = trains2 || _layer4.Weight.RequiresGrad || _layer4.Bias.RequiresGrad;
+            bool trains6 = trains4 || _layer6.Weight.RequiresGrad;
             // h0, dh0: [B, 784]
             global::System.Span<float> h0 = x;
             global::System.Span<float> dh0 = dx;
@@ -179,25 +183,31 @@ namespace Models
             outputGrad.CopyTo(dh7);
 
             // 7 Linear(84 -> 10): dh6 [B, 84] from dh7
-            global::StaticNet.Kernels.LinearBackward(dh6, dp.Slice(104688, 840), dp.Slice(105528, 10), dh7, h6, p.Slice(104688, 840), batch, 84, 10);
+            global::StaticNet.Kernels.LinearBackward(trains6 ? dh6 : default, _layer7.Weight.RequiresGrad ? dp.Slice(104688, 840) : default, _layer7.Bias.RequiresGrad ? dp.Slice(105528, 10) : default, dh7, h6, p.Slice(104688, 840), batch, 84, 10);
 
             // 6 LayerNorm((84,), eps=1E-06, bias=False): dh5 [B, 84] from dh6
-            global::StaticNet.Kernels.LayerNormBackward(dh5, dp.Slice(104604, 84), default, dh6, h5, s.Slice(0, batch), s.Slice(1 * n, batch), p.Slice(104604, 84), batch, 84);
+            global::StaticNet.Kernels.LayerNormBackward(trains4 ? dh5 : default, _layer6.Weight.RequiresGrad ? dp.Slice(104604, 84) : default, default, dh6, h5, s.Slice(0, batch), s.Slice(1 * n, batch), p.Slice(104604, 84), batch, 84);
 
             // 5 BatchNorm1d(84, eps=1E-05, momentum=None, affine=False): dh4 [B, 84] from dh5
-            global::StaticNet.Kernels.BatchNormBackward(dh4, default, default, dh5, h4, s.Slice(2 * n + 240, 84), s.Slice(2 * n + 324, 84), default, batch, 84, 1, _batchNorm1d5BatchStats);
+            if (trains4)
+            {
+                global::StaticNet.Kernels.BatchNormBackward(trains4 ? dh4 : default, default, default, dh5, h4, s.Slice(2 * n + 240, 84), s.Slice(2 * n + 324, 84), default, batch, 84, 1, _batchNorm1d5BatchStats);
+            }
 
             // 4 Linear(120 -> 84): dh3 [B, 120] from dh4
-            global::StaticNet.Kernels.LinearBackward(dh3, dp.Slice(94440, 10080), dp.Slice(104520, 84), dh4, h3, p.Slice(94440, 10080), batch, 120, 84);
+            global::StaticNet.Kernels.LinearBackward(trains2 ? dh3 : default, _layer4.Weight.RequiresGrad ? dp.Slice(94440, 10080) : default, _layer4.Bias.RequiresGrad ? dp.Slice(104520, 84) : default, dh4, h3, p.Slice(94440, 10080), batch, 120, 84);
 
             // 3 Sigmoid: dh2 [B, 120] from dh3
-            global::StaticNet.Kernels.SigmoidBackward(dh2, dh3, h2);
+            if (trains2)
+            {
+                global::StaticNet.Kernels.SigmoidBackward(dh2, dh3, h2);
+            }
 
             // 2 BatchNorm1d(120, eps=1E-05, momentum=0.1): dh1 [B, 120] from dh2
-            global::StaticNet.Kernels.BatchNormBackward(dh1, dp.Slice(94200, 120), dp.Slice(94320, 120), dh2, h1, s.Slice(2 * n, 120), s.Slice(2 * n + 120, 120), p.Slice(94200, 120), batch, 120, 1, _batchNorm1d2BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(trains1 ? dh1 : default, _layer2.Weight.RequiresGrad ? dp.Slice(94200, 120) : default, _layer2.Bias.RequiresGrad ? dp.Slice(94320, 120) : default, dh2, h1, s.Slice(2 * n, 120), s.Slice(2 * n + 120, 120), p.Slice(94200, 120), batch, 120, 1, _batchNorm1d2BatchStats);
 
             // 1 Linear(784 -> 120): dh0 [B, 784] from dh1
-            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dh0 : default, dp.Slice(0, 94080), dp.Slice(94080, 120), dh1, h0, p.Slice(0, 94080), batch, 784, 120);
+            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(0, 94080) : default, _layer1.Bias.RequiresGrad ? dp.Slice(94080, 120) : default, dh1, h0, p.Slice(0, 94080), batch, 784, 120);
 
             // 0 Flatten(start_dim=1, end_dim=-1): dx [B, 1, 28, 28] from dh0
             // a view: dx is dh0

@@ -106,7 +106,7 @@ namespace Models
             outputGrad.CopyTo(dh0);
 
             // 0 BatchNorm2d(2, eps=1E-05, momentum=0.1): dx [B, 2, 4, 4] from dh0
-            global::StaticNet.Kernels.BatchNormBackward(needInputGrad ? dx : default, dp.Slice(0, 2), dp.Slice(2, 2), dh0, x, s.Slice(0, 2), s.Slice(2, 2), p.Slice(0, 2), batch, 2, 16, _batchNorm2d0BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 2) : default, _layer0.Bias.RequiresGrad ? dp.Slice(2, 2) : default, dh0, x, s.Slice(0, 2), s.Slice(2, 2), p.Slice(0, 2), batch, 2, 16, _batchNorm2d0BatchStats);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

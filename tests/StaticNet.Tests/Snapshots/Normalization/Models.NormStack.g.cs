@@ -157,7 +157,7 @@ namespace Models
             outputGrad.CopyTo(dh4);
 
             // 4 BatchNorm1d(2, eps=1E-05, momentum=0.1, track_running_stats=False): dh3 [B, 2, 16] from dh4
-            global::StaticNet.Kernels.BatchNormBackward(dh3, dp.Slice(8, 2), dp.Slice(10, 2), dh4, h3, s.Slice(4 * n + 8, 2), s.Slice(4 * n + 10, 2), p.Slice(8, 2), batch, 2, 16, true);
+            global::StaticNet.Kernels.BatchNormBackward(dh3, _layer4.Weight.RequiresGrad ? dp.Slice(8, 2) : default, _layer4.Bias.RequiresGrad ? dp.Slice(10, 2) : default, dh4, h3, s.Slice(4 * n + 8, 2), s.Slice(4 * n + 10, 2), p.Slice(8, 2), batch, 2, 16, true);
 
             // 3 Flatten(start_dim=2, end_dim=-1): dh2 [B, 2, 4, 4] from dh3
             // a view: dh2 is dh3
@@ -169,11 +169,11 @@ namespace Models
             dh1.CopyTo(dh1_0);
 
             // 1.0 '1.block.0' BatchNorm2d(2, eps=1E-05, momentum=0.1): dh0 [B, 2, 4, 4] from dh1_0
-            global::StaticNet.Kernels.BatchNormBackward(dh0, dp.Slice(4, 2), dp.Slice(6, 2), dh1_0, h0, s.Slice(4 * n + 4, 2), s.Slice(4 * n + 6, 2), p.Slice(4, 2), batch, 2, 16, _batchNorm2d1_0BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(dh0, _batchNorm2d1_0.Weight.RequiresGrad ? dp.Slice(4, 2) : default, _batchNorm2d1_0.Bias.RequiresGrad ? dp.Slice(6, 2) : default, dh1_0, h0, s.Slice(4 * n + 4, 2), s.Slice(4 * n + 6, 2), p.Slice(4, 2), batch, 2, 16, _batchNorm2d1_0BatchStats);
             global::StaticNet.Kernels.ResidualBackward(dh0, dh1);
 
             // 0 'bn' BatchNorm2d(2, eps=0.001, momentum=0.2): dx [B, 2, 4, 4] from dh0
-            global::StaticNet.Kernels.BatchNormBackward(dx, dp.Slice(0, 2), dp.Slice(2, 2), dh0, x, s.Slice(4 * n, 2), s.Slice(4 * n + 2, 2), p.Slice(0, 2), batch, 2, 16, _batchNorm2d0BatchStats);
+            global::StaticNet.Kernels.BatchNormBackward(dx, _layer0.Weight.RequiresGrad ? dp.Slice(0, 2) : default, _layer0.Bias.RequiresGrad ? dp.Slice(2, 2) : default, dh0, x, s.Slice(4 * n, 2), s.Slice(4 * n + 2, 2), p.Slice(0, 2), batch, 2, 16, _batchNorm2d0BatchStats);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }

@@ -40,6 +40,7 @@ namespace Models
         private global::StaticNet.Residual _layer4;
         private global::StaticNet.ReLU _layer5;
         private global::StaticNet.Linear _layer6;
+        private global::StaticNet.Linear _linear4_0;
 
         /// <summary>
         /// Allocates parameters, buffers, gradients and activations for batches of up to <paramref name="maxBatch"/> samples,
@@ -78,6 +79,7 @@ namespace Models
             AddLayer("4", _layer4);
             AddLayer("5", _layer5);
             AddLayer("6", _layer6);
+            _linear4_0 = (global::StaticNet.Linear)((global::StaticNet.Residual)_layer4).Block.NamedChildren()[0].Module;
         }
 
         /// <inheritdoc/>
@@ -166,7 +168,7 @@ namespace Models
             outputGrad.CopyTo(dh6);
 
             // 6 Linear(4 -> 2): dh4 [B, 4] from dh6, through the ReLU below
-            global::StaticNet.Kernels.LinearBackwardThroughRelu(dh4, dp.Slice(112, 8), dp.Slice(120, 2), dh6, h5, p.Slice(112, 8), batch, 4, 2);
+            global::StaticNet.Kernels.LinearBackwardThroughRelu(dh4, _layer6.Weight.RequiresGrad ? dp.Slice(112, 8) : default, _layer6.Bias.RequiresGrad ? dp.Slice(120, 2) : default, dh6, h5, p.Slice(112, 8), batch, 4, 2);
 
             // 5 ReLU: dh4 was written by the Linear above, through this ReLU
 
@@ -177,16 +179,16 @@ namespace Models
             global::StaticNet.Kernels.ReluBackward(dh4_0, dh4_1, h4_1);
 
             // 4.0 '4.block.0' Linear(4 -> 4): dh3 [B, 4] from dh4_0
-            global::StaticNet.Kernels.LinearBackward(dh3, dp.Slice(92, 16), dp.Slice(108, 4), dh4_0, h3, p.Slice(92, 16), batch, 4, 4);
+            global::StaticNet.Kernels.LinearBackward(dh3, _linear4_0.Weight.RequiresGrad ? dp.Slice(92, 16) : default, _linear4_0.Bias.RequiresGrad ? dp.Slice(108, 4) : default, dh4_0, h3, p.Slice(92, 16), batch, 4, 4);
             global::StaticNet.Kernels.ResidualBackward(dh3, dh4);
 
             // 3 Linear(8 -> 4): dh1 [B, 8] from dh3, through the ReLU below
-            global::StaticNet.Kernels.LinearBackwardThroughRelu(dh1, dp.Slice(56, 32), dp.Slice(88, 4), dh3, h2, p.Slice(56, 32), batch, 8, 4);
+            global::StaticNet.Kernels.LinearBackwardThroughRelu(dh1, _layer3.Weight.RequiresGrad ? dp.Slice(56, 32) : default, _layer3.Bias.RequiresGrad ? dp.Slice(88, 4) : default, dh3, h2, p.Slice(56, 32), batch, 8, 4);
 
             // 2 ReLU: dh1 was written by the Linear above, through this ReLU
 
             // 1 Linear(6 -> 8): dx [B, 6] from dh1, through the ReLU below
-            global::StaticNet.Kernels.LinearBackwardThroughRelu(dx, dp.Slice(0, 48), dp.Slice(48, 8), dh1, h0, p.Slice(0, 48), batch, 6, 8);
+            global::StaticNet.Kernels.LinearBackwardThroughRelu(dx, _layer1.Weight.RequiresGrad ? dp.Slice(0, 48) : default, _layer1.Bias.RequiresGrad ? dp.Slice(48, 8) : default, dh1, h0, p.Slice(0, 48), batch, 6, 8);
 
             // 0 ReLU: dx was written by the Linear above, through this ReLU
 

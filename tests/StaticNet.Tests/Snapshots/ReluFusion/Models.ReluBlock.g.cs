@@ -100,6 +100,7 @@ namespace Models
             // x, dx: [B, 4]
             global::System.Span<float> x = a.Slice(0, batch * 4);
             global::System.Span<float> dx = g.Slice(0, batch * 4);
+            bool trains0 = needInputGrad || _layer0.Weight.RequiresGrad || _layer0.Bias.RequiresGrad;
             // h0, dh0: [B, 4]
             global::System.Span<float> dh0 = g.Slice(4 * n, batch * 4);
             // h1, dh1: [B, 4]
@@ -109,10 +110,13 @@ namespace Models
             outputGrad.CopyTo(dh1);
 
             // 1 ReLU: dh0 [B, 4] from dh1
-            global::StaticNet.Kernels.ReluBackward(dh0, dh1, h1);
+            if (trains0)
+            {
+                global::StaticNet.Kernels.ReluBackward(dh0, dh1, h1);
+            }
 
             // 0 Linear(4 -> 4): dx [B, 4] from dh0
-            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, dp.Slice(0, 16), dp.Slice(16, 4), dh0, x, p.Slice(0, 16), batch, 4, 4);
+            global::StaticNet.Kernels.LinearBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 16) : default, _layer0.Bias.RequiresGrad ? dp.Slice(16, 4) : default, dh0, x, p.Slice(0, 16), batch, 4, 4);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }
