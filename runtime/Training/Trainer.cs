@@ -59,12 +59,15 @@ public sealed class NonFiniteGradientException(int epoch, int batch, string para
 /// </summary>
 public static class Trainer
 {
-    /// <summary>One epoch with an optimizer; the network is put in training mode.</summary>
+    /// <summary>
+    /// One epoch with an optimizer; the network is put in training mode. <paramref name="beforeStep"/> runs after each
+    /// backward pass, before the step: gradient clipping, as <c>() =&gt; Gradients.ClipGradNorm(parameters, 1f)</c>.
+    /// </summary>
     public static EpochResult TrainEpoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer optimizer, int epoch = 1,
-        bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null, bool checkGradients = false)
+        bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null, bool checkGradients = false, Action? beforeStep = null)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        return Epoch(net, data, loss, optimizer, null, epoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch);
+        return Epoch(net, data, loss, optimizer, null, epoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch, beforeStep);
     }
 
     /// <summary>One epoch with a custom updater, called with the batch size after the gradient of the summed loss.</summary>
@@ -72,7 +75,7 @@ public static class Trainer
         bool stopOnNonFiniteLoss = true, Action<int, int>? onBatch = null, bool checkGradients = false)
     {
         ArgumentNullException.ThrowIfNull(updater);
-        return Epoch(net, data, loss, null, updater, epoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch);
+        return Epoch(net, data, loss, null, updater, epoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch, null);
     }
 
     /// <summary>Runs the network over <paramref name="data"/> in evaluation mode, without gradients.</summary>
@@ -110,13 +113,16 @@ public static class Trainer
         return new EvaluationResult(loss is null ? double.NaN : lossSum / termCount, IsClassification<TTarget>() ? correct / labels : double.NaN, samples);
     }
 
-    /// <summary>Trains for <paramref name="epochs"/> epochs with an optimizer, evaluating on <paramref name="test"/> after each.</summary>
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> epochs with an optimizer, evaluating on <paramref name="test"/> after each;
+    /// <paramref name="beforeStep"/> runs between each backward pass and its step (gradient clipping).
+    /// </summary>
     public static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
         Optimizer optimizer, int epochs, LRScheduler? scheduler = null, Action<EpochReport>? onEpoch = null, bool stopOnNonFiniteLoss = true,
-        Action<int, int>? onBatch = null, bool checkGradients = false, int firstEpoch = 1)
+        Action<int, int>? onBatch = null, bool checkGradients = false, int firstEpoch = 1, Action? beforeStep = null)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        return Fit(net, train, test, loss, optimizer, null, epochs, scheduler, onEpoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch, firstEpoch);
+        return Fit(net, train, test, loss, optimizer, null, epochs, scheduler, onEpoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch, firstEpoch, beforeStep);
     }
 
     /// <summary>Trains for <paramref name="epochs"/> epochs with a custom updater, evaluating on <paramref name="test"/> after each.</summary>
@@ -125,12 +131,12 @@ public static class Trainer
         bool checkGradients = false, int firstEpoch = 1)
     {
         ArgumentNullException.ThrowIfNull(updater);
-        return Fit(net, train, test, loss, null, updater, epochs, null, onEpoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch, firstEpoch);
+        return Fit(net, train, test, loss, null, updater, epochs, null, onEpoch, new Checks(stopOnNonFiniteLoss, checkGradients), onBatch, firstEpoch, null);
     }
 
     private static IReadOnlyList<EpochReport> Fit<TTarget>(Network net, DataLoader<TTarget> train, DataLoader<TTarget>? test, Loss<TTarget> loss,
         Optimizer? optimizer, Action<int>? updater, int epochs, LRScheduler? scheduler, Action<EpochReport>? onEpoch, Checks checks,
-        Action<int, int>? onBatch, int firstEpoch)
+        Action<int, int>? onBatch, int firstEpoch, Action? beforeStep)
     {
         if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must not be negative.");
         if (firstEpoch < 1) throw new ArgumentOutOfRangeException(nameof(firstEpoch), firstEpoch, "firstEpoch counts from 1.");
@@ -140,7 +146,7 @@ public static class Trainer
         for (int epoch = firstEpoch; epoch < firstEpoch + epochs; epoch++)
         {
             float learningRate = optimizer?.LearningRate ?? float.NaN;
-            EpochResult result = Epoch(net, train, loss, optimizer, updater, epoch, checks, onBatch);
+            EpochResult result = Epoch(net, train, loss, optimizer, updater, epoch, checks, onBatch, beforeStep);
             EvaluationResult? evaluation = test is null ? null : Evaluate(net, test, loss);
             scheduler?.Step();
             var report = new EpochReport(epoch, result, evaluation, learningRate);
@@ -151,7 +157,7 @@ public static class Trainer
     }
 
     private static EpochResult Epoch<TTarget>(Network net, DataLoader<TTarget> data, Loss<TTarget> loss, Optimizer? optimizer, Action<int>? updater,
-        int epoch, Checks checks, Action<int, int>? onBatch)
+        int epoch, Checks checks, Action<int, int>? onBatch, Action? beforeStep)
     {
         ArgumentNullException.ThrowIfNull(loss);
         CheckArguments(net, data, loss);
@@ -189,6 +195,7 @@ public static class Trainer
             else net.ZeroGrad();
             net.Backward(dy);
             if (checks.Gradients) CheckGradients(net, epoch, batchIndex);
+            beforeStep?.Invoke();
             if (optimizer is not null) optimizer.Step();
             else updater!(batch.Size);
             lossSum += loss.LastSum;
