@@ -40,6 +40,9 @@ internal static class Code
     /// <summary>User text inside a // comment: escaped as in a string literal, so that no line break can end the comment.</summary>
     public static string InComment(string value) => SymbolDisplay.FormatLiteral(value, quote: false);
 
+    /// <summary>User text inside a /// doc comment: escaped as in a comment (no line break), then for XML (&amp;, &lt;, &gt;).</summary>
+    public static string Xml(string value) => InComment(value).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
     /// <summary>A symbol's name as a C# identifier: <c>@event</c> for a keyword, the name itself otherwise.</summary>
     public static string Identifier(string name) =>
         SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;

@@ -28,11 +28,73 @@ internal static class NetworkEmitter
             emitter.Forward(w);
             w.Line();
             emitter.Backward(w);
-        });
+        }, emitter.SummaryDocComment());
     }
 
     private sealed class Writer(NetworkModel model, List<Step> steps, BufferPlan plan)
     {
+        /// <summary>One row of the model summary: a layer, or a block with its totals; Depth counts the blocks around it.</summary>
+        private sealed record SummaryRow(string Name, string Type, int Depth, EquatableArray<int> OutputShape, long Parameters, long MultiplyAdds);
+
+        private List<SummaryRow> SummaryRows()
+        {
+            static long MultiplyAdds(LayerModel layer) =>
+                layer is NestedModel nested ? nested.Inner.Sum(MultiplyAdds) + nested.Shortcut.Sum(MultiplyAdds) : layer.Kind.MultiplyAdds(layer);
+            var rows = new List<SummaryRow>();
+            foreach (Step step in steps)
+            {
+                if (step.Kind is not (StepKind.Layer or StepKind.BlockStart)) continue;
+                LayerModel layer = step.Layer;
+                rows.Add(new SummaryRow(step.Label, (layer.Kind.Name + layer.Kind.Describe(layer)).Replace("global::", ""), step.Id.Count(c => c == '_'), layer.OutputShape,
+                    layer.ParameterFloats, MultiplyAdds(layer)));
+            }
+            return rows;
+        }
+
+        /// <summary>
+        /// The summary as the class's doc comment (remarks), so hovering the class in the IDE shows it: a table of the
+        /// layers as the runtime's Summary() prints it, without the arenas (which depend on the batch).
+        /// </summary>
+        public IEnumerable<string> SummaryDocComment()
+        {
+            List<SummaryRow> rows = SummaryRows();
+            string[][] cells = rows.Select(r => new[]
+            {
+                new string(' ', 2 * r.Depth) + r.Name, r.Type, Shapes.Plain(r.OutputShape), Thousands(r.Parameters), Thousands(r.MultiplyAdds),
+            }).ToArray();
+            string[] header = ["Layer", "Type", "Output shape", "Param #", "Mult-adds"];
+            int[] widths = Enumerable.Range(0, header.Length).Select(c => cells.Select(r => r[c].Length).DefaultIfEmpty(0).Max()).Zip(header, (w, h) => System.Math.Max(w, h.Length)).ToArray();
+            string Row(string[] r) => string.Join("  ", r.Select((cell, c) => c >= 3 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd();
+            yield return "<remarks>";
+            yield return $"<para>Input {Code.Xml(Shapes.Plain(model.InputShape))} per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>";
+            yield return "<code>";
+            yield return Code.Xml(Row(header));
+            foreach (string[] row in cells) yield return Code.Xml(Row(row));
+            long parameters = rows.Where(r => r.Depth == 0).Sum(r => r.Parameters), macs = rows.Where(r => r.Depth == 0).Sum(r => r.MultiplyAdds);
+            yield return Code.Xml($"Total: {Thousands(parameters)} parameters, {Thousands(macs)} multiply-adds per sample");
+            yield return "</code>";
+            yield return "</remarks>";
+        }
+
+        private static string Thousands(long value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>The static table of layers the runtime's Summary() formats.</summary>
+        private void SummaryTable(IndentedWriter w)
+        {
+            w.Line("private static readonly global::StaticNet.LayerSummary[] LayerTable =");
+            w.Line("[");
+            foreach (SummaryRow r in SummaryRows())
+            {
+                w.Line($"    new({Code.String(r.Name)}, {Code.String(r.Type)}, {Code.Int(r.Depth)}, [{Code.Ints(r.OutputShape)}], {r.Parameters.ToString(System.Globalization.CultureInfo.InvariantCulture)}, " +
+                       $"{r.MultiplyAdds.ToString(System.Globalization.CultureInfo.InvariantCulture)}),");
+            }
+            w.Line("];");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;");
+            w.Line();
+        }
+
         public void Constants(IndentedWriter w)
         {
             EquatableArray<int> output = model.Layers[model.Layers.Count - 1].OutputShape;
@@ -42,7 +104,7 @@ internal static class NetworkEmitter
             w.Line($"/// <summary>Floats in one output sample, of shape {Shapes.Plain(output)}.</summary>");
             w.Line($"public const int OutputSize = {Code.Int(Shapes.Size(output))};");
             w.Line();
-            w.Line("/// <summary>Trainable floats in all parameters together.</summary>");
+            w.Line("/// <summary>Floats in all parameters together (frozen ones too).</summary>");
             w.Line($"public const int ParameterCount = {Code.Int(plan.ParameterCount)};");
             w.Line();
             w.Line("// Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output");
@@ -64,6 +126,7 @@ internal static class NetworkEmitter
             w.Line("/// <inheritdoc/>");
             w.Line("public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;");
             w.Line();
+            SummaryTable(w);
             foreach (LayerModel layer in model.Layers)
             {
                 w.Line($"private {layer.Kind.ModuleType(layer)} {Field(layer)};");

@@ -162,6 +162,12 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
     protected override string Construct(Conv2dModel layer, ConstructContext c) =>
         $"new global::StaticNet.Conv2d({layer.Geometry}, \"{layer.Padding}\", {c.Parameter("weight")}, {c.Parameter("bias")})";
 
+    public override long MultiplyAdds(LayerModel layer)
+    {
+        var conv = (Conv2dModel)layer;
+        return (long)Shapes.Size(conv.OutputShape) * (conv.InChannels / conv.Groups) * conv.KernelH * conv.KernelW;
+    }
+
     protected override string Describe(Conv2dModel layer)
     {
         string text = $"({Text(layer.InChannels)}, {Text(layer.OutChannels)}, kernel_size=({Text(layer.KernelH)}, {Text(layer.KernelW)})";

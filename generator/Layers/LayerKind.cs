@@ -35,6 +35,9 @@ internal abstract class LayerKind
     /// <summary>How the layer's output relates to its input buffer.</summary>
     public virtual OutputBuffer Output(LayerModel layer) => OutputBuffer.Own;
 
+    /// <summary>Multiply-adds per sample in forward, as torchinfo counts them for matrix products and convolutions; 0 for the rest.</summary>
+    public virtual long MultiplyAdds(LayerModel layer) => 0;
+
     /// <summary>Whether its generated steps read its module at run time (the training flag, a counter), so a nested one is kept in a field.</summary>
     public virtual bool ReadsModule(LayerModel layer) => false;
 

@@ -64,6 +64,12 @@ internal sealed class LinearLayer : LayerKind<LinearArguments, LinearModel>
     protected override string Construct(LinearModel layer, ConstructContext context) =>
         $"new global::StaticNet.Linear({Code.Int(layer.InFeatures)}, {Code.Int(layer.OutFeatures)}, {context.Parameter("weight")}, {context.Parameter("bias")})";
 
+    public override long MultiplyAdds(LayerModel layer)
+    {
+        var linear = (LinearModel)layer;
+        return (long)(linear.InputSize / linear.InFeatures) * linear.InFeatures * linear.OutFeatures;
+    }
+
     protected override string Describe(LinearModel layer) =>
         $"({Code.Int(layer.InFeatures)} -> {Code.Int(layer.OutFeatures)}{(layer.Bias ? "" : ", bias=False")})";
 

@@ -168,6 +168,32 @@ public abstract class Network : Module
     /// <inheritdoc/>
     public override IReadOnlyList<(string Name, Module Module)> NamedChildren() => _layers;
 
+    /// <summary>The layers as the generator saw them (names, kinds, output shapes, parameters, multiply-adds); see <see cref="Summary"/>.</summary>
+    public virtual IReadOnlyList<LayerSummary> LayerSummaries => [];
+
+    /// <summary>
+    /// A model summary in the manner of torchinfo: each layer's name, type, output shape, parameter count and
+    /// multiply-adds per sample, the totals (trainable and frozen parameters) and the memory the arenas take for
+    /// <see cref="MaxBatch"/>. <c>Console.WriteLine(net.Summary())</c> prints the table; the generated class carries the
+    /// same table as its doc comment, so hovering the class in the IDE shows it.
+    /// </summary>
+    public ModelSummary Summary()
+    {
+        long total = 0, trainable = 0;
+        foreach (Parameter p in Parameters())
+        {
+            total += p.Numel;
+            if (p.RequiresGrad) trainable += p.Numel;
+        }
+        long multiplyAdds = 0;
+        foreach (LayerSummary layer in LayerSummaries)
+        {
+            if (layer.Depth == 0) multiplyAdds += layer.MultiplyAdds;
+        }
+        return new ModelSummary(GetType().Name, SampleInputShape.ToArray(), MaxBatch, LayerSummaries, total, trainable, multiplyAdds,
+            4L * _parameterCount, 4L * _parameterCount, 4L * _bufferCount, 4L * _activationCount, 4L * _activationCount, 4L * _saved.Length);
+    }
+
     /// <summary>
     /// Runs the network on a batch: <paramref name="input"/> holds batch rows of the per-sample input size,
     /// <paramref name="output"/> receives batch rows of the per-sample output size. Keeps what Backward needs.

@@ -199,3 +199,6 @@ public partial class Ensemble
 }
 
 [Network(2, 6, 6)] [Conv2d(3, KernelSize = 3)] [BatchNorm2d] [ReLU] [Flatten] [Linear(4)] public partial class FreezeConvNet;
+
+[Network(4, 6, 6)] [Conv2d(4, 4, KernelSize = 3, Padding = 1)] [ReLU] public partial class ConvBody;
+[Network(3, 6, 6)] [Conv2d(4, KernelSize = 3, Padding = 1)] [Residual(typeof(ConvBody))] [Flatten] [Linear(2)] public partial class ConvResidualNet;

@@ -3,6 +3,18 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [8, 14, 14] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type                                                                          Output shape  Param #  Mult-adds
+    /// 0      Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)  [16, 7, 7]      1,152     56,448
+    /// 1      BatchNorm2d(16, eps=1E-05, momentum=0.1)                                      [16, 7, 7]         32          0
+    /// 2      ReLU                                                                          [16, 7, 7]          0          0
+    /// 3      Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False)                [16, 7, 7]      2,304    112,896
+    /// 4      BatchNorm2d(16, eps=1E-05, momentum=0.1)                                      [16, 7, 7]         32          0
+    /// Total: 3,520 parameters, 169,344 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class Down : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [8, 14, 14].</summary>
@@ -11,7 +23,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [16, 7, 7].</summary>
         public const int OutputSize = 784;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 3520;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +44,18 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)", 0, [16, 7, 7], 1152, 56448),
+            new("1", "BatchNorm2d(16, eps=1E-05, momentum=0.1)", 0, [16, 7, 7], 32, 0),
+            new("2", "ReLU", 0, [16, 7, 7], 0, 0),
+            new("3", "Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False)", 0, [16, 7, 7], 2304, 112896),
+            new("4", "BatchNorm2d(16, eps=1E-05, momentum=0.1)", 0, [16, 7, 7], 32, 0),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Conv2d _layer0;
         private global::StaticNet.BatchNorm2d _layer1;

@@ -3,6 +3,25 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [1, 28, 28] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type                                              Output shape  Param #  Mult-adds
+    /// 0      Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2))  [6, 28, 28]       156    117,600
+    /// 1      Sigmoid                                           [6, 28, 28]         0          0
+    /// 2      AvgPool2d(kernel_size=2, stride=2, padding=0)     [6, 14, 14]         0          0
+    /// 3      Conv2d(6, 16, kernel_size=(5, 5))                 [16, 10, 10]    2,416    240,000
+    /// 4      Sigmoid                                           [16, 10, 10]        0          0
+    /// 5      AvgPool2d(kernel_size=2, stride=2, padding=0)     [16, 5, 5]          0          0
+    /// 6      Flatten(start_dim=1, end_dim=-1)                  [400]               0          0
+    /// 7      Linear(400 -&gt; 120)                                [120]          48,120     48,000
+    /// 8      Sigmoid                                           [120]               0          0
+    /// 9      Linear(120 -&gt; 84)                                 [84]           10,164     10,080
+    /// 10     Sigmoid                                           [84]                0          0
+    /// 11     Linear(84 -&gt; 10)                                  [10]              850        840
+    /// Total: 61,706 parameters, 416,520 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class LeNet : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [1, 28, 28].</summary>
@@ -11,7 +30,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [10].</summary>
         public const int OutputSize = 10;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 61706;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +51,25 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2))", 0, [6, 28, 28], 156, 117600),
+            new("1", "Sigmoid", 0, [6, 28, 28], 0, 0),
+            new("2", "AvgPool2d(kernel_size=2, stride=2, padding=0)", 0, [6, 14, 14], 0, 0),
+            new("3", "Conv2d(6, 16, kernel_size=(5, 5))", 0, [16, 10, 10], 2416, 240000),
+            new("4", "Sigmoid", 0, [16, 10, 10], 0, 0),
+            new("5", "AvgPool2d(kernel_size=2, stride=2, padding=0)", 0, [16, 5, 5], 0, 0),
+            new("6", "Flatten(start_dim=1, end_dim=-1)", 0, [400], 0, 0),
+            new("7", "Linear(400 -> 120)", 0, [120], 48120, 48000),
+            new("8", "Sigmoid", 0, [120], 0, 0),
+            new("9", "Linear(120 -> 84)", 0, [84], 10164, 10080),
+            new("10", "Sigmoid", 0, [84], 0, 0),
+            new("11", "Linear(84 -> 10)", 0, [10], 850, 840),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Conv2d _layer0;
         private global::StaticNet.Sigmoid _layer1;

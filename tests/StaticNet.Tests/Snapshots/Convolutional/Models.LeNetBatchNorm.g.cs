@@ -3,6 +3,29 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [1, 28, 28] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type                                           Output shape  Param #  Mult-adds
+    /// 0      Conv2d(1, 6, kernel_size=(5, 5))               [6, 24, 24]       156     86,400
+    /// 1      BatchNorm2d(6, eps=1E-05, momentum=0.1)        [6, 24, 24]        12          0
+    /// 2      Sigmoid                                        [6, 24, 24]         0          0
+    /// 3      AvgPool2d(kernel_size=2, stride=2, padding=0)  [6, 12, 12]         0          0
+    /// 4      Conv2d(6, 16, kernel_size=(5, 5))              [16, 8, 8]      2,416    153,600
+    /// 5      BatchNorm2d(16, eps=1E-05, momentum=0.1)       [16, 8, 8]         32          0
+    /// 6      Sigmoid                                        [16, 8, 8]          0          0
+    /// 7      AvgPool2d(kernel_size=2, stride=2, padding=0)  [16, 4, 4]          0          0
+    /// 8      Flatten(start_dim=1, end_dim=-1)               [256]               0          0
+    /// 9      Linear(256 -&gt; 120)                             [120]          30,840     30,720
+    /// 10     BatchNorm1d(120, eps=1E-05, momentum=0.1)      [120]             240          0
+    /// 11     Sigmoid                                        [120]               0          0
+    /// 12     Linear(120 -&gt; 84)                              [84]           10,164     10,080
+    /// 13     BatchNorm1d(84, eps=1E-05, momentum=0.1)       [84]              168          0
+    /// 14     Sigmoid                                        [84]                0          0
+    /// 15     Linear(84 -&gt; 10)                               [10]              850        840
+    /// Total: 44,878 parameters, 281,640 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class LeNetBatchNorm : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [1, 28, 28].</summary>
@@ -11,7 +34,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [10].</summary>
         public const int OutputSize = 10;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 44878;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +55,29 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Conv2d(1, 6, kernel_size=(5, 5))", 0, [6, 24, 24], 156, 86400),
+            new("1", "BatchNorm2d(6, eps=1E-05, momentum=0.1)", 0, [6, 24, 24], 12, 0),
+            new("2", "Sigmoid", 0, [6, 24, 24], 0, 0),
+            new("3", "AvgPool2d(kernel_size=2, stride=2, padding=0)", 0, [6, 12, 12], 0, 0),
+            new("4", "Conv2d(6, 16, kernel_size=(5, 5))", 0, [16, 8, 8], 2416, 153600),
+            new("5", "BatchNorm2d(16, eps=1E-05, momentum=0.1)", 0, [16, 8, 8], 32, 0),
+            new("6", "Sigmoid", 0, [16, 8, 8], 0, 0),
+            new("7", "AvgPool2d(kernel_size=2, stride=2, padding=0)", 0, [16, 4, 4], 0, 0),
+            new("8", "Flatten(start_dim=1, end_dim=-1)", 0, [256], 0, 0),
+            new("9", "Linear(256 -> 120)", 0, [120], 30840, 30720),
+            new("10", "BatchNorm1d(120, eps=1E-05, momentum=0.1)", 0, [120], 240, 0),
+            new("11", "Sigmoid", 0, [120], 0, 0),
+            new("12", "Linear(120 -> 84)", 0, [84], 10164, 10080),
+            new("13", "BatchNorm1d(84, eps=1E-05, momentum=0.1)", 0, [84], 168, 0),
+            new("14", "Sigmoid", 0, [84], 0, 0),
+            new("15", "Linear(84 -> 10)", 0, [10], 850, 840),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Conv2d _layer0;
         private global::StaticNet.BatchNorm2d _layer1;

@@ -3,6 +3,17 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [3, 9, 9] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type                                                                                        Output shape  Param #  Mult-adds
+    /// 0      Conv2d(3, 4, kernel_size=(3, 2), padding=same, dilation=(2, 2))                             [4, 9, 9]          76      5,832
+    /// 1      MaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True)                               [4, 5, 5]           0          0
+    /// 2      AvgPool2d(kernel_size=2, stride=2, padding=0, count_include_pad=False, divisor_override=3)  [4, 2, 2]           0          0
+    /// 3      AdaptiveMaxPool2d(output_size=(2, 1))                                                       [4, 2, 1]           0          0
+    /// Total: 76 parameters, 5,832 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class Pools : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [3, 9, 9].</summary>
@@ -11,7 +22,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [4, 2, 1].</summary>
         public const int OutputSize = 8;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 76;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +43,17 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Conv2d(3, 4, kernel_size=(3, 2), padding=same, dilation=(2, 2))", 0, [4, 9, 9], 76, 5832),
+            new("1", "MaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True)", 0, [4, 5, 5], 0, 0),
+            new("2", "AvgPool2d(kernel_size=2, stride=2, padding=0, count_include_pad=False, divisor_override=3)", 0, [4, 2, 2], 0, 0),
+            new("3", "AdaptiveMaxPool2d(output_size=(2, 1))", 0, [4, 2, 1], 0, 0),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Conv2d _layer0;
         private global::StaticNet.MaxPool2d _layer1;

@@ -3,6 +3,29 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [1, 28, 28] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer           Type                                                                          Output shape  Param #  Mult-adds
+    /// 0               Conv2d(1, 8, kernel_size=(3, 3), padding=(1, 1), bias=False)                  [8, 28, 28]        72     56,448
+    /// 1               BatchNorm2d(8, eps=1E-05, momentum=0.1)                                       [8, 28, 28]        16          0
+    /// 2               ReLU                                                                          [8, 28, 28]         0          0
+    /// 3               MaxPool2d(kernel_size=2, stride=2, padding=0)                                 [8, 14, 14]         0          0
+    /// 4               Residual(Models.Down, shortcut=Models.Projection)                             [16, 7, 7]      3,680    175,616
+    ///   4.block.0     Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)  [16, 7, 7]      1,152     56,448
+    ///   4.block.1     BatchNorm2d(16, eps=1E-05, momentum=0.1)                                      [16, 7, 7]         32          0
+    ///   4.block.2     ReLU                                                                          [16, 7, 7]          0          0
+    ///   4.block.3     Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False)                [16, 7, 7]      2,304    112,896
+    ///   4.block.4     BatchNorm2d(16, eps=1E-05, momentum=0.1)                                      [16, 7, 7]         32          0
+    ///   4.shortcut.0  Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False)                  [16, 7, 7]        128      6,272
+    ///   4.shortcut.1  BatchNorm2d(16, eps=1E-05, momentum=0.1)                                      [16, 7, 7]         32          0
+    /// 5               ReLU                                                                          [16, 7, 7]          0          0
+    /// 6               AdaptiveAvgPool2d(output_size=(1, 1))                                         [16, 1, 1]          0          0
+    /// 7               Flatten(start_dim=1, end_dim=-1)                                              [16]                0          0
+    /// 8               Linear(16 -&gt; 10)                                                              [10]              170        160
+    /// Total: 3,938 parameters, 232,224 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class ResNet : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [1, 28, 28].</summary>
@@ -11,7 +34,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [10].</summary>
         public const int OutputSize = 10;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 3938;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +55,29 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Conv2d(1, 8, kernel_size=(3, 3), padding=(1, 1), bias=False)", 0, [8, 28, 28], 72, 56448),
+            new("1", "BatchNorm2d(8, eps=1E-05, momentum=0.1)", 0, [8, 28, 28], 16, 0),
+            new("2", "ReLU", 0, [8, 28, 28], 0, 0),
+            new("3", "MaxPool2d(kernel_size=2, stride=2, padding=0)", 0, [8, 14, 14], 0, 0),
+            new("4", "Residual(Models.Down, shortcut=Models.Projection)", 0, [16, 7, 7], 3680, 175616),
+            new("4.block.0", "Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)", 1, [16, 7, 7], 1152, 56448),
+            new("4.block.1", "BatchNorm2d(16, eps=1E-05, momentum=0.1)", 1, [16, 7, 7], 32, 0),
+            new("4.block.2", "ReLU", 1, [16, 7, 7], 0, 0),
+            new("4.block.3", "Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False)", 1, [16, 7, 7], 2304, 112896),
+            new("4.block.4", "BatchNorm2d(16, eps=1E-05, momentum=0.1)", 1, [16, 7, 7], 32, 0),
+            new("4.shortcut.0", "Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False)", 1, [16, 7, 7], 128, 6272),
+            new("4.shortcut.1", "BatchNorm2d(16, eps=1E-05, momentum=0.1)", 1, [16, 7, 7], 32, 0),
+            new("5", "ReLU", 0, [16, 7, 7], 0, 0),
+            new("6", "AdaptiveAvgPool2d(output_size=(1, 1))", 0, [16, 1, 1], 0, 0),
+            new("7", "Flatten(start_dim=1, end_dim=-1)", 0, [16], 0, 0),
+            new("8", "Linear(16 -> 10)", 0, [10], 170, 160),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Conv2d _layer0;
         private global::StaticNet.BatchNorm2d _layer1;

@@ -5,6 +5,25 @@ namespace Samples.Nested
 {
     partial class Container
     {
+        /// <remarks>
+        /// <para>Input [2, 3, 4] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+        /// <code>
+        /// Layer   Type                              Output shape  Param #  Mult-adds
+        /// 0       Flatten(start_dim=2, end_dim=-1)  [2, 12]             0          0
+        /// 1       Linear(12 -&gt; 8, bias=False)       [2, 8]             96        192
+        /// 2       LeakyReLU(negative_slope=0.2)     [2, 8]              0          0
+        /// 3       Sigmoid                           [2, 8]              0          0
+        /// squash  Tanh                              [2, 8]              0          0
+        /// 5       GELU                              [2, 8]              0          0
+        /// 6       GELU(approximate='tanh')          [2, 8]              0          0
+        /// 7       SiLU                              [2, 8]              0          0
+        /// 8       Dropout(p=0.1)                    [2, 8]              0          0
+        /// 9       Identity                          [2, 8]              0          0
+        /// 10      Linear(8 -&gt; 5)                    [2, 5]             45         80
+        /// 11      Softmax(dim=-1)                   [2, 5]              0          0
+        /// Total: 141 parameters, 272 multiply-adds per sample
+        /// </code>
+        /// </remarks>
         partial class EveryLayer : global::StaticNet.Network
         {
             /// <summary>Floats in one input sample, of shape [2, 3, 4].</summary>
@@ -13,7 +32,7 @@ namespace Samples.Nested
             /// <summary>Floats in one output sample, of shape [2, 5].</summary>
             public const int OutputSize = 10;
 
-            /// <summary>Trainable floats in all parameters together.</summary>
+            /// <summary>Floats in all parameters together (frozen ones too).</summary>
             public const int ParameterCount = 141;
 
             // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -34,6 +53,25 @@ namespace Samples.Nested
 
             /// <inheritdoc/>
             public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+            private static readonly global::StaticNet.LayerSummary[] LayerTable =
+            [
+                new("0", "Flatten(start_dim=2, end_dim=-1)", 0, [2, 12], 0, 0),
+                new("1", "Linear(12 -> 8, bias=False)", 0, [2, 8], 96, 192),
+                new("2", "LeakyReLU(negative_slope=0.2)", 0, [2, 8], 0, 0),
+                new("3", "Sigmoid", 0, [2, 8], 0, 0),
+                new("squash", "Tanh", 0, [2, 8], 0, 0),
+                new("5", "GELU", 0, [2, 8], 0, 0),
+                new("6", "GELU(approximate='tanh')", 0, [2, 8], 0, 0),
+                new("7", "SiLU", 0, [2, 8], 0, 0),
+                new("8", "Dropout(p=0.1)", 0, [2, 8], 0, 0),
+                new("9", "Identity", 0, [2, 8], 0, 0),
+                new("10", "Linear(8 -> 5)", 0, [2, 5], 45, 80),
+                new("11", "Softmax(dim=-1)", 0, [2, 5], 0, 0),
+            ];
+
+            /// <inheritdoc/>
+            public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
             private global::StaticNet.Flatten _layer0;
             private global::StaticNet.Linear _layer1;

@@ -3,6 +3,18 @@
 
 namespace MyApp
 {
+    /// <remarks>
+    /// <para>Input [1, 28, 28] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type                              Output shape  Param #  Mult-adds
+    /// 0      Flatten(start_dim=1, end_dim=-1)  [784]               0          0
+    /// 1      Linear(784 -&gt; 256)                [256]         200,960    200,704
+    /// 2      ReLU                              [256]               0          0
+    /// 3      Dropout(p=0.2)                    [256]               0          0
+    /// head   Linear(256 -&gt; 10)                 [10]            2,570      2,560
+    /// Total: 203,530 parameters, 203,264 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class FashionMlp : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [1, 28, 28].</summary>
@@ -11,7 +23,7 @@ namespace MyApp
         /// <summary>Floats in one output sample, of shape [10].</summary>
         public const int OutputSize = 10;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 203530;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +44,18 @@ namespace MyApp
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Flatten(start_dim=1, end_dim=-1)", 0, [784], 0, 0),
+            new("1", "Linear(784 -> 256)", 0, [256], 200960, 200704),
+            new("2", "ReLU", 0, [256], 0, 0),
+            new("3", "Dropout(p=0.2)", 0, [256], 0, 0),
+            new("head", "Linear(256 -> 10)", 0, [10], 2570, 2560),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Flatten _layer0;
         private global::StaticNet.Linear _layer1;

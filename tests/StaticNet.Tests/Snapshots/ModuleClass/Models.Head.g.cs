@@ -3,6 +3,14 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [4] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type            Output shape  Param #  Mult-adds
+    /// 0      Linear(4 -&gt; 2)  [2]                10          8
+    /// Total: 10 parameters, 8 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class Head : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [4].</summary>
@@ -11,7 +19,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [2].</summary>
         public const int OutputSize = 2;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 10;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +40,14 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Linear(4 -> 2)", 0, [2], 10, 8),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Linear _layer0;
 

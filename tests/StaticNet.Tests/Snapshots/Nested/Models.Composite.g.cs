@@ -3,6 +3,23 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [6] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer           Type                     Output shape  Param #  Mult-adds
+    /// 0               Block(Models.Encoder)    [5]                35         30
+    ///   0.0           Linear(6 -&gt; 5)           [5]                35         30
+    ///   0.1           Tanh                     [5]                 0          0
+    /// 1               ReLU                     [5]                 0          0
+    /// skip            Residual(Models.Square)  [5]                60         50
+    ///   skip.block.0  Linear(5 -&gt; 5)           [5]                30         25
+    ///   skip.block.1  GELU                     [5]                 0          0
+    ///   skip.block.2  Dropout(p=0.1)           [5]                 0          0
+    ///   skip.block.3  Linear(5 -&gt; 5)           [5]                30         25
+    /// 3               Linear(5 -&gt; 2)           [2]                12         10
+    /// Total: 107 parameters, 90 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class Composite : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [6].</summary>
@@ -11,7 +28,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [2].</summary>
         public const int OutputSize = 2;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 107;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +49,23 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Block(Models.Encoder)", 0, [5], 35, 30),
+            new("0.0", "Linear(6 -> 5)", 1, [5], 35, 30),
+            new("0.1", "Tanh", 1, [5], 0, 0),
+            new("1", "ReLU", 0, [5], 0, 0),
+            new("skip", "Residual(Models.Square)", 0, [5], 60, 50),
+            new("skip.block.0", "Linear(5 -> 5)", 1, [5], 30, 25),
+            new("skip.block.1", "GELU", 1, [5], 0, 0),
+            new("skip.block.2", "Dropout(p=0.1)", 1, [5], 0, 0),
+            new("skip.block.3", "Linear(5 -> 5)", 1, [5], 30, 25),
+            new("3", "Linear(5 -> 2)", 0, [2], 12, 10),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::Models.Encoder _layer0;
         private global::StaticNet.ReLU _layer1;

@@ -3,6 +3,17 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [5] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type            Output shape  Param #  Mult-adds
+    /// 0      Linear(5 -&gt; 5)  [5]                30         25
+    /// 1      GELU            [5]                 0          0
+    /// 2      Dropout(p=0.1)  [5]                 0          0
+    /// 3      Linear(5 -&gt; 5)  [5]                30         25
+    /// Total: 60 parameters, 50 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class Square : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [5].</summary>
@@ -11,7 +22,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [5].</summary>
         public const int OutputSize = 5;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 60;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +43,17 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Linear(5 -> 5)", 0, [5], 30, 25),
+            new("1", "GELU", 0, [5], 0, 0),
+            new("2", "Dropout(p=0.1)", 0, [5], 0, 0),
+            new("3", "Linear(5 -> 5)", 0, [5], 30, 25),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Linear _layer0;
         private global::StaticNet.GELU _layer1;

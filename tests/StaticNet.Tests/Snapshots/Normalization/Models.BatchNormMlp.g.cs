@@ -3,6 +3,21 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [1, 28, 28] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type                                                     Output shape  Param #  Mult-adds
+    /// 0      Flatten(start_dim=1, end_dim=-1)                         [784]               0          0
+    /// 1      Linear(784 -&gt; 120)                                       [120]          94,200     94,080
+    /// 2      BatchNorm1d(120, eps=1E-05, momentum=0.1)                [120]             240          0
+    /// 3      Sigmoid                                                  [120]               0          0
+    /// 4      Linear(120 -&gt; 84)                                        [84]           10,164     10,080
+    /// 5      BatchNorm1d(84, eps=1E-05, momentum=None, affine=False)  [84]                0          0
+    /// 6      LayerNorm((84,), eps=1E-06, bias=False)                  [84]               84          0
+    /// 7      Linear(84 -&gt; 10)                                         [10]              850        840
+    /// Total: 105,538 parameters, 105,000 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class BatchNormMlp : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [1, 28, 28].</summary>
@@ -11,7 +26,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [10].</summary>
         public const int OutputSize = 10;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 105538;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +47,21 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Flatten(start_dim=1, end_dim=-1)", 0, [784], 0, 0),
+            new("1", "Linear(784 -> 120)", 0, [120], 94200, 94080),
+            new("2", "BatchNorm1d(120, eps=1E-05, momentum=0.1)", 0, [120], 240, 0),
+            new("3", "Sigmoid", 0, [120], 0, 0),
+            new("4", "Linear(120 -> 84)", 0, [84], 10164, 10080),
+            new("5", "BatchNorm1d(84, eps=1E-05, momentum=None, affine=False)", 0, [84], 0, 0),
+            new("6", "LayerNorm((84,), eps=1E-06, bias=False)", 0, [84], 84, 0),
+            new("7", "Linear(84 -> 10)", 0, [10], 850, 840),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Flatten _layer0;
         private global::StaticNet.Linear _layer1;

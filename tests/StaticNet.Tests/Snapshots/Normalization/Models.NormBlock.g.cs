@@ -3,6 +3,14 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [2, 4, 4] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type                                     Output shape  Param #  Mult-adds
+    /// 0      BatchNorm2d(2, eps=1E-05, momentum=0.1)  [2, 4, 4]           4          0
+    /// Total: 4 parameters, 0 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class NormBlock : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [2, 4, 4].</summary>
@@ -11,7 +19,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [2, 4, 4].</summary>
         public const int OutputSize = 32;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 4;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +40,14 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "BatchNorm2d(2, eps=1E-05, momentum=0.1)", 0, [2, 4, 4], 4, 0),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.BatchNorm2d _layer0;
         private bool _batchNorm2d0BatchStats;

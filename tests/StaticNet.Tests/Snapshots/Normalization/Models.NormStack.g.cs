@@ -3,6 +3,19 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [2, 4, 4] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer        Type                                                                Output shape  Param #  Mult-adds
+    /// bn           BatchNorm2d(2, eps=0.001, momentum=0.2)                             [2, 4, 4]           4          0
+    /// 1            Residual(Models.NormBlock)                                          [2, 4, 4]           4          0
+    ///   1.block.0  BatchNorm2d(2, eps=1E-05, momentum=0.1)                             [2, 4, 4]           4          0
+    /// 2            LayerNorm((4, 4), eps=1E-05, elementwise_affine=False)              [2, 4, 4]           0          0
+    /// 3            Flatten(start_dim=2, end_dim=-1)                                    [2, 16]             0          0
+    /// 4            BatchNorm1d(2, eps=1E-05, momentum=0.1, track_running_stats=False)  [2, 16]             4          0
+    /// Total: 12 parameters, 0 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class NormStack : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [2, 4, 4].</summary>
@@ -11,7 +24,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [2, 16].</summary>
         public const int OutputSize = 32;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 12;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +45,19 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("bn", "BatchNorm2d(2, eps=0.001, momentum=0.2)", 0, [2, 4, 4], 4, 0),
+            new("1", "Residual(Models.NormBlock)", 0, [2, 4, 4], 4, 0),
+            new("1.block.0", "BatchNorm2d(2, eps=1E-05, momentum=0.1)", 1, [2, 4, 4], 4, 0),
+            new("2", "LayerNorm((4, 4), eps=1E-05, elementwise_affine=False)", 0, [2, 4, 4], 0, 0),
+            new("3", "Flatten(start_dim=2, end_dim=-1)", 0, [2, 16], 0, 0),
+            new("4", "BatchNorm1d(2, eps=1E-05, momentum=0.1, track_running_stats=False)", 0, [2, 16], 4, 0),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.BatchNorm2d _layer0;
         private global::StaticNet.Residual _layer1;

@@ -3,6 +3,22 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [6] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer        Type                        Output shape  Param #  Mult-adds
+    /// 0            ReLU                        [6]                 0          0
+    /// 1            Linear(6 -&gt; 8)              [8]                56         48
+    /// 2            ReLU                        [8]                 0          0
+    /// 3            Linear(8 -&gt; 4)              [4]                36         32
+    /// 4            Residual(Models.ReluBlock)  [4]                20         16
+    ///   4.block.0  Linear(4 -&gt; 4)              [4]                20         16
+    ///   4.block.1  ReLU                        [4]                 0          0
+    /// 5            ReLU                        [4]                 0          0
+    /// 6            Linear(4 -&gt; 2)              [2]                10          8
+    /// Total: 122 parameters, 104 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class FusedRelus : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [6].</summary>
@@ -11,7 +27,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [2].</summary>
         public const int OutputSize = 2;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 122;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +48,22 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "ReLU", 0, [6], 0, 0),
+            new("1", "Linear(6 -> 8)", 0, [8], 56, 48),
+            new("2", "ReLU", 0, [8], 0, 0),
+            new("3", "Linear(8 -> 4)", 0, [4], 36, 32),
+            new("4", "Residual(Models.ReluBlock)", 0, [4], 20, 16),
+            new("4.block.0", "Linear(4 -> 4)", 1, [4], 20, 16),
+            new("4.block.1", "ReLU", 1, [4], 0, 0),
+            new("5", "ReLU", 0, [4], 0, 0),
+            new("6", "Linear(4 -> 2)", 0, [2], 10, 8),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.ReLU _layer0;
         private global::StaticNet.Linear _layer1;

@@ -3,6 +3,15 @@
 
 namespace Models
 {
+    /// <remarks>
+    /// <para>Input [4] per sample; the layers, as <c>Summary()</c> prints them (StaticNet):</para>
+    /// <code>
+    /// Layer  Type            Output shape  Param #  Mult-adds
+    /// 0      Linear(4 -&gt; 4)  [4]                20         16
+    /// 1      ReLU            [4]                 0          0
+    /// Total: 20 parameters, 16 multiply-adds per sample
+    /// </code>
+    /// </remarks>
     partial class ReluBlock : global::StaticNet.Network
     {
         /// <summary>Floats in one input sample, of shape [4].</summary>
@@ -11,7 +20,7 @@ namespace Models
         /// <summary>Floats in one output sample, of shape [4].</summary>
         public const int OutputSize = 4;
 
-        /// <summary>Trainable floats in all parameters together.</summary>
+        /// <summary>Floats in all parameters together (frozen ones too).</summary>
         public const int ParameterCount = 20;
 
         // Floats of F32 buffers (running statistics); per sample of saved activations (the input and every layer output
@@ -32,6 +41,15 @@ namespace Models
 
         /// <inheritdoc/>
         public override global::System.ReadOnlySpan<int> SampleOutputShape => OutputShape;
+
+        private static readonly global::StaticNet.LayerSummary[] LayerTable =
+        [
+            new("0", "Linear(4 -> 4)", 0, [4], 20, 16),
+            new("1", "ReLU", 0, [4], 0, 0),
+        ];
+
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::StaticNet.LayerSummary> LayerSummaries => LayerTable;
 
         private global::StaticNet.Linear _layer0;
         private global::StaticNet.ReLU _layer1;
