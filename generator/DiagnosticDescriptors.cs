@@ -41,6 +41,16 @@ internal static class DiagnosticDescriptors
     public const string ShortcutShapeId = "SN0031";
     public const string TooManyLayersId = "SN0032";
     public const string SplitLayersId = "SN0033";
+    public const string LinearOnManyDimensionsId = "SN0034";
+
+    /// <summary>The diagnostic property that carries the value a code fix writes.</summary>
+    public const string FixProperty = "Fix";
+
+    /// <summary>
+    /// Where each diagnostic's help link points: the README's diagnostics table, one anchor per id (sn0006). The
+    /// repository's public home; change it here if the repository moves.
+    /// </summary>
+    public const string HelpBase = "https://github.com/staticnet/staticnet/blob/main/README.md#";
 
     public static readonly DiagnosticDescriptor NotPartial = Error(NotPartialId,
         "Network class must be partial",
@@ -174,6 +184,11 @@ internal static class DiagnosticDescriptors
         "Layers on more than one partial declaration",
         "'{0}' has layer attributes on more than one partial declaration ({1} and {2}), so their order would depend on file names: put all its layers on one declaration");
 
+    public static readonly DiagnosticDescriptor LinearOnManyDimensions = new(LinearOnManyDimensionsId,
+        "Linear on a multi-dimensional input",
+        "The {0} receives {1} and acts on its last dimension ({2}) only, as in PyTorch; if it should see each sample whole, put [Flatten] before it",
+        Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpBase + "sn0034");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new()
     {
         [NotPartialId] = NotPartial,
@@ -209,6 +224,7 @@ internal static class DiagnosticDescriptors
         [ShortcutShapeId] = ShortcutShape,
         [TooManyLayersId] = TooManyLayers,
         [SplitLayersId] = SplitLayers,
+        [LinearOnManyDimensionsId] = LinearOnManyDimensions,
     };
 
     public static IReadOnlyCollection<DiagnosticDescriptor> Descriptors => All.Values;
@@ -216,5 +232,5 @@ internal static class DiagnosticDescriptors
     public static DiagnosticDescriptor ById(string id) => All[id];
 
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
 }

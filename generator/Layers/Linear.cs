@@ -45,7 +45,7 @@ internal sealed class LinearLayer : LayerKind<LinearArguments, LinearModel>
         }
         else if (arguments.InFeatures is int declared && declared != arriving)
         {
-            context.Error(DiagnosticDescriptors.LinearInFeaturesId, 0,
+            context.ErrorWithFix(DiagnosticDescriptors.LinearInFeaturesId, 0, InferenceContext.Text(arriving),
                 context.Label, InferenceContext.Text(declared), context.BatchedInput, InferenceContext.Text(arriving));
         }
         if (arguments.OutFeatures <= 0)

@@ -1,17 +1,22 @@
+using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 
 namespace StaticNet.Generator.Model;
 
-/// <summary>A diagnostic as plain, equatable data; turned into a Roslyn Diagnostic only when reported.</summary>
-internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> MessageArgs)
+/// <summary>
+/// A diagnostic as plain, equatable data; turned into a Roslyn Diagnostic only when reported. Fix, when set, becomes
+/// the diagnostic's "Fix" property, which the code fixes read.
+/// </summary>
+internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> MessageArgs, string? Fix = null)
 {
     public Diagnostic ToDiagnostic()
     {
         DiagnosticDescriptor descriptor = DiagnosticDescriptors.ById(Id);
         object?[] args = new object?[MessageArgs.Count];
         for (int i = 0; i < args.Length; i++) args[i] = MessageArgs[i];
-        return Diagnostic.Create(descriptor, Location?.ToLocation(), args);
+        ImmutableDictionary<string, string?>? properties = Fix is null ? null : ImmutableDictionary<string, string?>.Empty.Add(DiagnosticDescriptors.FixProperty, Fix);
+        return Diagnostic.Create(descriptor, Location?.ToLocation(), properties, args);
     }
 }
 

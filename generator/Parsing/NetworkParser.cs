@@ -55,9 +55,18 @@ internal static class NetworkParser
         foreach (ShapeError error in inference.Errors)
         {
             AttributeData at = error.LayerIndex < 0 ? network : layers[error.LayerIndex].Data;
-            diagnostics.Add(new DiagnosticInfo(error.Id, LocationInfo.From(ArgumentLocation(at, error)), error.MessageArgs.ToEquatableArray()));
+            diagnostics.Add(new DiagnosticInfo(error.Id, LocationInfo.From(ArgumentLocation(at, error)), error.MessageArgs.ToEquatableArray(), error.Fix));
         }
         if (!inference.Succeeded) return Result(null, diagnostics);
+        for (int i = 0; i < inference.Layers.Count; i++)
+        {
+            // Valid, as in PyTorch, but often a forgotten [Flatten]: a suggestion the IDE can fix, which users may silence.
+            if (inference.Layers[i] is Layers.LinearModel { InputShape.Count: > 1 } linear)
+            {
+                diagnostics.Add(new DiagnosticInfo(DiagnosticDescriptors.LinearOnManyDimensionsId, LocationInfo.From(layers[i].Data.ApplicationSyntaxReference?.GetSyntax().GetLocation()),
+                    new[] { ShapeInference.Label(i, linear.Name, "Linear"), Shapes.Batched(linear.InputShape), ShapeInference.Text(linear.InputShape[linear.InputShape.Count - 1]) }.ToEquatableArray()));
+            }
+        }
 
         (string? ns, EquatableArray<string> containing) = ClassChecks.Location(type);
         var model = new NetworkModel(ns, Code.Identifier(type.Name), containing, inputShape.ToEquatableArray(), inference.Layers);

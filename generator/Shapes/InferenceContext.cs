@@ -46,6 +46,10 @@ internal sealed class InferenceContext
     public void Error(string id, int argument, params string[] messageArgs) =>
         _errors.Add(new ShapeError(id, Index, argument, null, messageArgs));
 
+    /// <summary>As <see cref="Error"/>, with the value a code fix puts in the argument's place.</summary>
+    public void ErrorWithFix(string id, int argument, string fix, params string[] messageArgs) =>
+        _errors.Add(new ShapeError(id, Index, argument, null, messageArgs, fix));
+
     /// <summary>Reports a problem with the named argument <paramref name="name"/> (the whole attribute when it is not written).</summary>
     public void NamedError(string id, string name, params string[] messageArgs) =>
         _errors.Add(new ShapeError(id, Index, ShapeError.WholeAttribute, name, messageArgs));
@@ -79,7 +83,9 @@ internal sealed class InferenceContext
         int normalized = declared < 0 ? declared + rank : declared;
         if (normalized >= 1 && normalized < rank) return normalized;
         string expected = $"1 to {rank - 1} or -{rank - 1} to -1 (dimension 0 is the batch)";
-        Error(DiagnosticDescriptors.DimOutOfRangeId, argument, Label, what, Text(declared), BatchedInput, expected);
+        // The nearest valid dimension, keeping the sign the user chose: 0 (the batch) becomes 1.
+        int nearest = declared < 0 ? -(rank - 1) : declared == 0 ? 1 : rank - 1;
+        ErrorWithFix(DiagnosticDescriptors.DimOutOfRangeId, argument, Text(nearest), Label, what, Text(declared), BatchedInput, expected);
         return -1;
     }
 

@@ -29,7 +29,10 @@ internal static class GeneratorHarness
 
     public sealed record Run(GeneratorDriverRunResult Result, Compilation Output, ImmutableArray<Diagnostic> CompilerDiagnostics)
     {
-        public ImmutableArray<Diagnostic> GeneratorDiagnostics => Result.Diagnostics;
+        /// <summary>The generator's errors and warnings; its suggestions (Info, such as SN0034) are in <see cref="Suggestions"/>.</summary>
+        public ImmutableArray<Diagnostic> GeneratorDiagnostics => Result.Diagnostics.Where(d => d.Severity > DiagnosticSeverity.Info).ToImmutableArray();
+
+        public ImmutableArray<Diagnostic> Suggestions => Result.Diagnostics.Where(d => d.Severity <= DiagnosticSeverity.Info).ToImmutableArray();
 
         public ImmutableArray<Diagnostic> Errors => Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
 
