@@ -21,6 +21,7 @@ public static partial class Kernels
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (batch == 0) return;
         if (LaneConv.Applies(geometry, batch)) LaneConv.Forward(output, input, weight, bias, batch, geometry, relu);
+        else if (DepthwiseConv.Applies(geometry)) DepthwiseConv.Forward(output, input, weight, bias, batch, geometry, relu);
         else ConvJob.Run(ConvJob.Pass.Forward, output, input, weight, bias, default, batch, geometry, relu);
     }
 
@@ -43,7 +44,12 @@ public static partial class Kernels
             }
         }
         if (batch == 0) return;
-        if (weightGrad.IsEmpty)
+        if (DepthwiseConv.Applies(geometry))
+        {
+            if (!inputGrad.IsEmpty) DepthwiseConv.InputGradient(inputGrad, outputGrad, weight, batch, geometry);
+            if (!weightGrad.IsEmpty) DepthwiseConv.WeightGradient(weightGrad, outputGrad, input, batch, geometry);
+        }
+        else if (weightGrad.IsEmpty)
         {
             // A frozen weight: only the input gradient.
             if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);

@@ -216,6 +216,77 @@ public class ConvolutionTests
     }
 
     [Theory]
+    [InlineData(3, 3, 9, 9, 3, 1, 1, 1, 1, 4)]     // MobileNet's 3 x 3, stride 1, "same" padding
+    [InlineData(4, 8, 11, 10, 3, 2, 1, 1, 1, 3)]   // a multiplier of 2, stride 2 (the scalar column path)
+    [InlineData(5, 5, 12, 12, 5, 1, 2, 2, 1, 40)]  // dilation 2, the taps at the borders; enough samples to split across threads
+    [InlineData(2, 2, 7, 6, 2, 1, 0, 1, 2, 5)]     // an even kernel, no padding, dilation 2 across columns
+    public void Depthwise_convolution_matches_naive_loops(int cin, int cout, int h, int w, int k, int stride, int pad, int dilationH, int dilationW, int batch)
+    {
+        int oh = (h + 2 * pad - dilationH * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilationW * (k - 1) - 1) / stride + 1;
+        var g = new Conv2dGeometry(cin, h, w, cout, oh, ow, k, k, stride, stride, pad, pad, dilationH, dilationW, Groups: cin);
+        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 11), weight = NetworkCases.RandomFloats(g.WeightSize, 12), bias = NetworkCases.RandomFloats(cout, 13);
+        float[] dy = NetworkCases.RandomFloats(batch * g.OutputSize, 14);
+        var y = new float[batch * g.OutputSize];
+        float[] dx = Enumerable.Repeat(float.NaN, batch * g.InputSize).ToArray(); // written, not accumulated
+        float[] dw = Enumerable.Repeat(0.5f, g.WeightSize).ToArray(); // accumulated into
+        var db = new float[cout];
+        Kernels.Conv2dForward(y, x, weight, bias, batch, g, relu: true);
+        Kernels.Conv2dBackward(dx, dw, db, dy, x, weight, batch, g);
+
+        int multiplier = cout / cin;
+        var expectedDx = new double[dx.Length];
+        var expectedDw = new double[dw.Length];
+        for (int n = 0; n < batch; n++)
+        {
+            for (int co = 0; co < cout; co++)
+            {
+                int ci = co / multiplier;
+                for (int r = 0; r < oh; r++)
+                {
+                    for (int c = 0; c < ow; c++)
+                    {
+                        double sum = bias[co], grad = dy[((n * cout + co) * oh + r) * ow + c];
+                        for (int i = 0; i < k; i++)
+                        {
+                            for (int j = 0; j < k; j++)
+                            {
+                                int ih = r * stride - pad + i * dilationH, iw = c * stride - pad + j * dilationW;
+                                if (ih < 0 || iw < 0 || ih >= h || iw >= w) continue;
+                                int at = ((n * cin + ci) * h + ih) * w + iw;
+                                sum += weight[(co * k + i) * k + j] * (double)x[at];
+                                expectedDw[(co * k + i) * k + j] += grad * x[at];
+                                expectedDx[at] += grad * weight[(co * k + i) * k + j];
+                            }
+                        }
+                        Assert.Equal(Math.Max(sum, 0), y[((n * cout + co) * oh + r) * ow + c], 1e-5);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(expectedDx[i], dx[i], 1e-5);
+        for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
+
+        // The same bits on one thread as on several.
+        int saved = Threading.NumThreads;
+        Threading.NumThreads = 1;
+        try
+        {
+            var y1 = new float[y.Length];
+            var dx1 = new float[dx.Length];
+            float[] dw1 = Enumerable.Repeat(0.5f, g.WeightSize).ToArray();
+            Kernels.Conv2dForward(y1, x, weight, bias, batch, g, relu: true);
+            Kernels.Conv2dBackward(dx1, dw1, new float[cout], dy, x, weight, batch, g);
+            Assert.Equal(y, y1);
+            Assert.Equal(dx, dx1);
+            Assert.Equal(dw, dw1);
+        }
+        finally
+        {
+            Threading.NumThreads = saved;
+        }
+    }
+
+    [Theory]
     [InlineData(2, 6, 41, 2, 2)]   // tiling by twos with a left-over column: fused forward, two-kernel backward
     [InlineData(6, 28, 28, 2, 2)]  // LeNet's first pooling: fused both ways
     [InlineData(16, 10, 10, 2, 2)] // LeNet's second
