@@ -86,8 +86,8 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
                     {
                         var y = new Span<float>(_destination + ((long)unit * g.OutChannels + co) * outPlane, outPlane);
                         y.Fill(_biasLength == 0 ? 0f : _bias[co]);
-                        ForwardPlane(y, new ReadOnlySpan<float>(_source + ((long)unit * g.InChannels + co / multiplier) * inPlane, inPlane),
-                            new ReadOnlySpan<float>(_weight + (long)co * taps, taps), g);
+                        RowPass(y, new Span<float>(_source + ((long)unit * g.InChannels + co / multiplier) * inPlane, inPlane),
+                            new ReadOnlySpan<float>(_weight + (long)co * taps, taps), g, transposed: false);
                         if (_relu) TensorPrimitives.Max(y, 0f, y);
                     }
                     break;
@@ -95,8 +95,9 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
                     new Span<float>(_destination + (long)unit * g.InputSize, g.InputSize).Clear();
                     for (int co = 0; co < g.OutChannels; co++)
                     {
-                        InputGradientPlane(new Span<float>(_destination + ((long)unit * g.InChannels + co / multiplier) * inPlane, inPlane),
-                            new ReadOnlySpan<float>(_source + ((long)unit * g.OutChannels + co) * outPlane, outPlane), new ReadOnlySpan<float>(_weight + (long)co * taps, taps), g);
+                        RowPass(new Span<float>(_source + ((long)unit * g.OutChannels + co) * outPlane, outPlane),
+                            new Span<float>(_destination + ((long)unit * g.InChannels + co / multiplier) * inPlane, inPlane),
+                            new ReadOnlySpan<float>(_weight + (long)co * taps, taps), g, transposed: true);
                     }
                     break;
                 default:
@@ -227,16 +228,20 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
         return (first, last);
     }
 
-    private static void ForwardPlane(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, in Conv2dGeometry g)
+    /// <summary>
+    /// The row walk of one plane pair for any stride: forward adds w x (input rows) into the output rows; with
+    /// <paramref name="transposed"/>, the input gradient, it adds w dy (output rows) into the input rows instead.
+    /// </summary>
+    private static void RowPass(Span<float> outputPlane, Span<float> inputPlane, ReadOnlySpan<float> kernel, in Conv2dGeometry g, bool transposed)
     {
         for (int oy = 0; oy < g.OutHeight; oy++)
         {
-            Span<float> row = y.Slice(oy * g.OutWidth, g.OutWidth);
+            Span<float> outputRow = outputPlane.Slice(oy * g.OutWidth, g.OutWidth);
             for (int kh = 0; kh < g.KernelH; kh++)
             {
                 int iy = oy * g.StrideH - g.PadTop + kh * g.DilationH;
                 if ((uint)iy >= (uint)g.InHeight) continue;
-                ReadOnlySpan<float> input = x.Slice(iy * g.InWidth, g.InWidth);
+                Span<float> inputRow = inputPlane.Slice(iy * g.InWidth, g.InWidth);
                 for (int kw = 0; kw < g.KernelW; kw++)
                 {
                     float w = kernel[kh * g.KernelW + kw];
@@ -245,42 +250,17 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
                     if (first > last) continue;
                     if (g.StrideW == 1)
                     {
-                        Span<float> target = row.Slice(first, last - first + 1);
-                        TensorPrimitives.MultiplyAdd(input.Slice(first + offset, target.Length), w, target, target);
+                        Span<float> output = outputRow.Slice(first, last - first + 1), input = inputRow.Slice(first + offset, output.Length);
+                        if (transposed) TensorPrimitives.MultiplyAdd(output, w, input, input);
+                        else TensorPrimitives.MultiplyAdd(input, w, output, output);
+                    }
+                    else if (transposed)
+                    {
+                        for (int ox = first; ox <= last; ox++) inputRow[ox * g.StrideW + offset] += w * outputRow[ox];
                     }
                     else
                     {
-                        for (int ox = first; ox <= last; ox++) row[ox] += w * input[ox * g.StrideW + offset];
-                    }
-                }
-            }
-        }
-    }
-
-    private static void InputGradientPlane(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> kernel, in Conv2dGeometry g)
-    {
-        for (int oy = 0; oy < g.OutHeight; oy++)
-        {
-            ReadOnlySpan<float> gradient = dy.Slice(oy * g.OutWidth, g.OutWidth);
-            for (int kh = 0; kh < g.KernelH; kh++)
-            {
-                int iy = oy * g.StrideH - g.PadTop + kh * g.DilationH;
-                if ((uint)iy >= (uint)g.InHeight) continue;
-                Span<float> row = dx.Slice(iy * g.InWidth, g.InWidth);
-                for (int kw = 0; kw < g.KernelW; kw++)
-                {
-                    float w = kernel[kh * g.KernelW + kw];
-                    int offset = kw * g.DilationW - g.PadLeft;
-                    (int first, int last) = Span(offset, g.StrideW, g.InWidth, g.OutWidth);
-                    if (first > last) continue;
-                    if (g.StrideW == 1)
-                    {
-                        Span<float> target = row.Slice(first + offset, last - first + 1);
-                        TensorPrimitives.MultiplyAdd(gradient.Slice(first, target.Length), w, target, target);
-                    }
-                    else
-                    {
-                        for (int ox = first; ox <= last; ox++) row[ox * g.StrideW + offset] += w * gradient[ox];
+                        for (int ox = first; ox <= last; ox++) outputRow[ox] += w * inputRow[ox * g.StrideW + offset];
                     }
                 }
             }
