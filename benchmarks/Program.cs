@@ -9,6 +9,7 @@ using StaticNet.Benchmarks;
 
 // dotnet run -c Release --project benchmarks                 BenchmarkDotNet over every workload (a few minutes)
 // dotnet run -c Release --project benchmarks -- --compare    plain timings as JSON lines, for benchmarks/compare.py
+//                                                             (StaticNet's workloads, then ONNX Runtime's inference as "ort:...")
 // dotnet run -c Release --project benchmarks -- --peak       the one-core FMA peak probe
 if (args.Contains("--peak"))
 {
@@ -30,6 +31,22 @@ if (args.Contains("--compare"))
         Report("tiny_adam_step", threads, Workloads.Flops.TinyAdamStep, () => workloads.TinyAdamStep(), repeats: 50_000);
         Report("lenet_infer_b1", threads, Workloads.Flops.LeNetInferenceOne, workloads.LeNetInferenceOne, repeats: 20_000);
         Report("lenet_infer_b256", threads, Workloads.Flops.LeNetInferenceBatch, workloads.LeNetInferenceBatch, repeats: 200);
+    }
+    // ONNX Runtime on the same networks (exported by StaticNet.Onnx), inference only, as the "ort" anchor.
+    foreach (int threads in new[] { 1, 2 })
+    {
+        foreach ((string name, Func<int, Network> create, double flops) in new (string, Func<int, Network>, double)[]
+        {
+            ("mlp_infer_b1", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceOne),
+            ("mlp_infer_b256", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceBatch),
+            ("lenet_infer_b1", b => new LeNet(b, 1), Workloads.Flops.LeNetInferenceOne),
+            ("lenet_infer_b256", b => new LeNet(b, 1), Workloads.Flops.LeNetInferenceBatch),
+        })
+        {
+            int batch = name.EndsWith("_b1", StringComparison.Ordinal) ? 1 : Workloads.BatchSize;
+            using var ort = new OrtAnchor(create(batch), batch, threads);
+            Report("ort:" + name, threads, flops, ort.Run, repeats: batch == 1 ? 20_000 : 300);
+        }
     }
     Console.WriteLine($$"""{"workload": "peak", "gflops": {{PeakProbe.GflopsOneCore().ToString("0.0", CultureInfo.InvariantCulture)}}}""");
     return;

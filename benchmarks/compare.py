@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""StaticNet against PyTorch on the same machine, the same workloads, in one invocation.
+"""StaticNet against PyTorch (and, for inference, ONNX Runtime) on the same machine, the same workloads, in one invocation.
 
     bash benchmarks/compare.sh            (installs what it needs on Debian, then runs this)
 
@@ -204,14 +204,18 @@ def main():
     pytorch = {1: one, 2: {name: min(run[name] for run in splits) for name in FLOPS}}
     ours, peak = staticnet_workloads(root)
     print(f"one-core fp32 FMA peak measured by StaticNet's probe: {peak:.0f} GFLOP/s (% of peak: of threads x that)\n")
-    print(f"{'workload':<16} {'threads':>7} {'PyTorch':>12} {'StaticNet':>12} {'ratio':>7} {'GFLOP/s':>8} {'% of peak':>9} {'alloc B':>8}")
+    print(f"{'workload':<16} {'threads':>7} {'PyTorch':>12} {'StaticNet':>12} {'ratio':>7} {'GFLOP/s':>8} {'% of peak':>9} {'alloc B':>8}"
+          f" {'ONNX Runtime':>12} {'vs ORT':>7}")
     for name in FLOPS:
         for threads in (1, 2):
             ours_row = ours[(name, threads)]
             s, t = ours_row["seconds"], pytorch[threads][name]
             gflops = FLOPS[name] / s / 1e9
+            # ONNX Runtime 1.31.1 (C#, CPU provider, the same network exported by StaticNet.Onnx), inference rows only.
+            ort = ours.get(("ort:" + name, threads))
+            ort_text = f" {fmt(ort['seconds']):>12} {s / ort['seconds']:>7.3f}" if ort else ""
             print(f"{name:<16} {threads:>7} {fmt(t):>12} {fmt(s):>12} {s / t:>7.3f} {gflops:>8.1f} {100 * gflops / (peak * threads):>8.0f}% "
-                  f"{ours_row['bytes_allocated']:>8}")
+                  f"{ours_row['bytes_allocated']:>8}{ort_text}")
     # The lowest ratio any implementation could reach against this PyTorch run: its useful multiply-adds alone, at the
     # probe's peak on every thread, with nothing else (no data loading, no elementwise work, no memory stalls).
     print("\nfloor (useful flops at the measured peak, nothing else), and StaticNet's and PyTorch's time over it:")
