@@ -178,14 +178,15 @@ internal static class DirectConv
     /// the padded plane). The whole batch is padded once; then for each input channel, kernel row and block of 3 output
     /// channels, 15 accumulators (3 channels x 5 taps) stay in registers over every sample and row: per output row, the
     /// 3 gradient rows and 5 shifted input rows (each one or two vectors, masked at the row end) feed 15 or 30
-    /// multiply-adds. Samples run in order on the calling thread.
+    /// multiply-adds. Each (input channel, kernel row, channel block) task sums its samples in order and writes weights of
+    /// its own, so tasks split across threads give the same bits as on one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void WeightGradient(Span<float> weightGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, in Conv2dGeometry g)
     {
         bool wide = g.OutWidth > 16;
         int paddedHeight = g.OutHeight + g.KernelH - 1, paddedWidth = (wide ? 32 : 16) + g.KernelW - 1;
-        int plane = paddedHeight * paddedWidth, sample = g.InChannels * plane, outPlane = g.OutputPlane;
+        int plane = paddedHeight * paddedWidth, sample = g.InChannels * plane;
         Span<float> xp = Scratch(ref s_padded, batch * sample);
         xp.Clear();
         for (int n = 0; n < batch; n++)
@@ -199,68 +200,93 @@ internal static class DirectConv
                 }
             }
         }
+        int tasks = g.InChannels * g.KernelH * ((g.OutChannels + 2) / 3);
+        long work = (long)batch * g.OutputSize * g.InChannels * g.KernelH * g.KernelW;
+        fixed (float* px = xp, pdy = outputGrad, pw = weightGrad)
+        {
+            WeightGradientJob job = s_weightJob ??= new WeightGradientJob();
+            job.Padded = px;
+            job.OutputGrad = pdy;
+            job.WeightGrad = pw;
+            (job.Batch, job.Geometry, job.Tasks, job.PaddedWidth, job.Sample, job.Plane) = (batch, g, tasks, paddedWidth, sample, plane);
+            job.Parts = work >= 1L << 20 ? Math.Clamp(Threading.NumThreads, 1, tasks) : 1;
+            StaticNet.Simd.WorkerPool.Run(job, job.Parts);
+        }
+    }
+
+    [ThreadStatic] private static WeightGradientJob? s_weightJob;
+
+    /// <summary>The weight gradient's tasks, a range per part.</summary>
+    private sealed unsafe class WeightGradientJob : StaticNet.Simd.IPartitionedJob
+    {
+        public float* Padded, OutputGrad, WeightGrad;
+        public int Batch, Tasks, Parts, PaddedWidth, Sample, Plane;
+        public Conv2dGeometry Geometry;
+
+        public void Execute(int part)
+        {
+            int first = (int)((long)Tasks * part / Parts), last = (int)((long)Tasks * (part + 1) / Parts);
+            for (int task = first; task < last; task++) WeightGradientTask(task, Padded, OutputGrad, WeightGrad, Batch, Geometry, PaddedWidth, Sample, Plane);
+        }
+    }
+
+    /// <summary>One task of <see cref="WeightGradient"/>: input channel, kernel row and block of 3 output channels from its index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightGradientTask(int task, float* px, float* pdy, float* pw, int batch, in Conv2dGeometry g, int paddedWidth, int sample, int plane)
+    {
+        bool wide = g.OutWidth > 16;
+        int outPlane = g.OutputPlane, blocks = (g.OutChannels + 2) / 3;
+        int co0 = task % blocks * 3, kh = task / blocks % g.KernelH, ci = task / blocks / g.KernelH;
         Vector512<float> lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         Vector512<float> lowMask = Vector512.LessThan(lanes, Vector512.Create((float)Math.Min(g.OutWidth, 16)));
         Vector512<float> highMask = Vector512.LessThan(lanes, Vector512.Create((float)(g.OutWidth - 16)));
-        fixed (float* px = xp, pdy = outputGrad, pw = weightGrad)
+        int count = Math.Min(3, g.OutChannels - co0);
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default;
+        for (int n = 0; n < batch; n++)
         {
-            for (int ci = 0; ci < g.InChannels; ci++)
+            float* dy0 = pdy + ((long)n * g.OutChannels + co0) * outPlane;
+            float* dy1 = count > 1 ? dy0 + outPlane : dy0;
+            float* dy2 = count > 2 ? dy0 + 2 * outPlane : dy0;
+            float* rows = px + (long)n * sample + ci * plane + kh * paddedWidth;
+            for (int oh = 0; oh < g.OutHeight; oh++)
             {
-                for (int kh = 0; kh < g.KernelH; kh++)
-                {
-                    for (int co0 = 0; co0 < g.OutChannels; co0 += 3)
-                    {
-                        int count = Math.Min(3, g.OutChannels - co0);
-                        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default;
-                        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default;
-                        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default;
-                        for (int n = 0; n < batch; n++)
-                        {
-                            float* dy0 = pdy + ((long)n * g.OutChannels + co0) * outPlane;
-                            float* dy1 = count > 1 ? dy0 + outPlane : dy0;
-                            float* dy2 = count > 2 ? dy0 + 2 * outPlane : dy0;
-                            float* rows = px + (long)n * sample + ci * plane + kh * paddedWidth;
-                            for (int oh = 0; oh < g.OutHeight; oh++)
-                            {
-                                float* x = rows + oh * paddedWidth;
-                                int at = oh * g.OutWidth;
-                                Vector512<float> d0 = Avx512F.MaskLoad(dy0 + at, lowMask, Vector512<float>.Zero);
-                                Vector512<float> d1 = count > 1 ? Avx512F.MaskLoad(dy1 + at, lowMask, Vector512<float>.Zero) : default;
-                                Vector512<float> d2 = count > 2 ? Avx512F.MaskLoad(dy2 + at, lowMask, Vector512<float>.Zero) : default;
-                                Vector512<float> u = Vector512.Load(x);
-                                a00 = Vector512.FusedMultiplyAdd(d0, u, a00); a10 = Vector512.FusedMultiplyAdd(d1, u, a10); a20 = Vector512.FusedMultiplyAdd(d2, u, a20);
-                                u = Vector512.Load(x + 1);
-                                a01 = Vector512.FusedMultiplyAdd(d0, u, a01); a11 = Vector512.FusedMultiplyAdd(d1, u, a11); a21 = Vector512.FusedMultiplyAdd(d2, u, a21);
-                                u = Vector512.Load(x + 2);
-                                a02 = Vector512.FusedMultiplyAdd(d0, u, a02); a12 = Vector512.FusedMultiplyAdd(d1, u, a12); a22 = Vector512.FusedMultiplyAdd(d2, u, a22);
-                                u = Vector512.Load(x + 3);
-                                a03 = Vector512.FusedMultiplyAdd(d0, u, a03); a13 = Vector512.FusedMultiplyAdd(d1, u, a13); a23 = Vector512.FusedMultiplyAdd(d2, u, a23);
-                                u = Vector512.Load(x + 4);
-                                a04 = Vector512.FusedMultiplyAdd(d0, u, a04); a14 = Vector512.FusedMultiplyAdd(d1, u, a14); a24 = Vector512.FusedMultiplyAdd(d2, u, a24);
-                                if (!wide) continue;
-                                d0 = Avx512F.MaskLoad(dy0 + at + 16, highMask, Vector512<float>.Zero);
-                                d1 = count > 1 ? Avx512F.MaskLoad(dy1 + at + 16, highMask, Vector512<float>.Zero) : default;
-                                d2 = count > 2 ? Avx512F.MaskLoad(dy2 + at + 16, highMask, Vector512<float>.Zero) : default;
-                                u = Vector512.Load(x + 16);
-                                a00 = Vector512.FusedMultiplyAdd(d0, u, a00); a10 = Vector512.FusedMultiplyAdd(d1, u, a10); a20 = Vector512.FusedMultiplyAdd(d2, u, a20);
-                                u = Vector512.Load(x + 17);
-                                a01 = Vector512.FusedMultiplyAdd(d0, u, a01); a11 = Vector512.FusedMultiplyAdd(d1, u, a11); a21 = Vector512.FusedMultiplyAdd(d2, u, a21);
-                                u = Vector512.Load(x + 18);
-                                a02 = Vector512.FusedMultiplyAdd(d0, u, a02); a12 = Vector512.FusedMultiplyAdd(d1, u, a12); a22 = Vector512.FusedMultiplyAdd(d2, u, a22);
-                                u = Vector512.Load(x + 19);
-                                a03 = Vector512.FusedMultiplyAdd(d0, u, a03); a13 = Vector512.FusedMultiplyAdd(d1, u, a13); a23 = Vector512.FusedMultiplyAdd(d2, u, a23);
-                                u = Vector512.Load(x + 20);
-                                a04 = Vector512.FusedMultiplyAdd(d0, u, a04); a14 = Vector512.FusedMultiplyAdd(d1, u, a14); a24 = Vector512.FusedMultiplyAdd(d2, u, a24);
-                            }
-                        }
-                        float* w0 = pw + ((co0 * g.InChannels + ci) * g.KernelH + kh) * 5;
-                        AddSums(w0, a00, a01, a02, a03, a04);
-                        if (count > 1) AddSums(w0 + g.InChannels * g.KernelH * 5, a10, a11, a12, a13, a14);
-                        if (count > 2) AddSums(w0 + 2 * g.InChannels * g.KernelH * 5, a20, a21, a22, a23, a24);
-                    }
-                }
+                float* x = rows + oh * paddedWidth;
+                int at = oh * g.OutWidth;
+                Vector512<float> d0 = Avx512F.MaskLoad(dy0 + at, lowMask, Vector512<float>.Zero);
+                Vector512<float> d1 = count > 1 ? Avx512F.MaskLoad(dy1 + at, lowMask, Vector512<float>.Zero) : default;
+                Vector512<float> d2 = count > 2 ? Avx512F.MaskLoad(dy2 + at, lowMask, Vector512<float>.Zero) : default;
+                Vector512<float> u = Vector512.Load(x);
+                a00 = Vector512.FusedMultiplyAdd(d0, u, a00); a10 = Vector512.FusedMultiplyAdd(d1, u, a10); a20 = Vector512.FusedMultiplyAdd(d2, u, a20);
+                u = Vector512.Load(x + 1);
+                a01 = Vector512.FusedMultiplyAdd(d0, u, a01); a11 = Vector512.FusedMultiplyAdd(d1, u, a11); a21 = Vector512.FusedMultiplyAdd(d2, u, a21);
+                u = Vector512.Load(x + 2);
+                a02 = Vector512.FusedMultiplyAdd(d0, u, a02); a12 = Vector512.FusedMultiplyAdd(d1, u, a12); a22 = Vector512.FusedMultiplyAdd(d2, u, a22);
+                u = Vector512.Load(x + 3);
+                a03 = Vector512.FusedMultiplyAdd(d0, u, a03); a13 = Vector512.FusedMultiplyAdd(d1, u, a13); a23 = Vector512.FusedMultiplyAdd(d2, u, a23);
+                u = Vector512.Load(x + 4);
+                a04 = Vector512.FusedMultiplyAdd(d0, u, a04); a14 = Vector512.FusedMultiplyAdd(d1, u, a14); a24 = Vector512.FusedMultiplyAdd(d2, u, a24);
+                if (!wide) continue;
+                d0 = Avx512F.MaskLoad(dy0 + at + 16, highMask, Vector512<float>.Zero);
+                d1 = count > 1 ? Avx512F.MaskLoad(dy1 + at + 16, highMask, Vector512<float>.Zero) : default;
+                d2 = count > 2 ? Avx512F.MaskLoad(dy2 + at + 16, highMask, Vector512<float>.Zero) : default;
+                u = Vector512.Load(x + 16);
+                a00 = Vector512.FusedMultiplyAdd(d0, u, a00); a10 = Vector512.FusedMultiplyAdd(d1, u, a10); a20 = Vector512.FusedMultiplyAdd(d2, u, a20);
+                u = Vector512.Load(x + 17);
+                a01 = Vector512.FusedMultiplyAdd(d0, u, a01); a11 = Vector512.FusedMultiplyAdd(d1, u, a11); a21 = Vector512.FusedMultiplyAdd(d2, u, a21);
+                u = Vector512.Load(x + 18);
+                a02 = Vector512.FusedMultiplyAdd(d0, u, a02); a12 = Vector512.FusedMultiplyAdd(d1, u, a12); a22 = Vector512.FusedMultiplyAdd(d2, u, a22);
+                u = Vector512.Load(x + 19);
+                a03 = Vector512.FusedMultiplyAdd(d0, u, a03); a13 = Vector512.FusedMultiplyAdd(d1, u, a13); a23 = Vector512.FusedMultiplyAdd(d2, u, a23);
+                u = Vector512.Load(x + 20);
+                a04 = Vector512.FusedMultiplyAdd(d0, u, a04); a14 = Vector512.FusedMultiplyAdd(d1, u, a14); a24 = Vector512.FusedMultiplyAdd(d2, u, a24);
             }
         }
+        float* w0 = pw + ((co0 * g.InChannels + ci) * g.KernelH + kh) * 5;
+        AddSums(w0, a00, a01, a02, a03, a04);
+        if (count > 1) AddSums(w0 + g.InChannels * g.KernelH * 5, a10, a11, a12, a13, a14);
+        if (count > 2) AddSums(w0 + 2 * g.InChannels * g.KernelH * 5, a20, a21, a22, a23, a24);
     }
 
     /// <summary>w[0..5] += the lane sums of five accumulators.</summary>

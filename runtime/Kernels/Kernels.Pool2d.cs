@@ -154,15 +154,7 @@ public static partial class Kernels
     public static void SigmoidAvgPool2dForward(Span<float> output, ReadOnlySpan<float> input, int batch, Pool2dGeometry geometry, bool countIncludePad, int divisorOverride)
     {
         CheckPool(output.Length, input.Length, batch, geometry);
-        int chunk = SamplesPerTile(geometry);
-        Span<float> tile = Tile(chunk * geometry.InputSize);
-        for (int n = 0; n < batch; n += chunk)
-        {
-            int count = Math.Min(chunk, batch - n);
-            Span<float> activated = tile.Slice(0, count * geometry.InputSize);
-            SigmoidForward(activated, input.Slice(n * geometry.InputSize, activated.Length));
-            AvgPool2dForward(output.Slice(n * geometry.OutputSize, count * geometry.OutputSize), activated, count, geometry, countIncludePad, divisorOverride);
-        }
+        SigmoidPoolJob.Run(output, input, default, batch, geometry, countIncludePad, divisorOverride, backward: false);
     }
 
     /// <summary>
@@ -175,14 +167,67 @@ public static partial class Kernels
     {
         CheckPool(outputGrad.Length, inputGrad.Length, batch, geometry);
         CheckLength(input.Length, inputGrad.Length, nameof(input));
-        int chunk = SamplesPerTile(geometry);
-        Span<float> tile = Tile(chunk * geometry.InputSize);
-        for (int n = 0; n < batch; n += chunk)
+        if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(input)) throw new ArgumentException("inputGrad overlaps outputGrad or input; kernels need separate buffers.", nameof(inputGrad));
+        SigmoidPoolJob.Run(inputGrad, input, outputGrad, batch, geometry, countIncludePad, divisorOverride, backward: true);
+    }
+
+    /// <summary>
+    /// The fused Sigmoid + average pooling passes over tiles of samples; tiles are independent, so above a size threshold
+    /// they are split across threads (each worker has its own tile buffer) with the same bits as on one.
+    /// </summary>
+    private sealed unsafe class SigmoidPoolJob : StaticNet.Simd.IPartitionedJob
+    {
+        // Inputs below this many floats stay on one thread (the split costs a wake-up of a few microseconds).
+        private const long ParallelThreshold = 1L << 16;
+
+        [ThreadStatic] private static SigmoidPoolJob? s_job;
+
+        private float* _target, _input, _outputGrad;
+        private int _batch, _parts, _divisorOverride;
+        private Pool2dGeometry _geometry;
+        private bool _countIncludePad, _backward;
+
+        /// <summary>Forward: target = pool(sigmoid(input)). Backward: target = sigmoid'(input) times pool's input gradient of outputGrad.</summary>
+        public static void Run(Span<float> target, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, int batch, in Pool2dGeometry geometry,
+            bool countIncludePad, int divisorOverride, bool backward)
         {
-            int count = Math.Min(chunk, batch - n), length = count * geometry.InputSize;
-            Span<float> spread = tile.Slice(0, length);
-            AvgPool2dBackward(spread, outputGrad.Slice(n * geometry.OutputSize, count * geometry.OutputSize), count, geometry, countIncludePad, divisorOverride);
-            SigmoidBackward(inputGrad.Slice(n * geometry.InputSize, length), spread, input.Slice(n * geometry.InputSize, length));
+            int tiles = (batch + SamplesPerTile(geometry) - 1) / SamplesPerTile(geometry);
+            int parts = (long)batch * geometry.InputSize >= ParallelThreshold ? Math.Clamp(Threading.NumThreads, 1, tiles) : 1;
+            fixed (float* t = target, x = input, dy = outputGrad)
+            {
+                SigmoidPoolJob job = s_job ??= new SigmoidPoolJob();
+                job._target = t;
+                job._input = x;
+                job._outputGrad = dy;
+                (job._batch, job._parts, job._divisorOverride, job._geometry, job._countIncludePad, job._backward) =
+                    (batch, parts, divisorOverride, geometry, countIncludePad, backward);
+                StaticNet.Simd.WorkerPool.Run(job, parts);
+            }
+        }
+
+        public void Execute(int part)
+        {
+            Pool2dGeometry g = _geometry;
+            int chunk = SamplesPerTile(g), tiles = (_batch + chunk - 1) / chunk;
+            int first = (int)((long)tiles * part / _parts), last = (int)((long)tiles * (part + 1) / _parts);
+            Span<float> tile = Tile(chunk * g.InputSize);
+            for (int t = first; t < last; t++)
+            {
+                int n = t * chunk, count = Math.Min(chunk, _batch - n), length = count * g.InputSize;
+                var input = new ReadOnlySpan<float>(_input + (long)n * g.InputSize, length);
+                if (_backward)
+                {
+                    Span<float> spread = tile.Slice(0, length);
+                    AvgPool2dBackward(spread, new ReadOnlySpan<float>(_outputGrad + (long)n * g.OutputSize, count * g.OutputSize), count, g, _countIncludePad, _divisorOverride);
+                    SigmoidBackward(new Span<float>(_target + (long)n * g.InputSize, length), spread, input);
+                }
+                else
+                {
+                    Span<float> activated = tile.Slice(0, length);
+                    SigmoidForward(activated, input);
+                    AvgPool2dForward(new Span<float>(_target + (long)n * g.OutputSize, count * g.OutputSize), activated, count, g, _countIncludePad, _divisorOverride);
+                }
+            }
         }
     }
 
