@@ -94,7 +94,15 @@ static int Run(Options options)
     {
         if (options.Plot is not null)
         {
-            Chart.Save(reports, options.Plot, $"{options.Model}, {recipe}");
+            try
+            {
+                Chart.Save(reports, options.Plot, $"{options.Model}, {recipe}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The chart library's messages do not always name the file.
+                throw new IOException($"cannot write the chart to {options.Plot}: {e.Message}", e);
+            }
             Console.WriteLine($"Chart: {Path.GetFullPath(options.Plot)}");
         }
         if (options.Save is not null)
