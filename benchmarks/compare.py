@@ -2,6 +2,7 @@
 """StaticNet against PyTorch (and, for inference, ONNX Runtime) on the same machine, the same workloads, in one invocation.
 
     bash benchmarks/compare.sh            (installs what it needs on Debian, then runs this)
+    bash benchmarks/compare.sh --torchsharp   (also TorchSharp-cpu 0.107, a 1.5 GB restore, from benchmarks/torchsharp)
 
 Runs each workload in PyTorch (Debian's python3-torch; its BLAS is OpenBLAS from libopenblas0-pthread) on 1 and on
 2 threads, then StaticNet's '--compare' mode (benchmarks/Program.cs, Threading.NumThreads 1 and 2), and prints time, GFLOP/s of
@@ -194,7 +195,15 @@ def staticnet_workloads(root):
     return {(r["workload"], r["threads"]): r for r in rows if r["workload"] != "peak"}, peak
 
 
-def main():
+def torchsharp_workloads(root):
+    """TorchSharp-cpu 0.107 (LibTorch 2.10, MKL, oneDNN) on the same workloads: benchmarks/torchsharp, outside the solution."""
+    out = subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(root, "benchmarks", "torchsharp")],
+                         check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return {(r["workload"].split(":", 1)[1], r["threads"]): r["seconds"] for r in rows}
+
+
+def main(with_torchsharp=False):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown CPU")
     print(f"CPU: {cpu}; torch {torch.__version__}, BLAS: {'OpenBLAS' if 'openblas' in torch.__config__.show().lower() else 'see torch.__config__.show()'}", flush=True)
@@ -203,9 +212,10 @@ def main():
     splits = [one, torch_in_process(2, 1, coretype), torch_in_process(1, 2, coretype), torch_in_process(2, 2, coretype)]
     pytorch = {1: one, 2: {name: min(run[name] for run in splits) for name in FLOPS}}
     ours, peak = staticnet_workloads(root)
+    torchsharp = torchsharp_workloads(root) if with_torchsharp else {}
     print(f"one-core fp32 FMA peak measured by StaticNet's probe: {peak:.0f} GFLOP/s (% of peak: of threads x that)\n")
     print(f"{'workload':<16} {'threads':>7} {'PyTorch':>12} {'StaticNet':>12} {'ratio':>7} {'GFLOP/s':>8} {'% of peak':>9} {'alloc B':>8}"
-          f" {'ONNX Runtime':>12} {'vs ORT':>7}")
+          f" {'ONNX Runtime':>12} {'vs ORT':>7}" + (f" {'TorchSharp':>12} {'vs TS':>7}" if torchsharp else ""))
     for name in FLOPS:
         for threads in (1, 2):
             ours_row = ours[(name, threads)]
@@ -213,9 +223,11 @@ def main():
             gflops = FLOPS[name] / s / 1e9
             # ONNX Runtime 1.31.1 (C#, CPU provider, the same network exported by StaticNet.Onnx), inference rows only.
             ort = ours.get(("ort:" + name, threads))
-            ort_text = f" {fmt(ort['seconds']):>12} {s / ort['seconds']:>7.3f}" if ort else ""
+            ort_text = f" {fmt(ort['seconds']):>12} {s / ort['seconds']:>7.3f}" if ort else f" {'':>12} {'':>7}"
+            ts = torchsharp.get((name, threads))
+            ts_text = f" {fmt(ts):>12} {s / ts:>7.3f}" if ts else ""
             print(f"{name:<16} {threads:>7} {fmt(t):>12} {fmt(s):>12} {s / t:>7.3f} {gflops:>8.1f} {100 * gflops / (peak * threads):>8.0f}% "
-                  f"{ours_row['bytes_allocated']:>8}{ort_text}")
+                  f"{ours_row['bytes_allocated']:>8}{ort_text}{ts_text}")
     # The lowest ratio any implementation could reach against this PyTorch run: its useful multiply-adds alone, at the
     # probe's peak on every thread, with nothing else (no data loading, no elementwise work, no memory stalls).
     print("\nfloor (useful flops at the measured peak, nothing else), and StaticNet's and PyTorch's time over it:")
@@ -234,4 +246,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--torch":
         print(json.dumps(torch_workloads(int(sys.argv[2]))))
     else:
-        sys.exit(main())
+        sys.exit(main(with_torchsharp="--torchsharp" in sys.argv[1:]))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Side by side with PyTorch: installs Debian's PyTorch and OpenBLAS if missing, then runs compare.py.
+# Side by side with PyTorch and ONNX Runtime (and TorchSharp with --torchsharp): installs Debian's PyTorch and OpenBLAS
+# if missing, then runs compare.py.
 # compare.py picks OpenBLAS's core type itself (the CPU's flags or OpenBLAS's detection, whichever is faster here) and
 # leaves OPENBLAS_L2_SIZE to OpenBLAS; nothing is changed outside this command.
 set -euo pipefail
@@ -9,4 +10,5 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-pt
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread
 fi
 dotnet build benchmarks -c Release -v quiet -nologo
-/usr/bin/python3 benchmarks/compare.py
+if [ "${1:-}" = "--torchsharp" ]; then dotnet build benchmarks/torchsharp -c Release -v quiet -nologo; fi
+/usr/bin/python3 benchmarks/compare.py "$@"
