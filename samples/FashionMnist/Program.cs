@@ -16,7 +16,7 @@ static int Run(Options options)
     string source;
     try
     {
-        (train, test, source) = LoadData(options.Data);
+        (train, test, source) = FashionData.Load(options.Data);
     }
     catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
     {
@@ -72,8 +72,8 @@ static int Run(Options options)
         "adam" => Plain(new Adam(net.Parameters(), options.LearningRate ?? 1e-3f)),
         _ => Momentum(new SGD(net.Parameters(), options.LearningRate ?? recipeLr ?? 0.05f, momentum: 0.9f), options.Epochs),
     };
-    Console.WriteLine($"Model: {options.Model} ({Count(net.Parameters().Sum(p => p.Numel), "parameter")}), {recipe}, batch {options.BatchSize}, " +
-                      $"{Count(options.Epochs, "epoch")}, seed {options.Seed}, {Count(Threading.NumThreads, "thread")}");
+    Console.WriteLine($"Model: {options.Model} ({Text.Count(net.Parameters().Sum(p => p.Numel), "parameter")}), {recipe}, batch {options.BatchSize}, " +
+                      $"{Text.Count(options.Epochs, "epoch")}, seed {options.Seed}, {Text.Count(Threading.NumThreads, "thread")}");
 
     var trainLoader = new DataLoader<int>(train, options.BatchSize, shuffle: true, seed: options.Seed);
     var testLoader = new DataLoader<int>(test, options.BatchSize);
@@ -124,54 +124,8 @@ static int Run(Options options)
     return 0;
 }
 
-static string Count(long n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
-
 static (Optimizer, LRScheduler?, string) Plain(Optimizer optimizer) =>
     (optimizer, null, $"{optimizer.GetType().Name} lr {optimizer.LearningRate}, no schedule");
 
 static (Optimizer, LRScheduler?, string) Momentum(SGD optimizer, int epochs) =>
     (optimizer, new CosineAnnealingLR(optimizer, epochs), $"SGD lr {optimizer.LearningRate} momentum 0.9, cosine schedule");
-
-static (Dataset<int> Train, Dataset<int> Test, string Source) LoadData(string? data)
-{
-    const string debian = "/usr/share/datasets/fashion-mnist";
-    string? directory = data switch
-    {
-        "embedded" => null,
-        null => Directory.Exists(debian) && File.Exists(Find(debian, "train-images-idx3-ubyte")) ? debian : null,
-        _ => data,
-    };
-    if (directory is null)
-    {
-        Dataset<int> Embedded(string images, string labels)
-        {
-            Assembly assembly = typeof(Mlp).Assembly;
-            using Stream imageStream = assembly.GetManifestResourceStream(images)!, labelStream = assembly.GetManifestResourceStream(labels)!;
-            return Idx.ToDataset(Idx.Read(imageStream, images), Idx.Read(labelStream, labels), images, labels);
-        }
-        Dataset<int> embeddedTrain = Embedded("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz");
-        Dataset<int> embeddedTest = Embedded("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz");
-        return (embeddedTrain, embeddedTest,
-            $"Fashion-MNIST, the embedded subset ({embeddedTrain.Count} training and {embeddedTest.Count} test images); " +
-            $"install Debian's dataset-fashion-mnist or pass --data DIR for the full set");
-    }
-    if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"no folder '{directory}'");
-    string[] names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
-    string[] missing = Array.FindAll(names, name => !File.Exists(Find(directory, name)));
-    if (missing.Length > 0)
-    {
-        throw new FileNotFoundException($"'{directory}' lacks {string.Join(", ", Array.ConvertAll(missing, name => name + "[.gz]"))}; " +
-            "--data needs a folder with the four Fashion-MNIST IDX files, each plain or gzipped (as Debian's dataset-fashion-mnist installs them " +
-            "in /usr/share/datasets/fashion-mnist), or 'embedded' for the built-in subset.");
-    }
-    Dataset<int> fullTrain = Idx.LoadDataset(Find(directory, "train-images-idx3-ubyte"), Find(directory, "train-labels-idx1-ubyte"));
-    Dataset<int> fullTest = Idx.LoadDataset(Find(directory, "t10k-images-idx3-ubyte"), Find(directory, "t10k-labels-idx1-ubyte"));
-    return (fullTrain, fullTest, $"Fashion-MNIST from {directory} ({fullTrain.Count} training and {fullTest.Count} test images)");
-}
-
-// The IDX file as shipped (.gz) or unpacked.
-static string Find(string directory, string name)
-{
-    string packed = Path.Combine(directory, name + ".gz");
-    return File.Exists(packed) ? packed : Path.Combine(directory, name);
-}

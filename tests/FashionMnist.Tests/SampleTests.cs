@@ -157,3 +157,39 @@ public class ChartTests
         }
     }
 }
+
+public class DataAndWordsTests
+{
+    [Fact]
+    public void An_empty_data_folder_names_all_four_files_it_lacks()
+    {
+        // It once named only the uncompressed training images it did not find.
+        string folder = Path.Combine(Path.GetTempPath(), "empty-fashion-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var e = Assert.Throws<FileNotFoundException>(() => FashionData.Load(folder));
+            foreach (string name in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
+            {
+                Assert.Contains(name + "[.gz]", e.Message);
+            }
+            Assert.Contains(folder, e.Message);
+            Assert.Contains("'embedded'", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder);
+        }
+        Assert.Throws<DirectoryNotFoundException>(() => FashionData.Load(folder));
+        (var train, var test, string source) = FashionData.Load("embedded");
+        Assert.Equal(4000, train.Count);
+        Assert.Equal(1000, test.Count);
+        Assert.Contains("embedded subset", source);
+    }
+
+    [Theory]
+    [InlineData(1, "epoch", "1 epoch")]
+    [InlineData(2, "thread", "2 threads")]
+    [InlineData(0, "epoch", "0 epochs")]
+    public void Counts_agree_with_their_nouns(long n, string noun, string expected) => Assert.Equal(expected, Text.Count(n, noun));
+}
