@@ -223,16 +223,57 @@ internal static class DirectConv
         public int Batch, Tasks, Parts, PaddedWidth, Sample, Plane;
         public Conv2dGeometry Geometry;
 
+        [ThreadStatic] private static float[]? s_accumulators;
+
+        /// <summary>
+        /// Sample by sample, every task of the part in turn, with each task's 15 accumulators parked in a per-thread
+        /// buffer between samples: a sample's output gradient and padded input (under 25 KB for LeNet's first layer) stay
+        /// in L1 across the tasks that read them, where a task-major order streamed the whole batch once per kernel row.
+        /// Each accumulator still sums its samples and rows in the same order, so the bits are those of the task-major loop.
+        /// </summary>
         public void Execute(int part)
         {
             int first = (int)((long)Tasks * part / Parts), last = (int)((long)Tasks * (part + 1) / Parts);
-            for (int task = first; task < last; task++) WeightGradientTask(task, Padded, OutputGrad, WeightGrad, Batch, Geometry, PaddedWidth, Sample, Plane);
+            if (first >= last) return;
+            Span<float> parked = Scratch(ref s_accumulators, (last - first) * AccumulatorFloats + 16);
+            parked.Clear();
+            fixed (float* buffer = parked)
+            {
+                float* slots = (float*)(((nint)buffer + 63) & ~(nint)63); // 64-byte aligned: whole-line loads and stores
+                for (int n = 0; n < Batch; n++)
+                {
+                    for (int task = first; task < last; task++)
+                    {
+                        WeightGradientTask(task, Padded, OutputGrad, Geometry, PaddedWidth, Sample, Plane, n, slots + (task - first) * AccumulatorFloats);
+                    }
+                }
+                for (int task = first; task < last; task++) AddTaskSums(task, WeightGrad, Geometry, slots + (task - first) * AccumulatorFloats);
+            }
         }
     }
 
-    /// <summary>One task of <see cref="WeightGradient"/>: input channel, kernel row and block of 3 output channels from its index.</summary>
+    /// <summary>Floats of one task's parked accumulators: 3 channels x 5 taps, one vector each.</summary>
+    private const int AccumulatorFloats = 15 * 16;
+
+    /// <summary>Adds a task's parked accumulators, lane sums, into its weights.</summary>
+    private static unsafe void AddTaskSums(int task, float* pw, in Conv2dGeometry g, float* slot)
+    {
+        int blocks = (g.OutChannels + 2) / 3;
+        int co0 = task % blocks * 3, kh = task / blocks % g.KernelH, ci = task / blocks / g.KernelH, count = Math.Min(3, g.OutChannels - co0);
+        float* w0 = pw + ((co0 * g.InChannels + ci) * g.KernelH + kh) * 5;
+        for (int j = 0; j < count; j++)
+        {
+            float* a = slot + j * 5 * 16;
+            AddSums(w0 + j * g.InChannels * g.KernelH * 5, Vector512.Load(a), Vector512.Load(a + 16), Vector512.Load(a + 32), Vector512.Load(a + 48), Vector512.Load(a + 64));
+        }
+    }
+
+    /// <summary>
+    /// One task of <see cref="WeightGradient"/> (input channel, kernel row and block of 3 output channels, from its index)
+    /// over sample <paramref name="n"/>: its 15 accumulators are read from <paramref name="slot"/> and written back.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WeightGradientTask(int task, float* px, float* pdy, float* pw, int batch, in Conv2dGeometry g, int paddedWidth, int sample, int plane)
+    private static unsafe void WeightGradientTask(int task, float* px, float* pdy, in Conv2dGeometry g, int paddedWidth, int sample, int plane, int n, float* slot)
     {
         bool wide = g.OutWidth > 16;
         int outPlane = g.OutputPlane, blocks = (g.OutChannels + 2) / 3;
@@ -241,10 +282,9 @@ internal static class DirectConv
         Vector512<float> lowMask = Vector512.LessThan(lanes, Vector512.Create((float)Math.Min(g.OutWidth, 16)));
         Vector512<float> highMask = Vector512.LessThan(lanes, Vector512.Create((float)(g.OutWidth - 16)));
         int count = Math.Min(3, g.OutChannels - co0);
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default;
-        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default;
-        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default;
-        for (int n = 0; n < batch; n++)
+        Vector512<float> a00 = Vector512.Load(slot), a01 = Vector512.Load(slot + 16), a02 = Vector512.Load(slot + 32), a03 = Vector512.Load(slot + 48), a04 = Vector512.Load(slot + 64);
+        Vector512<float> a10 = Vector512.Load(slot + 80), a11 = Vector512.Load(slot + 96), a12 = Vector512.Load(slot + 112), a13 = Vector512.Load(slot + 128), a14 = Vector512.Load(slot + 144);
+        Vector512<float> a20 = Vector512.Load(slot + 160), a21 = Vector512.Load(slot + 176), a22 = Vector512.Load(slot + 192), a23 = Vector512.Load(slot + 208), a24 = Vector512.Load(slot + 224);
         {
             float* dy0 = pdy + ((long)n * g.OutChannels + co0) * outPlane;
             float* dy1 = count > 1 ? dy0 + outPlane : dy0;
@@ -283,10 +323,9 @@ internal static class DirectConv
                 a04 = Vector512.FusedMultiplyAdd(d0, u, a04); a14 = Vector512.FusedMultiplyAdd(d1, u, a14); a24 = Vector512.FusedMultiplyAdd(d2, u, a24);
             }
         }
-        float* w0 = pw + ((co0 * g.InChannels + ci) * g.KernelH + kh) * 5;
-        AddSums(w0, a00, a01, a02, a03, a04);
-        if (count > 1) AddSums(w0 + g.InChannels * g.KernelH * 5, a10, a11, a12, a13, a14);
-        if (count > 2) AddSums(w0 + 2 * g.InChannels * g.KernelH * 5, a20, a21, a22, a23, a24);
+        a00.Store(slot); a01.Store(slot + 16); a02.Store(slot + 32); a03.Store(slot + 48); a04.Store(slot + 64);
+        a10.Store(slot + 80); a11.Store(slot + 96); a12.Store(slot + 112); a13.Store(slot + 128); a14.Store(slot + 144);
+        a20.Store(slot + 160); a21.Store(slot + 176); a22.Store(slot + 192); a23.Store(slot + 208); a24.Store(slot + 224);
     }
 
     /// <summary>w[0..5] += the lane sums of five accumulators.</summary>
