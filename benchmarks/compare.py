@@ -231,7 +231,7 @@ def main(with_torchsharp=False):
     # The lowest ratio any implementation could reach against this PyTorch run: its useful multiply-adds alone, at the
     # probe's peak on every thread, with nothing else (no data loading, no elementwise work, no memory stalls).
     print("\nfloor (useful flops at the measured peak, nothing else), and StaticNet's and PyTorch's time over it:")
-    for name in ("mlp_epoch", "softmax_epoch", "lenet_epoch"):
+    for name in ("mlp_epoch", "softmax_epoch", "lenet_epoch", "tiny_adam_step"):
         for threads in (1, 2):
             floor = FLOPS[name] / (peak * threads * 1e9)
             print(f"  {name}, {threads} thread{'s' if threads > 1 else ''}: {fmt(floor)}; StaticNet {ours[(name, threads)]['seconds'] / floor:.2f}x, "
