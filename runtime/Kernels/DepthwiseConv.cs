@@ -228,72 +228,96 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
         return (first, last);
     }
 
+    /// <summary>What the row walk does with one kernel tap on one pair of rows: the output columns [first, last] meet the input at ox * stride + offset.</summary>
+    private interface IRowTap
+    {
+        void Tap(int oy, int iy, int tap, float weight, int first, int last, int offset);
+    }
+
     /// <summary>
-    /// The row walk of one plane pair for any stride: forward adds w x (input rows) into the output rows; with
-    /// <paramref name="transposed"/>, the input gradient, it adds w dy (output rows) into the input rows instead.
+    /// The row walk for any stride, shared by every pass: for each output row, kernel row landing inside the input and
+    /// kernel column, the span of output columns whose tap lands inside the input row.
     /// </summary>
-    private static void RowPass(Span<float> outputPlane, Span<float> inputPlane, ReadOnlySpan<float> kernel, in Conv2dGeometry g, bool transposed)
+    private static void Walk<TTap>(in Conv2dGeometry g, ReadOnlySpan<float> kernel, ref TTap op) where TTap : IRowTap, allows ref struct
     {
         for (int oy = 0; oy < g.OutHeight; oy++)
         {
-            Span<float> outputRow = outputPlane.Slice(oy * g.OutWidth, g.OutWidth);
             for (int kh = 0; kh < g.KernelH; kh++)
             {
                 int iy = oy * g.StrideH - g.PadTop + kh * g.DilationH;
                 if ((uint)iy >= (uint)g.InHeight) continue;
-                Span<float> inputRow = inputPlane.Slice(iy * g.InWidth, g.InWidth);
                 for (int kw = 0; kw < g.KernelW; kw++)
                 {
-                    float w = kernel[kh * g.KernelW + kw];
                     int offset = kw * g.DilationW - g.PadLeft;
                     (int first, int last) = Span(offset, g.StrideW, g.InWidth, g.OutWidth);
-                    if (first > last) continue;
-                    if (g.StrideW == 1)
-                    {
-                        Span<float> output = outputRow.Slice(first, last - first + 1), input = inputRow.Slice(first + offset, output.Length);
-                        if (transposed) TensorPrimitives.MultiplyAdd(output, w, input, input);
-                        else TensorPrimitives.MultiplyAdd(input, w, output, output);
-                    }
-                    else if (transposed)
-                    {
-                        for (int ox = first; ox <= last; ox++) inputRow[ox * g.StrideW + offset] += w * outputRow[ox];
-                    }
-                    else
-                    {
-                        for (int ox = first; ox <= last; ox++) outputRow[ox] += w * inputRow[ox * g.StrideW + offset];
-                    }
+                    if (first <= last) op.Tap(oy, iy, kh * g.KernelW + kw, kernel.IsEmpty ? 0f : kernel[kh * g.KernelW + kw], first, last, offset);
                 }
             }
         }
     }
 
-    private static void WeightGradientPlane(Span<double> sums, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, in Conv2dGeometry g)
+    /// <summary>
+    /// Forward adds w x (input rows) into the output rows; <see cref="Transposed"/>, the input gradient, adds w dy (output
+    /// rows) into the input rows instead.
+    /// </summary>
+    private ref struct AddTaps : IRowTap
     {
-        for (int oy = 0; oy < g.OutHeight; oy++)
+        public Span<float> Output, Input;
+        public int OutWidth, InWidth, Stride;
+        public bool Transposed;
+
+        public void Tap(int oy, int iy, int tap, float w, int first, int last, int offset)
         {
-            ReadOnlySpan<float> gradient = dy.Slice(oy * g.OutWidth, g.OutWidth);
-            for (int kh = 0; kh < g.KernelH; kh++)
+            Span<float> outputRow = Output.Slice(oy * OutWidth, OutWidth), inputRow = Input.Slice(iy * InWidth, InWidth);
+            if (Stride == 1)
             {
-                int iy = oy * g.StrideH - g.PadTop + kh * g.DilationH;
-                if ((uint)iy >= (uint)g.InHeight) continue;
-                ReadOnlySpan<float> input = x.Slice(iy * g.InWidth, g.InWidth);
-                for (int kw = 0; kw < g.KernelW; kw++)
-                {
-                    int offset = kw * g.DilationW - g.PadLeft;
-                    (int first, int last) = Span(offset, g.StrideW, g.InWidth, g.OutWidth);
-                    if (first > last) continue;
-                    double sum = 0;
-                    if (g.StrideW == 1)
-                    {
-                        sum = TensorPrimitives.Dot(gradient.Slice(first, last - first + 1), input.Slice(first + offset, last - first + 1));
-                    }
-                    else
-                    {
-                        for (int ox = first; ox <= last; ox++) sum += (double)gradient[ox] * input[ox * g.StrideW + offset];
-                    }
-                    sums[kh * g.KernelW + kw] += sum;
-                }
+                Span<float> output = outputRow.Slice(first, last - first + 1), input = inputRow.Slice(first + offset, output.Length);
+                if (Transposed) TensorPrimitives.MultiplyAdd(output, w, input, input);
+                else TensorPrimitives.MultiplyAdd(input, w, output, output);
+            }
+            else if (Transposed)
+            {
+                for (int ox = first; ox <= last; ox++) inputRow[ox * Stride + offset] += w * outputRow[ox];
+            }
+            else
+            {
+                for (int ox = first; ox <= last; ox++) outputRow[ox] += w * inputRow[ox * Stride + offset];
             }
         }
+    }
+
+    /// <summary>The weight gradient: each tap's sum of dy x over the rows, in double.</summary>
+    private ref struct SumTaps : IRowTap
+    {
+        public Span<double> Sums;
+        public ReadOnlySpan<float> Gradient, Input;
+        public int OutWidth, InWidth, Stride;
+
+        public void Tap(int oy, int iy, int tap, float w, int first, int last, int offset)
+        {
+            ReadOnlySpan<float> gradient = Gradient.Slice(oy * OutWidth, OutWidth), input = Input.Slice(iy * InWidth, InWidth);
+            double sum = 0;
+            if (Stride == 1)
+            {
+                sum = TensorPrimitives.Dot(gradient.Slice(first, last - first + 1), input.Slice(first + offset, last - first + 1));
+            }
+            else
+            {
+                for (int ox = first; ox <= last; ox++) sum += (double)gradient[ox] * input[ox * Stride + offset];
+            }
+            Sums[tap] += sum;
+        }
+    }
+
+    private static void RowPass(Span<float> outputPlane, Span<float> inputPlane, ReadOnlySpan<float> kernel, in Conv2dGeometry g, bool transposed)
+    {
+        var op = new AddTaps { Output = outputPlane, Input = inputPlane, OutWidth = g.OutWidth, InWidth = g.InWidth, Stride = g.StrideW, Transposed = transposed };
+        Walk(g, kernel, ref op);
+    }
+
+    private static void WeightGradientPlane(Span<double> sums, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, in Conv2dGeometry g)
+    {
+        var op = new SumTaps { Sums = sums, Gradient = dy, Input = x, OutWidth = g.OutWidth, InWidth = g.InWidth, Stride = g.StrideW };
+        Walk(g, default, ref op);
     }
 }
