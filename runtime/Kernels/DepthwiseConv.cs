@@ -14,7 +14,7 @@ namespace StaticNet;
 /// gradient split samples across threads, the weight gradient splits output channels, so the result is the same for
 /// any thread count.
 /// </summary>
-internal sealed unsafe class DepthwiseConv : IPartitionedJob
+internal sealed unsafe class DepthwiseConv : ConvPassJob
 {
     // Convolutions below this many multiply-adds in all stay on one thread.
     private const long ParallelThreshold = 1L << 18;
@@ -22,50 +22,35 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
     [ThreadStatic] private static DepthwiseConv? s_job;
     [ThreadStatic] private static float[]? s_padded, s_wide;
 
-    private enum Pass { Forward, InputGradient, WeightGradient }
-
-    private Pass _pass;
-    private float* _destination, _source, _weight, _bias, _input;
-    private int _batch, _parts, _biasLength;
-    private Conv2dGeometry _geometry;
-    private bool _relu;
 
     /// <summary>Whether this geometry is depthwise (more than one group, one input channel per group).</summary>
     public static bool Applies(in Conv2dGeometry g) => g.Groups > 1 && g.Groups == g.InChannels;
 
     /// <summary>y = conv(x), with the bias (unless empty) and a ReLU when asked.</summary>
     public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, bool relu) =>
-        Run(Pass.Forward, y, x, weight, bias, default, batch, g, relu);
+        Run(ConvPass.Forward, y, x, weight, bias, default, batch, g, relu);
 
     /// <summary>dx = the transposed convolution of dy (written).</summary>
     public static void InputGradient(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> weight, int batch, in Conv2dGeometry g) =>
-        Run(Pass.InputGradient, dx, dy, weight, default, default, batch, g, relu: false);
+        Run(ConvPass.InputGradient, dx, dy, weight, default, default, batch, g, relu: false);
 
     /// <summary>dw += sum over samples and positions of dy x (accumulated).</summary>
     public static void WeightGradient(Span<float> dw, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int batch, in Conv2dGeometry g) =>
-        Run(Pass.WeightGradient, dw, dy, default, default, x, batch, g, relu: false);
+        Run(ConvPass.WeightGradient, dw, dy, default, default, x, batch, g, relu: false);
 
-    private static void Run(Pass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+    private static void Run(ConvPass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         ReadOnlySpan<float> input, int batch, in Conv2dGeometry g, bool relu)
     {
-        int units = pass == Pass.WeightGradient ? g.OutChannels : batch;
+        int units = pass == ConvPass.WeightGradient ? g.OutChannels : batch;
         long work = (long)batch * g.OutputSize * g.KernelH * g.KernelW;
         int parts = work >= ParallelThreshold ? Math.Min(Threading.NumThreads, units) : 1;
         fixed (float* d = destination, s = source, w = weight, b = bias, x = input)
         {
-            DepthwiseConv job = s_job ??= new DepthwiseConv();
-            job._pass = pass;
-            job._destination = d;
-            job._source = s;
-            job._weight = w;
-            job._bias = b;
-            job._input = x;
-            (job._batch, job._biasLength, job._geometry, job._relu, job._parts) = (batch, bias.Length, g, relu, Math.Max(parts, 1));
-            WorkerPool.Run(job, job._parts);
+            (s_job ??= new DepthwiseConv()).Run(pass, d, s, w, b, bias.Length, x, batch, g, relu, parts);
         }
     }
 
-    public void Execute(int part)
+    public override void Execute(int part)
     {
         if (_geometry.StrideH == 1 && _geometry.StrideW == 1)
         {
@@ -73,15 +58,15 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
             return;
         }
         Conv2dGeometry g = _geometry;
-        int units = _pass == Pass.WeightGradient ? g.OutChannels : _batch;
+        int units = _pass == ConvPass.WeightGradient ? g.OutChannels : _batch;
         int first = (int)((long)units * part / _parts), last = (int)((long)units * (part + 1) / _parts);
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutputPlane, taps = g.KernelH * g.KernelW, multiplier = g.OutChannels / g.InChannels;
-        Span<double> sums = _pass != Pass.WeightGradient ? default : taps <= 256 ? stackalloc double[taps] : new double[taps];
+        Span<double> sums = _pass != ConvPass.WeightGradient ? default : taps <= 256 ? stackalloc double[taps] : new double[taps];
         for (int unit = first; unit < last; unit++)
         {
             switch (_pass)
             {
-                case Pass.Forward:
+                case ConvPass.Forward:
                     for (int co = 0; co < g.OutChannels; co++)
                     {
                         var y = new Span<float>(_destination + ((long)unit * g.OutChannels + co) * outPlane, outPlane);
@@ -91,7 +76,7 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
                         if (_relu) TensorPrimitives.Max(y, 0f, y);
                     }
                     break;
-                case Pass.InputGradient:
+                case ConvPass.InputGradient:
                     new Span<float>(_destination + (long)unit * g.InputSize, g.InputSize).Clear();
                     for (int co = 0; co < g.OutChannels; co++)
                     {
@@ -123,23 +108,23 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
     private void ExecuteWide(int part)
     {
         Conv2dGeometry g = _geometry;
-        int units = _pass == Pass.WeightGradient ? g.OutChannels : _batch;
+        int units = _pass == ConvPass.WeightGradient ? g.OutChannels : _batch;
         int first = (int)((long)units * part / _parts), last = (int)((long)units * (part + 1) / _parts);
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutputPlane, taps = g.KernelH * g.KernelW, multiplier = g.OutChannels / g.InChannels;
         int spanH = (g.KernelH - 1) * g.DilationH, spanW = (g.KernelW - 1) * g.DilationW;
         // Forward and the weight gradient read the input padded to (OutHeight + spanH) x (OutWidth + spanW); the input
         // gradient reads the output gradient padded to (InHeight + spanH) x (InWidth + spanW). One extra row keeps every
         // shifted slice inside the buffer.
-        (int rows, int width, int outRows) = _pass == Pass.InputGradient
+        (int rows, int width, int outRows) = _pass == ConvPass.InputGradient
             ? (g.InHeight + spanH, g.InWidth + spanW, g.InHeight)
             : (g.OutHeight + spanH, g.OutWidth + spanW, g.OutHeight);
         Span<float> padded = Buffer(ref s_padded, (rows + 1) * width), wide = Buffer(ref s_wide, outRows * width);
-        Span<double> sums = _pass != Pass.WeightGradient ? default : taps <= 256 ? stackalloc double[taps] : new double[taps];
+        Span<double> sums = _pass != ConvPass.WeightGradient ? default : taps <= 256 ? stackalloc double[taps] : new double[taps];
         for (int unit = first; unit < last; unit++)
         {
             switch (_pass)
             {
-                case Pass.Forward:
+                case ConvPass.Forward:
                     for (int co = 0; co < g.OutChannels; co++)
                     {
                         Pad(padded, width, new ReadOnlySpan<float>(_source + ((long)unit * g.InChannels + co / multiplier) * inPlane, inPlane),
@@ -155,7 +140,7 @@ internal sealed unsafe class DepthwiseConv : IPartitionedJob
                         if (_relu) TensorPrimitives.Max(y, 0f, y);
                     }
                     break;
-                case Pass.InputGradient:
+                case ConvPass.InputGradient:
                     for (int ci = 0; ci < g.InChannels; ci++)
                     {
                         wide.Clear();

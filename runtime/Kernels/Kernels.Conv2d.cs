@@ -22,7 +22,7 @@ public static partial class Kernels
         if (batch == 0) return;
         if (LaneConv.Applies(geometry, batch)) LaneConv.Forward(output, input, weight, bias, batch, geometry, relu);
         else if (DepthwiseConv.Applies(geometry)) DepthwiseConv.Forward(output, input, weight, bias, batch, geometry, relu);
-        else ConvJob.Run(ConvJob.Pass.Forward, output, input, weight, bias, default, batch, geometry, relu);
+        else ConvJob.Run(ConvPass.Forward, output, input, weight, bias, default, batch, geometry, relu);
     }
 
     /// <summary>
@@ -52,7 +52,7 @@ public static partial class Kernels
         else if (weightGrad.IsEmpty)
         {
             // A frozen weight: only the input gradient.
-            if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
+            if (!inputGrad.IsEmpty) ConvJob.Run(ConvPass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
         }
         else if (LaneConv.Applies(geometry, batch))
         {
@@ -60,10 +60,10 @@ public static partial class Kernels
         }
         else
         {
-            if (!inputGrad.IsEmpty) ConvJob.Run(ConvJob.Pass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
+            if (!inputGrad.IsEmpty) ConvJob.Run(ConvPass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
             // The weight gradient sums over samples: on the calling thread, in order, so it does not depend on threads.
             if (DirectConv.AppliesToWeightGradient(geometry)) DirectConv.WeightGradient(weightGrad, outputGrad, input, batch, geometry);
-            else ConvJob.Run(ConvJob.Pass.WeightGradient, weightGrad, outputGrad, default, default, input, batch, geometry, relu: false);
+            else ConvJob.Run(ConvPass.WeightGradient, weightGrad, outputGrad, default, default, input, batch, geometry, relu: false);
         }
         if (!biasGrad.IsEmpty)
         {
@@ -91,7 +91,7 @@ public static partial class Kernels
     /// even when one sample's plane is small; the chunk size depends only on the geometry. Forward and the input
     /// gradient split chunks across threads (samples are independent); the weight gradient runs them in order.
     /// </summary>
-    private sealed unsafe class ConvJob : IPartitionedJob
+    private sealed unsafe class ConvJob : ConvPassJob
     {
         // Floats of patch matrix per chunk: about half of a core's L2, so the matrix stays there through the product.
         private const int ChunkFloats = 1 << 17;
@@ -102,41 +102,29 @@ public static partial class Kernels
         [ThreadStatic] private static ConvJob? s_job;
         [ThreadStatic] private static float[]? s_columns, s_rows;
 
-        public enum Pass { Forward, InputGradient, WeightGradient }
+        private float* _taps;
+        private int _tapsLength, _chunk;
 
-        private Pass _pass;
-        private float* _destination, _source, _weight, _bias, _input, _taps;
-        private int _batch, _parts, _biasLength, _tapsLength, _chunk;
-        private Conv2dGeometry _geometry;
-        private bool _relu;
-
-        public static void Run(Pass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        public static void Run(ConvPass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
             ReadOnlySpan<float> input, int batch, in Conv2dGeometry geometry, bool relu)
         {
             // Small layers run directly (one sample at a time, weights rearranged once here); the rest through patch matrices.
-            bool direct = pass == Pass.Forward ? DirectConv.Applies(geometry) : pass == Pass.InputGradient && DirectConv.AppliesToInputGradient(geometry);
-            ReadOnlySpan<float> taps = direct ? DirectConv.Taps(weight, geometry, flip: pass == Pass.InputGradient) : default;
+            bool direct = pass == ConvPass.Forward ? DirectConv.Applies(geometry) : pass == ConvPass.InputGradient && DirectConv.AppliesToInputGradient(geometry);
+            ReadOnlySpan<float> taps = direct ? DirectConv.Taps(weight, geometry, flip: pass == ConvPass.InputGradient) : default;
             int chunk = direct ? 1 : Math.Clamp(ChunkFloats / Math.Max(1, geometry.PatchSize * geometry.OutputPlane), 1, batch);
             int chunks = (batch + chunk - 1) / chunk;
             int threads = Math.Min(Threading.NumThreads, chunks);
-            bool split = pass != Pass.WeightGradient && threads > 1 && (long)batch * geometry.OutputSize * geometry.PatchSize >= ParallelThreshold;
+            bool split = pass != ConvPass.WeightGradient && threads > 1 && (long)batch * geometry.OutputSize * geometry.PatchSize >= ParallelThreshold;
             fixed (float* d = destination, s = source, w = weight, b = bias, x = input, t = taps)
             {
                 ConvJob job = s_job ??= new ConvJob();
-                job._pass = pass;
-                job._destination = d;
-                job._source = s;
-                job._weight = w;
-                job._bias = b;
-                job._input = x;
                 job._taps = t;
-                (job._biasLength, job._tapsLength, job._batch, job._chunk, job._geometry, job._relu, job._parts) =
-                    (bias.Length, taps.Length, batch, chunk, geometry, relu, split ? threads : 1);
-                WorkerPool.Run(job, job._parts);
+                (job._tapsLength, job._chunk) = (taps.Length, chunk);
+                job.Run(pass, d, s, w, b, bias.Length, x, batch, geometry, relu, split ? threads : 1);
             }
         }
 
-        public void Execute(int part)
+        public override void Execute(int part)
         {
             int chunks = (_batch + _chunk - 1) / _chunk;
             int first = (int)((long)chunks * part / _parts), last = (int)((long)chunks * (part + 1) / _parts);
@@ -147,7 +135,7 @@ public static partial class Kernels
                 if (_tapsLength > 0)
                 {
                     var taps = new ReadOnlySpan<float>(_taps, _tapsLength);
-                    if (_pass == Pass.Forward)
+                    if (_pass == ConvPass.Forward)
                     {
                         DirectConv.Forward(new Span<float>(_destination + (long)n0 * g.OutputSize, g.OutputSize), new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize),
                             taps, new ReadOnlySpan<float>(_bias, _biasLength), g, _relu);
@@ -161,11 +149,11 @@ public static partial class Kernels
                 }
                 switch (_pass)
                 {
-                    case Pass.Forward:
+                    case ConvPass.Forward:
                         Forward(new Span<float>(_destination + (long)n0 * g.OutputSize, count * g.OutputSize), new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, count * g.InputSize),
                             new ReadOnlySpan<float>(_weight, g.WeightSize), new ReadOnlySpan<float>(_bias, _biasLength), count, g, _relu);
                         break;
-                    case Pass.InputGradient:
+                    case ConvPass.InputGradient:
                         InputGradient(new Span<float>(_destination + (long)n0 * g.InputSize, count * g.InputSize), new ReadOnlySpan<float>(_source + (long)n0 * g.OutputSize, count * g.OutputSize),
                             new ReadOnlySpan<float>(_weight, g.WeightSize), count, g);
                         break;
