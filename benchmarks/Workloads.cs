@@ -66,16 +66,16 @@ public sealed class Workloads
     }
 
     /// <summary>LeNet inference on one sample.</summary>
-    public void LeNetInferenceOne() => _lenet.Forward(_one, _lenetOneOut);
+    public void LeNetInferenceOne() => _lenet.Infer(_one, _lenetOneOut);
 
     /// <summary>LeNet inference on a batch of 256.</summary>
-    public void LeNetInferenceBatch() => _lenet.Forward(_batch, _lenetBatchOut);
+    public void LeNetInferenceBatch() => _lenet.Infer(_batch, _lenetBatchOut);
 
     /// <summary>Inference on one sample.</summary>
-    public void MlpInferenceOne() => _mlp.Forward(_one, _oneOut);
+    public void MlpInferenceOne() => _mlp.Infer(_one, _oneOut);
 
     /// <summary>Inference on a batch of 256.</summary>
-    public void MlpInferenceBatch() => _mlp.Forward(_batch, _batchOut);
+    public void MlpInferenceBatch() => _mlp.Infer(_batch, _batchOut);
 
     /// <summary>One Adam step of the tiny net at batch 32: forward, MSE, zero_grad, backward, step.</summary>
     public float TinyAdamStep()

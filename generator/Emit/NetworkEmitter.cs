@@ -200,8 +200,7 @@ internal static class NetworkEmitter
             if (plan.SavedPerSample + plan.SavedFixed > 0) w.Line($"{Span} s = SavedTensors;");
             w.Line();
             w.Line($"// x: {Shapes.Batched(model.InputShape)}, the input");
-            w.Line($"{Span} x = a.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))});");
-            w.Line("CopyInput(input, x);");
+            w.Line($"{Span} x = Input(input, a.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))}));");
             string last = "x";
             for (int i = 0; i < steps.Count; i++)
             {

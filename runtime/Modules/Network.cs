@@ -28,6 +28,8 @@ public abstract class Network : Module
     private readonly int _parameterStart, _gradientStart, _parameterBase, _bufferBase;
     private readonly int _parameterCount, _bufferCount;
     private int _lastBatch;
+    // Set while Infer runs: the generated forward reads the input where it is (Input) and keeps nothing for Backward.
+    private bool _inferring, _lastWasInference;
 
     /// <summary>Allocates the arenas; called by the generated constructor with the network's compile-time sizes.</summary>
     protected Network(int maxBatch, int inputSize, int outputSize, int parameterCount, int bufferCount, int activationsPerSample,
@@ -125,7 +127,7 @@ public abstract class Network : Module
     /// <summary>Floats in one output sample (the generated class also has it as the constant OutputSize).</summary>
     public int SampleOutputSize { get; }
 
-    /// <summary>The batch size of the last Forward, or 0 before the first.</summary>
+    /// <summary>The batch size of the last Forward, or 0 before the first (and after <see cref="Infer"/>, which keeps nothing for Backward).</summary>
     public int LastBatch => _lastBatch;
 
     /// <summary>The generator behind initialisation and dropout masks, seeded by the constructor.</summary>
@@ -151,12 +153,16 @@ public abstract class Network : Module
         Owner is null && _activationCount >= MaxBatch * SampleInputSize ? (_activations, _activationsStart) : null;
 
     /// <summary>
-    /// Forward's first step: copies the input into its slot <paramref name="x"/> at the start of the activations, unless
-    /// it is already there (the Trainer gathers batches in place).
+    /// Forward's first step: the input as the layers read it. Forward copies it into its slot <paramref name="slot"/> at
+    /// the start of the activations (unless it is already there: the Trainer gathers batches in place), so that Backward
+    /// finds it whatever the caller does with its buffer; <see cref="Infer"/> reads it where it is. The generated forward
+    /// only reads the span returned (no layer writes its input), so a read-only input is never written.
     /// </summary>
-    protected static void CopyInput(ReadOnlySpan<float> input, Span<float> x)
+    protected Span<float> Input(ReadOnlySpan<float> input, Span<float> slot)
     {
-        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(x))) input.CopyTo(x);
+        if (_inferring) return MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(input), input.Length);
+        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(slot))) input.CopyTo(slot);
+        return slot;
     }
 
     /// <summary>Gradients with respect to the saved activations, laid out like <see cref="Activations"/>.</summary>
@@ -209,6 +215,29 @@ public abstract class Network : Module
         }
         finally
         {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>
+    /// The forward pass for inference, as under <c>torch.inference_mode()</c>: the same output as
+    /// <see cref="Forward"/>, bit for bit, but the input is read where it is instead of being copied for Backward, and
+    /// nothing is kept for Backward (a Backward after it throws until the next Forward). It does not change the mode:
+    /// call <see cref="Module.Eval"/> first for dropout and batch normalisation to behave as at inference.
+    /// <paramref name="input"/> must not overlap <paramref name="output"/>, and is only read.
+    /// </summary>
+    public void Infer(ReadOnlySpan<float> input, Span<float> output)
+    {
+        if (input.Overlaps(output)) throw new ArgumentException("output overlaps input; Infer reads the input where it is.", nameof(output));
+        Enter();
+        try
+        {
+            _inferring = true;
+            ForwardCore(input, output);
+        }
+        finally
+        {
+            _inferring = false;
             Volatile.Write(ref _running, 0);
         }
     }
@@ -292,6 +321,7 @@ public abstract class Network : Module
     {
         CheckStandalone();
         _lastBatch = 0;
+        _lastWasInference = false;
         if (inputLength == 0)
         {
             throw new ArgumentException($"input is empty: expected a multiple of the input size {SampleInputSize}, from 1 to {MaxBatch} samples.", "input");
@@ -319,7 +349,11 @@ public abstract class Network : Module
     /// Forward's last step: records the batch that Backward works on. Until then (and after a Forward that threw) there
     /// are no saved activations for Backward.
     /// </summary>
-    protected void EndForward(int batch) => _lastBatch = batch;
+    protected void EndForward(int batch)
+    {
+        _lastWasInference = _inferring;
+        _lastBatch = _inferring ? 0 : batch;
+    }
 
     private void CheckStandalone()
     {
@@ -335,7 +369,9 @@ public abstract class Network : Module
         CheckStandalone();
         if (_lastBatch == 0)
         {
-            throw new InvalidOperationException("Backward needs a preceding Forward: there are no saved activations.");
+            throw new InvalidOperationException(_lastWasInference
+                ? "Backward needs a preceding Forward: the last pass was Infer, which keeps nothing for Backward (as under torch.inference_mode()). Call Forward instead."
+                : "Backward needs a preceding Forward: there are no saved activations.");
         }
         int expected = _lastBatch * SampleOutputSize;
         if (outputGradLength != expected)

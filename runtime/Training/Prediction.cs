@@ -19,7 +19,7 @@ public static class Predictions
     /// Runs a classifier over any number of samples (in pieces of its largest batch) in evaluation mode, putting the
     /// network back in the mode it was in, and returns each sample's class and the softmax of its outputs (read as
     /// logits: a network that already ends in Softmax gets a softmax of probabilities). Allocates the result and one
-    /// batch of outputs; for a loop without allocation, call Forward with buffers of your own.
+    /// batch of outputs; for a loop without allocation, call Infer (or Forward) with buffers of your own.
     /// </summary>
     public static Prediction Predict(this Network net, ReadOnlySpan<float> input)
     {
@@ -44,7 +44,7 @@ public static class Predictions
             {
                 int count = Math.Min(net.MaxBatch, samples - start);
                 Span<float> y = output.AsSpan(0, count * classes);
-                net.Forward(input.Slice(start * net.SampleInputSize, count * net.SampleInputSize), y);
+                net.Infer(input.Slice(start * net.SampleInputSize, count * net.SampleInputSize), y);
                 for (int i = 0; i < count; i++) result.Classes[start + i] = Metrics.ArgMax(y.Slice(i * classes, classes));
                 Kernels.SoftmaxForward(result.Probabilities.AsSpan(start * classes, count * classes), y, count, classes, 1);
             }

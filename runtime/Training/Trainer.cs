@@ -92,7 +92,7 @@ public static class Trainer
         {
             Batch<TTarget> batch = batches.Current;
             Span<float> y = output.AsSpan(0, batch.Size * net.SampleOutputSize);
-            net.Forward(batch.Features, y);
+            net.Infer(batch.Features, y);
             if (loss is not null)
             {
                 try

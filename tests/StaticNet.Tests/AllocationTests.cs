@@ -37,6 +37,7 @@ public class AllocationTests
             net.Backward(outputGrad);
             net.Backward(outputGrad, inputGrad);
             if (batchOfOne) net.Forward(input.AsSpan(0, inputSize), output.AsSpan(0, outputSize));
+            net.Infer(input, output);
         }
         for (int i = 0; i < 3; i++) Step();
 

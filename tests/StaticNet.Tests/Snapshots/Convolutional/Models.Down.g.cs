@@ -113,8 +113,7 @@ namespace Models
             global::System.Span<float> s = SavedTensors;
 
             // x: [B, 8, 14, 14], the input
-            global::System.Span<float> x = a.Slice(0, batch * 1568);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 1568));
 
             // 0 Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False): h0 [B, 16, 7, 7]
             global::System.Span<float> h0 = a.Slice(1568 * n, batch * 784);

@@ -146,8 +146,7 @@ namespace Models
             global::System.Span<float> p = ParameterArena;
 
             // x: [B, 1, 28, 28], the input
-            global::System.Span<float> x = a.Slice(0, batch * 784);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 784));
 
             // 0 Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2)): h0 [B, 6, 28, 28]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 4704);

@@ -106,8 +106,7 @@ namespace Models
             global::System.Span<float> s = SavedTensors;
 
             // x: [B, 3, 9, 9], the input
-            global::System.Span<float> x = a.Slice(0, batch * 243);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 243));
 
             // 0 Conv2d(3, 4, kernel_size=(3, 2), padding=same, dilation=(2, 2)): h0 [B, 4, 9, 9]
             global::System.Span<float> h0 = a.Slice(243 * n, batch * 324);

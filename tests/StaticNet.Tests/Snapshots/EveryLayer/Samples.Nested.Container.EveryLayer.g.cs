@@ -146,8 +146,7 @@ namespace Samples.Nested
                 global::System.Span<float> s = SavedTensors;
 
                 // x: [B, 2, 3, 4], the input
-                global::System.Span<float> x = a.Slice(0, batch * 24);
-                CopyInput(input, x);
+                global::System.Span<float> x = Input(input, a.Slice(0, batch * 24));
 
                 // 0 Flatten(start_dim=2, end_dim=-1): h0 [B, 2, 12], a view of x
                 global::System.Span<float> h0 = x;

@@ -87,8 +87,7 @@ namespace Models
             global::System.Span<float> p = ParameterArena;
 
             // x: [B, 4], the input
-            global::System.Span<float> x = a.Slice(0, batch * 4);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 4));
 
             // 0 Linear(4 -> 2): h0 [B, 2]
             global::System.Span<float> h0 = a.Slice(4 * n, batch * 2);

@@ -124,8 +124,7 @@ namespace Models
             global::System.Span<float> s = SavedTensors;
 
             // x: [B, 6], the input
-            global::System.Span<float> x = a.Slice(0, batch * 6);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 6));
 
             // 0 Block(global::Models.Encoder): [B, 6] -> [B, 5]
 

@@ -92,8 +92,7 @@ namespace Models
             global::System.Span<float> p = ParameterArena;
 
             // x: [B, 6], the input
-            global::System.Span<float> x = a.Slice(0, batch * 6);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 6));
 
             // 0 Linear(6 -> 5): h0 [B, 5]
             global::System.Span<float> h0 = a.Slice(6 * n, batch * 5);

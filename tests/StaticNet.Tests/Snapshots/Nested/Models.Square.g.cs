@@ -104,8 +104,7 @@ namespace Models
             global::System.Span<float> s = SavedTensors;
 
             // x: [B, 5], the input
-            global::System.Span<float> x = a.Slice(0, batch * 5);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 5));
 
             // 0 Linear(5 -> 5): h0 [B, 5]
             global::System.Span<float> h0 = a.Slice(5 * n, batch * 5);

@@ -128,8 +128,7 @@ namespace Models
             global::System.Span<float> s = SavedTensors;
 
             // x: [B, 1, 28, 28], the input
-            global::System.Span<float> x = a.Slice(0, batch * 784);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 784));
 
             // 0 Flatten(start_dim=1, end_dim=-1): h0 [B, 784], a view of x
             global::System.Span<float> h0 = x;

@@ -90,8 +90,7 @@ namespace Models
             global::System.Span<float> s = SavedTensors;
 
             // x: [B, 2, 4, 4], the input
-            global::System.Span<float> x = a.Slice(0, batch * 32);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 32));
 
             // 0 BatchNorm2d(2, eps=1E-05, momentum=0.1): h0 [B, 2, 4, 4]
             _batchNorm2d0BatchStats = _layer0.Training;

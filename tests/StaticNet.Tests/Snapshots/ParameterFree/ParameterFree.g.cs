@@ -90,8 +90,7 @@ partial class ParameterFree : global::StaticNet.Network
         global::System.Span<float> p = ParameterArena;
 
         // x: [B, 3], the input
-        global::System.Span<float> x = a.Slice(0, batch * 3);
-        CopyInput(input, x);
+        global::System.Span<float> x = Input(input, a.Slice(0, batch * 3));
 
         // 0 ReLU: h0 [B, 3]
         global::System.Span<float> h0 = a.Slice(3 * n, batch * 3);

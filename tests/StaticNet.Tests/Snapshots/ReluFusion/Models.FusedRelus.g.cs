@@ -123,8 +123,7 @@ namespace Models
             global::System.Span<float> p = ParameterArena;
 
             // x: [B, 6], the input
-            global::System.Span<float> x = a.Slice(0, batch * 6);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 6));
 
             // 0 ReLU: h0 [B, 6]
             global::System.Span<float> h0 = a.Slice(6 * n, batch * 6);

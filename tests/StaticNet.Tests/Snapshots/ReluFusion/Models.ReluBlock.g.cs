@@ -92,8 +92,7 @@ namespace Models
             global::System.Span<float> p = ParameterArena;
 
             // x: [B, 4], the input
-            global::System.Span<float> x = a.Slice(0, batch * 4);
-            CopyInput(input, x);
+            global::System.Span<float> x = Input(input, a.Slice(0, batch * 4));
 
             // 0 Linear(4 -> 4): computed with the ReLU below, which keeps only its output
 
