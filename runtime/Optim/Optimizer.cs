@@ -14,12 +14,19 @@ namespace StaticNet;
 public abstract class Optimizer
 {
     private readonly Parameter[] _parameters;
+    // How many steps each parameter has had (torch's per-parameter state['step']): a frozen parameter has none, so one
+    // unfrozen later starts its own count (Adam's bias corrections, SGD's first momentum step) as PyTorch's does.
+    private readonly int[] _steps;
     private Stretch[] _stretches;
     private int _freezeVersion;
+    private bool _stepsChanged;
     private float _learningRate;
 
-    /// <summary>A run of parameters contiguous in one arena, and where its state starts.</summary>
-    private readonly record struct Stretch(float[] Data, float[] Grad, int DataIndex, int GradIndex, int Length, int StateOffset);
+    /// <summary>
+    /// A run of parameters contiguous in one arena with the same step count (parameters First .. First + Count - 1 of the
+    /// list), and where its state starts.
+    /// </summary>
+    private readonly record struct Stretch(float[] Data, float[] Grad, int DataIndex, int GradIndex, int Length, int StateOffset, int First, int Count);
 
     /// <summary>Takes the parameters to optimize (for example <c>net.Parameters()</c>) and the learning rate.</summary>
     protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
@@ -35,28 +42,34 @@ public abstract class Optimizer
             throw new ArgumentException("The optimizer got the same parameter more than once.", nameof(parameters));
         }
         LearningRate = learningRate;
+        _steps = new int[_parameters.Length];
         _freezeVersion = Volatile.Read(ref Parameter.FreezeVersion);
-        (_stretches, StateLength) = Stretches(_parameters);
+        (_stretches, StateLength) = Stretches(_parameters, _steps);
     }
 
-    /// <summary>The runs of trainable parameters, merged where they sit next to each other, and the total state length (over all).</summary>
-    private static (Stretch[] Stretches, int StateLength) Stretches(Parameter[] parameters)
+    /// <summary>
+    /// The runs of trainable parameters, merged where they sit next to each other and have had as many steps, and the
+    /// total state length (over all).
+    /// </summary>
+    private static (Stretch[] Stretches, int StateLength) Stretches(Parameter[] parameters, int[] steps)
     {
         var stretches = new List<Stretch>();
         int state = 0;
-        foreach (Parameter p in parameters)
+        for (int i = 0; i < parameters.Length; i++)
         {
+            Parameter p = parameters[i];
             if (p.RequiresGrad)
             {
                 Stretch last = stretches.Count > 0 ? stretches[^1] : default;
                 if (stretches.Count > 0 && last.Data == p.DataArena && last.Grad == p.GradArena && last.DataIndex + last.Length == p.DataIndex
-                    && last.GradIndex + last.Length == p.GradIndex && last.StateOffset + last.Length == state)
+                    && last.GradIndex + last.Length == p.GradIndex && last.StateOffset + last.Length == state
+                    && last.First + last.Count == i && steps[last.First] == steps[i])
                 {
-                    stretches[^1] = last with { Length = last.Length + p.Numel };
+                    stretches[^1] = last with { Length = last.Length + p.Numel, Count = last.Count + 1 };
                 }
                 else
                 {
-                    stretches.Add(new Stretch(p.DataArena, p.GradArena, p.DataIndex, p.GradIndex, p.Numel, state));
+                    stretches.Add(new Stretch(p.DataArena, p.GradArena, p.DataIndex, p.GradIndex, p.Numel, state, i, 1));
                 }
             }
             state += p.Numel;
@@ -64,14 +77,18 @@ public abstract class Optimizer
         return (stretches.ToArray(), state);
     }
 
-    /// <summary>Rebuilds the stretches when some parameter was frozen or unfrozen since they were built (a rare, allocating event).</summary>
+    /// <summary>
+    /// Rebuilds the stretches when some parameter was frozen or unfrozen since they were built, or a checkpoint set the
+    /// step counts (rare, allocating events).
+    /// </summary>
     private Stretch[] CurrentStretches()
     {
         int version = Volatile.Read(ref Parameter.FreezeVersion);
-        if (version != _freezeVersion)
+        if (version != _freezeVersion || _stepsChanged)
         {
-            _stretches = Stretches(_parameters).Stretches;
+            _stretches = Stretches(_parameters, _steps).Stretches;
             _freezeVersion = version;
+            _stepsChanged = false;
         }
         return _stretches;
     }
@@ -96,6 +113,28 @@ public abstract class Optimizer
 
     /// <summary>How many times Step has run.</summary>
     public int StepCount { get; internal set; }
+
+    /// <summary>
+    /// How many steps <paramref name="parameter"/> has had (torch's <c>optimizer.state[p]['step']</c>): the steps taken
+    /// while it was trainable. Adam's bias corrections and SGD's first momentum step follow it, so a parameter unfrozen
+    /// after training began starts as PyTorch's would.
+    /// </summary>
+    public int StepCountOf(Parameter parameter)
+    {
+        int index = Array.IndexOf(_parameters, parameter);
+        if (index < 0) throw new ArgumentException("The parameter is not one this optimizer updates.", nameof(parameter));
+        return _steps[index];
+    }
+
+    /// <summary>Every parameter's step count, in the order of <see cref="Parameters"/> (checkpoints save and restore them).</summary>
+    internal int[] ParameterSteps => _steps;
+
+    /// <summary>Sets every parameter's step count (a checkpoint being restored).</summary>
+    internal void SetParameterSteps(ReadOnlySpan<int> steps)
+    {
+        steps.CopyTo(_steps);
+        _stepsChanged = true;
+    }
 
     /// <summary>The state buffers (momentum, moments), each laid out like the parameters, by the names torch uses in its state dict.</summary>
     protected internal virtual IReadOnlyList<(string Name, float[] Buffer)> StateBuffers() => [];
@@ -125,14 +164,22 @@ public abstract class Optimizer
     public void Step()
     {
         StepCount++;
-        BeginStep(StepCount);
+        int begun = 0;
         foreach (Stretch s in CurrentStretches())
         {
+            // A stretch's parameters have had the same number of steps; usually every stretch has.
+            int step = _steps[s.First] + 1;
+            if (step != begun) BeginStep(step);
+            begun = step;
             Update(s.Data.AsSpan(s.DataIndex, s.Length), s.Grad.AsSpan(s.GradIndex, s.Length), s.StateOffset);
+            for (int i = s.First; i < s.First + s.Count; i++) _steps[i] = step;
         }
     }
 
-    /// <summary>Called once per Step before the updates, with the 1-based step number (for bias corrections).</summary>
+    /// <summary>
+    /// Called before updating parameters that are taking their <paramref name="step"/>-th step (1-based; for bias
+    /// corrections): once per Step, or once per group of parameters with the same count when freezing made them differ.
+    /// </summary>
     protected virtual void BeginStep(int step)
     {
     }

@@ -21,6 +21,7 @@ public static class Checkpoint
 {
     private const string Format = "staticnet-checkpoint";
     private const string Version = "2";
+    private const string StepsTensor = "optimizer.steps";
 
     /// <summary>Saves the training state after <paramref name="epoch"/> completed epochs.</summary>
     public static void Save(string path, Network network, Optimizer? optimizer = null, int epoch = 0, LRScheduler? scheduler = null,
@@ -46,6 +47,9 @@ public static class Checkpoint
             {
                 tensors.Add(new SafetensorsTensor("optimizer." + name, [buffer.Length], buffer, default));
             }
+            // Each parameter's own step count (torch's state[p]['step']), in the optimizer's parameter order.
+            long[] steps = optimizer.ParameterSteps.Select(s => (long)s).ToArray();
+            tensors.Add(new SafetensorsTensor(StepsTensor, [steps.Length], default, steps, IsInt64: true));
         }
         if (scheduler is not null) metadata["scheduler.epoch"] = Text(scheduler.Epoch);
         IReadOnlyList<RandomGenerator> extra = generators ?? [];
@@ -119,6 +123,7 @@ public static class Checkpoint
 
         var optimizerBuffers = new List<(float[] Buffer, TensorInfo Tensor)>();
         int step = 0;
+        int[] parameterSteps = [];
         float lr = 0;
         if (optimizer is not null)
         {
@@ -150,6 +155,29 @@ public static class Checkpoint
                 }
                 optimizerBuffers.Add((buffer, tensor));
             }
+            parameterSteps = new int[optimizer.Parameters.Count];
+            if (file.Find(StepsTensor) is TensorInfo stepsTensor)
+            {
+                if (stepsTensor.Shape.Length != 1 || stepsTensor.Shape[0] != parameterSteps.Length || stepsTensor.DType != "I64")
+                {
+                    throw new InvalidDataException($"{path}: '{StepsTensor}' is not I64 [{parameterSteps.Length}], one step count per parameter of the optimizer.");
+                }
+                var counts = new long[parameterSteps.Length];
+                file.ReadInt64s(stepsTensor, counts);
+                for (int i = 0; i < counts.Length; i++)
+                {
+                    if (counts[i] < 0 || counts[i] > step)
+                    {
+                        throw new InvalidDataException($"{path}: parameter {i}'s step count {counts[i]} is not in [0, {step}], the optimizer's steps.");
+                    }
+                    parameterSteps[i] = (int)counts[i];
+                }
+            }
+            else
+            {
+                // Saved before per-parameter counts were recorded: every parameter had every step.
+                Array.Fill(parameterSteps, step);
+            }
         }
         int schedulerEpoch = scheduler is null ? 0 : Number(path, meta, "scheduler.epoch");
 
@@ -159,6 +187,7 @@ public static class Checkpoint
         if (optimizer is not null)
         {
             optimizer.StepCount = step;
+            optimizer.SetParameterSteps(parameterSteps);
             optimizer.LearningRate = lr;
         }
         if (scheduler is not null) scheduler.Epoch = schedulerEpoch;

@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using StaticNet.Tests.Networks;
 using Xunit;
@@ -142,5 +143,94 @@ public class FreezeTests
             Assert.Equal(reference.ParameterArena.ToArray(), frozen.ParameterArena.ToArray());
             Assert.NotEqual(before, frozen.Parameters().ElementAt(2).Data.ToArray().Take(before.Length).ToArray());
         }
+    }
+}
+
+/// <summary>
+/// Step counts are per parameter, as torch's state[p]['step']: a parameter frozen for the first steps starts its own
+/// count when unfrozen. Expected values from torch 1.13.
+/// </summary>
+public sealed class PerParameterStepTests : IDisposable
+{
+    // torch: lin = nn.Linear(3, 1), weight [[0.1, -0.2, 0.3]], bias [0.05]; for k in 1..4: weight.requires_grad_(k > 2),
+    // weight.grad = [[0.5k, -0.25k, 0.125]] if k > 2 else None, bias.grad = [0.3 - 0.1k]; opt.step().
+    private static readonly float[] AdamExpected = [-0.09973228722810745f, -0.000267714262008667f, 0.1000000461935997f, -0.24539345502853394f];
+    private static readonly float[] SgdExpected = [-0.2849999964237213f, -0.007500003091990948f, 0.27000001072883606f, -0.027329998090863228f];
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("staticnet-steps-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static LinearRegression Net()
+    {
+        var net = new LinearRegression(1);
+        var linear = (Linear)net.NamedChildren()[0].Module;
+        new float[] { 0.1f, -0.2f, 0.3f }.CopyTo(linear.Weight.Data);
+        linear.Bias!.Data[0] = 0.05f;
+        return net;
+    }
+
+    /// <summary>Steps from..to (1-based) of the torch script: the weight frozen for steps 1 and 2.</summary>
+    private static void Steps(LinearRegression net, Optimizer optimizer, int from, int to)
+    {
+        var linear = (Linear)net.NamedChildren()[0].Module;
+        for (int k = from; k <= to; k++)
+        {
+            linear.Weight.RequiresGrad = k > 2;
+            new float[] { 0.5f * k, -0.25f * k, 0.125f }.CopyTo(linear.Weight.Grad);
+            linear.Bias!.Grad[0] = 0.3f - 0.1f * k;
+            optimizer.Step();
+        }
+    }
+
+    private static float[] Values(LinearRegression net) => [.. net.ParameterArena];
+
+    public static TheoryData<string> Optimizers => new() { "Adam", "SGD" };
+
+    private static Optimizer Create(string name, LinearRegression net) =>
+        name == "Adam" ? new Adam(net.Parameters(), 0.1f) : new SGD(net.Parameters(), 0.1f, momentum: 0.9f, dampening: 0.5f);
+
+    private static (LinearRegression Net, Optimizer Optimizer) Trained(string name, int steps)
+    {
+        LinearRegression net = Net();
+        Optimizer optimizer = Create(name, net);
+        Steps(net, optimizer, 1, steps);
+        return (net, optimizer);
+    }
+
+    private static void AssertSteps(LinearRegression net, Optimizer optimizer, int weight, int bias)
+    {
+        var linear = (Linear)net.NamedChildren()[0].Module;
+        Assert.Equal(weight, optimizer.StepCountOf(linear.Weight));
+        Assert.Equal(bias, optimizer.StepCountOf(linear.Bias!));
+    }
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void A_parameter_unfrozen_later_takes_its_own_first_step_as_in_torch(string name)
+    {
+        (LinearRegression net, Optimizer optimizer) = Trained(name, steps: 4);
+        float[] expected = name == "Adam" ? AdamExpected : SgdExpected;
+        float[] actual = Values(net);
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-6f, $"{name}, value {i}: {actual[i]}, torch {expected[i]}");
+        AssertSteps(net, optimizer, weight: 2, bias: 4);
+        Assert.Equal(4, optimizer.StepCount);
+    }
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void A_checkpoint_keeps_each_parameters_step_count(string name)
+    {
+        (LinearRegression net, Optimizer optimizer) = Trained(name, steps: 3);
+        string path = Path.Combine(_dir, name + ".ckpt");
+        Checkpoint.Save(path, net, optimizer, epoch: 1);
+
+        LinearRegression resumed = Net();
+        Optimizer resumedOptimizer = Create(name, resumed);
+        Checkpoint.Load(path, resumed, resumedOptimizer);
+        AssertSteps(resumed, resumedOptimizer, weight: 1, bias: 3);
+        Steps(resumed, resumedOptimizer, 4, 4);
+        Steps(net, optimizer, 4, 4);
+        Assert.Equal(Values(net), Values(resumed));
     }
 }
