@@ -175,40 +175,25 @@ internal static class DirectConv
 
     /// <summary>
     /// weightGrad[co, ci, kh, kw] += sum over samples and output positions of dY[co, oh, ow] x[ci, oh + kh, ow + kw] (in
-    /// the padded plane). The whole batch is padded once; then for each input channel, kernel row and block of 3 output
-    /// channels, 15 accumulators (3 channels x 5 taps) stay in registers over every sample and row: per output row, the
-    /// 3 gradient rows and 5 shifted input rows (each one or two vectors, masked at the row end) feed 15 or 30
-    /// multiply-adds. Each (input channel, kernel row, channel block) task sums its samples in order and writes weights of
-    /// its own, so tasks split across threads give the same bits as on one.
+    /// the padded plane). For each block of 3 output channels, input channel and kernel row, 15 accumulators (3 channels
+    /// x 5 taps) stay in registers over a sample's rows: per output row, the 3 gradient rows and 5 shifted input rows
+    /// (each one or two vectors, masked at the row end) feed 15 or 30 multiply-adds. Each (channel block, input channel,
+    /// kernel row) task sums its samples in order and writes weights of its own, so tasks split across threads give the
+    /// same bits as on one; tasks are numbered channel block first, so that two parts read the output gradient of
+    /// different channels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void WeightGradient(Span<float> weightGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, in Conv2dGeometry g)
     {
-        bool wide = g.OutWidth > 16;
-        int paddedHeight = g.OutHeight + g.KernelH - 1, paddedWidth = (wide ? 32 : 16) + g.KernelW - 1;
-        int plane = paddedHeight * paddedWidth, sample = g.InChannels * plane;
-        Span<float> xp = Scratch(ref s_padded, batch * sample);
-        xp.Clear();
-        for (int n = 0; n < batch; n++)
-        {
-            for (int c = 0; c < g.InChannels; c++)
-            {
-                for (int h = 0; h < g.InHeight; h++)
-                {
-                    input.Slice(((n * g.InChannels + c) * g.InHeight + h) * g.InWidth, g.InWidth)
-                        .CopyTo(xp.Slice(n * sample + c * plane + (h + g.PadTop) * paddedWidth + g.PadLeft));
-                }
-            }
-        }
         int tasks = g.InChannels * g.KernelH * ((g.OutChannels + 2) / 3);
         long work = (long)batch * g.OutputSize * g.InChannels * g.KernelH * g.KernelW;
-        fixed (float* px = xp, pdy = outputGrad, pw = weightGrad)
+        fixed (float* px = input, pdy = outputGrad, pw = weightGrad)
         {
             WeightGradientJob job = s_weightJob ??= new WeightGradientJob();
-            job.Padded = px;
+            job.Input = px;
             job.OutputGrad = pdy;
             job.WeightGrad = pw;
-            (job.Batch, job.Geometry, job.Tasks, job.PaddedWidth, job.Sample, job.Plane) = (batch, g, tasks, paddedWidth, sample, plane);
+            (job.Batch, job.Geometry, job.Tasks) = (batch, g, tasks);
             job.Parts = work >= 1L << 20 ? Math.Clamp(Threading.NumThreads, 1, tasks) : 1;
             StaticNet.Simd.WorkerPool.Run(job, job.Parts);
         }
@@ -219,38 +204,57 @@ internal static class DirectConv
     /// <summary>The weight gradient's tasks, a range per part.</summary>
     private sealed unsafe class WeightGradientJob : StaticNet.Simd.IPartitionedJob
     {
-        public float* Padded, OutputGrad, WeightGrad;
-        public int Batch, Tasks, Parts, PaddedWidth, Sample, Plane;
+        public float* Input, OutputGrad, WeightGrad;
+        public int Batch, Tasks, Parts;
         public Conv2dGeometry Geometry;
 
-        [ThreadStatic] private static float[]? s_accumulators;
+        [ThreadStatic] private static float[]? s_accumulators, s_sample;
 
         /// <summary>
-        /// Sample by sample, every task of the part in turn, with each task's 15 accumulators parked in a per-thread
-        /// buffer between samples: a sample's output gradient and padded input (under 25 KB for LeNet's first layer) stay
-        /// in L1 across the tasks that read them, where a task-major order streamed the whole batch once per kernel row.
-        /// Each accumulator still sums its samples and rows in the same order, so the bits are those of the task-major loop.
+        /// Sample by sample: the sample's input is padded into a per-thread plane (zero borders written once), then every
+        /// task of the part runs on it in turn, each task's 15 accumulators parked in a per-thread buffer between samples.
+        /// A sample's output gradient and padded input (under 25 KB for LeNet's first layer) stay in L1 across the tasks
+        /// that read them, and the batch is never copied whole. Each accumulator sums its samples and rows in the same
+        /// order whatever the split.
         /// </summary>
         public void Execute(int part)
         {
             int first = (int)((long)Tasks * part / Parts), last = (int)((long)Tasks * (part + 1) / Parts);
             if (first >= last) return;
+            Conv2dGeometry g = Geometry;
+            int paddedWidth = (g.OutWidth > 16 ? 32 : 16) + g.KernelW - 1, plane = (g.OutHeight + g.KernelH - 1) * paddedWidth;
             Span<float> parked = Scratch(ref s_accumulators, (last - first) * AccumulatorFloats + 16);
             parked.Clear();
-            fixed (float* buffer = parked)
+            Span<float> padded = Scratch(ref s_sample, g.InChannels * plane + 16);
+            padded.Clear();
+            fixed (float* buffer = parked, paddedBuffer = padded)
             {
                 float* slots = (float*)(((nint)buffer + 63) & ~(nint)63); // 64-byte aligned: whole-line loads and stores
+                float* xp = (float*)(((nint)paddedBuffer + 63) & ~(nint)63);
                 for (int n = 0; n < Batch; n++)
                 {
+                    float* x = Input + (long)n * g.InputSize;
+                    for (int c = 0; c < g.InChannels; c++)
+                    {
+                        for (int h = 0; h < g.InHeight; h++)
+                        {
+                            new ReadOnlySpan<float>(x + (c * g.InHeight + h) * g.InWidth, g.InWidth)
+                                .CopyTo(new Span<float>(xp + c * plane + (h + g.PadTop) * paddedWidth + g.PadLeft, g.InWidth));
+                        }
+                    }
                     for (int task = first; task < last; task++)
                     {
-                        WeightGradientTask(task, Padded, OutputGrad, Geometry, PaddedWidth, Sample, Plane, n, slots + (task - first) * AccumulatorFloats);
+                        WeightGradientTask(task, xp, OutputGrad, g, paddedWidth, plane, n, slots + (task - first) * AccumulatorFloats);
                     }
                 }
-                for (int task = first; task < last; task++) AddTaskSums(task, WeightGrad, Geometry, slots + (task - first) * AccumulatorFloats);
+                for (int task = first; task < last; task++) AddTaskSums(task, WeightGrad, g, slots + (task - first) * AccumulatorFloats);
             }
         }
     }
+
+    /// <summary>A task's channel block, input channel and kernel row: channel block first, then input channel, then row.</summary>
+    private static (int Co0, int Ci, int Kh) TaskOf(int task, in Conv2dGeometry g) =>
+        (task / (g.InChannels * g.KernelH) * 3, task / g.KernelH % g.InChannels, task % g.KernelH);
 
     /// <summary>Floats of one task's parked accumulators: 3 channels x 5 taps, one vector each.</summary>
     private const int AccumulatorFloats = 15 * 16;
@@ -258,8 +262,8 @@ internal static class DirectConv
     /// <summary>Adds a task's parked accumulators, lane sums, into its weights.</summary>
     private static unsafe void AddTaskSums(int task, float* pw, in Conv2dGeometry g, float* slot)
     {
-        int blocks = (g.OutChannels + 2) / 3;
-        int co0 = task % blocks * 3, kh = task / blocks % g.KernelH, ci = task / blocks / g.KernelH, count = Math.Min(3, g.OutChannels - co0);
+        (int co0, int ci, int kh) = TaskOf(task, g);
+        int count = Math.Min(3, g.OutChannels - co0);
         float* w0 = pw + ((co0 * g.InChannels + ci) * g.KernelH + kh) * 5;
         for (int j = 0; j < count; j++)
         {
@@ -270,14 +274,15 @@ internal static class DirectConv
 
     /// <summary>
     /// One task of <see cref="WeightGradient"/> (input channel, kernel row and block of 3 output channels, from its index)
-    /// over sample <paramref name="n"/>: its 15 accumulators are read from <paramref name="slot"/> and written back.
+    /// over sample <paramref name="n"/>, whose padded input is <paramref name="px"/>: its 15 accumulators are read from
+    /// <paramref name="slot"/> and written back.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WeightGradientTask(int task, float* px, float* pdy, in Conv2dGeometry g, int paddedWidth, int sample, int plane, int n, float* slot)
+    private static unsafe void WeightGradientTask(int task, float* px, float* pdy, in Conv2dGeometry g, int paddedWidth, int plane, int n, float* slot)
     {
         bool wide = g.OutWidth > 16;
-        int outPlane = g.OutputPlane, blocks = (g.OutChannels + 2) / 3;
-        int co0 = task % blocks * 3, kh = task / blocks % g.KernelH, ci = task / blocks / g.KernelH;
+        int outPlane = g.OutputPlane;
+        (int co0, int ci, int kh) = TaskOf(task, g);
         Vector512<float> lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         Vector512<float> lowMask = Vector512.LessThan(lanes, Vector512.Create((float)Math.Min(g.OutWidth, 16)));
         Vector512<float> highMask = Vector512.LessThan(lanes, Vector512.Create((float)(g.OutWidth - 16)));
@@ -288,7 +293,7 @@ internal static class DirectConv
         float* dy0 = pdy + ((long)n * g.OutChannels + co0) * outPlane;
         float* dy1 = count > 1 ? dy0 + outPlane : dy0;
         float* dy2 = count > 2 ? dy0 + 2 * outPlane : dy0;
-        float* rows = px + (long)n * sample + ci * plane + kh * paddedWidth;
+        float* rows = px + ci * plane + kh * paddedWidth;
         for (int oh = 0; oh < g.OutHeight; oh++)
         {
             float* x = rows + oh * paddedWidth;
