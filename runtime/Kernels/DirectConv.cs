@@ -106,9 +106,13 @@ internal static class DirectConv
                     Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                     Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
                     nint secondOffset = wide ? 16 : paddedWidth;
+                    // Kernel rows that read only padding rows (for both output rows of a pair) add nothing: skipped. The
+                    // input gradient, a convolution of the output gradient padded by kernel - 1, skips about a quarter.
+                    int khFirst = Math.Max(0, g.PadTop - oh - (rowsPerPair - 1)), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
                     for (int d = 0; d < depth; d++)
                     {
                         int c = d / g.KernelH, kh = d - c * g.KernelH;
+                        if (kh < khFirst || kh >= khEnd) continue;
                         float* row = px + c * plane + (oh + kh) * paddedWidth;
                         float* tap = pt + (nint)d * g.KernelW * padded + co0;
                         for (int kw = 0; kw < g.KernelW; kw++, tap += padded)
