@@ -355,6 +355,11 @@ public static partial class Kernels
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
         Vector512<int> lowHalf = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), highHalf = lowHalf + Vector512.Create(8);
         Vector512<float> factor = Vector512.Create(scale);
+        // Windows that cover the plane exactly, a row one block: rows are written whole and in order, so the lanes past a
+        // row's end land on the next row, written after it, and a plain store serves where it stays in the plane. To
+        // memory not in cache a masked store cost about twice as much on AMD Zen 5 (LeNet's first pooling at batch 256:
+        // 0.52-0.54 -> 0.29-0.30 ms).
+        bool ordered = g.OutWidth <= 16 && g.OutWidth * 2 == g.InWidth && g.OutHeight * g.KernelH == g.InHeight;
         for (int plane = 0; plane < planes; plane++)
         {
             for (int oh = 0; oh < g.OutHeight; oh++)
@@ -371,6 +376,12 @@ public static partial class Kernels
                     for (int kh = 0; kh < g.KernelH; kh++)
                     {
                         ref float row = ref Unsafe.Add(ref at, kh * g.InWidth);
+                        if (ordered && (oh * g.KernelH + kh) * g.InWidth + 2 * ow + (count > 8 ? 32 : 16) <= inPlane)
+                        {
+                            a.StoreUnsafe(ref row);
+                            if (count > 8) b.StoreUnsafe(ref Unsafe.Add(ref row, 16));
+                            continue;
+                        }
                         MaskedStore(ref row, low, a);
                         if (count > 8) MaskedStore(ref Unsafe.Add(ref row, 16), high, b);
                     }
