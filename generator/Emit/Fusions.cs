@@ -130,3 +130,24 @@ internal sealed class SigmoidThenAvgPoolBackward : BackwardFusion
     public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second) =>
         Pool2dLayer.EmitAverageOfSigmoidBackward((Pool2dModel)secondLayer, second, first.InputGrad, first.Input);
 }
+
+/// <summary>
+/// A Conv2d and the BatchNorm2d after it (with running statistics): under <c>Infer</c> with the BatchNorm2d in eval mode,
+/// one convolution with the normalisation folded into its weights and bias, as inference engines do (nothing is kept for
+/// Backward, so the convolution's own output is not needed); otherwise both layers run as usual. The convolution's step
+/// declares the flag, skips its own forward when it is set, and the BatchNorm2d's step runs the folded convolution.
+/// </summary>
+internal static class ConvBatchNormFold
+{
+    /// <summary>Whether steps <paramref name="first"/> and first + 1 are such a pair (the second reading the first's output).</summary>
+    public static bool Applies(IReadOnlyList<Step> steps, int first)
+    {
+        if (first < 0 || first + 1 >= steps.Count) return false;
+        Step a = steps[first], b = steps[first + 1];
+        return a.Kind == StepKind.Layer && b.Kind == StepKind.Layer && b.Input == first
+            && a.Layer is Conv2dModel && b.Layer is BatchNormModel { Dims: 2, TrackRunningStats: true };
+    }
+
+    /// <summary>The local that says whether the pair starting at <paramref name="conv"/> runs folded.</summary>
+    public static string Flag(Step conv) => "fold" + conv.Id;
+}

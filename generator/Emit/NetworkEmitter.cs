@@ -237,9 +237,24 @@ internal static class NetworkEmitter
                 w.Line($"// {Describe(step)}: {c.Output} {Shapes.Batched(layer.OutputShape)}{note}");
                 layer.Kind.EmitForwardSetup(layer, c);
                 w.Line($"{Span} {c.Output} = {Buffer(step, i, "a", c.Input)};");
+                bool foldsNext = ConvBatchNormFold.Applies(steps, i), folded = ConvBatchNormFold.Applies(steps, i - 1);
+                if (foldsNext)
+                {
+                    StepContext norm = Context(w, i + 1);
+                    w.Line($"bool {ConvBatchNormFold.Flag(step)} = Inferring && !{norm.Module}.Training; // folded into one convolution below");
+                    w.Open($"if (!{ConvBatchNormFold.Flag(step)})");
+                }
+                if (folded)
+                {
+                    w.Open($"if ({ConvBatchNormFold.Flag(steps[i - 1])})");
+                    Conv2dLayer.EmitFoldedForward(Context(w, i - 1), (BatchNormModel)layer, c);
+                    w.Close();
+                    w.Open("else");
+                }
                 ForwardFusion? fromPrevious = Fusions.Forward(steps, plan, i - 1);
                 if (fromPrevious is not null) fromPrevious.Emit(steps[i - 1].Layer, Context(w, i - 1), layer, c);
                 else layer.Kind.EmitForward(layer, c);
+                if (foldsNext || folded) w.Close();
             }
             w.Line();
             w.Line($"{last}.CopyTo(output);");

@@ -75,6 +75,38 @@ public static partial class Kernels
         }
     }
 
+    /// <summary>
+    /// A Conv2d and the BatchNorm2d after it in eval mode as one convolution, as inference engines fold them: per output
+    /// channel c, scale = bnWeight[c] / sqrt(runningVar[c] + eps), the weights times scale and the bias
+    /// (bias[c] - runningMean[c]) * scale + bnBias[c] (scales and shifts in double, then rounded). Equal to the two
+    /// layers within float rounding, not bit for bit (the scale enters before the sums instead of after). Empty
+    /// <paramref name="bias"/>, <paramref name="bnWeight"/> or <paramref name="bnBias"/> mean none (0, 1, 0).
+    /// </summary>
+    public static void Conv2dBatchNormInference(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> bnWeight, ReadOnlySpan<float> bnBias, ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVar, float eps,
+        int batch, Conv2dGeometry geometry, bool relu = false)
+    {
+        CheckConv(output.Length, input.Length, weight.Length, bias.Length, batch, geometry);
+        int channels = geometry.OutChannels;
+        if (!bnWeight.IsEmpty) CheckLength(bnWeight.Length, channels, nameof(bnWeight));
+        if (!bnBias.IsEmpty) CheckLength(bnBias.Length, channels, nameof(bnBias));
+        CheckLength(runningMean.Length, channels, nameof(runningMean));
+        CheckLength(runningVar.Length, channels, nameof(runningVar));
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be positive.");
+        int perChannel = geometry.WeightSize / channels;
+        float[] folded = s_folded is { } f && f.Length >= geometry.WeightSize + channels ? f : (s_folded = new float[geometry.WeightSize + channels]);
+        Span<float> foldedWeight = folded.AsSpan(0, geometry.WeightSize), foldedBias = folded.AsSpan(geometry.WeightSize, channels);
+        for (int c = 0; c < channels; c++)
+        {
+            double scale = (bnWeight.IsEmpty ? 1.0 : bnWeight[c]) / Math.Sqrt((double)runningVar[c] + eps);
+            TensorPrimitives.Multiply(weight.Slice(c * perChannel, perChannel), (float)scale, foldedWeight.Slice(c * perChannel, perChannel));
+            foldedBias[c] = (float)(((bias.IsEmpty ? 0.0 : bias[c]) - runningMean[c]) * scale + (bnBias.IsEmpty ? 0.0 : bnBias[c]));
+        }
+        Conv2dForward(output, input, foldedWeight, foldedBias, batch, geometry, relu);
+    }
+
+    [ThreadStatic] private static float[]? s_folded;
+
     private static void CheckConv(int outputLength, int inputLength, int weightLength, int biasLength, int batch, in Conv2dGeometry g)
     {
         CheckPositive(batch, nameof(batch));

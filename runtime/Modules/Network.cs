@@ -220,11 +220,13 @@ public abstract class Network : Module
     }
 
     /// <summary>
-    /// The forward pass for inference, as under <c>torch.inference_mode()</c>: the same output as
-    /// <see cref="Forward"/>, bit for bit, but the input is read where it is instead of being copied for Backward, and
-    /// nothing is kept for Backward (a Backward after it throws until the next Forward). It does not change the mode:
-    /// call <see cref="Module.Eval"/> first for dropout and batch normalisation to behave as at inference.
-    /// <paramref name="input"/> must not overlap <paramref name="output"/>, and is only read.
+    /// The forward pass for inference, as under <c>torch.inference_mode()</c>: the input is read where it is instead of
+    /// being copied for Backward, and nothing is kept for Backward (a Backward after it throws until the next Forward).
+    /// The output is <see cref="Forward"/>'s bit for bit, except that a Conv2d followed by a BatchNorm2d in eval mode
+    /// runs as one convolution with the normalisation folded into its weights and bias (as inference engines fold them),
+    /// within float rounding of the two layers. It does not change the mode: call <see cref="Module.Eval"/> first for
+    /// dropout and batch normalisation to behave as at inference. <paramref name="input"/> must not overlap
+    /// <paramref name="output"/>, and is only read.
     /// </summary>
     public void Infer(ReadOnlySpan<float> input, Span<float> output)
     {
@@ -241,6 +243,12 @@ public abstract class Network : Module
             Volatile.Write(ref _running, 0);
         }
     }
+
+    /// <summary>
+    /// True while <see cref="Infer"/> runs: the generated forward may then fold a Conv2d and the BatchNorm2d after it (in
+    /// eval mode) into one convolution, as nothing is kept for Backward.
+    /// </summary>
+    protected bool Inferring => _inferring;
 
     /// <summary>The generated forward pass: validates with BeginForward, runs the layers, ends with EndForward.</summary>
     protected abstract void ForwardCore(ReadOnlySpan<float> input, Span<float> output);

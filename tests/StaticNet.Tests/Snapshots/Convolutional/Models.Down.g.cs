@@ -117,12 +117,23 @@ namespace Models
 
             // 0 Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False): h0 [B, 16, 7, 7]
             global::System.Span<float> h0 = a.Slice(1568 * n, batch * 784);
-            global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 1152), default, batch, _conv2d0Geometry);
+            bool fold0 = Inferring && !_layer1.Training; // folded into one convolution below
+            if (!fold0)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 1152), default, batch, _conv2d0Geometry);
+            }
 
             // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): h1 [B, 16, 7, 7]
             _batchNorm2d1BatchStats = _layer1.Training;
             global::System.Span<float> h1 = a.Slice(2352 * n, batch * 784);
-            global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 16), s.Slice(16, 16), h0, p.Slice(1152, 16), p.Slice(1168, 16), b.Slice(0, 16), b.Slice(16, 16), batch, 16, 49, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
+            if (fold0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h1, x, p.Slice(0, 1152), default, p.Slice(1152, 16), p.Slice(1168, 16), b.Slice(0, 16), b.Slice(16, 16), 1E-05f, batch, _conv2d0Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 16), s.Slice(16, 16), h0, p.Slice(1152, 16), p.Slice(1168, 16), b.Slice(0, 16), b.Slice(16, 16), batch, 16, 49, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
+            }
 
             // 2 ReLU: h2 [B, 16, 7, 7]
             global::System.Span<float> h2 = a.Slice(3136 * n, batch * 784);
@@ -130,12 +141,23 @@ namespace Models
 
             // 3 Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): h3 [B, 16, 7, 7]
             global::System.Span<float> h3 = a.Slice(3920 * n, batch * 784);
-            global::StaticNet.Kernels.Conv2dForward(h3, h2, p.Slice(1184, 2304), default, batch, _conv2d3Geometry);
+            bool fold3 = Inferring && !_layer4.Training; // folded into one convolution below
+            if (!fold3)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h3, h2, p.Slice(1184, 2304), default, batch, _conv2d3Geometry);
+            }
 
             // 4 BatchNorm2d(16, eps=1E-05, momentum=0.1): h4 [B, 16, 7, 7]
             _batchNorm2d4BatchStats = _layer4.Training;
             global::System.Span<float> h4 = a.Slice(4704 * n, batch * 784);
-            global::StaticNet.Kernels.BatchNormForward(h4, s.Slice(32, 16), s.Slice(48, 16), h3, p.Slice(3488, 16), p.Slice(3504, 16), b.Slice(32, 16), b.Slice(48, 16), batch, 16, 49, 1E-05f, _batchNorm2d4BatchStats ? _layer4.CountBatch() : 0f, _batchNorm2d4BatchStats);
+            if (fold3)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h4, h2, p.Slice(1184, 2304), default, p.Slice(3488, 16), p.Slice(3504, 16), b.Slice(32, 16), b.Slice(48, 16), 1E-05f, batch, _conv2d3Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h4, s.Slice(32, 16), s.Slice(48, 16), h3, p.Slice(3488, 16), p.Slice(3504, 16), b.Slice(32, 16), b.Slice(48, 16), batch, 16, 49, 1E-05f, _batchNorm2d4BatchStats ? _layer4.CountBatch() : 0f, _batchNorm2d4BatchStats);
+            }
 
             h4.CopyTo(output);
             EndForward(batch);

@@ -178,12 +178,23 @@ namespace Models
 
             // 0 Conv2d(1, 6, kernel_size=(5, 5)): h0 [B, 6, 24, 24]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 3456);
-            global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 150), p.Slice(150, 6), batch, _conv2d0Geometry);
+            bool fold0 = Inferring && !_layer1.Training; // folded into one convolution below
+            if (!fold0)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 150), p.Slice(150, 6), batch, _conv2d0Geometry);
+            }
 
             // 1 BatchNorm2d(6, eps=1E-05, momentum=0.1): h1 [B, 6, 24, 24]
             _batchNorm2d1BatchStats = _layer1.Training;
             global::System.Span<float> h1 = a.Slice(4240 * n, batch * 3456);
-            global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 6), s.Slice(6, 6), h0, p.Slice(156, 6), p.Slice(162, 6), b.Slice(0, 6), b.Slice(6, 6), batch, 6, 576, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
+            if (fold0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h1, x, p.Slice(0, 150), p.Slice(150, 6), p.Slice(156, 6), p.Slice(162, 6), b.Slice(0, 6), b.Slice(6, 6), 1E-05f, batch, _conv2d0Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 6), s.Slice(6, 6), h0, p.Slice(156, 6), p.Slice(162, 6), b.Slice(0, 6), b.Slice(6, 6), batch, 6, 576, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
+            }
 
             // 2 Sigmoid: computed with the average pooling below, which applies it as it reads
 
@@ -193,12 +204,23 @@ namespace Models
 
             // 4 Conv2d(6, 16, kernel_size=(5, 5)): h4 [B, 16, 8, 8]
             global::System.Span<float> h4 = a.Slice(12016 * n, batch * 1024);
-            global::StaticNet.Kernels.Conv2dForward(h4, h3, p.Slice(168, 2400), p.Slice(2568, 16), batch, _conv2d4Geometry);
+            bool fold4 = Inferring && !_layer5.Training; // folded into one convolution below
+            if (!fold4)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h4, h3, p.Slice(168, 2400), p.Slice(2568, 16), batch, _conv2d4Geometry);
+            }
 
             // 5 BatchNorm2d(16, eps=1E-05, momentum=0.1): h5 [B, 16, 8, 8]
             _batchNorm2d5BatchStats = _layer5.Training;
             global::System.Span<float> h5 = a.Slice(13040 * n, batch * 1024);
-            global::StaticNet.Kernels.BatchNormForward(h5, s.Slice(12, 16), s.Slice(28, 16), h4, p.Slice(2584, 16), p.Slice(2600, 16), b.Slice(12, 16), b.Slice(28, 16), batch, 16, 64, 1E-05f, _batchNorm2d5BatchStats ? _layer5.CountBatch() : 0f, _batchNorm2d5BatchStats);
+            if (fold4)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h5, h3, p.Slice(168, 2400), p.Slice(2568, 16), p.Slice(2584, 16), p.Slice(2600, 16), b.Slice(12, 16), b.Slice(28, 16), 1E-05f, batch, _conv2d4Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h5, s.Slice(12, 16), s.Slice(28, 16), h4, p.Slice(2584, 16), p.Slice(2600, 16), b.Slice(12, 16), b.Slice(28, 16), batch, 16, 64, 1E-05f, _batchNorm2d5BatchStats ? _layer5.CountBatch() : 0f, _batchNorm2d5BatchStats);
+            }
 
             // 6 Sigmoid: computed with the average pooling below, which applies it as it reads
 

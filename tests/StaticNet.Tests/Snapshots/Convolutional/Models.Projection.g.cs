@@ -100,12 +100,23 @@ namespace Models
 
             // 0 Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False): h0 [B, 16, 7, 7]
             global::System.Span<float> h0 = a.Slice(1568 * n, batch * 784);
-            global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 128), default, batch, _conv2d0Geometry);
+            bool fold0 = Inferring && !_layer1.Training; // folded into one convolution below
+            if (!fold0)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 128), default, batch, _conv2d0Geometry);
+            }
 
             // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): h1 [B, 16, 7, 7]
             _batchNorm2d1BatchStats = _layer1.Training;
             global::System.Span<float> h1 = a.Slice(2352 * n, batch * 784);
-            global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 16), s.Slice(16, 16), h0, p.Slice(128, 16), p.Slice(144, 16), b.Slice(0, 16), b.Slice(16, 16), batch, 16, 49, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
+            if (fold0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h1, x, p.Slice(0, 128), default, p.Slice(128, 16), p.Slice(144, 16), b.Slice(0, 16), b.Slice(16, 16), 1E-05f, batch, _conv2d0Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 16), s.Slice(16, 16), h0, p.Slice(128, 16), p.Slice(144, 16), b.Slice(0, 16), b.Slice(16, 16), batch, 16, 49, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
+            }
 
             h1.CopyTo(output);
             EndForward(batch);

@@ -168,12 +168,23 @@ namespace Models
 
             // 0 Conv2d(1, 8, kernel_size=(3, 3), padding=(1, 1), bias=False): h0 [B, 8, 28, 28]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 6272);
-            global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 72), default, batch, _conv2d0Geometry);
+            bool fold0 = Inferring && !_layer1.Training; // folded into one convolution below
+            if (!fold0)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 72), default, batch, _conv2d0Geometry);
+            }
 
             // 1 BatchNorm2d(8, eps=1E-05, momentum=0.1): h1 [B, 8, 28, 28]
             _batchNorm2d1BatchStats = _layer1.Training;
             global::System.Span<float> h1 = a.Slice(7056 * n, batch * 6272);
-            global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), h0, p.Slice(72, 8), p.Slice(80, 8), b.Slice(0, 8), b.Slice(8, 8), batch, 8, 784, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
+            if (fold0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h1, x, p.Slice(0, 72), default, p.Slice(72, 8), p.Slice(80, 8), b.Slice(0, 8), b.Slice(8, 8), 1E-05f, batch, _conv2d0Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), h0, p.Slice(72, 8), p.Slice(80, 8), b.Slice(0, 8), b.Slice(8, 8), batch, 8, 784, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
+            }
 
             // 2 ReLU: h2 [B, 8, 28, 28]
             global::System.Span<float> h2 = a.Slice(13328 * n, batch * 6272);
@@ -187,12 +198,23 @@ namespace Models
 
             // 4.0 '4.block.0' Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False): h4_0 [B, 16, 7, 7]
             global::System.Span<float> h4_0 = a.Slice(21168 * n, batch * 784);
-            global::StaticNet.Kernels.Conv2dForward(h4_0, h3, p.Slice(88, 1152), default, batch, _conv2d4_0Geometry);
+            bool fold4_0 = Inferring && !_batchNorm2d4_1.Training; // folded into one convolution below
+            if (!fold4_0)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h4_0, h3, p.Slice(88, 1152), default, batch, _conv2d4_0Geometry);
+            }
 
             // 4.1 '4.block.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): h4_1 [B, 16, 7, 7]
             _batchNorm2d4_1BatchStats = _batchNorm2d4_1.Training;
             global::System.Span<float> h4_1 = a.Slice(21952 * n, batch * 784);
-            global::StaticNet.Kernels.BatchNormForward(h4_1, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), h4_0, p.Slice(1240, 16), p.Slice(1256, 16), b.Slice(16, 16), b.Slice(32, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_1BatchStats ? _batchNorm2d4_1.CountBatch() : 0f, _batchNorm2d4_1BatchStats);
+            if (fold4_0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h4_1, h3, p.Slice(88, 1152), default, p.Slice(1240, 16), p.Slice(1256, 16), b.Slice(16, 16), b.Slice(32, 16), 1E-05f, batch, _conv2d4_0Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h4_1, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), h4_0, p.Slice(1240, 16), p.Slice(1256, 16), b.Slice(16, 16), b.Slice(32, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_1BatchStats ? _batchNorm2d4_1.CountBatch() : 0f, _batchNorm2d4_1BatchStats);
+            }
 
             // 4.2 '4.block.2' ReLU: h4_2 [B, 16, 7, 7]
             global::System.Span<float> h4_2 = a.Slice(22736 * n, batch * 784);
@@ -200,23 +222,45 @@ namespace Models
 
             // 4.3 '4.block.3' Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): h4_3 [B, 16, 7, 7]
             global::System.Span<float> h4_3 = a.Slice(23520 * n, batch * 784);
-            global::StaticNet.Kernels.Conv2dForward(h4_3, h4_2, p.Slice(1272, 2304), default, batch, _conv2d4_3Geometry);
+            bool fold4_3 = Inferring && !_batchNorm2d4_4.Training; // folded into one convolution below
+            if (!fold4_3)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h4_3, h4_2, p.Slice(1272, 2304), default, batch, _conv2d4_3Geometry);
+            }
 
             // 4.4 '4.block.4' BatchNorm2d(16, eps=1E-05, momentum=0.1): h4_4 [B, 16, 7, 7]
             _batchNorm2d4_4BatchStats = _batchNorm2d4_4.Training;
             global::System.Span<float> h4_4 = a.Slice(24304 * n, batch * 784);
-            global::StaticNet.Kernels.BatchNormForward(h4_4, s.Slice(1568 * n + 48, 16), s.Slice(1568 * n + 64, 16), h4_3, p.Slice(3576, 16), p.Slice(3592, 16), b.Slice(48, 16), b.Slice(64, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_4BatchStats ? _batchNorm2d4_4.CountBatch() : 0f, _batchNorm2d4_4BatchStats);
+            if (fold4_3)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h4_4, h4_2, p.Slice(1272, 2304), default, p.Slice(3576, 16), p.Slice(3592, 16), b.Slice(48, 16), b.Slice(64, 16), 1E-05f, batch, _conv2d4_3Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h4_4, s.Slice(1568 * n + 48, 16), s.Slice(1568 * n + 64, 16), h4_3, p.Slice(3576, 16), p.Slice(3592, 16), b.Slice(48, 16), b.Slice(64, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_4BatchStats ? _batchNorm2d4_4.CountBatch() : 0f, _batchNorm2d4_4BatchStats);
+            }
 
             // 4.shortcut (global::Models.Projection): [B, 8, 14, 14] from h3
 
             // 4.s0 '4.shortcut.0' Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False): h4_s0 [B, 16, 7, 7]
             global::System.Span<float> h4_s0 = a.Slice(26656 * n, batch * 784);
-            global::StaticNet.Kernels.Conv2dForward(h4_s0, h3, p.Slice(3608, 128), default, batch, _conv2d4_s0Geometry);
+            bool fold4_s0 = Inferring && !_batchNorm2d4_s1.Training; // folded into one convolution below
+            if (!fold4_s0)
+            {
+                global::StaticNet.Kernels.Conv2dForward(h4_s0, h3, p.Slice(3608, 128), default, batch, _conv2d4_s0Geometry);
+            }
 
             // 4.s1 '4.shortcut.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): h4_s1 [B, 16, 7, 7]
             _batchNorm2d4_s1BatchStats = _batchNorm2d4_s1.Training;
             global::System.Span<float> h4_s1 = a.Slice(27440 * n, batch * 784);
-            global::StaticNet.Kernels.BatchNormForward(h4_s1, s.Slice(1568 * n + 80, 16), s.Slice(1568 * n + 96, 16), h4_s0, p.Slice(3736, 16), p.Slice(3752, 16), b.Slice(80, 16), b.Slice(96, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_s1BatchStats ? _batchNorm2d4_s1.CountBatch() : 0f, _batchNorm2d4_s1BatchStats);
+            if (fold4_s0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h4_s1, h3, p.Slice(3608, 128), default, p.Slice(3736, 16), p.Slice(3752, 16), b.Slice(80, 16), b.Slice(96, 16), 1E-05f, batch, _conv2d4_s0Geometry);
+            }
+            else
+            {
+                global::StaticNet.Kernels.BatchNormForward(h4_s1, s.Slice(1568 * n + 80, 16), s.Slice(1568 * n + 96, 16), h4_s0, p.Slice(3736, 16), p.Slice(3752, 16), b.Slice(80, 16), b.Slice(96, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_s1BatchStats ? _batchNorm2d4_s1.CountBatch() : 0f, _batchNorm2d4_s1BatchStats);
+            }
 
             // 4 residual sum: h4 [B, 16, 7, 7] = h4_4 + h4_s1
             global::System.Span<float> h4 = a.Slice(28224 * n, batch * 784);
