@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -77,8 +78,14 @@ internal static class PackedGemm
             // so that each thread packs only its share of B (a forward weight stays split the same way).
             bool rowsPay = m >= 2 * threads * Mr, columnsPay = n >= 2 * threads * Nr;
             bool byColumns = columnsPay && !(rowsPay && bCol == 1);
-            if (byColumns || rowsPay)
+            // Whether the split beats the calling thread alone is measured per product on this machine (SplitCalibration).
+            SplitCalibration.Entry? calibration = byColumns || rowsPay
+                ? SplitCalibration.For(SplitCalibration.PackedGemm, m, n, (((long)k * 2 + (aCol == 1 ? 0 : 1)) * 2 + (bCol == 1 ? 1 : 0)) * 4 + (int)start, threads)
+                : null;
+            bool measure = false;
+            if (calibration is not null && calibration.Split(out measure))
             {
+                long begin = measure ? Stopwatch.GetTimestamp() : 0;
                 // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
                 fixed (float* pc = &c, pa = &a, pb = &b, pBias = &bias)
                 {
@@ -86,6 +93,14 @@ internal static class PackedGemm
                     job.Set(pc, pa, aRow, aCol, pb, bRow, bCol, m, n, k, start, pBias, relu, threads, byColumns);
                     WorkerPool.Run(job, threads);
                 }
+                if (measure) calibration.Record(split: true, SplitCalibration.Since(begin));
+                return;
+            }
+            if (measure)
+            {
+                long begin = Stopwatch.GetTimestamp();
+                MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias, relu);
+                calibration!.Record(split: false, SplitCalibration.Since(begin));
                 return;
             }
         }

@@ -234,3 +234,51 @@ public class ThreadingTests
         Assert.StartsWith("The thread count must be from 1 to 256.", e.Message);
     }
 }
+
+/// <summary>SplitCalibration: a product splits across threads only where the split measured clearly faster.</summary>
+public class SplitCalibrationTests
+{
+    /// <summary>Runs the calibration's trials with the given times (ticks) for each way, as a product's call site would.</summary>
+    private static StaticNet.Simd.SplitCalibration.Entry Calibrate(long splitTicks, long aloneTicks)
+    {
+        var entry = new StaticNet.Simd.SplitCalibration.Entry();
+        var ways = new System.Collections.Generic.List<bool>();
+        for (int call = 0; call < 10; call++)
+        {
+            bool split = entry.Split(out bool measure);
+            Assert.True(measure);
+            ways.Add(split);
+            entry.Record(split, split ? splitTicks : aloneTicks);
+        }
+        Assert.Equal([true, false, true, false, true, false, true, false, true, false], ways); // alternating, the split first
+        return entry;
+    }
+
+    [Theory]
+    [InlineData(100, 200, true)]   // the split twice as fast
+    [InlineData(200, 100, false)]  // the split slower (two vCPUs sharing a core)
+    [InlineData(97, 100, false)]   // within 5%: the second core is left free
+    public void The_faster_way_is_kept_and_no_longer_measured(long splitTicks, long aloneTicks, bool splits)
+    {
+        StaticNet.Simd.SplitCalibration.Entry entry = Calibrate(splitTicks, aloneTicks);
+        Assert.Equal(splits, entry.Decision);
+        for (int call = 0; call < 3; call++)
+        {
+            Assert.Equal(splits, entry.Split(out bool measure));
+            Assert.False(measure);
+        }
+    }
+
+    [Fact]
+    public void An_outlier_in_either_way_does_not_decide()
+    {
+        var entry = new StaticNet.Simd.SplitCalibration.Entry();
+        long[] split = [5000, 100, 100, 100, 100], alone = [200, 200, 200, 200, 9];
+        for (int i = 0; i < 5; i++)
+        {
+            entry.Record(true, split[i]);
+            entry.Record(false, alone[i]);
+        }
+        Assert.True(entry.Decision); // medians 100 against 200
+    }
+}

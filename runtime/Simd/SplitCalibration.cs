@@ -1,0 +1,70 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading;
+
+namespace StaticNet.Simd;
+
+/// <summary>
+/// Whether splitting a product across threads pays, decided from what it measures on the machine at hand rather than
+/// from a size threshold tuned on one CPU: a second thread can make a product slower where the two vCPUs share a core
+/// or the product is bound by memory. For each product (a site and its sizes) and thread count, the first calls
+/// alternate between the calling thread alone and the split, timing each, and the faster (the split only if clearly
+/// faster) is kept for the rest of the process. Results do not depend on the choice: every split computes each output
+/// in the same order, so only the time changes. Sizes below a site's own threshold are never split nor measured.
+/// </summary>
+internal static class SplitCalibration
+{
+    /// <summary>Timed calls per way; the median of each decides.</summary>
+    private const int Trials = 5;
+
+    private static readonly ConcurrentDictionary<(int Site, long A, long B, long C, int Threads), Entry> s_entries = new();
+
+    /// <summary>The products a site calls this for, numbered so that two sites with equal sizes keep separate decisions.</summary>
+    public const int PackedGemm = 1, NarrowLinear = 2;
+
+    /// <summary>The calibration of one product at a thread count: created on its first call (the only allocation).</summary>
+    public static Entry For(int site, long a, long b, long c, int threads) =>
+        s_entries.TryGetValue((site, a, b, c, threads), out Entry? entry) ? entry : s_entries.GetOrAdd((site, a, b, c, threads), _ => new Entry());
+
+    internal sealed class Entry
+    {
+        private readonly long[] _alone = new long[Trials], _split = new long[Trials];
+        private int _aloneCount, _splitCount;
+
+        // 0 while measuring, 1 once the split was found faster, -1 once running alone was.
+        private int _decision;
+
+        /// <summary>Whether this call should split; <paramref name="measure"/> says whether to time it and <see cref="Record"/> the result.</summary>
+        public bool Split(out bool measure)
+        {
+            int decision = Volatile.Read(ref _decision);
+            measure = decision == 0;
+            if (!measure) return decision > 0;
+            // Alternate, the split first (a first call also pays for cold caches and buffers, and so does each way's first).
+            return Volatile.Read(ref _splitCount) <= Volatile.Read(ref _aloneCount);
+        }
+
+        /// <summary>Records a timed call (Stopwatch ticks) made the way <paramref name="split"/> says; decides once both ways have their trials.</summary>
+        public void Record(bool split, long ticks)
+        {
+            lock (this)
+            {
+                ref int count = ref split ? ref _splitCount : ref _aloneCount;
+                if (_decision != 0 || count >= Trials) return;
+                (split ? _split : _alone)[count++] = ticks;
+                if (_splitCount < Trials || _aloneCount < Trials) return;
+                Array.Sort(_alone);
+                Array.Sort(_split);
+                // Split only when clearly faster: a tie keeps the second core free for whoever else runs.
+                Volatile.Write(ref _decision, _split[Trials / 2] < _alone[Trials / 2] * 0.95 ? 1 : -1);
+            }
+        }
+
+        /// <summary>The decision for tests and diagnostics: null while measuring, else whether the product splits.</summary>
+        public bool? Decision => Volatile.Read(ref _decision) switch { 0 => null, > 0 => true, _ => false };
+    }
+
+    /// <summary>The ticks elapsed since <paramref name="start"/>, for <see cref="Entry.Record"/>.</summary>
+    public static long Since(long start) => Stopwatch.GetTimestamp() - start;
+}
