@@ -132,13 +132,19 @@ internal sealed class SigmoidThenAvgPoolBackward : BackwardFusion
 }
 
 /// <summary>
-/// A Conv2d and the BatchNorm2d after it (with running statistics): under <c>Infer</c> with the BatchNorm2d in eval mode,
-/// one convolution with the normalisation folded into its weights and bias, as inference engines do (nothing is kept for
-/// Backward, so the convolution's own output is not needed); otherwise both layers run as usual. The convolution's step
-/// declares the flag, skips its own forward when it is set, and the BatchNorm2d's step runs the folded convolution.
+/// A Conv2d and the BatchNorm2d after it (with running statistics), and a ReLU after that if there is one: under
+/// <c>Infer</c> with the BatchNorm2d in eval mode, one convolution with the normalisation folded into its weights and bias
+/// (and the ReLU applied as it stores), as inference engines do: nothing is kept for Backward, so the outputs in between
+/// are not needed. Otherwise the layers run as usual. The convolution's step declares the flag and skips its own forward
+/// when it is set, the BatchNorm2d's too when a ReLU follows, and the last step of the chain runs the folded convolution.
 /// </summary>
 internal static class ConvBatchNormFold
 {
+    /// <summary>Whether step <paramref name="relu"/> is a ReLU right after a folded pair that starts at relu - 2.</summary>
+    public static bool EndsWithRelu(IReadOnlyList<Step> steps, int relu) =>
+        Applies(steps, relu - 2) && relu < steps.Count && steps[relu].Kind == StepKind.Layer && steps[relu].Input == relu - 1
+        && steps[relu].Layer is ActivationModel { Activation: "ReLU" };
+
     /// <summary>Whether steps <paramref name="first"/> and first + 1 are such a pair (the second reading the first's output).</summary>
     public static bool Applies(IReadOnlyList<Step> steps, int first)
     {

@@ -237,24 +237,28 @@ internal static class NetworkEmitter
                 w.Line($"// {Describe(step)}: {c.Output} {Shapes.Batched(layer.OutputShape)}{note}");
                 layer.Kind.EmitForwardSetup(layer, c);
                 w.Line($"{Span} {c.Output} = {Buffer(step, i, "a", c.Input)};");
-                bool foldsNext = ConvBatchNormFold.Applies(steps, i), folded = ConvBatchNormFold.Applies(steps, i - 1);
+                // A Conv2d, BatchNorm2d (and ReLU) that Infer runs as one folded convolution: each step's own forward runs only
+                // when not folded, and the chain's last step runs the folded convolution otherwise.
+                bool foldsNext = ConvBatchNormFold.Applies(steps, i), foldedRelu = ConvBatchNormFold.EndsWithRelu(steps, i);
+                bool foldedNorm = ConvBatchNormFold.Applies(steps, i - 1), normBeforeRelu = foldedNorm && ConvBatchNormFold.EndsWithRelu(steps, i + 1);
+                int conv = foldsNext ? i : foldedNorm ? i - 1 : i - 2;
                 if (foldsNext)
                 {
                     StepContext norm = Context(w, i + 1);
                     w.Line($"bool {ConvBatchNormFold.Flag(step)} = Inferring && !{norm.Module}.Training; // folded into one convolution below");
-                    w.Open($"if (!{ConvBatchNormFold.Flag(step)})");
                 }
-                if (folded)
+                if (foldsNext || normBeforeRelu) w.Open($"if (!{ConvBatchNormFold.Flag(steps[conv])})");
+                else if (foldedNorm || foldedRelu)
                 {
-                    w.Open($"if ({ConvBatchNormFold.Flag(steps[i - 1])})");
-                    Conv2dLayer.EmitFoldedForward(Context(w, i - 1), (BatchNormModel)layer, c);
+                    w.Open($"if ({ConvBatchNormFold.Flag(steps[conv])})");
+                    Conv2dLayer.EmitFoldedForward(Context(w, conv), (BatchNormModel)steps[conv + 1].Layer, Context(w, conv + 1), c, relu: foldedRelu);
                     w.Close();
                     w.Open("else");
                 }
                 ForwardFusion? fromPrevious = Fusions.Forward(steps, plan, i - 1);
                 if (fromPrevious is not null) fromPrevious.Emit(steps[i - 1].Layer, Context(w, i - 1), layer, c);
                 else layer.Kind.EmitForward(layer, c);
-                if (foldsNext || folded) w.Close();
+                if (foldsNext || foldedNorm || foldedRelu) w.Close();
             }
             w.Line();
             w.Line($"{last}.CopyTo(output);");

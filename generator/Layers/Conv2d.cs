@@ -188,11 +188,15 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
 
     /// <summary>
     /// The Conv2d and the BatchNorm2d after it (eval mode, running statistics) as one convolution with the normalisation
-    /// folded into its weights and bias; <paramref name="bn"/> is the BatchNorm2d's step, whose output this writes.
+    /// folded into its weights and bias, written to <paramref name="output"/>'s output: the BatchNorm2d's step, or with
+    /// <paramref name="relu"/> the ReLU's after it, applied as the convolution stores.
     /// </summary>
-    public static void EmitFoldedForward(StepContext conv, BatchNormModel norm, StepContext bn) =>
-        bn.Kernel("Conv2dBatchNormInference", bn.Output, conv.Input, conv.Param("weight"), conv.ParamOrEmpty("bias"), bn.ParamOrEmpty("weight"),
-            bn.ParamOrEmpty("bias"), bn.Buffer("running_mean"), bn.Buffer("running_var"), Code.Real(norm.Eps), "batch", conv.Static(GeometryField));
+    public static void EmitFoldedForward(StepContext conv, BatchNormModel norm, StepContext bn, StepContext output, bool relu) =>
+        output.Kernel("Conv2dBatchNormInference", relu
+            ? [output.Output, conv.Input, conv.Param("weight"), conv.ParamOrEmpty("bias"), bn.ParamOrEmpty("weight"), bn.ParamOrEmpty("bias"),
+                bn.Buffer("running_mean"), bn.Buffer("running_var"), Code.Real(norm.Eps), "batch", conv.Static(GeometryField), "relu: true"]
+            : [output.Output, conv.Input, conv.Param("weight"), conv.ParamOrEmpty("bias"), bn.ParamOrEmpty("weight"), bn.ParamOrEmpty("bias"),
+                bn.Buffer("running_mean"), bn.Buffer("running_var"), Code.Real(norm.Eps), "batch", conv.Static(GeometryField)]);
 
     protected override void EmitBackward(Conv2dModel layer, StepContext c) =>
         c.Kernel("Conv2dBackward", c.InputGradTarget, c.Grad("weight"), c.GradOrEmpty("bias"), c.OutputGrad, c.Input, c.Param("weight"), "batch", c.Static(GeometryField));

@@ -126,18 +126,21 @@ namespace Models
             // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): h1 [B, 16, 7, 7]
             _batchNorm2d1BatchStats = _layer1.Training;
             global::System.Span<float> h1 = a.Slice(2352 * n, batch * 784);
-            if (fold0)
-            {
-                global::StaticNet.Kernels.Conv2dBatchNormInference(h1, x, p.Slice(0, 1152), default, p.Slice(1152, 16), p.Slice(1168, 16), b.Slice(0, 16), b.Slice(16, 16), 1E-05f, batch, _conv2d0Geometry);
-            }
-            else
+            if (!fold0)
             {
                 global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 16), s.Slice(16, 16), h0, p.Slice(1152, 16), p.Slice(1168, 16), b.Slice(0, 16), b.Slice(16, 16), batch, 16, 49, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
             }
 
             // 2 ReLU: h2 [B, 16, 7, 7]
             global::System.Span<float> h2 = a.Slice(3136 * n, batch * 784);
-            global::StaticNet.Kernels.ReluForward(h2, h1);
+            if (fold0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h2, x, p.Slice(0, 1152), default, p.Slice(1152, 16), p.Slice(1168, 16), b.Slice(0, 16), b.Slice(16, 16), 1E-05f, batch, _conv2d0Geometry, relu: true);
+            }
+            else
+            {
+                global::StaticNet.Kernels.ReluForward(h2, h1);
+            }
 
             // 3 Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): h3 [B, 16, 7, 7]
             global::System.Span<float> h3 = a.Slice(3920 * n, batch * 784);

@@ -177,18 +177,21 @@ namespace Models
             // 1 BatchNorm2d(8, eps=1E-05, momentum=0.1): h1 [B, 8, 28, 28]
             _batchNorm2d1BatchStats = _layer1.Training;
             global::System.Span<float> h1 = a.Slice(7056 * n, batch * 6272);
-            if (fold0)
-            {
-                global::StaticNet.Kernels.Conv2dBatchNormInference(h1, x, p.Slice(0, 72), default, p.Slice(72, 8), p.Slice(80, 8), b.Slice(0, 8), b.Slice(8, 8), 1E-05f, batch, _conv2d0Geometry);
-            }
-            else
+            if (!fold0)
             {
                 global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), h0, p.Slice(72, 8), p.Slice(80, 8), b.Slice(0, 8), b.Slice(8, 8), batch, 8, 784, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
             }
 
             // 2 ReLU: h2 [B, 8, 28, 28]
             global::System.Span<float> h2 = a.Slice(13328 * n, batch * 6272);
-            global::StaticNet.Kernels.ReluForward(h2, h1);
+            if (fold0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h2, x, p.Slice(0, 72), default, p.Slice(72, 8), p.Slice(80, 8), b.Slice(0, 8), b.Slice(8, 8), 1E-05f, batch, _conv2d0Geometry, relu: true);
+            }
+            else
+            {
+                global::StaticNet.Kernels.ReluForward(h2, h1);
+            }
 
             // 3 MaxPool2d(kernel_size=2, stride=2, padding=0): h3 [B, 8, 14, 14]
             global::System.Span<float> h3 = a.Slice(19600 * n, batch * 1568);
@@ -207,18 +210,21 @@ namespace Models
             // 4.1 '4.block.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): h4_1 [B, 16, 7, 7]
             _batchNorm2d4_1BatchStats = _batchNorm2d4_1.Training;
             global::System.Span<float> h4_1 = a.Slice(21952 * n, batch * 784);
-            if (fold4_0)
-            {
-                global::StaticNet.Kernels.Conv2dBatchNormInference(h4_1, h3, p.Slice(88, 1152), default, p.Slice(1240, 16), p.Slice(1256, 16), b.Slice(16, 16), b.Slice(32, 16), 1E-05f, batch, _conv2d4_0Geometry);
-            }
-            else
+            if (!fold4_0)
             {
                 global::StaticNet.Kernels.BatchNormForward(h4_1, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), h4_0, p.Slice(1240, 16), p.Slice(1256, 16), b.Slice(16, 16), b.Slice(32, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_1BatchStats ? _batchNorm2d4_1.CountBatch() : 0f, _batchNorm2d4_1BatchStats);
             }
 
             // 4.2 '4.block.2' ReLU: h4_2 [B, 16, 7, 7]
             global::System.Span<float> h4_2 = a.Slice(22736 * n, batch * 784);
-            global::StaticNet.Kernels.ReluForward(h4_2, h4_1);
+            if (fold4_0)
+            {
+                global::StaticNet.Kernels.Conv2dBatchNormInference(h4_2, h3, p.Slice(88, 1152), default, p.Slice(1240, 16), p.Slice(1256, 16), b.Slice(16, 16), b.Slice(32, 16), 1E-05f, batch, _conv2d4_0Geometry, relu: true);
+            }
+            else
+            {
+                global::StaticNet.Kernels.ReluForward(h4_2, h4_1);
+            }
 
             // 4.3 '4.block.3' Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): h4_3 [B, 16, 7, 7]
             global::System.Span<float> h4_3 = a.Slice(23520 * n, batch * 784);
