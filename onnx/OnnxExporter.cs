@@ -95,11 +95,17 @@ internal sealed class OnnxExporter
             case LayerNorm ln:
                 return (LayerNorm(ln, name, x), shape);
             case Conv2d conv:
-                return (Conv(conv, name, x), [conv.Geometry.OutChannels, conv.Geometry.OutHeight, conv.Geometry.OutWidth]);
+                return (Conv(conv, name, x, oneD: false), [conv.Geometry.OutChannels, conv.Geometry.OutHeight, conv.Geometry.OutWidth]);
+            case Conv1d conv:
+                return (Conv(conv, name, x, oneD: true), [conv.Geometry.OutChannels, conv.Geometry.OutWidth]);
             case MaxPool2d pool:
-                return (MaxPool(pool.Geometry, name, x), [pool.Geometry.Channels, pool.Geometry.OutHeight, pool.Geometry.OutWidth]);
+                return (MaxPool(pool.Geometry, name, x, oneD: false), [pool.Geometry.Channels, pool.Geometry.OutHeight, pool.Geometry.OutWidth]);
+            case MaxPool1d pool:
+                return (MaxPool(pool.Geometry, name, x, oneD: true), [pool.Geometry.Channels, pool.Geometry.OutWidth]);
             case AvgPool2d pool:
-                return (AvgPool(pool, name, x), [pool.Geometry.Channels, pool.Geometry.OutHeight, pool.Geometry.OutWidth]);
+                return (AvgPool(pool.Geometry, pool.CountIncludePad, pool.DivisorOverride, name, x, oneD: false), [pool.Geometry.Channels, pool.Geometry.OutHeight, pool.Geometry.OutWidth]);
+            case AvgPool1d pool:
+                return (AvgPool(pool.Geometry, pool.CountIncludePad, 0, name, x, oneD: true), [pool.Geometry.Channels, pool.Geometry.OutWidth]);
             case AdaptiveAvgPool2d pool:
                 return (Adaptive(name, x, shape, pool.OutputH, pool.OutputW, max: false), [shape[0], pool.OutputH, pool.OutputW]);
             case AdaptiveMaxPool2d pool:
@@ -184,26 +190,37 @@ internal sealed class OnnxExporter
         return _g.Node("LayerNormalization", inputs, name, GraphBuilder.Int("axis", -ln.NormalizedShape.Count), GraphBuilder.Float("epsilon", ln.Eps));
     }
 
-    /// <summary>Conv with explicit pads: the padding before as declared, after as the output size needs (PyTorch's "same" pads more after).</summary>
-    private string Conv(Conv2d conv, string name, string x)
+    /// <summary>
+    /// Conv with explicit pads: the padding before as declared, after as the output size needs (PyTorch's "same" pads
+    /// more after). A Conv1d (height 1 in its geometry) is a Conv with one spatial axis.
+    /// </summary>
+    private string Conv(ConvNd conv, string name, string x, bool oneD)
     {
         Conv2dGeometry g = conv.Geometry;
         long bottom = After(g.InHeight, g.OutHeight, g.KernelH, g.StrideH, g.DilationH, g.PadTop), right = After(g.InWidth, g.OutWidth, g.KernelW, g.StrideW, g.DilationW, g.PadLeft);
         string[] inputs = conv.Bias is null ? [x, name + ".weight"] : [x, name + ".weight", name + ".bias"];
         return _g.Node("Conv", inputs, name,
-            GraphBuilder.Ints("kernel_shape", g.KernelH, g.KernelW), GraphBuilder.Ints("strides", g.StrideH, g.StrideW),
-            GraphBuilder.Ints("pads", g.PadTop, g.PadLeft, bottom, right), GraphBuilder.Ints("dilations", g.DilationH, g.DilationW),
+            Axes("kernel_shape", oneD, g.KernelH, g.KernelW), Axes("strides", oneD, g.StrideH, g.StrideW),
+            Pads(oneD, g.PadTop, g.PadLeft, bottom, right), Axes("dilations", oneD, g.DilationH, g.DilationW),
             GraphBuilder.Int("group", g.Groups));
     }
 
     /// <summary>MaxPool without ceil mode: PyTorch's output size is reached by padding after as far as its last window needs (padding is -infinity either way).</summary>
-    private string MaxPool(Pool2dGeometry g, string name, string x)
+    private string MaxPool(Pool2dGeometry g, string name, string x, bool oneD)
     {
         long bottom = After(g.InHeight, g.OutHeight, g.KernelH, g.StrideH, g.DilationH, g.PadTop), right = After(g.InWidth, g.OutWidth, g.KernelW, g.StrideW, g.DilationW, g.PadLeft);
         return _g.Node("MaxPool", [x], name,
-            GraphBuilder.Ints("kernel_shape", g.KernelH, g.KernelW), GraphBuilder.Ints("strides", g.StrideH, g.StrideW),
-            GraphBuilder.Ints("pads", g.PadTop, g.PadLeft, bottom, right), GraphBuilder.Ints("dilations", g.DilationH, g.DilationW));
+            Axes("kernel_shape", oneD, g.KernelH, g.KernelW), Axes("strides", oneD, g.StrideH, g.StrideW),
+            Pads(oneD, g.PadTop, g.PadLeft, bottom, right), Axes("dilations", oneD, g.DilationH, g.DilationW));
     }
+
+    /// <summary>A per-axis attribute: (height, width), or the width alone for a 1-d layer.</summary>
+    private static AttributeProto Axes(string name, bool oneD, long height, long width) =>
+        oneD ? GraphBuilder.Ints(name, width) : GraphBuilder.Ints(name, height, width);
+
+    /// <summary>ONNX's pads: the begins of every spatial axis, then the ends.</summary>
+    private static AttributeProto Pads(bool oneD, long top, long left, long bottom, long right) =>
+        oneD ? GraphBuilder.Ints("pads", left, right) : GraphBuilder.Ints("pads", top, left, bottom, right);
 
     /// <summary>
     /// AveragePool with PyTorch's divisors. PyTorch counts padding only as far as the declared padding (a ceil-mode
@@ -211,23 +228,22 @@ internal sealed class OnnxExporter
     /// is made real with a Pad node, and AveragePool then excludes its own pads (the overhang). A divisor override is
     /// the sum (the average with every pad counted, times the window) over the override.
     /// </summary>
-    private string AvgPool(AvgPool2d pool, string name, string x)
+    private string AvgPool(Pool2dGeometry g, bool countIncludePad, int divisorOverride, string name, string x, bool oneD)
     {
-        Pool2dGeometry g = pool.Geometry;
-        bool padsCount = pool.CountIncludePad || pool.DivisorOverride > 0;
+        bool padsCount = countIncludePad || divisorOverride > 0;
         int top = g.PadTop, left = g.PadLeft, height = g.InHeight, width = g.InWidth;
         if (padsCount && (top > 0 || left > 0))
         {
-            string pads = _g.Constant("pads", [0L, 0, top, left, 0, 0, top, left], 8);
+            string pads = oneD ? _g.Constant("pads", [0L, 0, left, 0, 0, left], 6) : _g.Constant("pads", [0L, 0, top, left, 0, 0, top, left], 8);
             x = _g.Node("Pad", [x, pads], name + ".pad", new AttributeProto { Name = "mode", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("constant") });
             (height, width, top, left) = (height + 2 * top, width + 2 * left, 0, 0);
         }
         long bottom = After(height, g.OutHeight, g.KernelH, g.StrideH, 1, top), right = After(width, g.OutWidth, g.KernelW, g.StrideW, 1, left);
-        string average = _g.Node("AveragePool", [x], pool.DivisorOverride > 0 ? name + ".average" : name,
-            GraphBuilder.Ints("kernel_shape", g.KernelH, g.KernelW), GraphBuilder.Ints("strides", g.StrideH, g.StrideW),
-            GraphBuilder.Ints("pads", top, left, bottom, right), GraphBuilder.Int("count_include_pad", pool.DivisorOverride > 0 ? 1 : 0));
-        if (pool.DivisorOverride <= 0) return average;
-        return _g.Node("Mul", [average, _g.Constant("window_over_divisor", [(float)(g.KernelH * g.KernelW) / pool.DivisorOverride])], name);
+        string average = _g.Node("AveragePool", [x], divisorOverride > 0 ? name + ".average" : name,
+            Axes("kernel_shape", oneD, g.KernelH, g.KernelW), Axes("strides", oneD, g.StrideH, g.StrideW),
+            Pads(oneD, top, left, bottom, right), GraphBuilder.Int("count_include_pad", divisorOverride > 0 ? 1 : 0));
+        if (divisorOverride <= 0) return average;
+        return _g.Node("Mul", [average, _g.Constant("window_over_divisor", [(float)(g.KernelH * g.KernelW) / divisorOverride])], name);
     }
 
     /// <summary>Global pooling for a 1 x 1 output; a plain pooling where the bins are equal (input divisible by output).</summary>

@@ -74,7 +74,7 @@ internal sealed class LinearThenRelu : ForwardFusion
     }
 }
 
-/// <summary>A Conv2d and the ReLU after it: max(v, 0) applied as the convolution's output tiles are stored.</summary>
+/// <summary>A Conv2d (or Conv1d) and the ReLU after it: max(v, 0) applied as the convolution's output tiles are stored.</summary>
 internal sealed class Conv2dThenRelu : ForwardFusion
 {
     public override bool Matches(LayerModel first, LayerModel second) =>
@@ -132,8 +132,8 @@ internal sealed class SigmoidThenAvgPoolBackward : BackwardFusion
 }
 
 /// <summary>
-/// A Conv2d and the BatchNorm2d after it (with running statistics), and a ReLU after that if there is one: under
-/// <c>Infer</c> with the BatchNorm2d in eval mode, one convolution with the normalisation folded into its weights and bias
+/// A Conv2d and the BatchNorm2d after it (with running statistics; a Conv1d and a BatchNorm1d likewise, as the same
+/// per-channel arithmetic), and a ReLU after that if there is one: under <c>Infer</c> with the BatchNorm in eval mode, one convolution with the normalisation folded into its weights and bias
 /// (and the ReLU applied as it stores), as inference engines do: nothing is kept for Backward, so the outputs in between
 /// are not needed. Otherwise the layers run as usual. The convolution's step declares the flag and skips its own forward
 /// when it is set, the BatchNorm2d's too when a ReLU follows, and the last step of the chain runs the folded convolution.
@@ -151,7 +151,7 @@ internal static class ConvBatchNormFold
         if (first < 0 || first + 1 >= steps.Count) return false;
         Step a = steps[first], b = steps[first + 1];
         return a.Kind == StepKind.Layer && b.Kind == StepKind.Layer && b.Input == first
-            && a.Layer is Conv2dModel && b.Layer is BatchNormModel { Dims: 2, TrackRunningStats: true };
+            && a.Layer is Conv2dModel && b.Layer is BatchNormModel { TrackRunningStats: true };
     }
 
     /// <summary>The local that says whether the pair starting at <paramref name="conv"/> runs folded.</summary>

@@ -12,7 +12,7 @@ internal sealed record Conv2dArguments(
     int? InChannels, int OutChannels, int KernelSize, int KernelH, int KernelW, int Stride, int? StrideH, int? StrideW,
     object? Padding, int? PaddingH, int? PaddingW, int Dilation, int? DilationH, int? DilationW, int Groups, bool Bias) : LayerArguments;
 
-/// <summary>A 2-D convolution over [C, H, W] per sample.</summary>
+/// <summary>A 2-D convolution over [C, H, W] per sample, or (<paramref name="OneD"/>) a 1-D one over [C, L] run as height 1.</summary>
 /// <param name="InChannels">in_channels: the channels that arrive.</param>
 /// <param name="OutChannels">out_channels.</param>
 /// <param name="KernelH">The kernel's height.</param>
@@ -25,30 +25,39 @@ internal sealed record Conv2dArguments(
 /// <param name="DilationW">The horizontal dilation.</param>
 /// <param name="Groups">groups.</param>
 /// <param name="Bias">Whether it has a bias.</param>
-/// <param name="Padding">The padding as PyTorch's repr shows it: <c>(2, 2)</c> or <c>same</c>.</param>
+/// <param name="Padding">The padding as PyTorch's repr shows it: <c>(2, 2)</c>, <c>(2,)</c> or <c>same</c>.</param>
+/// <param name="OneD">A Conv1d: height, kernel height, strides and dilation in height 1, no padding in height.</param>
 internal sealed record Conv2dModel(
     int InChannels, int OutChannels, int KernelH, int KernelW, int StrideH, int StrideW, int PadTop, int PadLeft,
-    int DilationH, int DilationW, int Groups, bool Bias, string Padding) : LayerModel
+    int DilationH, int DilationW, int Groups, bool Bias, string Padding, bool OneD = false) : LayerModel
 {
-    public override LayerKind Kind => Conv2dLayer.Instance;
+    public override LayerKind Kind => OneD ? Conv2dLayer.OneDimensional : Conv2dLayer.Instance;
 
     /// <summary>The kernels' <c>Conv2dGeometry</c> constructor call.</summary>
-    public string Geometry => "new global::StaticNet.Conv2dGeometry(" + Code.Ints([InChannels, InputShape[1], InputShape[2], OutChannels, OutputShape[1], OutputShape[2],
+    public string Geometry => "new global::StaticNet.Conv2dGeometry(" + Code.Ints([InChannels, .. Plane(InputShape), OutChannels, .. Plane(OutputShape),
         KernelH, KernelW, StrideH, StrideW, PadTop, PadLeft, DilationH, DilationW, Groups]) + ")";
+
+    /// <summary>Height and width of a per-sample shape: [C, H, W], or [C, L] as height 1.</summary>
+    private int[] Plane(EquatableArray<int> shape) => OneD ? [1, shape[1]] : [shape[1], shape[2]];
 }
 
 /// <summary>
 /// torch.nn.Conv2d with zero padding: per sample, the weight times the patch matrix (Kernels.Conv2dForward / Backward on
 /// the packed GEMM). Output size floor((H + padding - dilation (k - 1) - 1) / stride + 1); "same" pads d (k - 1) in all,
-/// the smaller half before, as PyTorch does.
+/// the smaller half before, as PyTorch does. torch.nn.Conv1d is the same layer over [C, L], run as a Conv2d of height 1
+/// (the kernels see a plane of one row); only its shapes, weight [out, in / groups, k] and names differ.
 /// </summary>
 internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
 {
-    public static readonly Conv2dLayer Instance = new();
+    public static readonly Conv2dLayer Instance = new(oneD: false);
+    public static readonly Conv2dLayer OneDimensional = new(oneD: true);
 
     private const string GeometryField = "Geometry";
+    private readonly bool _oneD;
 
-    public override string Name => "Conv2d";
+    private Conv2dLayer(bool oneD) => _oneD = oneD;
+
+    public override string Name => _oneD ? "Conv1d" : "Conv2d";
 
     public override LayerArguments Read(AttributeArguments a)
     {
@@ -64,12 +73,13 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
 
     protected override Conv2dModel? Infer(Conv2dArguments arguments, InferenceContext context)
     {
-        EquatableArray<int> input = context.Input;
-        if (input.Count != 3)
+        EquatableArray<int> given = context.Input;
+        if (given.Count != (_oneD ? 2 : 3))
         {
-            context.WrongRank("[C, H, W] per sample");
+            context.WrongRank(_oneD ? "[C, L] per sample" : "[C, H, W] per sample");
             return null;
         }
+        EquatableArray<int> input = _oneD ? new[] { given[0], 1, given[1] }.ToEquatableArray() : given;
         int inChannels = input[0], outPosition = arguments.InChannels is null ? 0 : 1;
         if (arguments.InChannels is int stated)
         {
@@ -80,6 +90,7 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
             }
         }
         if (arguments.OutChannels <= 0) context.NonPositive(outPosition, "out_channels", arguments.OutChannels);
+        if (_oneD) arguments = arguments with { KernelH = 1, StrideH = 1, DilationH = 1 };
         int kh = arguments.KernelH > 0 ? arguments.KernelH : arguments.KernelSize, kw = arguments.KernelW > 0 ? arguments.KernelW : arguments.KernelSize;
         int sh = arguments.StrideH ?? arguments.Stride, sw = arguments.StrideW ?? arguments.Stride;
         int dh = arguments.DilationH ?? arguments.Dilation, dw = arguments.DilationW ?? arguments.Dilation;
@@ -106,23 +117,26 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
         int outH = Windows.Output(input[1], p.top + p.bottom, kh, dh, sh), outW = Windows.Output(input[2], p.left + p.right, kw, dw, sw);
         if (outH < 1 || outW < 1)
         {
+            string window = Text(dw * (kw - 1) + 1), padded = Text(input[2] + p.left + p.right);
             context.Error(DiagnosticDescriptors.KernelTooLargeId, ShapeError.WholeAttribute, context.Label, "kernel",
-                $"{Text(dh * (kh - 1) + 1)} x {Text(dw * (kw - 1) + 1)}", $"{Text(input[1] + p.top + p.bottom)} x {Text(input[2] + p.left + p.right)}");
+                _oneD ? window : $"{Text(dh * (kh - 1) + 1)} x {window}", _oneD ? padded : $"{Text(input[1] + p.top + p.bottom)} x {padded}");
             return null;
         }
         int patch = inChannels / arguments.Groups * kh * kw;
         if (!context.Fits((long)arguments.OutChannels * patch) || !context.Fits((long)arguments.OutChannels * outH * outW)) return null;
-        var parameters = new[] { new TensorSlot("weight", new[] { arguments.OutChannels, inChannels / arguments.Groups, kh, kw }.ToEquatableArray()) }.ToList();
+        int[] weight = _oneD ? [arguments.OutChannels, inChannels / arguments.Groups, kw] : [arguments.OutChannels, inChannels / arguments.Groups, kh, kw];
+        var parameters = new[] { new TensorSlot("weight", weight.ToEquatableArray()) }.ToList();
         if (arguments.Bias) parameters.Add(new TensorSlot("bias", new[] { arguments.OutChannels }.ToEquatableArray()));
-        return new Conv2dModel(inChannels, arguments.OutChannels, kh, kw, sh, sw, p.top, p.left, dh, dw, arguments.Groups, arguments.Bias, p.padding)
+        string padding = _oneD && p.padding.StartsWith("(", System.StringComparison.Ordinal) ? $"({Text(p.left)},)" : p.padding;
+        return new Conv2dModel(inChannels, arguments.OutChannels, kh, kw, sh, sw, p.top, p.left, dh, dw, arguments.Groups, arguments.Bias, padding, _oneD)
         {
-            OutputShape = new[] { arguments.OutChannels, outH, outW }.ToEquatableArray(),
+            OutputShape = (_oneD ? new[] { arguments.OutChannels, outW } : new[] { arguments.OutChannels, outH, outW }).ToEquatableArray(),
             Parameters = parameters.ToEquatableArray(),
         };
     }
 
     /// <summary>The padding on each side, and as PyTorch's repr shows it; reports and returns null when it is invalid.</summary>
-    private static (int, int, int, int, string)? Padding(Conv2dArguments a, int kh, int kw, int sh, int sw, int dh, int dw, InferenceContext context)
+    private (int, int, int, int, string)? Padding(Conv2dArguments a, int kh, int kw, int sh, int sw, int dh, int dw, InferenceContext context)
     {
         if (a.Padding is string text && a.PaddingH is null && a.PaddingW is null)
         {
@@ -134,7 +148,7 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
             }
             if (sh != 1 || sw != 1)
             {
-                context.NamedError(DiagnosticDescriptors.SamePaddingStrideId, "Padding", context.Label, sh == sw ? Text(sh) : $"({Text(sh)}, {Text(sw)})");
+                context.NamedError(DiagnosticDescriptors.SamePaddingStrideId, "Padding", context.Label, sh == sw || _oneD ? Text(sw) : $"({Text(sh)}, {Text(sw)})");
                 return null;
             }
             int totalH = dh * (kh - 1), totalW = dw * (kw - 1);
@@ -146,7 +160,7 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
             context.InvalidNamed("Padding", $"padding must be a number, \"same\" or \"valid\", but it is {a.Padding ?? "null"}");
             return null;
         }
-        int ph = a.PaddingH ?? symmetric, pw = a.PaddingW ?? symmetric;
+        int ph = _oneD ? 0 : a.PaddingH ?? symmetric, pw = a.PaddingW ?? symmetric;
         if (ph < 0 || pw < 0)
         {
             context.InvalidNamed(a.PaddingH is not null && ph < 0 ? "PaddingH" : a.PaddingW is not null && pw < 0 ? "PaddingW" : "Padding",
@@ -160,7 +174,7 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
         new[] { new StaticField(GeometryField, "global::StaticNet.Conv2dGeometry", ((Conv2dModel)layer).Geometry) }.ToEquatableArray();
 
     protected override string Construct(Conv2dModel layer, ConstructContext c) =>
-        $"new global::StaticNet.Conv2d({layer.Geometry}, \"{layer.Padding}\", {c.Parameter("weight")}, {c.Parameter("bias")})";
+        $"new global::StaticNet.{Name}({layer.Geometry}, \"{layer.Padding}\", {c.Parameter("weight")}, {c.Parameter("bias")})";
 
     public override long MultiplyAdds(LayerModel layer)
     {
@@ -170,6 +184,15 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
 
     protected override string Describe(Conv2dModel layer)
     {
+        if (layer.OneD)
+        {
+            string line = $"({Text(layer.InChannels)}, {Text(layer.OutChannels)}, kernel_size=({Text(layer.KernelW)},)";
+            if (layer.StrideW != 1) line += $", stride=({Text(layer.StrideW)},)";
+            if (layer.Padding != "(0,)") line += ", padding=" + layer.Padding;
+            if (layer.DilationW != 1) line += $", dilation=({Text(layer.DilationW)},)";
+            if (layer.Groups != 1) line += ", groups=" + Text(layer.Groups);
+            return line + (layer.Bias ? ")" : ", bias=False)");
+        }
         string text = $"({Text(layer.InChannels)}, {Text(layer.OutChannels)}, kernel_size=({Text(layer.KernelH)}, {Text(layer.KernelW)})";
         if (layer.StrideH != 1 || layer.StrideW != 1) text += $", stride=({Text(layer.StrideH)}, {Text(layer.StrideW)})";
         if (layer.Padding != "(0, 0)") text += ", padding=" + layer.Padding;

@@ -8,7 +8,7 @@ namespace StaticNet.Generator.Layers;
 /// <summary>[MaxPool2d(k)] / [AvgPool2d(k)] (or (kH, kW)) with their named arguments as written.</summary>
 internal sealed record Pool2dArguments(int KernelH, int KernelW, int Stride, int Padding, int Dilation, bool CeilMode, bool CountIncludePad, int DivisorOverride) : LayerArguments;
 
-/// <summary>A max or average pooling over [C, H, W] per sample.</summary>
+/// <summary>A max or average pooling over [C, H, W] per sample, or (<paramref name="OneD"/>) over [C, L] run as height 1.</summary>
 /// <param name="Max">Max pooling (else average).</param>
 /// <param name="KernelH">The window's height.</param>
 /// <param name="KernelW">The window's width.</param>
@@ -19,71 +19,85 @@ internal sealed record Pool2dArguments(int KernelH, int KernelW, int Stride, int
 /// <param name="CeilMode">Whether the output size rounds up.</param>
 /// <param name="CountIncludePad">Average pooling: whether padding counts in the divisor.</param>
 /// <param name="DivisorOverride">Average pooling: a fixed divisor, or 0.</param>
+/// <param name="OneD">MaxPool1d / AvgPool1d: window, stride and dilation 1 in height, padding and dilation along the length only.</param>
 internal sealed record Pool2dModel(bool Max, int KernelH, int KernelW, int StrideH, int StrideW, int Padding, int Dilation, bool CeilMode,
-    bool CountIncludePad, int DivisorOverride) : LayerModel
+    bool CountIncludePad, int DivisorOverride, bool OneD = false) : LayerModel
 {
-    public override LayerKind Kind => Max ? Pool2dLayer.MaxPool : Pool2dLayer.AvgPool;
+    public override LayerKind Kind => (Max, OneD) switch
+    {
+        (true, false) => Pool2dLayer.MaxPool,
+        (false, false) => Pool2dLayer.AvgPool,
+        (true, true) => Pool2dLayer.MaxPool1d,
+        (false, true) => Pool2dLayer.AvgPool1d,
+    };
 
     /// <summary>The kernels' <c>Pool2dGeometry</c> constructor call.</summary>
-    public string Geometry => "new global::StaticNet.Pool2dGeometry(" + Code.Ints([InputShape[0], InputShape[1], InputShape[2], OutputShape[1], OutputShape[2],
-        KernelH, KernelW, StrideH, StrideW, Padding, Padding, Dilation, Dilation]) + ")";
+    public string Geometry => "new global::StaticNet.Pool2dGeometry(" + Code.Ints(OneD
+        ? [InputShape[0], 1, InputShape[1], 1, OutputShape[1], 1, KernelW, 1, StrideW, 0, Padding, 1, Dilation]
+        : [InputShape[0], InputShape[1], InputShape[2], OutputShape[1], OutputShape[2], KernelH, KernelW, StrideH, StrideW, Padding, Padding, Dilation, Dilation]) + ")";
 }
 
 /// <summary>
 /// torch.nn.MaxPool2d and AvgPool2d. Max pooling saves each output's argmax for backward; average pooling follows
 /// PyTorch's divisor rules (count_include_pad, divisor_override). Padding is at most half the (dilated) window.
+/// MaxPool1d and AvgPool1d are the same layers over [C, L], run with height 1 (AvgPool1d has no divisor_override).
 /// </summary>
 internal sealed class Pool2dLayer : LayerKind<Pool2dArguments, Pool2dModel>
 {
-    public static readonly Pool2dLayer MaxPool = new(max: true);
-    public static readonly Pool2dLayer AvgPool = new(max: false);
+    public static readonly Pool2dLayer MaxPool = new(max: true, oneD: false);
+    public static readonly Pool2dLayer AvgPool = new(max: false, oneD: false);
+    public static readonly Pool2dLayer MaxPool1d = new(max: true, oneD: true);
+    public static readonly Pool2dLayer AvgPool1d = new(max: false, oneD: true);
 
     private const string GeometryField = "Geometry";
-    private readonly bool _max;
+    private readonly bool _max, _oneD;
 
-    private Pool2dLayer(bool max) => _max = max;
+    private Pool2dLayer(bool max, bool oneD) => (_max, _oneD) = (max, oneD);
 
-    public override string Name => _max ? "MaxPool2d" : "AvgPool2d";
+    public override string Name => (_max ? "MaxPool" : "AvgPool") + (_oneD ? "1d" : "2d");
 
     public override LayerArguments Read(AttributeArguments a)
     {
         int[] kernel = a.Ints();
+        if (_oneD) kernel = [1, kernel.Length > 0 ? kernel[0] : 0];
         return new Pool2dArguments(kernel.Length > 0 ? kernel[0] : 0, kernel.Length > 1 ? kernel[1] : kernel.Length > 0 ? kernel[0] : 0,
             a.Int("Stride", 0), a.Int("Padding", 0), a.Int("Dilation", 1), a.Bool("CeilMode", false), a.Bool("CountIncludePad", true), a.Int("DivisorOverride", 0));
     }
 
     protected override Pool2dModel? Infer(Pool2dArguments a, InferenceContext context)
     {
-        EquatableArray<int> input = context.Input;
-        if (input.Count != 3)
+        EquatableArray<int> given = context.Input;
+        if (given.Count != (_oneD ? 2 : 3))
         {
-            context.WrongRank("[C, H, W] per sample");
+            context.WrongRank(_oneD ? "[C, L] per sample" : "[C, H, W] per sample");
             return null;
         }
+        EquatableArray<int> input = _oneD ? new[] { given[0], 1, given[1] }.ToEquatableArray() : given;
         if (a.KernelH <= 0) context.NonPositive(0, "kernel_size", a.KernelH);
-        if (a.KernelW <= 0 && a.KernelW != a.KernelH) context.NonPositive(1, "kernel_size", a.KernelW);
+        if (a.KernelW <= 0 && a.KernelW != a.KernelH) context.NonPositive(_oneD ? 0 : 1, "kernel_size", a.KernelW);
         if (a.Stride < 0) context.NamedError(DiagnosticDescriptors.NonPositiveSizeId, "Stride", "stride", context.Label, Text(a.Stride));
         if (a.Dilation <= 0) context.NamedError(DiagnosticDescriptors.NonPositiveSizeId, "Dilation", "dilation", context.Label, Text(a.Dilation));
         if (a.Padding < 0) context.InvalidNamed("Padding", $"padding must not be negative, but it is {Text(a.Padding)}");
         if (a.DivisorOverride < 0) context.InvalidNamed("DivisorOverride", $"divisor_override must be positive (or 0 for none), but it is {Text(a.DivisorOverride)}");
         if (context.HasErrors) return null;
-        int effectiveH = a.Dilation * (a.KernelH - 1) + 1, effectiveW = a.Dilation * (a.KernelW - 1) + 1;
+        int effectiveH = _oneD ? int.MaxValue : a.Dilation * (a.KernelH - 1) + 1, effectiveW = a.Dilation * (a.KernelW - 1) + 1;
         if (a.Padding > effectiveH / 2 || a.Padding > effectiveW / 2)
         {
             context.NamedError(DiagnosticDescriptors.PoolPaddingId, "Padding", context.Label, Text(a.Padding), Text(System.Math.Min(effectiveH, effectiveW) / 2));
             return null;
         }
-        int sh = a.Stride == 0 ? a.KernelH : a.Stride, sw = a.Stride == 0 ? a.KernelW : a.Stride;
-        int outH = Windows.Pooled(input[1], a.Padding, a.KernelH, a.Dilation, sh, a.CeilMode);
+        int sh = _oneD ? 1 : a.Stride == 0 ? a.KernelH : a.Stride, sw = a.Stride == 0 ? a.KernelW : a.Stride;
+        int outH = _oneD ? 1 : Windows.Pooled(input[1], a.Padding, a.KernelH, a.Dilation, sh, a.CeilMode);
         int outW = Windows.Pooled(input[2], a.Padding, a.KernelW, a.Dilation, sw, a.CeilMode);
         if (outH < 1 || outW < 1)
         {
+            string padded = Text(input[2] + 2 * a.Padding);
             context.Error(DiagnosticDescriptors.KernelTooLargeId, ShapeError.WholeAttribute, context.Label, "pooling",
-                $"{Text(effectiveH)} x {Text(effectiveW)}", $"{Text(input[1] + 2 * a.Padding)} x {Text(input[2] + 2 * a.Padding)}");
+                _oneD ? Text(effectiveW) : $"{Text(effectiveH)} x {Text(effectiveW)}", _oneD ? padded : $"{Text(input[1] + 2 * a.Padding)} x {padded}");
             return null;
         }
-        var output = new[] { input[0], outH, outW }.ToEquatableArray();
-        return new Pool2dModel(_max, a.KernelH, a.KernelW, sh, sw, a.Padding, _max ? a.Dilation : 1, a.CeilMode, a.CountIncludePad, a.DivisorOverride)
+        var output = (_oneD ? new[] { input[0], outW } : new[] { input[0], outH, outW }).ToEquatableArray();
+        return new Pool2dModel(_max, a.KernelH, a.KernelW, sh, sw, a.Padding, _max ? a.Dilation : 1, a.CeilMode, a.CountIncludePad, a.DivisorOverride, _oneD)
         {
             OutputShape = output,
             Saved = _max ? new[] { new SavedSlot("argmax", Shapes.Size(output), 0) }.ToEquatableArray() : EquatableArray<SavedSlot>.Empty,
@@ -94,11 +108,22 @@ internal sealed class Pool2dLayer : LayerKind<Pool2dArguments, Pool2dModel>
         new[] { new StaticField(GeometryField, "global::StaticNet.Pool2dGeometry", ((Pool2dModel)layer).Geometry) }.ToEquatableArray();
 
     protected override string Construct(Pool2dModel layer, ConstructContext c) => _max
-        ? $"new global::StaticNet.MaxPool2d({layer.Geometry}, {Bool(layer.CeilMode)})"
-        : $"new global::StaticNet.AvgPool2d({layer.Geometry}, {Bool(layer.CeilMode)}, {Bool(layer.CountIncludePad)}, {Text(layer.DivisorOverride)})";
+        ? $"new global::StaticNet.{Name}({layer.Geometry}, {Bool(layer.CeilMode)})"
+        : _oneD
+            ? $"new global::StaticNet.AvgPool1d({layer.Geometry}, {Bool(layer.CeilMode)}, {Bool(layer.CountIncludePad)})"
+            : $"new global::StaticNet.AvgPool2d({layer.Geometry}, {Bool(layer.CeilMode)}, {Bool(layer.CountIncludePad)}, {Text(layer.DivisorOverride)})";
 
     protected override string Describe(Pool2dModel layer)
     {
+        if (layer.OneD)
+        {
+            string line = _max
+                ? $"(kernel_size={Text(layer.KernelW)}, stride={Text(layer.StrideW)}, padding={Text(layer.Padding)}, dilation={Text(layer.Dilation)}"
+                : $"(kernel_size=({Text(layer.KernelW)},), stride=({Text(layer.StrideW)},), padding=({Text(layer.Padding)},)";
+            if (layer.CeilMode) line += ", ceil_mode=True";
+            if (!_max && !layer.CountIncludePad) line += ", count_include_pad=False";
+            return line + ")";
+        }
         string kernel = layer.KernelH == layer.KernelW ? Text(layer.KernelH) : $"({Text(layer.KernelH)}, {Text(layer.KernelW)})";
         string stride = layer.StrideH == layer.StrideW ? Text(layer.StrideH) : $"({Text(layer.StrideH)}, {Text(layer.StrideW)})";
         string text = $"(kernel_size={kernel}, stride={stride}, padding={Text(layer.Padding)}";

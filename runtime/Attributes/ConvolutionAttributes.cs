@@ -65,6 +65,47 @@ public sealed class Conv2dAttribute : LayerAttribute
     public bool Bias { get; set; } = true;
 }
 
+/// <summary>
+/// torch.nn.Conv1d over [C, L] per sample: out_channels positional (in_channels inferred from the shape that arrives, or
+/// stated first and checked), the rest named as in PyTorch. Weight [out, in / groups, k]; padding with zeros.
+/// </summary>
+public sealed class Conv1dAttribute : LayerAttribute
+{
+    /// <summary>A convolution whose in_channels is the channel count of the shape that arrives.</summary>
+    public Conv1dAttribute(int outChannels) => OutChannels = outChannels;
+
+    /// <summary>A convolution whose in_channels is stated, and checked against the shape that arrives at compile time.</summary>
+    public Conv1dAttribute(int inChannels, int outChannels)
+    {
+        InChannels = inChannels;
+        OutChannels = outChannels;
+    }
+
+    /// <summary>The stated in_channels, or 0 when it is inferred.</summary>
+    public int InChannels { get; }
+
+    /// <summary>out_channels.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>kernel_size. Required.</summary>
+    public int KernelSize { get; set; }
+
+    /// <summary>stride (1 by default).</summary>
+    public int Stride { get; set; } = 1;
+
+    /// <summary>padding: an int (0 by default), or "same" (stride 1 only) or "valid", as in PyTorch.</summary>
+    public object? Padding { get; set; } = 0;
+
+    /// <summary>dilation (1 by default).</summary>
+    public int Dilation { get; set; } = 1;
+
+    /// <summary>groups: in_channels and out_channels must both be divisible by it (1 by default).</summary>
+    public int Groups { get; set; } = 1;
+
+    /// <summary>Whether the layer has a bias (true by default).</summary>
+    public bool Bias { get; set; } = true;
+}
+
 /// <summary>torch.nn.MaxPool2d over [C, H, W] per sample: the largest value of each window (the first, on ties; NaN wins).</summary>
 public sealed class MaxPool2dAttribute : LayerAttribute
 {
@@ -122,6 +163,44 @@ public sealed class AvgPool2dAttribute : LayerAttribute
 
     /// <summary>A fixed divisor instead of the window's size; 0 (the default) for none.</summary>
     public int DivisorOverride { get; set; }
+}
+
+/// <summary>torch.nn.MaxPool1d over [C, L] per sample: the largest value of each window (the first, on ties; NaN wins).</summary>
+public sealed class MaxPool1dAttribute(int kernelSize) : LayerAttribute
+{
+    /// <summary>The window's length.</summary>
+    public int KernelSize { get; } = kernelSize;
+
+    /// <summary>stride; the kernel size by default.</summary>
+    public int Stride { get; set; }
+
+    /// <summary>Implicit -infinity padding on each side, at most half the (dilated) window (0 by default).</summary>
+    public int Padding { get; set; }
+
+    /// <summary>dilation (1 by default).</summary>
+    public int Dilation { get; set; } = 1;
+
+    /// <summary>Whether the output size rounds up (a last window starting in the right padding is still dropped).</summary>
+    public bool CeilMode { get; set; }
+}
+
+/// <summary>torch.nn.AvgPool1d over [C, L] per sample: the mean of each window, with PyTorch's divisor rules (it has no divisor_override).</summary>
+public sealed class AvgPool1dAttribute(int kernelSize) : LayerAttribute
+{
+    /// <summary>The window's length.</summary>
+    public int KernelSize { get; } = kernelSize;
+
+    /// <summary>stride; the kernel size by default.</summary>
+    public int Stride { get; set; }
+
+    /// <summary>Implicit zero padding on each side, at most half the window (0 by default).</summary>
+    public int Padding { get; set; }
+
+    /// <summary>Whether the output size rounds up.</summary>
+    public bool CeilMode { get; set; }
+
+    /// <summary>Whether padded positions count in the divisor (true by default, as PyTorch).</summary>
+    public bool CountIncludePad { get; set; } = true;
 }
 
 /// <summary>torch.nn.AdaptiveAvgPool2d: the mean over PyTorch's bins so that the output is [C, outH, outW]; (1, 1) is global average pooling.</summary>

@@ -223,7 +223,7 @@ public abstract class Network : Module
     /// The forward pass for inference, as under <c>torch.inference_mode()</c>: the input is read where it is instead of
     /// being copied for Backward, and nothing is kept for Backward (a Backward after it throws until the next Forward).
     /// The output is <see cref="Forward"/>'s bit for bit, except that a Conv2d followed by a BatchNorm2d in eval mode
-    /// runs as one convolution with the normalisation folded into its weights and bias (and a ReLU right after applied as
+    /// (or a Conv1d by a BatchNorm1d) runs as one convolution with the normalisation folded into its weights and bias (and a ReLU right after applied as
     /// it stores), as inference engines fold them, within float rounding of the separate layers. It does not change the mode: call <see cref="Module.Eval"/> first for
     /// dropout and batch normalisation to behave as at inference. <paramref name="input"/> must not overlap
     /// <paramref name="output"/>, and is only read.

@@ -13,7 +13,7 @@ public class ConvolutionTests
     private static readonly Fixture Torch = new("convolution.safetensors");
 
     public static TheoryData<string> TorchNames => new(
-        "small_lenet", "strided_groups", "same_padding", "rectangular", "adaptive", "depthwise", "tiny_resnet", "lenet", "lenet_bn");
+        "small_lenet", "strided_groups", "same_padding", "rectangular", "adaptive", "depthwise", "tiny_resnet", "lenet", "lenet_bn", "signal1d", "pool1d_mix");
 
     private static Network Create(string name) => name switch
     {
@@ -26,6 +26,8 @@ public class ConvolutionTests
         "tiny_resnet" => new TinyResNet(6),
         "lenet" => new D2lLeNet(6),
         "lenet_bn" => new D2lLeNetBatchNorm(6),
+        "signal1d" => new Signal1d(6),
+        "pool1d_mix" => new Pool1dMix(6),
         _ => throw new ArgumentException(name),
     };
 
@@ -213,6 +215,98 @@ public class ConvolutionTests
         }
         for (int i = 0; i < dx.Length; i++) Assert.Equal(expectedDx[i], dx[i], 1e-4);
         for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
+    }
+
+    [Fact]
+    public void One_dimensional_modules_refuse_geometries_with_height_and_weights_of_the_wrong_rank()
+    {
+        var geometry = new Conv2dGeometry(2, 1, 10, 4, 1, 8, 1, 3);
+        var weight = new Parameter(new float[24], new float[24], 0, 4, 2, 3);
+        var conv = new Conv1d(geometry, "(0,)", weight, null);
+        Assert.Equal(3, conv.KernelSize);
+        Assert.Equal([4, 2, 3], conv.Weight.Shape);
+        var e = Assert.Throws<ArgumentException>(() => new Conv1d(geometry, "(0,)", new Parameter(new float[24], new float[24], 0, 4, 2, 1, 3), null));
+        Assert.Contains("Conv1d weight must have shape [4, 2, 3]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Conv1d(geometry with { InHeight = 3, OutHeight = 1, KernelH = 3 }, "(0,)", new Parameter(new float[72], new float[72], 0, 4, 2, 3, 3), null));
+        Assert.Contains("must have height 1", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new MaxPool1d(new Pool2dGeometry(2, 2, 8, 1, 4, 2, 2, 2, 2, 0, 0, 1, 1), ceilMode: false));
+        Assert.Contains("must have height 1", e.Message);
+        Assert.Equal("AvgPool1d(kernel_size=(2,), stride=(2,), padding=(0,))", new AvgPool1d(new Pool2dGeometry(2, 1, 8, 1, 4, 1, 2, 1, 2, 0, 0, 1, 1), false, true).ToString());
+    }
+
+    [Theory]
+    [InlineData(4, 14, 8, 3, 1, 1, 1, 1, 1, 16)]   // LaneConv: stride 1, 14 outputs, 16 samples in lanes
+    [InlineData(3, 12, 5, 4, 1, 1, 2, 1, 1, 12)]   // "same" with an even kernel (the extra zero on the right), LaneConv
+    [InlineData(3, 30, 6, 5, 1, 2, 2, 1, 1, 5)]    // DirectConv forward and input gradient (30 wide), its 5-wide weight gradient
+    [InlineData(5, 100, 7, 7, 2, 3, 3, 2, 1, 9)]   // stride 2, dilation 2: the packed GEMM over patches
+    [InlineData(4, 64, 6, 4, 1, 0, 0, 1, 2, 3)]    // groups 2 on the GEMM path
+    [InlineData(6, 50, 6, 3, 1, 1, 1, 1, 6, 4)]    // depthwise
+    public void Conv1d_geometries_match_naive_loops_on_every_kernel_path(int cin, int length, int cout, int k, int stride, int padLeft, int padRight,
+        int dilation, int groups, int batch)
+    {
+        int outLength = (length + padLeft + padRight - dilation * (k - 1) - 1) / stride + 1;
+        var g = new Conv2dGeometry(cin, 1, length, cout, 1, outLength, 1, k, 1, stride, 0, padLeft, 1, dilation, groups);
+        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 21), weight = NetworkCases.RandomFloats(g.WeightSize, 22), bias = NetworkCases.RandomFloats(cout, 23);
+        float[] dy = NetworkCases.RandomFloats(batch * g.OutputSize, 24);
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run()
+        {
+            var y = new float[batch * g.OutputSize];
+            float[] dx = Enumerable.Repeat(float.NaN, batch * g.InputSize).ToArray(); // written, not accumulated
+            float[] dw = Enumerable.Repeat(0.5f, g.WeightSize).ToArray(); // accumulated into
+            var db = new float[cout];
+            Kernels.Conv2dForward(y, x, weight, bias, batch, g);
+            Kernels.Conv2dBackward(dx, dw, db, dy, x, weight, batch, g);
+            return (y, dx, dw, db);
+        }
+        (float[] y, float[] dx, float[] dw, float[] db) = Run();
+
+        int groupIn = cin / groups, groupOut = cout / groups;
+        var expectedDx = new double[dx.Length];
+        var expectedDw = new double[dw.Length];
+        var expectedDb = new double[cout];
+        for (int n = 0; n < batch; n++)
+        {
+            for (int co = 0; co < cout; co++)
+            {
+                for (int o = 0; o < outLength; o++)
+                {
+                    double sum = bias[co], grad = dy[(n * cout + co) * outLength + o];
+                    expectedDb[co] += grad;
+                    for (int ci = 0; ci < groupIn; ci++)
+                    {
+                        for (int j = 0; j < k; j++)
+                        {
+                            int i = o * stride - padLeft + j * dilation;
+                            if (i < 0 || i >= length) continue;
+                            int at = (n * cin + co / groupOut * groupIn + ci) * length + i, tap = (co * groupIn + ci) * k + j;
+                            sum += weight[tap] * (double)x[at];
+                            expectedDw[tap] += grad * x[at];
+                            expectedDx[at] += grad * weight[tap];
+                        }
+                    }
+                    Assert.Equal(sum, y[(n * cout + co) * outLength + o], 1e-4);
+                }
+            }
+        }
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(expectedDx[i], dx[i], 1e-4);
+        for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
+        for (int i = 0; i < cout; i++) Assert.Equal(expectedDb[i], db[i], 1e-3);
+
+        // The same bits on one thread as on several.
+        int saved = Threading.NumThreads;
+        Threading.NumThreads = 1;
+        try
+        {
+            (float[] y1, float[] dx1, float[] dw1, float[] db1) = Run();
+            Assert.Equal(y, y1);
+            Assert.Equal(dx, dx1);
+            Assert.Equal(dw, dw1);
+            Assert.Equal(db, db1);
+        }
+        finally
+        {
+            Threading.NumThreads = saved;
+        }
     }
 
     [Theory]

@@ -7,11 +7,11 @@ namespace StaticNet.Tests;
 /// <summary>Network.Infer: Forward without the copy of the input and without anything kept for Backward (torch.inference_mode()).</summary>
 public class InferTests
 {
-    /// <summary>Whether some Conv2d is followed by a BatchNorm2d with running statistics, which Infer folds in eval mode.</summary>
+    /// <summary>Whether some Conv2d (Conv1d) is followed by a BatchNorm2d (BatchNorm1d) with running statistics, which Infer folds in eval mode.</summary>
     private static bool FoldsConvolutions(Network net)
     {
         Module[] layers = net.Modules().Where(m => !m.NamedChildren().Any()).ToArray();
-        return layers.Zip(layers.Skip(1)).Any(pair => pair.First is Conv2d && pair.Second is BatchNorm { RunningMean: not null });
+        return layers.Zip(layers.Skip(1)).Any(pair => pair.First is ConvNd && pair.Second is BatchNorm { RunningMean: not null });
     }
 
     [Theory]

@@ -135,5 +135,20 @@ public class ModuleTests
             )
             """.ReplaceLineEndings("\n"), new FashionMlp(1).ToString());
         Assert.Equal("GELU(approximate='tanh')", new Rank3Net(1).Children().ElementAt(2).ToString());
+        // PyTorch 1.13's print of the same Sequential (make_fixtures.py's "signal1d").
+        Assert.Equal("""
+            Signal1d(
+              (0): Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=(1,))
+              (1): BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+              (2): ReLU()
+              (3): MaxPool1d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=True)
+              (4): Conv1d(4, 6, kernel_size=(4,), stride=(1,), padding=same, groups=2, bias=False)
+              (5): Tanh()
+              (6): AvgPool1d(kernel_size=(2,), stride=(1,), padding=(1,))
+              (7): Conv1d(6, 3, kernel_size=(2,), stride=(2,), dilation=(2,))
+              (8): Flatten(start_dim=1, end_dim=-1)
+              (9): Linear(in_features=9, out_features=3, bias=True)
+            )
+            """.ReplaceLineEndings("\n"), new Signal1d(1).ToString());
     }
 }

@@ -74,6 +74,8 @@ public static class NetworkCases
         new Case(nameof(TinyResNet), (b, s) => new TinyResNet(b, s), TinyResNet.InputShape.ToArray()),
         new Case(nameof(ShortcutViews), (b, s) => new ShortcutViews(b, s), ShortcutViews.InputShape.ToArray()),
         new Case(nameof(Kernel5), (b, s) => new Kernel5(b, s), Kernel5.InputShape.ToArray()),
+        new Case(nameof(Signal1d), (b, s) => new Signal1d(b, s), Signal1d.InputShape.ToArray()),
+        new Case(nameof(Pool1dMix), (b, s) => new Pool1dMix(b, s), Pool1dMix.InputShape.ToArray()),
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(All.Keys);

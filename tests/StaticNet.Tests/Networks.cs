@@ -166,6 +166,13 @@ public partial class Ensemble
 [Network(2, 7, 5)] [AdaptiveAvgPool2d(3, 2)] [Conv2d(3, KernelSize = 1)] [AdaptiveMaxPool2d(2)] [Flatten] [Linear(2)] public partial class Adaptive;
 [Network(3, 5, 5)] [AvgPool2d(2, Stride = 1, DivisorOverride = 3)] [Conv2d(3, KernelSize = 3, Padding = 1, Groups = 3)] [ReLU] [Flatten] [Linear(2)] public partial class Depthwise;
 
+// Conv1d and the 1-d poolings over [C, L] (run as height 1): "same" with an even kernel (the extra zero on the right),
+// groups, dilation, stride, ceil mode, padding in both poolings, a fused BatchNorm1d fold and a Sigmoid + AvgPool1d pair.
+[Network(2, 12)] [Conv1d(4, KernelSize = 3, Padding = 1)] [BatchNorm1d] [ReLU] [MaxPool1d(3, Stride = 2, Padding = 1, CeilMode = true)]
+[Conv1d(4, 6, KernelSize = 4, Padding = "same", Groups = 2, Bias = false)] [Tanh] [AvgPool1d(2, Stride = 1, Padding = 1, CountIncludePad = false)]
+[Conv1d(3, KernelSize = 2, Stride = 2, Dilation = 2)] [Flatten] [Linear(3)] public partial class Signal1d;
+[Network(3, 10)] [MaxPool1d(2, Stride = 1, Dilation = 2)] [Conv1d(2, KernelSize = 1)] [Sigmoid] [AvgPool1d(2, Padding = 1)] [Flatten] [Linear(2)] public partial class Pool1dMix;
+
 // Residual blocks with a projection shortcut (ResNet's downsampling block, BatchNorm throughout) and an identity one.
 [Network(2, 6, 6)] [Conv2d(4, KernelSize = 3, Stride = 2, Padding = 1, Bias = false)] [BatchNorm2d] [ReLU] [Conv2d(4, KernelSize = 3, Padding = 1, Bias = false)] [BatchNorm2d] public partial class DownBody;
 [Network(2, 6, 6)] [Conv2d(4, KernelSize = 1, Stride = 2, Bias = false)] [BatchNorm2d] public partial class DownProjection;

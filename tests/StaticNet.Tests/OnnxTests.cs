@@ -115,6 +115,7 @@ public class OnnxTests
     [InlineData(nameof(Networks.Rectangular))]
     [InlineData(nameof(Networks.Depthwise))]
     [InlineData(nameof(Networks.LnNoBias))]
+    [InlineData(nameof(Networks.Signal1d))]
     public void Exported_files_match_the_committed_ones_the_onnx_checker_accepts(string name)
     {
         Network net = name == nameof(Networks.D2lLeNetBatchNorm) ? new Networks.D2lLeNetBatchNorm(1, 3) : NetworkCases.All[name].Construct(1, 3);

@@ -159,6 +159,12 @@ public class SnapshotTests
             [AvgPool2d(2, CountIncludePad = false, DivisorOverride = 3)]
             [AdaptiveMaxPool2d(2, 1)]
             public partial class Pools;
+
+            [Network(2, 32)]
+            [Conv1d(8, KernelSize = 5, Padding = 2, Bias = false)] [BatchNorm1d] [ReLU] [MaxPool1d(2)]
+            [Conv1d(8, KernelSize = 4, Padding = "same", Groups = 8)] [AvgPool1d(3, Stride = 2, Padding = 1, CeilMode = true)]
+            [Flatten] [Linear(4)]
+            public partial class Signal;
             """ },
         { "ParameterFree", """
             using StaticNet;

@@ -93,10 +93,16 @@ internal sealed class ReferenceNetwork
                 return (Softmax(x, shape, batch, s.Dim), shape);
             case Conv2d conv:
                 return Conv(conv, x, batch);
+            case Conv1d conv:
+                return (Conv(conv, x, batch).Output, [conv.OutChannels, conv.Geometry.OutWidth]);
             case MaxPool2d pool:
                 return Pool(pool.Geometry, x, batch, max: true, countIncludePad: true, divisorOverride: 0);
             case AvgPool2d pool:
                 return Pool(pool.Geometry, x, batch, max: false, pool.CountIncludePad, pool.DivisorOverride);
+            case MaxPool1d pool:
+                return (Pool(pool.Geometry, x, batch, max: true, countIncludePad: true, divisorOverride: 0).Output, [pool.Geometry.Channels, pool.Geometry.OutWidth]);
+            case AvgPool1d pool:
+                return (Pool(pool.Geometry, x, batch, max: false, pool.CountIncludePad, divisorOverride: 0).Output, [pool.Geometry.Channels, pool.Geometry.OutWidth]);
             case AdaptiveAvgPool2d pool:
                 return Adaptive(x, shape, batch, pool.OutputH, pool.OutputW, max: false);
             case AdaptiveMaxPool2d pool:
@@ -120,8 +126,8 @@ internal sealed class ReferenceNetwork
         }
     }
 
-    /// <summary>torch.nn.Conv2d by its definition: each output a sum over its group's channels and kernel taps, padding zeros.</summary>
-    private (double[], int[]) Conv(Conv2d conv, double[] x, int batch)
+    /// <summary>torch.nn.Conv2d by its definition: each output a sum over its group's channels and kernel taps, padding zeros (a Conv1d: height 1).</summary>
+    private (double[] Output, int[] Shape) Conv(ConvNd conv, double[] x, int batch)
     {
         Conv2dGeometry g = conv.Geometry;
         double[] w = Values[conv.Weight];
@@ -161,7 +167,7 @@ internal sealed class ReferenceNetwork
     }
 
     /// <summary>Max and average pooling by PyTorch's definitions (the average's divisor rules included).</summary>
-    private static (double[], int[]) Pool(Pool2dGeometry g, double[] x, int batch, bool max, bool countIncludePad, int divisorOverride)
+    private static (double[] Output, int[] Shape) Pool(Pool2dGeometry g, double[] x, int batch, bool max, bool countIncludePad, int divisorOverride)
     {
         var y = new double[batch * g.OutputSize];
         for (int plane = 0; plane < batch * g.Channels; plane++)
