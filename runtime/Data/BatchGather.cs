@@ -29,15 +29,20 @@ internal sealed class BatchGather<TTarget> : Simd.IPartitionedJob
     public void Run(Dataset<TTarget> data, int[] order, int start, int count, float[] features, int featuresStart, TTarget[] targets)
     {
         int threads = Threading.NumThreads;
-        int parts = threads > 1 && count * data.FeatureSize >= ParallelThreshold ? Math.Min(threads, count) : 1;
-        if (parts == 1)
+        // Split across threads where that measured faster for this batch size on this machine (SplitCalibration).
+        Simd.SplitCalibration.Trial trial = Simd.SplitCalibration.Begin(Simd.SplitCalibration.Gather, count, data.FeatureSize, 0,
+            threads > 1 && count * data.FeatureSize >= ParallelThreshold ? Math.Min(threads, count) : 1);
+        if (trial.Parts == 1)
         {
             Copy(data, order.AsSpan(start, count), 0, features, featuresStart, targets);
-            return;
         }
-        (_data, _order, _start, _count, _parts, _features, _featuresStart, _targets) = (data, order, start, count, parts, features, featuresStart, targets);
-        Simd.WorkerPool.Run(this, parts);
-        (_data, _order, _features, _targets) = (null, null, null, null);
+        else
+        {
+            (_data, _order, _start, _count, _parts, _features, _featuresStart, _targets) = (data, order, start, count, trial.Parts, features, featuresStart, targets);
+            Simd.WorkerPool.Run(this, trial.Parts);
+            (_data, _order, _features, _targets) = (null, null, null, null);
+        }
+        trial.End();
     }
 
     public void Execute(int part)

@@ -27,8 +27,12 @@ internal abstract unsafe class ConvPassJob : IPartitionedJob
         _weight = weight;
         _bias = bias;
         _input = input;
-        (_biasLength, _batch, _geometry, _relu, _parts) = (biasLength, batch, geometry, relu, parts < 1 ? 1 : parts);
+        // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
+        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.Convolution, (long)batch * 8 + (int)pass * 2 + (this is DepthwiseConv ? 1 : 0),
+            geometry.GetHashCode(), ((long)geometry.InputSize << 32) | (uint)geometry.OutputSize, parts);
+        (_biasLength, _batch, _geometry, _relu, _parts) = (biasLength, batch, geometry, relu, trial.Parts);
         WorkerPool.Run(this, _parts);
+        trial.End();
     }
 
     public abstract void Execute(int part);

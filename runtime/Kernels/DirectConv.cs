@@ -198,8 +198,12 @@ internal static class DirectConv
             job.OutputGrad = pdy;
             job.WeightGrad = pw;
             (job.Batch, job.Geometry, job.Tasks) = (batch, g, tasks);
-            job.Parts = work >= 1L << 20 ? Math.Clamp(Threading.NumThreads, 1, tasks) : 1;
+            // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
+            StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(StaticNet.Simd.SplitCalibration.DirectWeightGradient, batch,
+                g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, work >= 1L << 20 ? Math.Clamp(Threading.NumThreads, 1, tasks) : 1);
+            job.Parts = trial.Parts;
             StaticNet.Simd.WorkerPool.Run(job, job.Parts);
+            trial.End();
         }
     }
 

@@ -31,7 +31,10 @@ internal static class Gemm
     public static unsafe void MultiplyTransposed(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
     {
         int threads = Threading.NumThreads;
-        if (threads > 1 && (long)n * k >= LargeWeights && n >= 8 * threads)
+        // Split across threads where that measured faster for this product on this machine (SplitCalibration).
+        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.TransposedGemm, m, n, k * 2L + (hasBias ? 1 : 0),
+            threads > 1 && (long)n * k >= LargeWeights && n >= 8 * threads ? threads : 1);
+        if (trial.Parts > 1)
         {
             // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
             fixed (float* pc = &c, pa = &a, pb = &b, pbias = &bias)
@@ -40,9 +43,12 @@ internal static class Gemm
                 job.Set(pc, pa, pb, pbias, hasBias, m, n, k, threads);
                 WorkerPool.Run(job, threads);
             }
-            return;
         }
-        MultiplyTransposedColumns(ref c, ref a, ref b, ref bias, hasBias, m, n, k, 0, n);
+        else
+        {
+            MultiplyTransposedColumns(ref c, ref a, ref b, ref bias, hasBias, m, n, k, 0, n);
+        }
+        trial.End();
     }
 
     /// <summary>Columns [n0, n1) of <see cref="MultiplyTransposed"/>.</summary>

@@ -192,7 +192,11 @@ public static partial class Kernels
             bool countIncludePad, int divisorOverride, bool backward)
         {
             int tiles = (batch + SamplesPerTile(geometry) - 1) / SamplesPerTile(geometry);
-            int parts = (long)batch * geometry.InputSize >= ParallelThreshold ? Math.Clamp(Threading.NumThreads, 1, tiles) : 1;
+            // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
+            StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(StaticNet.Simd.SplitCalibration.SigmoidPool,
+                (long)batch * 4 + (backward ? 1 : 0) * 2 + (countIncludePad ? 1 : 0), geometry.GetHashCode(), divisorOverride,
+                (long)batch * geometry.InputSize >= ParallelThreshold ? Math.Clamp(Threading.NumThreads, 1, tiles) : 1);
+            int parts = trial.Parts;
             fixed (float* t = target, x = input, dy = outputGrad)
             {
                 SigmoidPoolJob job = s_job ??= new SigmoidPoolJob();
@@ -203,6 +207,7 @@ public static partial class Kernels
                     (batch, parts, divisorOverride, geometry, countIncludePad, backward);
                 StaticNet.Simd.WorkerPool.Run(job, parts);
             }
+            trial.End();
         }
 
         public void Execute(int part)

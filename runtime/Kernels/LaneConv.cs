@@ -167,8 +167,12 @@ internal static unsafe class LaneConv
         job.Bias = bias;
         job.Partials = partials;
         (job.Relu, job.Batch, job.Block, job.Geometry) = (relu, batch, block, g);
-        job.Parts = Math.Max(1, Math.Min(Threading.NumThreads, (batch + Lanes - 1) / Lanes));
+        // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
+        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.LaneConv, (long)batch * 4 + (int)kind * 2 + (output is null ? 1 : 0),
+            g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, Math.Max(1, Math.Min(Threading.NumThreads, (batch + Lanes - 1) / Lanes)));
+        job.Parts = trial.Parts;
         WorkerPool.Run(job, job.Parts);
+        trial.End();
     }
 
     private static float* Scratch(ref float[]? buffer, int length)

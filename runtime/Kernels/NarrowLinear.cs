@@ -72,14 +72,11 @@ internal static class NarrowLinear
     private static unsafe void Run(Product product, ref float output, ref float a, ref float b, ref float bias, bool hasBias, int rows, int n, int k)
     {
         int threads = Threading.NumThreads;
-        bool measure = false;
-        long begin = 0;
         // Whether the split beats the calling thread alone is measured per product on this machine (SplitCalibration).
-        SplitCalibration.Entry? calibration = threads > 1 && (long)rows * n * k >= ParallelThreshold
-            ? SplitCalibration.For(SplitCalibration.NarrowLinear, rows, n, k * 4 + (int)product, threads) : null;
-        if (calibration is not null && calibration.Split(out measure))
+        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.NarrowLinear, rows, n, k * 4 + (int)product,
+            threads > 1 && (long)rows * n * k >= ParallelThreshold ? threads : 1);
+        if (trial.Parts > 1)
         {
-            begin = measure ? Stopwatch.GetTimestamp() : 0;
             // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
             fixed (float* po = &output, pa = &a, pb = &b, pbias = &bias)
             {
@@ -87,12 +84,12 @@ internal static class NarrowLinear
                 job.Set(product, po, pa, pb, pbias, hasBias, rows, n, k, threads);
                 WorkerPool.Run(job, threads);
             }
-            if (measure) calibration.Record(split: true, SplitCalibration.Since(begin));
-            return;
         }
-        if (measure) begin = Stopwatch.GetTimestamp();
-        RunRange(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, 0, product == Product.WeightGradient ? k : rows);
-        if (measure) calibration!.Record(split: false, SplitCalibration.Since(begin));
+        else
+        {
+            RunRange(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, 0, product == Product.WeightGradient ? k : rows);
+        }
+        trial.End();
     }
 
     /// <summary>Rows [begin, end) of the forward or input gradient, or features [begin, end) of the weight gradient.</summary>

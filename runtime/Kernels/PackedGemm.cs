@@ -78,29 +78,26 @@ internal static class PackedGemm
             // so that each thread packs only its share of B (a forward weight stays split the same way).
             bool rowsPay = m >= 2 * threads * Mr, columnsPay = n >= 2 * threads * Nr;
             bool byColumns = columnsPay && !(rowsPay && bCol == 1);
-            // Whether the split beats the calling thread alone is measured per product on this machine (SplitCalibration).
-            SplitCalibration.Entry? calibration = byColumns || rowsPay
-                ? SplitCalibration.For(SplitCalibration.PackedGemm, m, n, (((long)k * 2 + (aCol == 1 ? 0 : 1)) * 2 + (bCol == 1 ? 1 : 0)) * 4 + (int)start, threads)
-                : null;
-            bool measure = false;
-            if (calibration is not null && calibration.Split(out measure))
+            if (byColumns || rowsPay)
             {
-                long begin = measure ? Stopwatch.GetTimestamp() : 0;
-                // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
-                fixed (float* pc = &c, pa = &a, pb = &b, pBias = &bias)
+                // Whether the split beats the calling thread alone is measured per product on this machine (SplitCalibration).
+                SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.PackedGemm, m, n,
+                    (((long)k * 2 + (aCol == 1 ? 0 : 1)) * 2 + (bCol == 1 ? 1 : 0)) * 4 + (int)start, threads);
+                if (trial.Parts > 1)
                 {
-                    GemmJob job = s_job ??= new GemmJob();
-                    job.Set(pc, pa, aRow, aCol, pb, bRow, bCol, m, n, k, start, pBias, relu, threads, byColumns);
-                    WorkerPool.Run(job, threads);
+                    // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
+                    fixed (float* pc = &c, pa = &a, pb = &b, pBias = &bias)
+                    {
+                        GemmJob job = s_job ??= new GemmJob();
+                        job.Set(pc, pa, aRow, aCol, pb, bRow, bCol, m, n, k, start, pBias, relu, threads, byColumns);
+                        WorkerPool.Run(job, threads);
+                    }
                 }
-                if (measure) calibration.Record(split: true, SplitCalibration.Since(begin));
-                return;
-            }
-            if (measure)
-            {
-                long begin = Stopwatch.GetTimestamp();
-                MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias, relu);
-                calibration!.Record(split: false, SplitCalibration.Since(begin));
+                else
+                {
+                    MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias, relu);
+                }
+                trial.End();
                 return;
             }
         }

@@ -10,18 +10,58 @@ namespace StaticNet.Simd;
 /// from a size threshold tuned on one CPU: a second thread can make a product slower where the two vCPUs share a core
 /// or the product is bound by memory. For each product (a site and its sizes) and thread count, the first calls
 /// alternate between the calling thread alone and the split, timing each, and the faster (the split only if clearly
-/// faster) is kept for the rest of the process. Results do not depend on the choice: every split computes each output
-/// in the same order, so only the time changes. Sizes below a site's own threshold are never split nor measured.
+/// faster) is kept. A shared host can make one moment's measurement wrong (another tenant busy on the second vCPU), so
+/// a decision is measured again after 64 calls of its product, then after twice as many each time, up to every
+/// <see cref="Revisit"/> calls: about one call in a hundred runs the other way at first, fewer later. Results do not depend on the choice: every split computes each output in the same order, so only
+/// the time changes. Sizes below a site's own threshold are never split nor measured.
 /// </summary>
 internal static class SplitCalibration
 {
     /// <summary>Timed calls per way; the median of each decides.</summary>
     private const int Trials = 5;
 
+    /// <summary>The most calls of a product between a decision and its next measurement (the first comes after 64).</summary>
+    public const int Revisit = 4096;
+
     private static readonly ConcurrentDictionary<(int Site, long A, long B, long C, int Threads), Entry> s_entries = new();
 
-    /// <summary>The products a site calls this for, numbered so that two sites with equal sizes keep separate decisions.</summary>
-    public const int PackedGemm = 1, NarrowLinear = 2;
+    /// <summary>The sites that split work, numbered so that two sites with equal sizes keep separate decisions.</summary>
+    public const int PackedGemm = 1, NarrowLinear = 2, LaneConv = 3, Convolution = 4, DirectWeightGradient = 5, SigmoidPool = 6,
+        Gather = 7, Update = 8, TransposedGemm = 9;
+
+    /// <summary>
+    /// Starts a call that a site would split into <paramref name="parts"/> parts: <see cref="Trial.Parts"/> says how many
+    /// to run it in (<paramref name="parts"/>, or 1 where the calling thread alone measured faster for this product), and
+    /// <see cref="Trial.End"/>, called when the work is done, records the time while the product is being measured.
+    /// With parts at most 1 nothing is looked up or measured.
+    /// </summary>
+    public static Trial Begin(int site, long a, long b, long c, int parts)
+    {
+        if (parts <= 1) return new Trial(null, measure: false, 1);
+        Entry entry = For(site, a, b, c, parts);
+        bool split = entry.Split(out bool measure);
+        return new Trial(entry, measure, split ? parts : 1);
+    }
+
+    /// <summary>One call of a calibrated site: how many parts to run, and the timing to record while measuring.</summary>
+    internal readonly struct Trial
+    {
+        private readonly Entry? _entry;
+        private readonly long _start;
+
+        internal Trial(Entry? entry, bool measure, int parts)
+        {
+            _entry = measure ? entry : null;
+            _start = measure ? Stopwatch.GetTimestamp() : 0;
+            Parts = parts;
+        }
+
+        /// <summary>The parts to run the work in: 1 means the calling thread alone.</summary>
+        public int Parts { get; }
+
+        /// <summary>Records the call's time if this product is still being measured.</summary>
+        public void End() => _entry?.Record(Parts > 1, Since(_start));
+    }
 
     /// <summary>The calibration of one product at a thread count: created on its first call (the only allocation).</summary>
     public static Entry For(int site, long a, long b, long c, int threads) =>
@@ -35,12 +75,27 @@ internal static class SplitCalibration
         // 0 while measuring, 1 once the split was found faster, -1 once running alone was.
         private int _decision;
 
+        // Calls since the decision; at _interval (64, doubling up to Revisit) the product is measured again.
+        private int _sinceDecision, _interval = 64;
+
         /// <summary>Whether this call should split; <paramref name="measure"/> says whether to time it and <see cref="Record"/> the result.</summary>
         public bool Split(out bool measure)
         {
             int decision = Volatile.Read(ref _decision);
             measure = decision == 0;
-            if (!measure) return decision > 0;
+            if (!measure)
+            {
+                if (Interlocked.Increment(ref _sinceDecision) < Volatile.Read(ref _interval)) return decision > 0;
+                lock (this)
+                {
+                    if (_decision != 0 && _sinceDecision >= _interval)
+                    {
+                        (_splitCount, _aloneCount, _sinceDecision, _decision) = (0, 0, 0, 0);
+                        _interval = Math.Min(2 * _interval, Revisit);
+                    }
+                }
+                measure = true;
+            }
             // Alternate, the split first (a first call also pays for cold caches and buffers, and so does each way's first).
             return Volatile.Read(ref _splitCount) <= Volatile.Read(ref _aloneCount);
         }

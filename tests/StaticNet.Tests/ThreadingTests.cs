@@ -281,4 +281,85 @@ public class SplitCalibrationTests
         }
         Assert.True(entry.Decision); // medians 100 against 200
     }
+
+    [Fact]
+    public void A_decision_is_measured_again_after_64_calls_then_twice_as_many_each_time()
+    {
+        // First the split measures faster; measured again, running alone does (another tenant took the second vCPU).
+        StaticNet.Simd.SplitCalibration.Entry entry = Calibrate(100, 200);
+        Assert.True(entry.Decision);
+        int Until()
+        {
+            for (int call = 1; ; call++)
+            {
+                bool split = entry.Split(out bool measure);
+                if (measure) return call;
+                Assert.True(split == entry.Decision);
+            }
+        }
+        Assert.Equal(64, Until());
+        Assert.Null(entry.Decision);
+        for (int call = 0; call < 10; call++)
+        {
+            bool split = call == 0 || entry.Split(out _);
+            Assert.Equal(call % 2 == 0, split);
+            entry.Record(split, split ? 300 : 200);
+        }
+        Assert.False(entry.Decision);
+        Assert.Equal(128, Until());
+    }
+
+    [Fact]
+    public void A_site_runs_the_parts_its_trial_gives_and_records_until_decided()
+    {
+        // Nothing to decide with one part: no entry, no timing.
+        Assert.Equal(1, StaticNet.Simd.SplitCalibration.Begin(1000, 1, 2, 3, parts: 1).Parts);
+        long key = Environment.TickCount64; // a product no other test has seen
+        var parts = new System.Collections.Generic.List<int>();
+        for (int call = 0; call < 10; call++)
+        {
+            StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(1000, key, 0, 0, parts: 3);
+            parts.Add(trial.Parts);
+            trial.End();
+        }
+        Assert.Equal([3, 1, 3, 1, 3, 1, 3, 1, 3, 1], parts); // alternating, the split first
+        bool? decision = StaticNet.Simd.SplitCalibration.For(1000, key, 0, 0, 3).Decision;
+        Assert.NotNull(decision);
+        for (int call = 0; call < 3; call++) Assert.Equal(decision == true ? 3 : 1, StaticNet.Simd.SplitCalibration.Begin(1000, key, 0, 0, parts: 3).Parts);
+    }
+
+    [Fact]
+    public void Convolution_pooling_and_update_sites_give_the_same_bits_split_or_alone()
+    {
+        // The first calls of each product alternate between the split and the calling thread alone: every call must
+        // give the same bits (LeNet's layers at batch 64: the lane-interleaved and direct convolutions, the direct weight
+        // gradient, the fused sigmoid and pooling both ways, the linear layers).
+        int saved = Threading.NumThreads;
+        Threading.NumThreads = 2;
+        try
+        {
+            var net = new Networks.D2lLeNet(64, 5);
+            var sgd = new SGD(net.Parameters(), lr: 0.1f);
+            float[] input = NetworkCases.RandomFloats(64 * 784, 1), outputGrad = NetworkCases.RandomFloats(640, 2);
+            float[] start = net.ParameterArena.ToArray();
+            float[]? first = null;
+            for (int call = 0; call < 12; call++)
+            {
+                start.CopyTo(net.ParameterArena);
+                var output = new float[640];
+                var inputGrad = new float[input.Length];
+                net.ZeroGrad();
+                net.Forward(input, output);
+                net.Backward(outputGrad, inputGrad);
+                sgd.Step();
+                float[] all = [.. output, .. inputGrad, .. net.GradientArena.ToArray(), .. net.ParameterArena.ToArray()];
+                if (first is null) first = all;
+                else Assert.Equal(first, all);
+            }
+        }
+        finally
+        {
+            Threading.NumThreads = saved;
+        }
+    }
 }
