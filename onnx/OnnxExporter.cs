@@ -110,6 +110,10 @@ internal sealed class OnnxExporter
                 return (Adaptive(name, x, shape, pool.OutputH, pool.OutputW, max: false), [shape[0], pool.OutputH, pool.OutputW]);
             case AdaptiveMaxPool2d pool:
                 return (Adaptive(name, x, shape, pool.OutputH, pool.OutputW, max: true), [shape[0], pool.OutputH, pool.OutputW]);
+            case AdaptiveAvgPool1d pool:
+                return (Adaptive(name, x, shape, 1, pool.OutputSize, max: false), [shape[0], pool.OutputSize]);
+            case AdaptiveMaxPool1d pool:
+                return (Adaptive(name, x, shape, 1, pool.OutputSize, max: true), [shape[0], pool.OutputSize]);
             case Residual residual:
             {
                 (string body, int[] bodyShape) = Sequence(residual.Block, name + ".block.", x, shape);
@@ -246,17 +250,24 @@ internal sealed class OnnxExporter
         return _g.Node("Mul", [average, _g.Constant("window_over_divisor", [(float)(g.KernelH * g.KernelW) / divisorOverride])], name);
     }
 
-    /// <summary>Global pooling for a 1 x 1 output; a plain pooling where the bins are equal (input divisible by output).</summary>
+    /// <summary>
+    /// Global pooling for a 1 x 1 (or, 1-d, length 1) output; a plain pooling where the bins are equal (input divisible
+    /// by output). <paramref name="shape"/> is [C, H, W], or [C, L] for a 1-d pooling (<paramref name="outH"/> then 1).
+    /// </summary>
     private string Adaptive(string name, string x, int[] shape, int outH, int outW, bool max)
     {
+        bool oneD = shape.Length == 2;
+        int height = oneD ? 1 : shape[1], width = shape[^1];
         if (outH == 1 && outW == 1) return _g.Node(max ? "GlobalMaxPool" : "GlobalAveragePool", [x], name);
-        if (shape[1] % outH != 0 || shape[2] % outW != 0)
+        if (height % outH != 0 || width % outW != 0)
         {
-            throw new NotSupportedException(
-                $"Layer '{name}' (Adaptive{(max ? "Max" : "Avg")}Pool2d) maps {shape[1]} x {shape[2]} to {outH} x {outW}: bins of unequal sizes have no single ONNX pooling; exportable are 1 x 1 outputs and sizes that divide the input.");
+            string kind = $"Adaptive{(max ? "Max" : "Avg")}Pool{(oneD ? "1d" : "2d")}";
+            throw new NotSupportedException(oneD
+                ? $"Layer '{name}' ({kind}) maps length {width} to {outW}: bins of unequal sizes have no single ONNX pooling; exportable are output 1 and sizes that divide the input."
+                : $"Layer '{name}' ({kind}) maps {height} x {width} to {outH} x {outW}: bins of unequal sizes have no single ONNX pooling; exportable are 1 x 1 outputs and sizes that divide the input.");
         }
-        int kh = shape[1] / outH, kw = shape[2] / outW;
-        return _g.Node(max ? "MaxPool" : "AveragePool", [x], name, GraphBuilder.Ints("kernel_shape", kh, kw), GraphBuilder.Ints("strides", kh, kw));
+        int kh = height / outH, kw = width / outW;
+        return _g.Node(max ? "MaxPool" : "AveragePool", [x], name, Axes("kernel_shape", oneD, kh, kw), Axes("strides", oneD, kh, kw));
     }
 
     /// <summary>The padding after the input that gives exactly <paramref name="output"/> positions with ONNX's floor rule (at least 0).</summary>

@@ -23,6 +23,8 @@ internal static class LayerKinds
         Conv2dLayer.OneDimensional,
         Pool2dLayer.MaxPool1d,
         Pool2dLayer.AvgPool1d,
+        AdaptivePool2dLayer.AvgPool1d,
+        AdaptivePool2dLayer.MaxPool1d,
         AdaptivePool2dLayer.AvgPool,
         AdaptivePool2dLayer.MaxPool,
         BlockLayer.Instance,

@@ -203,6 +203,20 @@ public sealed class AvgPool1dAttribute(int kernelSize) : LayerAttribute
     public bool CountIncludePad { get; set; } = true;
 }
 
+/// <summary>torch.nn.AdaptiveAvgPool1d over [C, L] per sample: the mean over PyTorch's bins so that the output is [C, outputSize]; 1 is global average pooling.</summary>
+public sealed class AdaptiveAvgPool1dAttribute(int outputSize) : LayerAttribute
+{
+    /// <summary>The output's length.</summary>
+    public int OutputSize { get; } = outputSize;
+}
+
+/// <summary>torch.nn.AdaptiveMaxPool1d over [C, L] per sample: the largest value over PyTorch's bins, so that the output is [C, outputSize].</summary>
+public sealed class AdaptiveMaxPool1dAttribute(int outputSize) : LayerAttribute
+{
+    /// <summary>The output's length.</summary>
+    public int OutputSize { get; } = outputSize;
+}
+
 /// <summary>torch.nn.AdaptiveAvgPool2d: the mean over PyTorch's bins so that the output is [C, outH, outW]; (1, 1) is global average pooling.</summary>
 public sealed class AdaptiveAvgPool2dAttribute : LayerAttribute
 {

@@ -199,6 +199,26 @@ internal static class Pool1d
     }
 }
 
+/// <summary>The module of an [AdaptiveAvgPool1d] layer (torch.nn.AdaptiveAvgPool1d); it runs as an AdaptiveAvgPool2d of height 1.</summary>
+public sealed class AdaptiveAvgPool1d(int outputSize) : Module
+{
+    /// <summary>The output's length.</summary>
+    public int OutputSize { get; } = outputSize;
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"output_size={OutputSize}";
+}
+
+/// <summary>The module of an [AdaptiveMaxPool1d] layer (torch.nn.AdaptiveMaxPool1d); it runs as an AdaptiveMaxPool2d of height 1.</summary>
+public sealed class AdaptiveMaxPool1d(int outputSize) : Module
+{
+    /// <summary>The output's length.</summary>
+    public int OutputSize { get; } = outputSize;
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"output_size={OutputSize}";
+}
+
 /// <summary>The module of an [AdaptiveAvgPool2d] layer (torch.nn.AdaptiveAvgPool2d).</summary>
 public sealed class AdaptiveAvgPool2d(int outputH, int outputW) : Module
 {

@@ -13,7 +13,7 @@ public class ConvolutionTests
     private static readonly Fixture Torch = new("convolution.safetensors");
 
     public static TheoryData<string> TorchNames => new(
-        "small_lenet", "strided_groups", "same_padding", "rectangular", "adaptive", "depthwise", "tiny_resnet", "lenet", "lenet_bn", "signal1d", "pool1d_mix");
+        "small_lenet", "strided_groups", "same_padding", "rectangular", "adaptive", "depthwise", "tiny_resnet", "lenet", "lenet_bn", "signal1d", "pool1d_mix", "adaptive1d", "global_pool1d");
 
     private static Network Create(string name) => name switch
     {
@@ -28,6 +28,8 @@ public class ConvolutionTests
         "lenet_bn" => new D2lLeNetBatchNorm(6),
         "signal1d" => new Signal1d(6),
         "pool1d_mix" => new Pool1dMix(6),
+        "adaptive1d" => new Adaptive1d(6),
+        "global_pool1d" => new GlobalPool1d(6),
         _ => throw new ArgumentException(name),
     };
 

@@ -76,6 +76,8 @@ public static class NetworkCases
         new Case(nameof(Kernel5), (b, s) => new Kernel5(b, s), Kernel5.InputShape.ToArray()),
         new Case(nameof(Signal1d), (b, s) => new Signal1d(b, s), Signal1d.InputShape.ToArray()),
         new Case(nameof(Pool1dMix), (b, s) => new Pool1dMix(b, s), Pool1dMix.InputShape.ToArray()),
+        new Case(nameof(Adaptive1d), (b, s) => new Adaptive1d(b, s), Adaptive1d.InputShape.ToArray()),
+        new Case(nameof(GlobalPool1d), (b, s) => new GlobalPool1d(b, s), GlobalPool1d.InputShape.ToArray()),
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(All.Keys);

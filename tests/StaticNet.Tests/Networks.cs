@@ -172,6 +172,9 @@ public partial class Ensemble
 [Conv1d(4, 6, KernelSize = 4, Padding = "same", Groups = 2, Bias = false)] [Tanh] [AvgPool1d(2, Stride = 1, Padding = 1, CountIncludePad = false)]
 [Conv1d(3, KernelSize = 2, Stride = 2, Dilation = 2)] [Flatten] [Linear(3)] public partial class Signal1d;
 [Network(3, 10)] [MaxPool1d(2, Stride = 1, Dilation = 2)] [Conv1d(2, KernelSize = 1)] [Sigmoid] [AvgPool1d(2, Padding = 1)] [Flatten] [Linear(2)] public partial class Pool1dMix;
+// Adaptive 1-d pooling: bins of unequal sizes (11 -> 4, 10 -> 3), and equal bins then global average pooling (ONNX-exportable).
+[Network(2, 11)] [AdaptiveAvgPool1d(4)] [Conv1d(3, KernelSize = 2)] [AdaptiveMaxPool1d(2)] [Flatten] [Linear(2)] public partial class Adaptive1d;
+[Network(3, 12)] [Conv1d(4, KernelSize = 3, Padding = 1)] [AdaptiveMaxPool1d(4)] [Tanh] [AdaptiveAvgPool1d(1)] [Flatten] [Linear(2)] public partial class GlobalPool1d;
 
 // Residual blocks with a projection shortcut (ResNet's downsampling block, BatchNorm throughout) and an identity one.
 [Network(2, 6, 6)] [Conv2d(4, KernelSize = 3, Stride = 2, Padding = 1, Bias = false)] [BatchNorm2d] [ReLU] [Conv2d(4, KernelSize = 3, Padding = 1, Bias = false)] [BatchNorm2d] public partial class DownBody;

@@ -107,6 +107,10 @@ internal sealed class ReferenceNetwork
                 return Adaptive(x, shape, batch, pool.OutputH, pool.OutputW, max: false);
             case AdaptiveMaxPool2d pool:
                 return Adaptive(x, shape, batch, pool.OutputH, pool.OutputW, max: true);
+            case AdaptiveAvgPool1d pool:
+                return (Adaptive(x, [shape[0], 1, shape[1]], batch, 1, pool.OutputSize, max: false).Item1, [shape[0], pool.OutputSize]);
+            case AdaptiveMaxPool1d pool:
+                return (Adaptive(x, [shape[0], 1, shape[1]], batch, 1, pool.OutputSize, max: true).Item1, [shape[0], pool.OutputSize]);
             case BatchNorm bn:
                 return (BatchNorm(bn, x, shape, batch), shape);
             case LayerNorm ln:
