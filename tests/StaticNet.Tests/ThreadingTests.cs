@@ -329,7 +329,7 @@ public class SplitCalibrationTests
     }
 
     [Fact]
-    public void Convolution_pooling_and_update_sites_give_the_same_bits_split_or_alone()
+    public void Convolution_pooling_and_linear_sites_give_the_same_bits_split_or_alone()
     {
         // The first calls of each product alternate between the split and the calling thread alone: every call must
         // give the same bits (LeNet's layers at batch 64: the lane-interleaved and direct convolutions, the direct weight
