@@ -133,9 +133,9 @@ internal sealed class SigmoidThenAvgPoolBackward : BackwardFusion
 
 /// <summary>
 /// A Conv2d and the BatchNorm2d after it (with running statistics; a Conv1d and a BatchNorm1d likewise, as the same
-/// per-channel arithmetic), and a ReLU after that if there is one: under <c>Infer</c> with the BatchNorm in eval mode, one convolution with the normalisation folded into its weights and bias
-/// (and the ReLU applied as it stores), as inference engines do: nothing is kept for Backward, so the outputs in between
-/// are not needed. Otherwise the layers run as usual. The convolution's step declares the flag and skips its own forward
+/// per-channel arithmetic), and a ReLU after that if there is one: under <c>Infer</c> with the BatchNorm in eval mode,
+/// one convolution with the normalisation folded into its weights and bias (and the ReLU applied as it stores), as
+/// inference engines do: nothing is kept for Backward, so the outputs in between are not needed. Otherwise the layers run as usual. The convolution's step declares the flag and skips its own forward
 /// when it is set, the BatchNorm2d's too when a ReLU follows, and the last step of the chain runs the folded convolution.
 /// </summary>
 internal static class ConvBatchNormFold
