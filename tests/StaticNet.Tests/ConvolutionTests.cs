@@ -97,7 +97,7 @@ public class ConvolutionTests
     [Fact]
     public void Convolution_networks_allocate_nothing_once_warm()
     {
-        foreach (Network net in new Network[] { new D2lLeNetBatchNorm(32, 1), new TinyResNet(32, 1), new SamePadding(32, 1), new Adaptive(32, 1) })
+        foreach (Network net in new Network[] { new D2lLeNetBatchNorm(32, 1), new TinyResNet(32, 1), new SamePadding(32, 1), new Adaptive(32, 1), new Signal1d(32, 1), new Adaptive1d(32, 1) })
         {
             float[] input = NetworkCases.RandomFloats(32 * net.SampleInputSize, 1);
             var output = new float[32 * net.SampleOutputSize];
