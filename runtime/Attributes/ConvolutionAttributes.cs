@@ -1,20 +1,12 @@
 namespace StaticNet;
 
 /// <summary>
-/// torch.nn.Conv2d over [C, H, W] per sample: out_channels positional (in_channels inferred from the shape that arrives,
-/// or stated first and checked), the rest named as in PyTorch. Weight [out, in / groups, kH, kW]; padding with zeros.
+/// What [Conv1d] and [Conv2d] share: out_channels positional (in_channels inferred from the shape that arrives, or
+/// stated first and checked), the rest named as in PyTorch.
 /// </summary>
-public sealed class Conv2dAttribute : LayerAttribute
+public abstract class ConvNdAttribute : LayerAttribute
 {
-    /// <summary>A convolution whose in_channels is the channel count of the shape that arrives.</summary>
-    public Conv2dAttribute(int outChannels) => OutChannels = outChannels;
-
-    /// <summary>A convolution whose in_channels is stated, and checked against the shape that arrives at compile time.</summary>
-    public Conv2dAttribute(int inChannels, int outChannels)
-    {
-        InChannels = inChannels;
-        OutChannels = outChannels;
-    }
+    private protected ConvNdAttribute(int inChannels, int outChannels) => (InChannels, OutChannels) = (inChannels, outChannels);
 
     /// <summary>The stated in_channels, or 0 when it is inferred.</summary>
     public int InChannels { get; }
@@ -22,41 +14,17 @@ public sealed class Conv2dAttribute : LayerAttribute
     /// <summary>out_channels.</summary>
     public int OutChannels { get; }
 
-    /// <summary>kernel_size, square. Required unless KernelH and KernelW are given.</summary>
+    /// <summary>kernel_size (square for Conv2d). Required, unless a Conv2d gives KernelH and KernelW.</summary>
     public int KernelSize { get; set; }
-
-    /// <summary>The kernel's height, when it differs from its width.</summary>
-    public int KernelH { get; set; }
-
-    /// <summary>The kernel's width, when it differs from its height.</summary>
-    public int KernelW { get; set; }
 
     /// <summary>stride (1 by default).</summary>
     public int Stride { get; set; } = 1;
 
-    /// <summary>The vertical stride, when it differs from the horizontal one.</summary>
-    public int StrideH { get; set; }
-
-    /// <summary>The horizontal stride, when it differs from the vertical one.</summary>
-    public int StrideW { get; set; }
-
     /// <summary>padding: an int (0 by default), or "same" (stride 1 only) or "valid", as in PyTorch.</summary>
     public object? Padding { get; set; } = 0;
 
-    /// <summary>The vertical padding, when it differs from the horizontal one.</summary>
-    public int PaddingH { get; set; }
-
-    /// <summary>The horizontal padding, when it differs from the vertical one.</summary>
-    public int PaddingW { get; set; }
-
     /// <summary>dilation (1 by default).</summary>
     public int Dilation { get; set; } = 1;
-
-    /// <summary>The vertical dilation, when it differs from the horizontal one.</summary>
-    public int DilationH { get; set; }
-
-    /// <summary>The horizontal dilation, when it differs from the vertical one.</summary>
-    public int DilationW { get; set; }
 
     /// <summary>groups: in_channels and out_channels must both be divisible by it (1 by default).</summary>
     public int Groups { get; set; } = 1;
@@ -66,44 +34,61 @@ public sealed class Conv2dAttribute : LayerAttribute
 }
 
 /// <summary>
-/// torch.nn.Conv1d over [C, L] per sample: out_channels positional (in_channels inferred from the shape that arrives, or
-/// stated first and checked), the rest named as in PyTorch. Weight [out, in / groups, k]; padding with zeros.
+/// torch.nn.Conv2d over [C, H, W] per sample (the arguments of <see cref="ConvNdAttribute"/>, and per-axis ones where
+/// height and width differ). Weight [out, in / groups, kH, kW]; padding with zeros.
 /// </summary>
-public sealed class Conv1dAttribute : LayerAttribute
+public sealed class Conv2dAttribute : ConvNdAttribute
 {
     /// <summary>A convolution whose in_channels is the channel count of the shape that arrives.</summary>
-    public Conv1dAttribute(int outChannels) => OutChannels = outChannels;
-
-    /// <summary>A convolution whose in_channels is stated, and checked against the shape that arrives at compile time.</summary>
-    public Conv1dAttribute(int inChannels, int outChannels)
+    public Conv2dAttribute(int outChannels) : base(0, outChannels)
     {
-        InChannels = inChannels;
-        OutChannels = outChannels;
     }
 
-    /// <summary>The stated in_channels, or 0 when it is inferred.</summary>
-    public int InChannels { get; }
+    /// <summary>A convolution whose in_channels is stated, and checked against the shape that arrives at compile time.</summary>
+    public Conv2dAttribute(int inChannels, int outChannels) : base(inChannels, outChannels)
+    {
+    }
 
-    /// <summary>out_channels.</summary>
-    public int OutChannels { get; }
+    /// <summary>The kernel's height, when it differs from its width.</summary>
+    public int KernelH { get; set; }
 
-    /// <summary>kernel_size. Required.</summary>
-    public int KernelSize { get; set; }
+    /// <summary>The kernel's width, when it differs from its height.</summary>
+    public int KernelW { get; set; }
 
-    /// <summary>stride (1 by default).</summary>
-    public int Stride { get; set; } = 1;
+    /// <summary>The vertical stride, when it differs from the horizontal one.</summary>
+    public int StrideH { get; set; }
 
-    /// <summary>padding: an int (0 by default), or "same" (stride 1 only) or "valid", as in PyTorch.</summary>
-    public object? Padding { get; set; } = 0;
+    /// <summary>The horizontal stride, when it differs from the vertical one.</summary>
+    public int StrideW { get; set; }
 
-    /// <summary>dilation (1 by default).</summary>
-    public int Dilation { get; set; } = 1;
+    /// <summary>The vertical padding, when it differs from the horizontal one.</summary>
+    public int PaddingH { get; set; }
 
-    /// <summary>groups: in_channels and out_channels must both be divisible by it (1 by default).</summary>
-    public int Groups { get; set; } = 1;
+    /// <summary>The horizontal padding, when it differs from the vertical one.</summary>
+    public int PaddingW { get; set; }
 
-    /// <summary>Whether the layer has a bias (true by default).</summary>
-    public bool Bias { get; set; } = true;
+    /// <summary>The vertical dilation, when it differs from the horizontal one.</summary>
+    public int DilationH { get; set; }
+
+    /// <summary>The horizontal dilation, when it differs from the vertical one.</summary>
+    public int DilationW { get; set; }
+}
+
+/// <summary>
+/// torch.nn.Conv1d over [C, L] per sample (the arguments of <see cref="ConvNdAttribute"/>). Weight [out, in / groups, k];
+/// padding with zeros.
+/// </summary>
+public sealed class Conv1dAttribute : ConvNdAttribute
+{
+    /// <summary>A convolution whose in_channels is the channel count of the shape that arrives.</summary>
+    public Conv1dAttribute(int outChannels) : base(0, outChannels)
+    {
+    }
+
+    /// <summary>A convolution whose in_channels is stated, and checked against the shape that arrives at compile time.</summary>
+    public Conv1dAttribute(int inChannels, int outChannels) : base(inChannels, outChannels)
+    {
+    }
 }
 
 /// <summary>torch.nn.MaxPool2d over [C, H, W] per sample: the largest value of each window (the first, on ties; NaN wins).</summary>

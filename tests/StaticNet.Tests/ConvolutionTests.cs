@@ -61,9 +61,7 @@ public class ConvolutionTests
         // Batches large enough that the convolutions split their chunks of samples across threads.
         (float[], float[], float[], float[]) Run(int threads)
         {
-            int saved = Threading.NumThreads;
-            Threading.NumThreads = threads;
-            try
+            return NetworkCases.OnThreads(threads, () =>
             {
                 var lenet = new D2lLeNetBatchNorm(96, 3);
                 float[] input = NetworkCases.RandomFloats(96 * 784, 1);
@@ -77,11 +75,7 @@ public class ConvolutionTests
                 resnet.Forward(x, y);
                 resnet.Backward(NetworkCases.RandomFloats(600, 6));
                 return (output, lenet.GradientArena.ToArray().Concat(inputGrad).ToArray(), y, resnet.GradientArena.ToArray());
-            }
-            finally
-            {
-                Threading.NumThreads = saved;
-            }
+            });
         }
         var one = Run(1);
         foreach (int threads in new[] { 2, 3 })
@@ -295,20 +289,11 @@ public class ConvolutionTests
         for (int i = 0; i < cout; i++) Assert.Equal(expectedDb[i], db[i], 1e-3);
 
         // The same bits on one thread as on several.
-        int saved = Threading.NumThreads;
-        Threading.NumThreads = 1;
-        try
-        {
-            (float[] y1, float[] dx1, float[] dw1, float[] db1) = Run();
-            Assert.Equal(y, y1);
-            Assert.Equal(dx, dx1);
-            Assert.Equal(dw, dw1);
-            Assert.Equal(db, db1);
-        }
-        finally
-        {
-            Threading.NumThreads = saved;
-        }
+        (float[] y1, float[] dx1, float[] dw1, float[] db1) = NetworkCases.OnThreads(1, Run);
+        Assert.Equal(y, y1);
+        Assert.Equal(dx, dx1);
+        Assert.Equal(dw, dw1);
+        Assert.Equal(db, db1);
     }
 
     [Theory]
@@ -363,23 +348,17 @@ public class ConvolutionTests
         for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
 
         // The same bits on one thread as on several.
-        int saved = Threading.NumThreads;
-        Threading.NumThreads = 1;
-        try
+        var y1 = new float[y.Length];
+        var dx1 = new float[dx.Length];
+        float[] dw1 = Enumerable.Repeat(0.5f, g.WeightSize).ToArray();
+        NetworkCases.OnThreads(1, () =>
         {
-            var y1 = new float[y.Length];
-            var dx1 = new float[dx.Length];
-            float[] dw1 = Enumerable.Repeat(0.5f, g.WeightSize).ToArray();
             Kernels.Conv2dForward(y1, x, weight, bias, batch, g, relu: true);
             Kernels.Conv2dBackward(dx1, dw1, new float[cout], dy, x, weight, batch, g);
-            Assert.Equal(y, y1);
-            Assert.Equal(dx, dx1);
-            Assert.Equal(dw, dw1);
-        }
-        finally
-        {
-            Threading.NumThreads = saved;
-        }
+        });
+        Assert.Equal(y, y1);
+        Assert.Equal(dx, dx1);
+        Assert.Equal(dw, dw1);
     }
 
     [Theory]

@@ -57,18 +57,12 @@ public class DataTests
         var data = new Dataset<int>(features, Enumerable.Range(0, 300).ToArray(), 1024);
         List<(float[], int[])> Batches(int threads)
         {
-            int saved = Threading.NumThreads;
-            Threading.NumThreads = threads;
-            try
+            return NetworkCases.OnThreads(threads, () =>
             {
                 var batches = new List<(float[], int[])>();
                 foreach (Batch<int> batch in new DataLoader<int>(data, 128, shuffle: true, seed: 2)) batches.Add((batch.Features.ToArray(), batch.Targets.ToArray()));
                 return batches;
-            }
-            finally
-            {
-                Threading.NumThreads = saved;
-            }
+            });
         }
         List<(float[] Features, int[] Targets)> one = Batches(1), three = Batches(3);
         Assert.Equal(3, three.Count);

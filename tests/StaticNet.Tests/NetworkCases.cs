@@ -82,6 +82,28 @@ public static class NetworkCases
 
     public static TheoryData<string> Names => new(All.Keys);
 
+    /// <summary>Runs <paramref name="run"/> with <see cref="Threading.NumThreads"/> set to <paramref name="threads"/>, and restores it.</summary>
+    public static T OnThreads<T>(int threads, Func<T> run)
+    {
+        int saved = Threading.NumThreads;
+        Threading.NumThreads = threads;
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            Threading.NumThreads = saved;
+        }
+    }
+
+    /// <summary>Runs <paramref name="run"/> with <see cref="Threading.NumThreads"/> set to <paramref name="threads"/>, and restores it.</summary>
+    public static void OnThreads(int threads, Action run) => OnThreads(threads, () =>
+    {
+        run();
+        return 0;
+    });
+
     /// <summary>Uniform floats in [-scale, scale), from a fixed seed.</summary>
     public static float[] RandomFloats(int count, int seed, float scale = 1f)
     {

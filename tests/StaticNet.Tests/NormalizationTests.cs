@@ -208,9 +208,7 @@ public class NormalizationTests
     {
         (float[], float[], float[]) Run(int threads)
         {
-            int saved = Threading.NumThreads;
-            Threading.NumThreads = threads;
-            try
+            return NetworkCases.OnThreads(threads, () =>
             {
                 var net = new NormComposite(64, 4);
                 float[] input = NetworkCases.RandomFloats(64 * 5, 1, 2f);
@@ -218,11 +216,7 @@ public class NormalizationTests
                 net.Forward(input, output);
                 net.Backward(NetworkCases.RandomFloats(128, 2));
                 return (output, net.GradientArena.ToArray(), net.BufferArena.ToArray());
-            }
-            finally
-            {
-                Threading.NumThreads = saved;
-            }
+            });
         }
         var one = Run(1);
         foreach (int threads in new[] { 2, 3 })

@@ -10,9 +10,7 @@ public class ThreadingTests
 {
     private static (float[] Output, float[] Gradients, float[] InputGrad, float[] FewRows, float[] Stepped) Run(int threads)
     {
-        int saved = Threading.NumThreads;
-        Threading.NumThreads = threads;
-        try
+        return NetworkCases.OnThreads(threads, () =>
         {
             var net = new FashionMlpPlain(256, 5);
             float[] input = NetworkCases.RandomFloats(256 * 784, 1);
@@ -35,11 +33,7 @@ public class ThreadingTests
             sgd.ZeroGrad();
             Assert.All(net.GradientArena.ToArray(), g => Assert.Equal(0f, g));
             return (output, gradients, inputGrad, fewRows, net.ParameterArena.ToArray());
-        }
-        finally
-        {
-            Threading.NumThreads = saved;
-        }
+        });
     }
 
     [Fact]
@@ -69,9 +63,7 @@ public class ThreadingTests
         float[] b = NetworkCases.RandomFloats(outFeatures, 13), dy = NetworkCases.RandomFloats(rows * outFeatures, 14);
         (float[] Y, float[] Dx, float[] Dw, float[] Db, float[] YRelu, float[] DxRelu) Run(int threads)
         {
-            int saved = Threading.NumThreads;
-            Threading.NumThreads = threads;
-            try
+            return NetworkCases.OnThreads(threads, () =>
             {
                 var y = new float[rows * outFeatures];
                 var dx = new float[rows * inFeatures];
@@ -83,11 +75,7 @@ public class ThreadingTests
                 Kernels.LinearReluForward(yRelu, x, w, b, rows, inFeatures, outFeatures);
                 Kernels.LinearBackwardThroughRelu(dxRelu, new float[dw.Length], new float[outFeatures], dy, x, w, rows, inFeatures, outFeatures);
                 return (y, dx, dw, db, yRelu, dxRelu);
-            }
-            finally
-            {
-                Threading.NumThreads = saved;
-            }
+            });
         }
         var one = Run(1);
         foreach (int threads in new[] { 2, 3 })
@@ -334,9 +322,7 @@ public class SplitCalibrationTests
         // The first calls of each product alternate between the split and the calling thread alone: every call must
         // give the same bits (LeNet's layers at batch 64: the lane-interleaved and direct convolutions, the direct weight
         // gradient, the fused sigmoid and pooling both ways, the linear layers).
-        int saved = Threading.NumThreads;
-        Threading.NumThreads = 2;
-        try
+        NetworkCases.OnThreads(2, () =>
         {
             var net = new Networks.D2lLeNet(64, 5);
             var sgd = new SGD(net.Parameters(), lr: 0.1f);
@@ -356,10 +342,6 @@ public class SplitCalibrationTests
                 if (first is null) first = all;
                 else Assert.Equal(first, all);
             }
-        }
-        finally
-        {
-            Threading.NumThreads = saved;
-        }
+        });
     }
 }
