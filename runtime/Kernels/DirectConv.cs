@@ -10,8 +10,9 @@ namespace StaticNet;
 /// A convolution computed directly, without a patch matrix, for the small layers where building one costs more than the
 /// product (LeNet's: 1 or 6 input channels, 28 x 28 or 10 x 10 outputs): stride 1, no dilation, one group, output rows
 /// of at most 32. The sample is copied once into a zero-padded plane; then for each pair of output vectors (the two
-/// halves of a row, or two rows of at most 16) and each block of 8 output channels, 16 accumulators stay in registers
-/// over every input channel and kernel tap: per tap, 2 loads of the input and 8 broadcast weights feed 16 multiply-adds.
+/// halves of a row, or two rows of at most 16) and each block of up to 8 output channels, 2 accumulators per channel stay in
+/// registers over every input channel and kernel tap: per tap, 2 loads of the input and a broadcast weight per channel
+/// feed 2 multiply-adds per channel (a block of 6, LeNet's first layer, does only its own 12).
 /// The input gradient of such a layer is the same computation on the padded output gradient with the kernel flipped and
 /// its channels swapped. AVX-512 only (masked stores for the row ends); every sum is in one order whatever the batch.
 /// </summary>
@@ -81,7 +82,7 @@ internal static class DirectConv
         bool wide = g.OutWidth > 16; // a pair is the two halves of one row, or two rows
         int rowsPerPair = wide ? 1 : 2;
         int paddedHeight = g.OutHeight + g.KernelH - 1 + (rowsPerPair - 1), paddedWidth = (wide ? 32 : 16) + g.KernelW - 1;
-        int plane = paddedHeight * paddedWidth, outPlane = g.OutputPlane, blocks = (g.OutChannels + Block - 1) / Block, padded = blocks * Block;
+        int plane = paddedHeight * paddedWidth, blocks = (g.OutChannels + Block - 1) / Block, padded = blocks * Block;
         Span<float> xp = Scratch(ref s_padded, g.InChannels * plane);
         xp.Clear();
         for (int c = 0; c < g.InChannels; c++)
@@ -91,76 +92,91 @@ internal static class DirectConv
                 x.Slice((c * g.InHeight + h) * g.InWidth, g.InWidth).CopyTo(xp.Slice(c * plane + (h + g.PadTop) * paddedWidth + g.PadLeft));
             }
         }
-        int depth = g.InChannels * g.KernelH;
         Vector512<float> lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         Vector512<float> first = Vector512.LessThan(lanes, Vector512.Create((float)Math.Min(g.OutWidth, 16)));
         Vector512<float> second = wide ? Vector512.LessThan(lanes, Vector512.Create((float)(g.OutWidth - 16))) : first;
-        fixed (float* px = xp, pt = taps, py = y)
+        fixed (float* px = xp, pt = taps, py = y, pb = bias)
         {
             for (int block = 0; block < blocks; block++)
             {
-                int co0 = block * Block, count = Math.Min(Block, g.OutChannels - co0);
-                for (int oh = 0; oh < g.OutHeight; oh += rowsPerPair)
+                // A block of fewer than 8 channels (LeNet's first layer has 6) runs only its own multiply-adds.
+                int co0 = block * Block;
+                switch (Math.Min(Block, g.OutChannels - co0))
                 {
-                    // Accumulator pair j of channel co0 + j: a for the first vector, b for the second (the row's right half, or the next row).
-                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-                    Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-                    nint secondOffset = wide ? 16 : paddedWidth;
-                    // Kernel rows that read only padding rows (for both output rows of a pair) add nothing: skipped. The
-                    // input gradient, a convolution of the output gradient padded by kernel - 1, skips about a quarter.
-                    int khFirst = Math.Max(0, g.PadTop - oh - (rowsPerPair - 1)), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
-                    for (int d = 0; d < depth; d++)
-                    {
-                        int c = d / g.KernelH, kh = d - c * g.KernelH;
-                        if (kh < khFirst || kh >= khEnd) continue;
-                        float* row = px + c * plane + (oh + kh) * paddedWidth;
-                        float* tap = pt + (nint)d * g.KernelW * padded + co0;
-                        for (int kw = 0; kw < g.KernelW; kw++, tap += padded)
-                        {
-                            Vector512<float> u = Vector512.Load(row + kw), v = Vector512.Load(row + kw + secondOffset);
-                            Vector512<float> w = Vector512.Create(tap[0]);
-                            a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0);
-                            w = Vector512.Create(tap[1]);
-                            a1 = Vector512.FusedMultiplyAdd(w, u, a1); b1 = Vector512.FusedMultiplyAdd(w, v, b1);
-                            w = Vector512.Create(tap[2]);
-                            a2 = Vector512.FusedMultiplyAdd(w, u, a2); b2 = Vector512.FusedMultiplyAdd(w, v, b2);
-                            w = Vector512.Create(tap[3]);
-                            a3 = Vector512.FusedMultiplyAdd(w, u, a3); b3 = Vector512.FusedMultiplyAdd(w, v, b3);
-                            w = Vector512.Create(tap[4]);
-                            a4 = Vector512.FusedMultiplyAdd(w, u, a4); b4 = Vector512.FusedMultiplyAdd(w, v, b4);
-                            w = Vector512.Create(tap[5]);
-                            a5 = Vector512.FusedMultiplyAdd(w, u, a5); b5 = Vector512.FusedMultiplyAdd(w, v, b5);
-                            w = Vector512.Create(tap[6]);
-                            a6 = Vector512.FusedMultiplyAdd(w, u, a6); b6 = Vector512.FusedMultiplyAdd(w, v, b6);
-                            w = Vector512.Create(tap[7]);
-                            a7 = Vector512.FusedMultiplyAdd(w, u, a7); b7 = Vector512.FusedMultiplyAdd(w, v, b7);
-                        }
-                    }
-                    bool secondRow = !wide && oh + 1 < g.OutHeight;
-                    float* target = py + co0 * outPlane + oh * g.OutWidth;
-                    nint next = wide ? 16 : g.OutWidth;
-                    Store(target, a0, b0, 0, count, bias, co0, relu, first, second, next, wide || secondRow, outPlane);
-                    Store(target, a1, b1, 1, count, bias, co0, relu, first, second, next, wide || secondRow, outPlane);
-                    Store(target, a2, b2, 2, count, bias, co0, relu, first, second, next, wide || secondRow, outPlane);
-                    Store(target, a3, b3, 3, count, bias, co0, relu, first, second, next, wide || secondRow, outPlane);
-                    Store(target, a4, b4, 4, count, bias, co0, relu, first, second, next, wide || secondRow, outPlane);
-                    Store(target, a5, b5, 5, count, bias, co0, relu, first, second, next, wide || secondRow, outPlane);
-                    Store(target, a6, b6, 6, count, bias, co0, relu, first, second, next, wide || secondRow, outPlane);
-                    Store(target, a7, b7, 7, count, bias, co0, relu, first, second, next, wide || secondRow, outPlane);
+                    case 8: Rows<Eight>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 7: Rows<Seven>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 6: Rows<Six>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 5: Rows<Five>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 4: Rows<Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 3: Rows<Three>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 2: Rows<Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    default: Rows<One>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
                 }
             }
         }
     }
 
-    /// <summary>Stores channel j's pair of vectors (bias added, ReLU applied) with masks, if j is one of the block's channels.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Store(float* target, Vector512<float> a, Vector512<float> b, int j, int count, ReadOnlySpan<float> bias, int co0, bool relu,
-        Vector512<float> first, Vector512<float> second, nint next, bool storeSecond, int outPlane)
+    /// <summary>
+    /// Every output row (pair) of one block of <typeparamref name="TC"/> channels from <paramref name="co0"/>: per tap, 2
+    /// loads of the input and a broadcast weight per channel feed 2 multiply-adds per channel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Rows<TC>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int plane, int paddedWidth, int padded, bool relu,
+        Vector512<float> first, Vector512<float> second) where TC : struct, ICount
     {
-        if (j >= count) return;
-        if (!bias.IsEmpty)
+        bool wide = g.OutWidth > 16;
+        int rowsPerPair = wide ? 1 : 2, depth = g.InChannels * g.KernelH, outPlane = g.OutputPlane;
+        nint secondOffset = wide ? 16 : paddedWidth;
+        for (int oh = 0; oh < g.OutHeight; oh += rowsPerPair)
         {
-            Vector512<float> shift = Vector512.Create(bias[co0 + j]);
+            // Accumulator pair j of channel co0 + j: a for the first vector, b for the second (the row's right half, or the next row).
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            // Kernel rows that read only padding rows (for both output rows of a pair) add nothing: skipped. The
+            // input gradient, a convolution of the output gradient padded by kernel - 1, skips about a quarter.
+            int khFirst = Math.Max(0, g.PadTop - oh - (rowsPerPair - 1)), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
+            for (int d = 0; d < depth; d++)
+            {
+                int c = d / g.KernelH, kh = d - c * g.KernelH;
+                if (kh < khFirst || kh >= khEnd) continue;
+                float* row = px + c * plane + (oh + kh) * paddedWidth;
+                float* tap = pt + (nint)d * g.KernelW * padded + co0;
+                for (int kw = 0; kw < g.KernelW; kw++, tap += padded)
+                {
+                    Vector512<float> u = Vector512.Load(row + kw), v = Vector512.Load(row + kw + secondOffset);
+                    Vector512<float> w = Vector512.Create(tap[0]);
+                    a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0);
+                    if (TC.N > 1) { w = Vector512.Create(tap[1]); a1 = Vector512.FusedMultiplyAdd(w, u, a1); b1 = Vector512.FusedMultiplyAdd(w, v, b1); }
+                    if (TC.N > 2) { w = Vector512.Create(tap[2]); a2 = Vector512.FusedMultiplyAdd(w, u, a2); b2 = Vector512.FusedMultiplyAdd(w, v, b2); }
+                    if (TC.N > 3) { w = Vector512.Create(tap[3]); a3 = Vector512.FusedMultiplyAdd(w, u, a3); b3 = Vector512.FusedMultiplyAdd(w, v, b3); }
+                    if (TC.N > 4) { w = Vector512.Create(tap[4]); a4 = Vector512.FusedMultiplyAdd(w, u, a4); b4 = Vector512.FusedMultiplyAdd(w, v, b4); }
+                    if (TC.N > 5) { w = Vector512.Create(tap[5]); a5 = Vector512.FusedMultiplyAdd(w, u, a5); b5 = Vector512.FusedMultiplyAdd(w, v, b5); }
+                    if (TC.N > 6) { w = Vector512.Create(tap[6]); a6 = Vector512.FusedMultiplyAdd(w, u, a6); b6 = Vector512.FusedMultiplyAdd(w, v, b6); }
+                    if (TC.N > 7) { w = Vector512.Create(tap[7]); a7 = Vector512.FusedMultiplyAdd(w, u, a7); b7 = Vector512.FusedMultiplyAdd(w, v, b7); }
+                }
+            }
+            bool storeSecond = wide || oh + 1 < g.OutHeight;
+            float* target = py + co0 * outPlane + oh * g.OutWidth;
+            nint next = wide ? 16 : g.OutWidth;
+            Store(target, a0, b0, bias, co0, relu, first, second, next, storeSecond);
+            if (TC.N > 1) Store(target + outPlane, a1, b1, bias, co0 + 1, relu, first, second, next, storeSecond);
+            if (TC.N > 2) Store(target + 2 * outPlane, a2, b2, bias, co0 + 2, relu, first, second, next, storeSecond);
+            if (TC.N > 3) Store(target + 3 * outPlane, a3, b3, bias, co0 + 3, relu, first, second, next, storeSecond);
+            if (TC.N > 4) Store(target + 4 * outPlane, a4, b4, bias, co0 + 4, relu, first, second, next, storeSecond);
+            if (TC.N > 5) Store(target + 5 * outPlane, a5, b5, bias, co0 + 5, relu, first, second, next, storeSecond);
+            if (TC.N > 6) Store(target + 6 * outPlane, a6, b6, bias, co0 + 6, relu, first, second, next, storeSecond);
+            if (TC.N > 7) Store(target + 7 * outPlane, a7, b7, bias, co0 + 7, relu, first, second, next, storeSecond);
+        }
+    }
+
+    /// <summary>Stores channel <paramref name="channel"/>'s pair of vectors at <paramref name="row"/> with masks (bias added, ReLU applied).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store(float* row, Vector512<float> a, Vector512<float> b, float* bias, int channel, bool relu,
+        Vector512<float> first, Vector512<float> second, nint next, bool storeSecond)
+    {
+        if (bias != null)
+        {
+            Vector512<float> shift = Vector512.Create(bias[channel]);
             a += shift;
             b += shift;
         }
@@ -169,7 +185,6 @@ internal static class DirectConv
             a = Vector512.Max(a, Vector512<float>.Zero);
             b = Vector512.Max(b, Vector512<float>.Zero);
         }
-        float* row = target + (nint)j * outPlane;
         Avx512F.MaskStore(row, first, a);
         if (storeSecond) Avx512F.MaskStore(row + next, second, b);
     }

@@ -301,17 +301,6 @@ internal static unsafe class LaneConv
         Vector512.Store(Avx512F.Shuffle4x128(v7, v15, 0xDD), tile + 240);
     }
 
-    /// <summary>A compile-time count for the kernels' blocks: the JIT specialises a kernel per count and drops the unused lanes.</summary>
-    private interface ICount { static abstract int N { get; } }
-    private struct One : ICount { public static int N => 1; }
-    private struct Two : ICount { public static int N => 2; }
-    private struct Three : ICount { public static int N => 3; }
-    private struct Four : ICount { public static int N => 4; }
-    private struct Five : ICount { public static int N => 5; }
-    private struct Six : ICount { public static int N => 6; }
-    private struct Seven : ICount { public static int N => 7; }
-    private struct Eight : ICount { public static int N => 8; }
-
     /// <summary>One group: result[co, oh, ow, 16] over a packed, padded input, in blocks of channels by positions of a row.</summary>
     private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu)
     {

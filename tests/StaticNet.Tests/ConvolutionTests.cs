@@ -163,7 +163,11 @@ public class ConvolutionTests
     [InlineData(16, 12, 12, 6, 3, 1, 1, 16)]  // input gradient with 3-channel blocks (6 input channels), padding
     [InlineData(3, 9, 9, 5, 4, 1, 1, 20)]     // "same" with an even kernel: the extra padding on the right and bottom
     [InlineData(2, 11, 11, 7, 7, 2, 3, 9)]    // a 7-wide kernel (two column chunks), asymmetric padding, one partial group of 9
-    public void Lane_interleaved_convolution_matches_naive_loops(int cin, int h, int w, int cout, int k, int padTop, int padLeft, int batch)
+    [InlineData(1, 28, 28, 6, 5, 2, 2, 3)]    // DirectConv: LeNet's first convolution, one block of 6 channels, rows of 28 in two vectors
+    [InlineData(1, 20, 20, 10, 5, 2, 2, 2)]   // DirectConv: blocks of 8 and 2 channels
+    [InlineData(3, 26, 26, 13, 3, 0, 0, 2)]   // DirectConv: blocks of 8 and 5, 24 outputs a row; its input gradient in blocks of 3
+    [InlineData(2, 9, 9, 7, 3, 1, 1, 4)]      // DirectConv: too few samples for lanes, rows of 9 in pairs (the last alone), 7 channels
+    public void Direct_and_lane_interleaved_convolutions_match_naive_loops(int cin, int h, int w, int cout, int k, int padTop, int padLeft, int batch)
     {
         // "same" for the even kernel: PyTorch puts the extra row and column at the bottom and right.
         int oh = k % 2 == 0 ? h : h + 2 * padTop - k + 1, ow = k % 2 == 0 ? w : w + 2 * padLeft - k + 1;
