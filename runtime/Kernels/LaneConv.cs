@@ -305,15 +305,25 @@ internal static unsafe class LaneConv
     private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu)
     {
         int width = block == 4 ? 6 : 8;
+        // A row's positions in up to three stretches: those whose first taps fall on the left padding, those that read
+        // no padding, those whose last taps fall on the right padding. A block within an edge stretch skips the taps
+        // that read only padding for all its positions: the input gradient's convolution over the output gradient,
+        // padded by kernel - 1 on each side, spends about a third of its taps there (LeNet's second layer: 4 of 14
+        // positions at each edge). Edges of fewer than 3 positions stay in the blocks beside them (a block that narrow
+        // would wait on its few accumulators more than it saves).
+        int left = Math.Min(g.PadLeft, g.OutWidth), right = Math.Clamp(g.PadLeft + g.InWidth - g.KernelW + 1, left, g.OutWidth);
+        if (left < 3) left = 0;
+        if (g.OutWidth - right < 3) right = g.OutWidth;
         // Row by row, every block of channels: the kernel's rows of input they all read stay in L1 (a block's whole
         // input slab at a time did not: 124-331 KB for LeNet's second convolution).
         for (int oh = 0; oh < g.OutHeight; oh++)
         {
             for (int co = 0; co < g.OutChannels; co += block)
             {
-                for (int ow = 0; ow < g.OutWidth; ow += width)
+                for (int ow = 0, n; ow < g.OutWidth; ow += n)
                 {
-                    int n = Math.Min(width, g.OutWidth - ow);
+                    int end = ow < left ? left : ow < right ? right : g.OutWidth;
+                    n = Math.Min(width, end - ow);
                     if (block == 4)
                     {
                         switch (n)
@@ -363,13 +373,15 @@ internal static unsafe class LaneConv
         // Kernel rows that fall on padding rows read only zeros: skip them (the input gradient's padded output gradient
         // has KernelH - 1 of them above and below).
         int khStart = Math.Max(0, g.PadTop - oh), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
+        // Likewise the kernel columns that fall on padding columns for all TP positions.
+        int kStart = Math.Max(0, g.PadLeft - (ow0 + TP.N - 1)), kEnd = Math.Min(kw, g.PadLeft + g.InWidth - ow0);
         for (int ci = 0; ci < g.InChannels; ci++)
         {
             for (int kh = khStart; kh < khEnd; kh++)
             {
-                float* row = packed + ((long)(ci * paddedH + oh + kh) * paddedW + ow0) * Lanes;
-                float* tap = taps + (long)(ci * g.KernelH + kh) * kw * padded + co0;
-                for (int k = 0; k < kw; k++, row += Lanes, tap += padded)
+                float* row = packed + ((long)(ci * paddedH + oh + kh) * paddedW + ow0 + kStart) * Lanes;
+                float* tap = taps + ((long)(ci * g.KernelH + kh) * kw + kStart) * padded + co0;
+                for (int k = kStart; k < kEnd; k++, row += Lanes, tap += padded)
                 {
                     Vector512<float> x0 = Vector512.Load(row), x1 = default, x2 = default, x3 = default, x4 = default, x5 = default, x6 = default, x7 = default;
                     if (TP.N > 1) x1 = Vector512.Load(row + 16);
