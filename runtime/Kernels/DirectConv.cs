@@ -199,16 +199,19 @@ internal static class DirectConv
     /// (each one or two vectors, masked at the row end) feed 15 or 30 multiply-adds. Each (channel block, input channel,
     /// kernel row) task sums its samples in order and writes weights of its own, so tasks split across threads give the
     /// same bits as on one; tasks are numbered channel block first, so that two parts read the output gradient of
-    /// different channels.
+    /// different channels. With <paramref name="biasGrad"/> (else empty), the first task of each channel block (input
+    /// channel 0, kernel row 0) also sums its channels' output gradient into it, from the rows it loads anyway: the
+    /// output gradient is not read a second time for the bias.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void WeightGradient(Span<float> weightGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, in Conv2dGeometry g)
+    public static unsafe void WeightGradient(Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, in Conv2dGeometry g)
     {
         int tasks = g.InChannels * g.KernelH * ((g.OutChannels + 2) / 3);
         long work = (long)batch * g.OutputSize * g.InChannels * g.KernelH * g.KernelW;
-        fixed (float* px = input, pdy = outputGrad, pw = weightGrad)
+        fixed (float* px = input, pdy = outputGrad, pw = weightGrad, pb = biasGrad)
         {
             WeightGradientJob job = s_weightJob ??= new WeightGradientJob();
+            job.BiasGrad = pb;
             job.Input = px;
             job.OutputGrad = pdy;
             job.WeightGrad = pw;
@@ -227,7 +230,7 @@ internal static class DirectConv
     /// <summary>The weight gradient's tasks, a range per part.</summary>
     private sealed unsafe class WeightGradientJob : StaticNet.Simd.IPartitionedJob
     {
-        public float* Input, OutputGrad, WeightGrad;
+        public float* Input, OutputGrad, WeightGrad, BiasGrad;
         public int Batch, Tasks, Parts;
         public Conv2dGeometry Geometry;
 
@@ -267,10 +270,10 @@ internal static class DirectConv
                     }
                     for (int task = first; task < last; task++)
                     {
-                        WeightGradientTask(task, xp, OutputGrad, g, paddedWidth, plane, n, slots + (task - first) * AccumulatorFloats);
+                        WeightGradientTask(task, xp, OutputGrad, g, paddedWidth, plane, n, slots + (task - first) * AccumulatorFloats, BiasGrad != null);
                     }
                 }
-                for (int task = first; task < last; task++) AddTaskSums(task, WeightGrad, g, slots + (task - first) * AccumulatorFloats);
+                for (int task = first; task < last; task++) AddTaskSums(task, WeightGrad, BiasGrad, g, slots + (task - first) * AccumulatorFloats);
             }
         }
     }
@@ -279,11 +282,11 @@ internal static class DirectConv
     private static (int Co0, int Ci, int Kh) TaskOf(int task, in Conv2dGeometry g) =>
         (task / (g.InChannels * g.KernelH) * 3, task / g.KernelH % g.InChannels, task % g.KernelH);
 
-    /// <summary>Floats of one task's parked accumulators: 3 channels x 5 taps, one vector each.</summary>
-    private const int AccumulatorFloats = 15 * 16;
+    /// <summary>Floats of one task's parked accumulators: 3 channels x 5 taps, then 3 bias sums, one vector each.</summary>
+    private const int AccumulatorFloats = 18 * 16;
 
-    /// <summary>Adds a task's parked accumulators, lane sums, into its weights.</summary>
-    private static unsafe void AddTaskSums(int task, float* pw, in Conv2dGeometry g, float* slot)
+    /// <summary>Adds a task's parked accumulators, lane sums, into its weights (and the bias sums into the bias, if the task has them).</summary>
+    private static unsafe void AddTaskSums(int task, float* pw, float* pb, in Conv2dGeometry g, float* slot)
     {
         (int co0, int ci, int kh) = TaskOf(task, g);
         int count = Math.Min(3, g.OutChannels - co0);
@@ -292,16 +295,18 @@ internal static class DirectConv
         {
             float* a = slot + j * 5 * 16;
             AddSums(w0 + j * g.InChannels * g.KernelH * 5, Vector512.Load(a), Vector512.Load(a + 16), Vector512.Load(a + 32), Vector512.Load(a + 48), Vector512.Load(a + 64));
+            if (pb != null && ci == 0 && kh == 0) pb[co0 + j] += Simd.Vec512.Sum(new Simd.Vec512(Vector512.Load(slot + (15 + j) * 16)));
         }
     }
 
     /// <summary>
     /// One task of <see cref="WeightGradient"/> (input channel, kernel row and block of 3 output channels, from its index)
     /// over sample <paramref name="n"/>, whose padded input is <paramref name="px"/>: its 15 accumulators are read from
-    /// <paramref name="slot"/> and written back.
+    /// <paramref name="slot"/> and written back (with <paramref name="bias"/>, for the first task of a channel block, its 3
+    /// bias sums too).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WeightGradientTask(int task, float* px, float* pdy, in Conv2dGeometry g, int paddedWidth, int plane, int n, float* slot)
+    private static unsafe void WeightGradientTask(int task, float* px, float* pdy, in Conv2dGeometry g, int paddedWidth, int plane, int n, float* slot, bool bias)
     {
         bool wide = g.OutWidth > 16;
         int outPlane = g.OutputPlane;
@@ -313,6 +318,8 @@ internal static class DirectConv
         Vector512<float> a00 = Vector512.Load(slot), a01 = Vector512.Load(slot + 16), a02 = Vector512.Load(slot + 32), a03 = Vector512.Load(slot + 48), a04 = Vector512.Load(slot + 64);
         Vector512<float> a10 = Vector512.Load(slot + 80), a11 = Vector512.Load(slot + 96), a12 = Vector512.Load(slot + 112), a13 = Vector512.Load(slot + 128), a14 = Vector512.Load(slot + 144);
         Vector512<float> a20 = Vector512.Load(slot + 160), a21 = Vector512.Load(slot + 176), a22 = Vector512.Load(slot + 192), a23 = Vector512.Load(slot + 208), a24 = Vector512.Load(slot + 224);
+        bias = bias && ci == 0 && kh == 0;
+        Vector512<float> s0 = Vector512.Load(slot + 240), s1 = Vector512.Load(slot + 256), s2 = Vector512.Load(slot + 272);
         float* dy0 = pdy + ((long)n * g.OutChannels + co0) * outPlane;
         float* dy1 = count > 1 ? dy0 + outPlane : dy0;
         float* dy2 = count > 2 ? dy0 + 2 * outPlane : dy0;
@@ -324,6 +331,12 @@ internal static class DirectConv
             Vector512<float> d0 = Avx512F.MaskLoad(dy0 + at, lowMask, Vector512<float>.Zero);
             Vector512<float> d1 = count > 1 ? Avx512F.MaskLoad(dy1 + at, lowMask, Vector512<float>.Zero) : default;
             Vector512<float> d2 = count > 2 ? Avx512F.MaskLoad(dy2 + at, lowMask, Vector512<float>.Zero) : default;
+            if (bias)
+            {
+                s0 += d0;
+                s1 += d1;
+                s2 += d2;
+            }
             Vector512<float> u = Vector512.Load(x);
             a00 = Vector512.FusedMultiplyAdd(d0, u, a00); a10 = Vector512.FusedMultiplyAdd(d1, u, a10); a20 = Vector512.FusedMultiplyAdd(d2, u, a20);
             u = Vector512.Load(x + 1);
@@ -341,6 +354,12 @@ internal static class DirectConv
             d0 = Avx512F.MaskLoad(dy0 + at + 16, highMask, Vector512<float>.Zero);
             d1 = count > 1 ? Avx512F.MaskLoad(dy1 + at + 16, highMask, Vector512<float>.Zero) : default;
             d2 = count > 2 ? Avx512F.MaskLoad(dy2 + at + 16, highMask, Vector512<float>.Zero) : default;
+            if (bias)
+            {
+                s0 += d0;
+                s1 += d1;
+                s2 += d2;
+            }
             u = Vector512.Load(x + 16);
             a00 = Vector512.FusedMultiplyAdd(d0, u, a00); a10 = Vector512.FusedMultiplyAdd(d1, u, a10); a20 = Vector512.FusedMultiplyAdd(d2, u, a20);
             u = Vector512.Load(x + 17);
@@ -355,6 +374,7 @@ internal static class DirectConv
         a00.Store(slot); a01.Store(slot + 16); a02.Store(slot + 32); a03.Store(slot + 48); a04.Store(slot + 64);
         a10.Store(slot + 80); a11.Store(slot + 96); a12.Store(slot + 112); a13.Store(slot + 128); a14.Store(slot + 144);
         a20.Store(slot + 160); a21.Store(slot + 176); a22.Store(slot + 192); a23.Store(slot + 208); a24.Store(slot + 224);
+        s0.Store(slot + 240); s1.Store(slot + 256); s2.Store(slot + 272);
     }
 
     /// <summary>w[0..5] += the lane sums of five accumulators.</summary>

@@ -44,6 +44,7 @@ public static partial class Kernels
             }
         }
         if (batch == 0) return;
+        bool biasDone = false;
         if (DepthwiseConv.Applies(geometry))
         {
             if (!inputGrad.IsEmpty) DepthwiseConv.InputGradient(inputGrad, outputGrad, weight, batch, geometry);
@@ -62,10 +63,14 @@ public static partial class Kernels
         {
             if (!inputGrad.IsEmpty) ConvJob.Run(ConvPass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
             // The weight gradient sums over samples: on the calling thread, in order, so it does not depend on threads.
-            if (DirectConv.AppliesToWeightGradient(geometry)) DirectConv.WeightGradient(weightGrad, outputGrad, input, batch, geometry);
+            if (DirectConv.AppliesToWeightGradient(geometry))
+            {
+                DirectConv.WeightGradient(weightGrad, biasGrad, outputGrad, input, batch, geometry);
+                biasDone = true;
+            }
             else ConvJob.Run(ConvPass.WeightGradient, weightGrad, outputGrad, default, default, input, batch, geometry, relu: false);
         }
-        if (!biasGrad.IsEmpty)
+        if (!biasGrad.IsEmpty && !biasDone)
         {
             int plane = geometry.OutputPlane;
             for (int n = 0; n < batch; n++)

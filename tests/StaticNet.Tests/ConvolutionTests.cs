@@ -177,7 +177,7 @@ public class ConvolutionTests
         var y = new float[batch * g.OutputSize];
         var dx = new float[batch * g.InputSize];
         float[] dw = Enumerable.Repeat(0.5f, g.WeightSize).ToArray(); // accumulated into
-        var db = new float[cout];
+        float[] db = Enumerable.Repeat(0.25f, cout).ToArray(); // accumulated into
         Kernels.Conv2dForward(y, x, weight, bias, batch, g);
         Kernels.Conv2dBackward(dx, dw, db, dy, x, weight, batch, g);
 
@@ -185,6 +185,7 @@ public class ConvolutionTests
         double W(int co, int ci, int i, int j) => weight[((co * cin + ci) * k + i) * k + j];
         var expectedDx = new double[dx.Length];
         var expectedDw = new double[dw.Length];
+        var expectedDb = new double[cout];
         for (int n = 0; n < batch; n++)
         {
             for (int co = 0; co < cout; co++)
@@ -195,6 +196,7 @@ public class ConvolutionTests
                     {
                         double sum = bias[co];
                         double grad = dy[((n * cout + co) * oh + r) * ow + c];
+                        expectedDb[co] += grad;
                         for (int ci = 0; ci < cin; ci++)
                         {
                             for (int i = 0; i < k; i++)
@@ -215,6 +217,7 @@ public class ConvolutionTests
         }
         for (int i = 0; i < dx.Length; i++) Assert.Equal(expectedDx[i], dx[i], 1e-4);
         for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
+        for (int i = 0; i < cout; i++) Assert.Equal(0.25 + expectedDb[i], db[i], 1e-3);
     }
 
     [Fact]
