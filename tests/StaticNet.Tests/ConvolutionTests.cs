@@ -56,6 +56,41 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void Lane_packing_keeps_its_padding_zero_across_layers()
+    {
+        // A padded layer, an unpadded one whose packed input covers the first one's padding, then the padded one again:
+        // the lane layout clears a packing buffer's padding once and keeps it while the layout stays; the second layer
+        // must not leave its values there.
+        var padded = new Conv2dGeometry(8, 8, 8, 4, 8, 8, 5, 5, 1, 1, 2, 2); // packed as 12 x 12 planes, zeros around 8 x 8
+        var plain = new Conv2dGeometry(4, 12, 12, 4, 8, 8, 5, 5);           // packed as 12 x 12 planes too (fewer), all values
+        const int batch = 16;
+        float[] x = NetworkCases.RandomFloats(batch * padded.InputSize, 31), w = NetworkCases.RandomFloats(padded.WeightSize, 32);
+        float[] other = NetworkCases.RandomFloats(batch * plain.InputSize, 33), otherW = NetworkCases.RandomFloats(plain.WeightSize, 34);
+        float[] dy = NetworkCases.RandomFloats(batch * padded.OutputSize, 35);
+        (float[] Y, float[] Dx, float[] Dw) Padded()
+        {
+            var y = new float[batch * padded.OutputSize];
+            var dx = new float[x.Length];
+            var dw = new float[padded.WeightSize];
+            Kernels.Conv2dForward(y, x, w, default, batch, padded);
+            Kernels.Conv2dBackward(dx, dw, default, dy, x, w, batch, padded);
+            return (y, dx, dw);
+        }
+        NetworkCases.OnThreads(1, () =>
+        {
+            var first = Padded();
+            var y2 = new float[batch * plain.OutputSize];
+            Kernels.Conv2dForward(y2, other, otherW, default, batch, plain);
+            Kernels.Conv2dBackward(new float[other.Length], new float[plain.WeightSize], default, NetworkCases.RandomFloats(y2.Length, 36), other, otherW, batch, plain);
+            var again = Padded();
+            Assert.Equal(first.Y, again.Y);
+            Assert.Equal(first.Dx, again.Dx);
+            Assert.Equal(first.Dw, again.Dw);
+            return 0;
+        });
+    }
+
+    [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {
         // Batches large enough that the convolutions split their chunks of samples across threads.
