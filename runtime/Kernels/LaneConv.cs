@@ -183,10 +183,15 @@ internal static unsafe class LaneConv
         trial.End();
     }
 
+    /// <summary>
+    /// A per-thread buffer of at least <paramref name="length"/> floats from a 64-byte boundary (pinned): every vector of
+    /// the lane layout is then one cache line. Unaligned (as the runtime placed them, 32 bytes off here), LeNet's second
+    /// layer took 2.53 ms for both gradients against 2.03 ms aligned, and 0.85 ms forward against 0.79 ms.
+    /// </summary>
     private static float* Scratch(ref float[]? buffer, int length)
     {
-        if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(length, pinned: true);
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+        if (buffer is null || buffer.Length < length + 16) buffer = AlignedArray.Allocate(length);
+        return (float*)Unsafe.AsPointer(ref buffer[AlignedArray.Start(buffer)]);
     }
 
     /// <summary>A packing buffer: as <see cref="Scratch(ref float[], int)"/>, forgetting its cleared padding when it is replaced (a new array may reuse an old one's address).</summary>
