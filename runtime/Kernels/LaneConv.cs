@@ -237,32 +237,45 @@ internal static unsafe class LaneConv
             if (padded) new Span<float>(packed, channels * paddedH * paddedW * Lanes).Clear();
             zeroed = padded ? layout : default;
         }
-        float* tile = stackalloc float[Lanes * Lanes];
+        // A sample's channel plane is contiguous: transposed 16 positions at a time along it (a 10-wide plane of 100 in
+        // 7 tiles rather than 10 row by row), each position then stored at its place in the padded plane.
+        int planeFloats = paddedH * paddedW * Lanes;
+        if (paddedH == height && paddedW == width) PackPlanes(new ContiguousSink(packed, planeFloats), x, count, channels, sampleStride, height * width);
+        else PackPlanes(new PaddedPlaneSink(packed, planeFloats, width, paddedW, padTop, padLeft), x, count, channels, sampleStride, height * width);
+    }
+
+    /// <summary>The channel planes of <see cref="Pack"/>, each as consecutive tiles of 16 positions, through <paramref name="sink"/>.</summary>
+    private static void PackPlanes<TSink>(TSink sink, float* x, int count, int channels, int sampleStride, int plane) where TSink : struct, IPlaneSink
+    {
         for (int c = 0; c < channels; c++)
         {
-            for (int h = 0; h < height; h++)
+            float* source = x + (long)c * plane;
+            sink.StartPlane(c);
+            for (int p0 = 0; p0 < plane; p0 += Lanes)
             {
-                for (int w0 = 0; w0 < width; w0 += Lanes)
-                {
-                    int n = Math.Min(Lanes, width - w0);
-                    Vector512<float> mask = Mask(n);
-                    for (int l = 0; l < Lanes; l++)
-                    {
-                        Vector512<float> row = l < count ? Avx512F.MaskLoad(x + (long)l * sampleStride + (c * height + h) * width + w0, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
-                        Vector512.Store(row, tile + l * Lanes);
-                    }
-                    Transpose(tile);
-                    float* target = packed + ((long)(c * paddedH + h + padTop) * paddedW + w0 + padLeft) * Lanes;
-                    for (int j = 0; j < n; j++) Vector512.Store(Vector512.Load(tile + j * Lanes), target + j * Lanes);
-                }
+                int n = Math.Min(Lanes, plane - p0);
+                Vector512<float> mask = Mask(n);
+                sink.StartTile(p0, n);
+                Transpose(Row(source + p0, sampleStride, 0, count, mask), Row(source + p0, sampleStride, 1, count, mask),
+                    Row(source + p0, sampleStride, 2, count, mask), Row(source + p0, sampleStride, 3, count, mask),
+                    Row(source + p0, sampleStride, 4, count, mask), Row(source + p0, sampleStride, 5, count, mask),
+                    Row(source + p0, sampleStride, 6, count, mask), Row(source + p0, sampleStride, 7, count, mask),
+                    Row(source + p0, sampleStride, 8, count, mask), Row(source + p0, sampleStride, 9, count, mask),
+                    Row(source + p0, sampleStride, 10, count, mask), Row(source + p0, sampleStride, 11, count, mask),
+                    Row(source + p0, sampleStride, 12, count, mask), Row(source + p0, sampleStride, 13, count, mask),
+                    Row(source + p0, sampleStride, 14, count, mask), Row(source + p0, sampleStride, 15, count, mask), ref sink);
             }
         }
     }
 
+    /// <summary>Sample <paramref name="lane"/>'s 16 values at <paramref name="at"/> (masked), or zeros for a missing sample.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row(float* at, long sampleStride, int lane, int count, Vector512<float> mask) =>
+        lane < count ? Avx512F.MaskLoad(at + lane * sampleStride, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+
     /// <summary>[C, positions, 16] back to samples [0, count) of [C, positions] each.</summary>
     private static void Unpack(float* y, float* result, int count, int channels, int plane)
     {
-        float* tile = stackalloc float[Lanes * Lanes];
         int sample = channels * plane;
         for (int c = 0; c < channels; c++)
         {
@@ -270,25 +283,100 @@ internal static unsafe class LaneConv
             {
                 int n = Math.Min(Lanes, plane - p0);
                 float* source = result + ((long)c * plane + p0) * Lanes;
-                for (int j = 0; j < Lanes; j++) Vector512.Store(j < n ? Vector512.Load(source + j * Lanes) : Vector512<float>.Zero, tile + j * Lanes);
-                Transpose(tile);
-                Vector512<float> mask = Mask(n);
-                for (int l = 0; l < count; l++) Avx512F.MaskStore(y + (long)l * sample + c * plane + p0, mask, Vector512.Load(tile + l * Lanes));
+                var sink = new SamplesSink(y + c * plane + p0, sample, count, Mask(n));
+                Transpose(Position(source, 0, n), Position(source, 1, n), Position(source, 2, n), Position(source, 3, n),
+                    Position(source, 4, n), Position(source, 5, n), Position(source, 6, n), Position(source, 7, n),
+                    Position(source, 8, n), Position(source, 9, n), Position(source, 10, n), Position(source, 11, n),
+                    Position(source, 12, n), Position(source, 13, n), Position(source, 14, n), Position(source, 15, n), ref sink);
             }
+        }
+    }
+
+    /// <summary>Position j's 16 lanes, or zeros past the last position.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Position(float* source, int j, int n) => j < n ? Vector512.Load(source + j * Lanes) : Vector512<float>.Zero;
+
+    /// <summary>Where <see cref="Transpose"/> puts its 16 rows, in order.</summary>
+    private interface IRowSink
+    {
+        void Store(int row, Vector512<float> value);
+    }
+
+    /// <summary>A sink for packed planes: told each channel and each tile (its first position and count) before its rows.</summary>
+    private interface IPlaneSink : IRowSink
+    {
+        void StartPlane(int channel);
+        void StartTile(int first, int count);
+    }
+
+    /// <summary>Rows as consecutive positions of unpadded planes (the first count of each tile).</summary>
+    private struct ContiguousSink(float* packed, int planeFloats) : IPlaneSink
+    {
+        private float* _plane, _tile;
+        private int _count;
+
+        public void StartPlane(int channel) => _plane = packed + (long)channel * planeFloats;
+        public void StartTile(int first, int count)
+        {
+            _tile = _plane + (long)first * Lanes;
+            _count = count;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(int row, Vector512<float> value)
+        {
+            if (row < _count) Vector512.Store(value, _tile + row * Lanes);
+        }
+    }
+
+    /// <summary>Rows as consecutive positions of a plane (the first count of each tile), each at its place in the padded layout.</summary>
+    private struct PaddedPlaneSink(float* packed, int planeFloats, int width, int paddedW, int padTop, int padLeft) : IPlaneSink
+    {
+        private float* _plane;
+        private int _count, _h, _w;
+
+        public void StartPlane(int channel)
+        {
+            _plane = packed + (long)channel * planeFloats;
+            _h = _w = 0;
+        }
+        public void StartTile(int first, int count) => _count = count;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(int row, Vector512<float> value)
+        {
+            if (row >= _count) return;
+            Vector512.Store(value, _plane + ((long)(_h + padTop) * paddedW + _w + padLeft) * Lanes);
+            if (++_w == width)
+            {
+                _w = 0;
+                _h++;
+            }
+        }
+    }
+
+    /// <summary>Rows as samples (the first <c>count</c>), each stored under the mask at its sample's place.</summary>
+    private readonly struct SamplesSink(float* first, int sampleStride, int count, Vector512<float> mask) : IRowSink
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(int row, Vector512<float> value)
+        {
+            if (row < count) Avx512F.MaskStore(first + (long)row * sampleStride, mask, value);
         }
     }
 
     private static Vector512<float> Mask(int count) =>
         Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
 
-    /// <summary>Transposes a 16 x 16 tile in place: four rounds of unpacks and 128-bit lane shuffles.</summary>
+    /// <summary>
+    /// The 16 x 16 transpose of rows r0..r15, in registers (four rounds of unpacks and 128-bit lane shuffles), row i of
+    /// the result handed to <paramref name="sink"/> in order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Transpose(float* tile)
+    private static void Transpose<TSink>(Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3, Vector512<float> r4, Vector512<float> r5,
+        Vector512<float> r6, Vector512<float> r7, Vector512<float> r8, Vector512<float> r9, Vector512<float> r10, Vector512<float> r11, Vector512<float> r12,
+        Vector512<float> r13, Vector512<float> r14, Vector512<float> r15, ref TSink sink) where TSink : struct, IRowSink
     {
-        Vector512<float> r0 = Vector512.Load(tile), r1 = Vector512.Load(tile + 16), r2 = Vector512.Load(tile + 32), r3 = Vector512.Load(tile + 48);
-        Vector512<float> r4 = Vector512.Load(tile + 64), r5 = Vector512.Load(tile + 80), r6 = Vector512.Load(tile + 96), r7 = Vector512.Load(tile + 112);
-        Vector512<float> r8 = Vector512.Load(tile + 128), r9 = Vector512.Load(tile + 144), r10 = Vector512.Load(tile + 160), r11 = Vector512.Load(tile + 176);
-        Vector512<float> r12 = Vector512.Load(tile + 192), r13 = Vector512.Load(tile + 208), r14 = Vector512.Load(tile + 224), r15 = Vector512.Load(tile + 240);
 
         // Pairs of rows interleaved by element, then by pairs of elements: each 128-bit lane ends holding a 4 x 4 block.
         Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1), t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
@@ -311,22 +399,22 @@ internal static unsafe class LaneConv
         Vector512<float> v8 = Avx512F.Shuffle4x128(u8, u12, 0x88), v9 = Avx512F.Shuffle4x128(u9, u13, 0x88), v10 = Avx512F.Shuffle4x128(u10, u14, 0x88), v11 = Avx512F.Shuffle4x128(u11, u15, 0x88);
         Vector512<float> v12 = Avx512F.Shuffle4x128(u8, u12, 0xDD), v13 = Avx512F.Shuffle4x128(u9, u13, 0xDD), v14 = Avx512F.Shuffle4x128(u10, u14, 0xDD), v15 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
 
-        Vector512.Store(Avx512F.Shuffle4x128(v0, v8, 0x88), tile);
-        Vector512.Store(Avx512F.Shuffle4x128(v1, v9, 0x88), tile + 16);
-        Vector512.Store(Avx512F.Shuffle4x128(v2, v10, 0x88), tile + 32);
-        Vector512.Store(Avx512F.Shuffle4x128(v3, v11, 0x88), tile + 48);
-        Vector512.Store(Avx512F.Shuffle4x128(v4, v12, 0x88), tile + 64);
-        Vector512.Store(Avx512F.Shuffle4x128(v5, v13, 0x88), tile + 80);
-        Vector512.Store(Avx512F.Shuffle4x128(v6, v14, 0x88), tile + 96);
-        Vector512.Store(Avx512F.Shuffle4x128(v7, v15, 0x88), tile + 112);
-        Vector512.Store(Avx512F.Shuffle4x128(v0, v8, 0xDD), tile + 128);
-        Vector512.Store(Avx512F.Shuffle4x128(v1, v9, 0xDD), tile + 144);
-        Vector512.Store(Avx512F.Shuffle4x128(v2, v10, 0xDD), tile + 160);
-        Vector512.Store(Avx512F.Shuffle4x128(v3, v11, 0xDD), tile + 176);
-        Vector512.Store(Avx512F.Shuffle4x128(v4, v12, 0xDD), tile + 192);
-        Vector512.Store(Avx512F.Shuffle4x128(v5, v13, 0xDD), tile + 208);
-        Vector512.Store(Avx512F.Shuffle4x128(v6, v14, 0xDD), tile + 224);
-        Vector512.Store(Avx512F.Shuffle4x128(v7, v15, 0xDD), tile + 240);
+        sink.Store(0, Avx512F.Shuffle4x128(v0, v8, 0x88));
+        sink.Store(1, Avx512F.Shuffle4x128(v1, v9, 0x88));
+        sink.Store(2, Avx512F.Shuffle4x128(v2, v10, 0x88));
+        sink.Store(3, Avx512F.Shuffle4x128(v3, v11, 0x88));
+        sink.Store(4, Avx512F.Shuffle4x128(v4, v12, 0x88));
+        sink.Store(5, Avx512F.Shuffle4x128(v5, v13, 0x88));
+        sink.Store(6, Avx512F.Shuffle4x128(v6, v14, 0x88));
+        sink.Store(7, Avx512F.Shuffle4x128(v7, v15, 0x88));
+        sink.Store(8, Avx512F.Shuffle4x128(v0, v8, 0xDD));
+        sink.Store(9, Avx512F.Shuffle4x128(v1, v9, 0xDD));
+        sink.Store(10, Avx512F.Shuffle4x128(v2, v10, 0xDD));
+        sink.Store(11, Avx512F.Shuffle4x128(v3, v11, 0xDD));
+        sink.Store(12, Avx512F.Shuffle4x128(v4, v12, 0xDD));
+        sink.Store(13, Avx512F.Shuffle4x128(v5, v13, 0xDD));
+        sink.Store(14, Avx512F.Shuffle4x128(v6, v14, 0xDD));
+        sink.Store(15, Avx512F.Shuffle4x128(v7, v15, 0xDD));
     }
 
     /// <summary>One group: result[co, oh, ow, 16] over a packed, padded input, in blocks of channels by positions of a row.</summary>
