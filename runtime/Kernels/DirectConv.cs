@@ -80,8 +80,8 @@ internal static class DirectConv
     public static unsafe void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> taps, ReadOnlySpan<float> bias, in Conv2dGeometry g, bool relu)
     {
         bool wide = g.OutWidth > 16; // a pair is the two halves of one row, or two rows
-        int rowsPerPair = wide ? 1 : 2;
-        int paddedHeight = g.OutHeight + g.KernelH - 1 + (rowsPerPair - 1), paddedWidth = (wide ? 32 : 16) + g.KernelW - 1;
+        // One zero row more than the kernel needs: the last pair of rows may have only one.
+        int paddedHeight = g.OutHeight + g.KernelH, paddedWidth = (wide ? 32 : 16) + g.KernelW - 1;
         int plane = paddedHeight * paddedWidth, blocks = (g.OutChannels + Block - 1) / Block, padded = blocks * Block;
         Span<float> xp = Scratch(ref s_padded, g.InChannels * plane);
         xp.Clear();
@@ -103,6 +103,14 @@ internal static class DirectConv
                 int co0 = block * Block;
                 switch (Math.Min(Block, g.OutChannels - co0))
                 {
+                    // Blocks of up to 6 channels of wide rows take two rows at a time: each broadcast weight feeds 4
+                    // multiply-adds instead of 2, the 4 accumulators per channel still in registers.
+                    case 6 when wide: WideRowPairs<Six>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 5 when wide: WideRowPairs<Five>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 4 when wide: WideRowPairs<Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 3 when wide: WideRowPairs<Three>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 2 when wide: WideRowPairs<Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 1 when wide: WideRowPairs<One>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
                     case 8: Rows<Eight>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
                     case 7: Rows<Seven>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
                     case 6: Rows<Six>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
@@ -167,6 +175,84 @@ internal static class DirectConv
             if (TC.N > 6) Store(target + 6 * outPlane, a6, b6, bias, co0 + 6, relu, first, second, next, storeSecond);
             if (TC.N > 7) Store(target + 7 * outPlane, a7, b7, bias, co0 + 7, relu, first, second, next, storeSecond);
         }
+    }
+
+    /// <summary>
+    /// Rows wider than 16 two at a time for a block of at most 6 channels (from <paramref name="co0"/>): per tap, 4 loads
+    /// of the input (both halves of two rows) and a broadcast weight per channel feed 4 multiply-adds per channel; each
+    /// accumulator sums its taps in the same order as <see cref="Rows{TC}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WideRowPairs<TC>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int plane, int paddedWidth, int padded, bool relu,
+        Vector512<float> first, Vector512<float> second) where TC : struct, ICount
+    {
+        int depth = g.InChannels * g.KernelH, outPlane = g.OutputPlane;
+        for (int oh = 0; oh < g.OutHeight; oh += 2)
+        {
+            // Channel j: a and b the halves of row oh, c and e those of row oh + 1.
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+            Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default;
+            // Kernel rows that read only padding rows for both output rows are skipped.
+            int khFirst = Math.Max(0, g.PadTop - oh - 1), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
+            for (int d = 0; d < depth; d++)
+            {
+                int c = d / g.KernelH, kh = d - c * g.KernelH;
+                if (kh < khFirst || kh >= khEnd) continue;
+                float* row = px + c * plane + (oh + kh) * paddedWidth;
+                float* tap = pt + (nint)d * g.KernelW * padded + co0;
+                for (int kw = 0; kw < g.KernelW; kw++, tap += padded)
+                {
+                    Vector512<float> u = Vector512.Load(row + kw), v = Vector512.Load(row + kw + 16);
+                    Vector512<float> s = Vector512.Load(row + paddedWidth + kw), t = Vector512.Load(row + paddedWidth + kw + 16);
+                    Vector512<float> w = Vector512.Create(tap[0]);
+                    a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0); c0 = Vector512.FusedMultiplyAdd(w, s, c0); e0 = Vector512.FusedMultiplyAdd(w, t, e0);
+                    if (TC.N > 1)
+                    {
+                        w = Vector512.Create(tap[1]);
+                        a1 = Vector512.FusedMultiplyAdd(w, u, a1); b1 = Vector512.FusedMultiplyAdd(w, v, b1); c1 = Vector512.FusedMultiplyAdd(w, s, c1); e1 = Vector512.FusedMultiplyAdd(w, t, e1);
+                    }
+                    if (TC.N > 2)
+                    {
+                        w = Vector512.Create(tap[2]);
+                        a2 = Vector512.FusedMultiplyAdd(w, u, a2); b2 = Vector512.FusedMultiplyAdd(w, v, b2); c2 = Vector512.FusedMultiplyAdd(w, s, c2); e2 = Vector512.FusedMultiplyAdd(w, t, e2);
+                    }
+                    if (TC.N > 3)
+                    {
+                        w = Vector512.Create(tap[3]);
+                        a3 = Vector512.FusedMultiplyAdd(w, u, a3); b3 = Vector512.FusedMultiplyAdd(w, v, b3); c3 = Vector512.FusedMultiplyAdd(w, s, c3); e3 = Vector512.FusedMultiplyAdd(w, t, e3);
+                    }
+                    if (TC.N > 4)
+                    {
+                        w = Vector512.Create(tap[4]);
+                        a4 = Vector512.FusedMultiplyAdd(w, u, a4); b4 = Vector512.FusedMultiplyAdd(w, v, b4); c4 = Vector512.FusedMultiplyAdd(w, s, c4); e4 = Vector512.FusedMultiplyAdd(w, t, e4);
+                    }
+                    if (TC.N > 5)
+                    {
+                        w = Vector512.Create(tap[5]);
+                        a5 = Vector512.FusedMultiplyAdd(w, u, a5); b5 = Vector512.FusedMultiplyAdd(w, v, b5); c5 = Vector512.FusedMultiplyAdd(w, s, c5); e5 = Vector512.FusedMultiplyAdd(w, t, e5);
+                    }
+                }
+            }
+            bool secondRow = oh + 1 < g.OutHeight;
+            float* target = py + co0 * outPlane + oh * g.OutWidth;
+            StoreTwoRows(target, a0, b0, c0, e0, bias, co0, relu, first, second, secondRow, g.OutWidth);
+            if (TC.N > 1) StoreTwoRows(target + outPlane, a1, b1, c1, e1, bias, co0 + 1, relu, first, second, secondRow, g.OutWidth);
+            if (TC.N > 2) StoreTwoRows(target + 2 * outPlane, a2, b2, c2, e2, bias, co0 + 2, relu, first, second, secondRow, g.OutWidth);
+            if (TC.N > 3) StoreTwoRows(target + 3 * outPlane, a3, b3, c3, e3, bias, co0 + 3, relu, first, second, secondRow, g.OutWidth);
+            if (TC.N > 4) StoreTwoRows(target + 4 * outPlane, a4, b4, c4, e4, bias, co0 + 4, relu, first, second, secondRow, g.OutWidth);
+            if (TC.N > 5) StoreTwoRows(target + 5 * outPlane, a5, b5, c5, e5, bias, co0 + 5, relu, first, second, secondRow, g.OutWidth);
+        }
+    }
+
+    /// <summary>A channel's two wide rows (the second only if it exists).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTwoRows(float* row, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> e, float* bias, int channel, bool relu,
+        Vector512<float> first, Vector512<float> second, bool secondRow, int width)
+    {
+        Store(row, a, b, bias, channel, relu, first, second, 16, storeSecond: true);
+        if (secondRow) Store(row + width, c, e, bias, channel, relu, first, second, 16, storeSecond: true);
     }
 
     /// <summary>Stores channel <paramref name="channel"/>'s pair of vectors at <paramref name="row"/> with masks (bias added, ReLU applied).</summary>
