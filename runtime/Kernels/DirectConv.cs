@@ -99,50 +99,54 @@ internal static class DirectConv
         {
             for (int block = 0; block < blocks; block++)
             {
-                // A block of fewer than 8 channels (LeNet's first layer has 6) runs only its own multiply-adds.
+                // A block of fewer than 8 channels (LeNet's first layer has 6) runs only its own multiply-adds; blocks of up
+                // to 6 channels of wide rows take two rows at a time, so that each broadcast weight feeds 4 multiply-adds.
                 int co0 = block * Block;
                 switch (Math.Min(Block, g.OutChannels - co0))
                 {
-                    // Blocks of up to 6 channels of wide rows take two rows at a time: each broadcast weight feeds 4
-                    // multiply-adds instead of 2, the 4 accumulators per channel still in registers.
-                    case 6 when wide: WideRowPairs<Six>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 5 when wide: WideRowPairs<Five>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 4 when wide: WideRowPairs<Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 3 when wide: WideRowPairs<Three>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 2 when wide: WideRowPairs<Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 1 when wide: WideRowPairs<One>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 8: Rows<Eight>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 7: Rows<Seven>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 6: Rows<Six>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 5: Rows<Five>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 4: Rows<Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 3: Rows<Three>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 2: Rows<Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    default: Rows<One>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 8: Rows<Eight, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 7: Rows<Seven, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 6 when wide: Rows<Six, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 5 when wide: Rows<Five, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 4 when wide: Rows<Four, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 3 when wide: Rows<Three, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 2 when wide: Rows<Two, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 1 when wide: Rows<One, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 6: Rows<Six, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 5: Rows<Five, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 4: Rows<Four, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 3: Rows<Three, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    case 2: Rows<Two, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
+                    default: Rows<One, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
                 }
             }
         }
     }
 
     /// <summary>
-    /// Every output row (pair) of one block of <typeparamref name="TC"/> channels from <paramref name="co0"/>: per tap, 2
-    /// loads of the input and a broadcast weight per channel feed 2 multiply-adds per channel.
+    /// Every output row of one block of <typeparamref name="TC"/> channels from <paramref name="co0"/>, with
+    /// <typeparamref name="TV"/> vectors per channel: 2 for the halves of one wide row or two short rows, 4 for the halves
+    /// of two wide rows. Per tap, TV loads of the input and a broadcast weight per channel feed TV multiply-adds per
+    /// channel; each output sums its taps in the same order whichever form computes it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Rows<TC>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int plane, int paddedWidth, int padded, bool relu,
-        Vector512<float> first, Vector512<float> second) where TC : struct, ICount
+    private static unsafe void Rows<TC, TV>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int plane, int paddedWidth, int padded, bool relu,
+        Vector512<float> first, Vector512<float> second) where TC : struct, ICount where TV : struct, ICount
     {
         bool wide = g.OutWidth > 16;
-        int rowsPerPair = wide ? 1 : 2, depth = g.InChannels * g.KernelH, outPlane = g.OutputPlane;
-        nint secondOffset = wide ? 16 : paddedWidth;
-        for (int oh = 0; oh < g.OutHeight; oh += rowsPerPair)
+        int rows = wide && TV.N == 2 ? 1 : 2, depth = g.InChannels * g.KernelH, outPlane = g.OutputPlane;
+        // The input offsets of vectors 1, 2 and 3 from vector 0: the row's right half or the next row, then the next row's halves.
+        nint offset1 = wide ? 16 : paddedWidth, offset2 = paddedWidth, offset3 = paddedWidth + 16;
+        for (int oh = 0; oh < g.OutHeight; oh += rows)
         {
-            // Accumulator pair j of channel co0 + j: a for the first vector, b for the second (the row's right half, or the next row).
+            // Channel j's accumulators: a, b (vectors 0 and 1), c, e (vectors 2 and 3, with 4 vectors).
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-            // Kernel rows that read only padding rows (for both output rows of a pair) add nothing: skipped. The
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+            Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default;
+            // Kernel rows that read only padding rows (for every output row of the step) add nothing: skipped. The
             // input gradient, a convolution of the output gradient padded by kernel - 1, skips about a quarter.
-            int khFirst = Math.Max(0, g.PadTop - oh - (rowsPerPair - 1)), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
+            int khFirst = Math.Max(0, g.PadTop - oh - (rows - 1)), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
             for (int d = 0; d < depth; d++)
             {
                 int c = d / g.KernelH, kh = d - c * g.KernelH;
@@ -151,108 +155,61 @@ internal static class DirectConv
                 float* tap = pt + (nint)d * g.KernelW * padded + co0;
                 for (int kw = 0; kw < g.KernelW; kw++, tap += padded)
                 {
-                    Vector512<float> u = Vector512.Load(row + kw), v = Vector512.Load(row + kw + secondOffset);
-                    Vector512<float> w = Vector512.Create(tap[0]);
-                    a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0);
-                    if (TC.N > 1) { w = Vector512.Create(tap[1]); a1 = Vector512.FusedMultiplyAdd(w, u, a1); b1 = Vector512.FusedMultiplyAdd(w, v, b1); }
-                    if (TC.N > 2) { w = Vector512.Create(tap[2]); a2 = Vector512.FusedMultiplyAdd(w, u, a2); b2 = Vector512.FusedMultiplyAdd(w, v, b2); }
-                    if (TC.N > 3) { w = Vector512.Create(tap[3]); a3 = Vector512.FusedMultiplyAdd(w, u, a3); b3 = Vector512.FusedMultiplyAdd(w, v, b3); }
-                    if (TC.N > 4) { w = Vector512.Create(tap[4]); a4 = Vector512.FusedMultiplyAdd(w, u, a4); b4 = Vector512.FusedMultiplyAdd(w, v, b4); }
-                    if (TC.N > 5) { w = Vector512.Create(tap[5]); a5 = Vector512.FusedMultiplyAdd(w, u, a5); b5 = Vector512.FusedMultiplyAdd(w, v, b5); }
-                    if (TC.N > 6) { w = Vector512.Create(tap[6]); a6 = Vector512.FusedMultiplyAdd(w, u, a6); b6 = Vector512.FusedMultiplyAdd(w, v, b6); }
-                    if (TC.N > 7) { w = Vector512.Create(tap[7]); a7 = Vector512.FusedMultiplyAdd(w, u, a7); b7 = Vector512.FusedMultiplyAdd(w, v, b7); }
+                    Vector512<float> u = Vector512.Load(row + kw), v = Vector512.Load(row + kw + offset1);
+                    Vector512<float> s = TV.N > 2 ? Vector512.Load(row + kw + offset2) : default, t = TV.N > 2 ? Vector512.Load(row + kw + offset3) : default;
+                    Tap<TV>(tap[0], u, v, s, t, ref a0, ref b0, ref c0, ref e0);
+                    if (TC.N > 1) Tap<TV>(tap[1], u, v, s, t, ref a1, ref b1, ref c1, ref e1);
+                    if (TC.N > 2) Tap<TV>(tap[2], u, v, s, t, ref a2, ref b2, ref c2, ref e2);
+                    if (TC.N > 3) Tap<TV>(tap[3], u, v, s, t, ref a3, ref b3, ref c3, ref e3);
+                    if (TC.N > 4) Tap<TV>(tap[4], u, v, s, t, ref a4, ref b4, ref c4, ref e4);
+                    if (TC.N > 5) Tap<TV>(tap[5], u, v, s, t, ref a5, ref b5, ref c5, ref e5);
+                    if (TC.N > 6) Tap<Two>(tap[6], u, v, s, t, ref a6, ref b6, ref c0, ref e0);
+                    if (TC.N > 7) Tap<Two>(tap[7], u, v, s, t, ref a7, ref b7, ref c0, ref e0);
                 }
             }
-            bool storeSecond = wide || oh + 1 < g.OutHeight;
+            bool nextRow = oh + 1 < g.OutHeight;
             float* target = py + co0 * outPlane + oh * g.OutWidth;
-            nint next = wide ? 16 : g.OutWidth;
-            Store(target, a0, b0, bias, co0, relu, first, second, next, storeSecond);
-            if (TC.N > 1) Store(target + outPlane, a1, b1, bias, co0 + 1, relu, first, second, next, storeSecond);
-            if (TC.N > 2) Store(target + 2 * outPlane, a2, b2, bias, co0 + 2, relu, first, second, next, storeSecond);
-            if (TC.N > 3) Store(target + 3 * outPlane, a3, b3, bias, co0 + 3, relu, first, second, next, storeSecond);
-            if (TC.N > 4) Store(target + 4 * outPlane, a4, b4, bias, co0 + 4, relu, first, second, next, storeSecond);
-            if (TC.N > 5) Store(target + 5 * outPlane, a5, b5, bias, co0 + 5, relu, first, second, next, storeSecond);
-            if (TC.N > 6) Store(target + 6 * outPlane, a6, b6, bias, co0 + 6, relu, first, second, next, storeSecond);
-            if (TC.N > 7) Store(target + 7 * outPlane, a7, b7, bias, co0 + 7, relu, first, second, next, storeSecond);
+            Store<TV>(target, a0, b0, c0, e0, bias, co0, relu, first, second, wide, nextRow, g.OutWidth);
+            if (TC.N > 1) Store<TV>(target + outPlane, a1, b1, c1, e1, bias, co0 + 1, relu, first, second, wide, nextRow, g.OutWidth);
+            if (TC.N > 2) Store<TV>(target + 2 * outPlane, a2, b2, c2, e2, bias, co0 + 2, relu, first, second, wide, nextRow, g.OutWidth);
+            if (TC.N > 3) Store<TV>(target + 3 * outPlane, a3, b3, c3, e3, bias, co0 + 3, relu, first, second, wide, nextRow, g.OutWidth);
+            if (TC.N > 4) Store<TV>(target + 4 * outPlane, a4, b4, c4, e4, bias, co0 + 4, relu, first, second, wide, nextRow, g.OutWidth);
+            if (TC.N > 5) Store<TV>(target + 5 * outPlane, a5, b5, c5, e5, bias, co0 + 5, relu, first, second, wide, nextRow, g.OutWidth);
+            if (TC.N > 6) Store<Two>(target + 6 * outPlane, a6, b6, default, default, bias, co0 + 6, relu, first, second, wide, nextRow, g.OutWidth);
+            if (TC.N > 7) Store<Two>(target + 7 * outPlane, a7, b7, default, default, bias, co0 + 7, relu, first, second, wide, nextRow, g.OutWidth);
+        }
+    }
+
+    /// <summary>One tap of one channel: its weight times each of the TV input vectors, added to that vector's accumulator.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tap<TV>(float weight, Vector512<float> u, Vector512<float> v, Vector512<float> s, Vector512<float> t,
+        ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c, ref Vector512<float> e) where TV : struct, ICount
+    {
+        Vector512<float> w = Vector512.Create(weight);
+        a = Vector512.FusedMultiplyAdd(w, u, a);
+        b = Vector512.FusedMultiplyAdd(w, v, b);
+        if (TV.N > 2)
+        {
+            c = Vector512.FusedMultiplyAdd(w, s, c);
+            e = Vector512.FusedMultiplyAdd(w, t, e);
         }
     }
 
     /// <summary>
-    /// Rows wider than 16 two at a time for a block of at most 6 channels (from <paramref name="co0"/>): per tap, 4 loads
-    /// of the input (both halves of two rows) and a broadcast weight per channel feed 4 multiply-adds per channel; each
-    /// accumulator sums its taps in the same order as <see cref="Rows{TC}"/>.
+    /// Channel <paramref name="channel"/>'s TV vectors: with 2, the halves of one wide row or two short rows (the second
+    /// if it exists); with 4, the halves of two wide rows (the second row if it exists).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WideRowPairs<TC>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int plane, int paddedWidth, int padded, bool relu,
-        Vector512<float> first, Vector512<float> second) where TC : struct, ICount
-    {
-        int depth = g.InChannels * g.KernelH, outPlane = g.OutputPlane;
-        for (int oh = 0; oh < g.OutHeight; oh += 2)
-        {
-            // Channel j: a and b the halves of row oh, c and e those of row oh + 1.
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
-            Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default;
-            // Kernel rows that read only padding rows for both output rows are skipped.
-            int khFirst = Math.Max(0, g.PadTop - oh - 1), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
-            for (int d = 0; d < depth; d++)
-            {
-                int c = d / g.KernelH, kh = d - c * g.KernelH;
-                if (kh < khFirst || kh >= khEnd) continue;
-                float* row = px + c * plane + (oh + kh) * paddedWidth;
-                float* tap = pt + (nint)d * g.KernelW * padded + co0;
-                for (int kw = 0; kw < g.KernelW; kw++, tap += padded)
-                {
-                    Vector512<float> u = Vector512.Load(row + kw), v = Vector512.Load(row + kw + 16);
-                    Vector512<float> s = Vector512.Load(row + paddedWidth + kw), t = Vector512.Load(row + paddedWidth + kw + 16);
-                    Vector512<float> w = Vector512.Create(tap[0]);
-                    a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0); c0 = Vector512.FusedMultiplyAdd(w, s, c0); e0 = Vector512.FusedMultiplyAdd(w, t, e0);
-                    if (TC.N > 1)
-                    {
-                        w = Vector512.Create(tap[1]);
-                        a1 = Vector512.FusedMultiplyAdd(w, u, a1); b1 = Vector512.FusedMultiplyAdd(w, v, b1); c1 = Vector512.FusedMultiplyAdd(w, s, c1); e1 = Vector512.FusedMultiplyAdd(w, t, e1);
-                    }
-                    if (TC.N > 2)
-                    {
-                        w = Vector512.Create(tap[2]);
-                        a2 = Vector512.FusedMultiplyAdd(w, u, a2); b2 = Vector512.FusedMultiplyAdd(w, v, b2); c2 = Vector512.FusedMultiplyAdd(w, s, c2); e2 = Vector512.FusedMultiplyAdd(w, t, e2);
-                    }
-                    if (TC.N > 3)
-                    {
-                        w = Vector512.Create(tap[3]);
-                        a3 = Vector512.FusedMultiplyAdd(w, u, a3); b3 = Vector512.FusedMultiplyAdd(w, v, b3); c3 = Vector512.FusedMultiplyAdd(w, s, c3); e3 = Vector512.FusedMultiplyAdd(w, t, e3);
-                    }
-                    if (TC.N > 4)
-                    {
-                        w = Vector512.Create(tap[4]);
-                        a4 = Vector512.FusedMultiplyAdd(w, u, a4); b4 = Vector512.FusedMultiplyAdd(w, v, b4); c4 = Vector512.FusedMultiplyAdd(w, s, c4); e4 = Vector512.FusedMultiplyAdd(w, t, e4);
-                    }
-                    if (TC.N > 5)
-                    {
-                        w = Vector512.Create(tap[5]);
-                        a5 = Vector512.FusedMultiplyAdd(w, u, a5); b5 = Vector512.FusedMultiplyAdd(w, v, b5); c5 = Vector512.FusedMultiplyAdd(w, s, c5); e5 = Vector512.FusedMultiplyAdd(w, t, e5);
-                    }
-                }
-            }
-            bool secondRow = oh + 1 < g.OutHeight;
-            float* target = py + co0 * outPlane + oh * g.OutWidth;
-            StoreTwoRows(target, a0, b0, c0, e0, bias, co0, relu, first, second, secondRow, g.OutWidth);
-            if (TC.N > 1) StoreTwoRows(target + outPlane, a1, b1, c1, e1, bias, co0 + 1, relu, first, second, secondRow, g.OutWidth);
-            if (TC.N > 2) StoreTwoRows(target + 2 * outPlane, a2, b2, c2, e2, bias, co0 + 2, relu, first, second, secondRow, g.OutWidth);
-            if (TC.N > 3) StoreTwoRows(target + 3 * outPlane, a3, b3, c3, e3, bias, co0 + 3, relu, first, second, secondRow, g.OutWidth);
-            if (TC.N > 4) StoreTwoRows(target + 4 * outPlane, a4, b4, c4, e4, bias, co0 + 4, relu, first, second, secondRow, g.OutWidth);
-            if (TC.N > 5) StoreTwoRows(target + 5 * outPlane, a5, b5, c5, e5, bias, co0 + 5, relu, first, second, secondRow, g.OutWidth);
-        }
-    }
-
-    /// <summary>A channel's two wide rows (the second only if it exists).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreTwoRows(float* row, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> e, float* bias, int channel, bool relu,
-        Vector512<float> first, Vector512<float> second, bool secondRow, int width)
+    private static unsafe void Store<TV>(float* row, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> e, float* bias, int channel, bool relu,
+        Vector512<float> first, Vector512<float> second, bool wide, bool nextRow, int width) where TV : struct, ICount
     {
-        Store(row, a, b, bias, channel, relu, first, second, 16, storeSecond: true);
-        if (secondRow) Store(row + width, c, e, bias, channel, relu, first, second, 16, storeSecond: true);
+        if (TV.N > 2)
+        {
+            Store(row, a, b, bias, channel, relu, first, second, 16, storeSecond: true);
+            if (nextRow) Store(row + width, c, e, bias, channel, relu, first, second, 16, storeSecond: true);
+        }
+        else if (wide) Store(row, a, b, bias, channel, relu, first, second, 16, storeSecond: true);
+        else Store(row, a, b, bias, channel, relu, first, second, width, storeSecond: nextRow);
     }
 
     /// <summary>Stores channel <paramref name="channel"/>'s pair of vectors at <paramref name="row"/> with masks (bias added, ReLU applied).</summary>
