@@ -3,11 +3,14 @@
 
     bash benchmarks/compare.sh            (installs what it needs on Debian, then runs this)
     bash benchmarks/compare.sh --torchsharp   (also TorchSharp-cpu 0.107, a 1.5 GB restore, from benchmarks/torchsharp)
+    bash benchmarks/compare.sh --rounds 3     (everything 3 times, PyTorch and StaticNet in turn; medians of the rounds)
 
 Runs each workload in PyTorch (Debian's python3-torch; its BLAS is OpenBLAS from libopenblas0-pthread) on 1 and on
 2 threads, then StaticNet's '--compare' mode (benchmarks/Program.cs, Threading.NumThreads 1 and 2), and prints time, GFLOP/s of
 useful work and the ratio StaticNet time / PyTorch time. Data are synthetic with Fashion-MNIST's sizes, as in
-benchmarks/Workloads.cs. Each figure is the median of 5 rounds.
+benchmarks/Workloads.cs. Each figure is the median of 5 rounds. On a shared host another tenant can slow one side for a
+minute and swing a ratio by a third; with --rounds N the whole comparison (PyTorch's runs, then StaticNet's) is repeated
+N times and each figure is the median over the rounds of that workload's figure.
 
 OpenBLAS keeps a thread pool of its own that torch.set_num_threads does not control, so each PyTorch configuration
 runs in a fresh process with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set before torch loads. For 1 thread both are 1;
@@ -203,16 +206,39 @@ def torchsharp_workloads(root):
     return {(r["workload"].split(":", 1)[1], r["threads"]): r["seconds"] for r in rows}
 
 
-def main(with_torchsharp=False):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown CPU")
-    print(f"CPU: {cpu}; torch {torch.__version__}, BLAS: {'OpenBLAS' if 'openblas' in torch.__config__.show().lower() else 'see torch.__config__.show()'}", flush=True)
-    coretype = best_coretype()
+def one_round(root, coretype):
+    """PyTorch on 1 thread and at its best split of up to 2, then StaticNet (and ONNX Runtime): one round of everything."""
     one = torch_in_process(1, 1, coretype)
     splits = [one, torch_in_process(2, 1, coretype), torch_in_process(1, 2, coretype), torch_in_process(2, 2, coretype)]
     pytorch = {1: one, 2: {name: min(run[name] for run in splits) for name in FLOPS}}
     ours, peak = staticnet_workloads(root)
+    return pytorch, ours, peak
+
+
+def median_rounds(rounds):
+    """Each figure's median over the rounds (PyTorch's times, StaticNet's and ONNX Runtime's, the peak); allocation the most seen."""
+    pytorch = {threads: {name: statistics.median(r[0][threads][name] for r in rounds) for name in FLOPS} for threads in (1, 2)}
+    ours = {key: dict(row, seconds=statistics.median(r[1][key]["seconds"] for r in rounds),
+                      bytes_allocated=max(r[1][key]["bytes_allocated"] for r in rounds)) for key, row in rounds[0][1].items()}
+    return pytorch, ours, statistics.median(r[2] for r in rounds)
+
+
+def main(with_torchsharp=False, rounds=1):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown CPU")
+    print(f"CPU: {cpu}; torch {torch.__version__}, BLAS: {'OpenBLAS' if 'openblas' in torch.__config__.show().lower() else 'see torch.__config__.show()'}", flush=True)
+    coretype = best_coretype()
+    results = []
+    for r in range(rounds):
+        results.append(one_round(root, coretype))
+        if rounds > 1:
+            pt, us, pk = results[-1]
+            print(f"round {r + 1} of {rounds}: " + ", ".join(f"{name} {threads}t {us[(name, threads)]['seconds'] / pt[threads][name]:.3f}"
+                                                          for name in ("mlp_epoch", "lenet_epoch") for threads in (1, 2)), flush=True)
+    pytorch, ours, peak = median_rounds(results)
     torchsharp = torchsharp_workloads(root) if with_torchsharp else {}
+    if rounds > 1:
+        print(f"medians of {rounds} rounds")
     print(f"one-core fp32 FMA peak measured by StaticNet's probe: {peak:.0f} GFLOP/s (% of peak: of threads x that)\n")
     print(f"{'workload':<16} {'threads':>7} {'PyTorch':>12} {'StaticNet':>12} {'ratio':>7} {'GFLOP/s':>8} {'% of peak':>9} {'alloc B':>8}"
           f" {'ONNX Runtime':>12} {'vs ORT':>7}" + (f" {'TorchSharp':>12} {'vs TS':>7}" if torchsharp else ""))
@@ -246,4 +272,8 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--torch":
         print(json.dumps(torch_workloads(int(sys.argv[2]))))
     else:
-        sys.exit(main(with_torchsharp="--torchsharp" in sys.argv[1:]))
+        args = sys.argv[1:]
+        rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 1
+        if rounds < 1:
+            sys.exit("--rounds takes a count of at least 1")
+        sys.exit(main(with_torchsharp="--torchsharp" in args, rounds=rounds))
