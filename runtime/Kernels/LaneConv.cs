@@ -197,8 +197,10 @@ internal static unsafe class LaneConv
     /// <summary>A packing buffer: as <see cref="Scratch(ref float[], int)"/>, forgetting its cleared padding when it is replaced (a new array may reuse an old one's address).</summary>
     private static float* Scratch(ref float[]? buffer, int length, ref ZeroedPadding zeroed)
     {
-        if (buffer is null || buffer.Length < length) zeroed = default;
-        return Scratch(ref buffer, length);
+        float[]? before = buffer;
+        float* start = Scratch(ref buffer, length);
+        if (!ReferenceEquals(buffer, before)) zeroed = default;
+        return start;
     }
 
     [ThreadStatic] private static float[]? s_taps;
