@@ -207,13 +207,13 @@ internal static unsafe class LaneConv
 
     /// <summary>
     /// The weights as taps: row (c, kh, kw) over the layer's input channels holds the output channels' weights, padded
-    /// to the block (4, or 3 when the count divides by 3 and not by 4). With <paramref name="flip"/>, for the input
-    /// gradient: channels swapped and the kernel rotated.
+    /// to the block (4; 6 when the count divides by 6 and not by 4, 3 when by 3 only). With <paramref name="flip"/>, for
+    /// the input gradient: channels swapped and the kernel rotated.
     /// </summary>
     private static float[] Taps(ReadOnlySpan<float> weight, in Conv2dGeometry layer, bool flip, out int block)
     {
         int inChannels = flip ? layer.OutChannels : layer.InChannels, outChannels = flip ? layer.InChannels : layer.OutChannels;
-        block = outChannels % 4 != 0 && outChannels % 3 == 0 ? 3 : 4;
+        block = outChannels % 4 == 0 ? 4 : outChannels % 6 == 0 ? 6 : outChannels % 3 == 0 ? 3 : 4;
         int padded = (outChannels + block - 1) / block * block, length = inChannels * layer.KernelH * layer.KernelW * padded;
         float[] taps = s_taps is { } t && t.Length >= length ? t : (s_taps = GC.AllocateUninitializedArray<float>(length, pinned: true));
         DirectConv.FillTaps(taps.AsSpan(0, length), weight, layer, flip, padded);
@@ -422,7 +422,9 @@ internal static unsafe class LaneConv
     /// <summary>One group: result[co, oh, ow, 16] over a packed, padded input, in blocks of channels by positions of a row.</summary>
     private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu)
     {
-        int width = block == 4 ? 6 : 8;
+        // Positions per block: up to 24 accumulators (blocks of 6 channels by 4 positions: 10 loads per 24 multiply-adds,
+        // where 3 by 4 took 7 per 12).
+        int width = block == 6 ? 4 : block == 4 ? 6 : 8;
         // A row's positions in up to three stretches: those whose first taps fall on the left padding, those that read
         // no padding, those whose last taps fall on the right padding. A block within an edge stretch skips the taps
         // that read only padding for all its positions: the input gradient's convolution over the output gradient,
@@ -442,7 +444,19 @@ internal static unsafe class LaneConv
                 {
                     int end = ow < left ? left : ow < right ? right : g.OutWidth;
                     n = Math.Min(width, end - ow);
-                    if (block == 4)
+                    if (block == 6)
+                    {
+                        // A stretch of 5 or 6 positions in blocks of 3 (not 4 and a narrow 1 or 2).
+                        if (end - ow is 5 or 6) n = 3;
+                        switch (n)
+                        {
+                            case 4: Block<Six, Four>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 3: Block<Six, Three>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 2: Block<Six, Two>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            default: Block<Six, One>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                        }
+                    }
+                    else if (block == 4)
                     {
                         switch (n)
                         {
@@ -482,12 +496,13 @@ internal static unsafe class LaneConv
         where TC : struct, ICount where TP : struct, ICount
     {
         (int paddedH, int paddedW) = Padded(g);
-        int kw = g.KernelW, stride = TC.N == 3 ? 3 : 4;
+        int kw = g.KernelW, stride = TC.N;
         int padded = (g.OutChannels + stride - 1) / stride * stride;
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default, a06 = default, a07 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default, a16 = default, a17 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default, a25 = default, a26 = default, a27 = default;
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default, a34 = default, a35 = default;
+        Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
         // Kernel rows that fall on padding rows read only zeros: skip them (the input gradient's padded output gradient
         // has KernelH - 1 of them above and below).
         int khStart = Math.Max(0, g.PadTop - oh), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
@@ -546,6 +561,20 @@ internal static unsafe class LaneConv
                         if (TP.N > 4) a34 = Vector512.FusedMultiplyAdd(w, x4, a34);
                         if (TP.N > 5) a35 = Vector512.FusedMultiplyAdd(w, x5, a35);
                     }
+                    if (TC.N > 4)
+                    {
+                        // Blocks of 6 channels have at most 4 positions.
+                        w = Vector512.Create(tap[4]);
+                        a40 = Vector512.FusedMultiplyAdd(w, x0, a40);
+                        if (TP.N > 1) a41 = Vector512.FusedMultiplyAdd(w, x1, a41);
+                        if (TP.N > 2) a42 = Vector512.FusedMultiplyAdd(w, x2, a42);
+                        if (TP.N > 3) a43 = Vector512.FusedMultiplyAdd(w, x3, a43);
+                        w = Vector512.Create(tap[5]);
+                        a50 = Vector512.FusedMultiplyAdd(w, x0, a50);
+                        if (TP.N > 1) a51 = Vector512.FusedMultiplyAdd(w, x1, a51);
+                        if (TP.N > 2) a52 = Vector512.FusedMultiplyAdd(w, x2, a52);
+                        if (TP.N > 3) a53 = Vector512.FusedMultiplyAdd(w, x3, a53);
+                    }
                 }
             }
         }
@@ -555,6 +584,8 @@ internal static unsafe class LaneConv
         StoreRow<TP>(target, 1, co0, g.OutChannels, plane, bias, relu, a10, a11, a12, a13, a14, a15, a16, a17);
         StoreRow<TP>(target, 2, co0, g.OutChannels, plane, bias, relu, a20, a21, a22, a23, a24, a25, a26, a27);
         if (TC.N > 3) StoreRow<TP>(target, 3, co0, g.OutChannels, plane, bias, relu, a30, a31, a32, a33, a34, a35, default, default);
+        if (TC.N > 4) StoreRow<TP>(target, 4, co0, g.OutChannels, plane, bias, relu, a40, a41, a42, a43, default, default, default, default);
+        if (TC.N > 5) StoreRow<TP>(target, 5, co0, g.OutChannels, plane, bias, relu, a50, a51, a52, a53, default, default, default, default);
     }
 
     /// <summary>Channel co0 + j's TP vectors (bias added, ReLU applied), if the channel exists.</summary>
