@@ -501,8 +501,9 @@ internal static unsafe class LaneConv
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default, a06 = default, a07 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default, a16 = default, a17 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default, a25 = default, a26 = default, a27 = default;
-        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default, a34 = default, a35 = default;
-        Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default, a34 = default, a35 = default, a36 = default, a37 = default;
+        Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default, a44 = default, a45 = default, a46 = default, a47 = default;
+        Vector512<float> a50 = default, a51 = default, a52 = default, a53 = default, a54 = default, a55 = default, a56 = default, a57 = default;
         // Kernel rows that fall on padding rows read only zeros: skip them (the input gradient's padded output gradient
         // has KernelH - 1 of them above and below).
         int khStart = Math.Max(0, g.PadTop - oh), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
@@ -524,57 +525,13 @@ internal static unsafe class LaneConv
                     if (TP.N > 5) x5 = Vector512.Load(row + 80);
                     if (TP.N > 6) x6 = Vector512.Load(row + 96);
                     if (TP.N > 7) x7 = Vector512.Load(row + 112);
-                    Vector512<float> w = Vector512.Create(tap[0]);
-                    a00 = Vector512.FusedMultiplyAdd(w, x0, a00);
-                    if (TP.N > 1) a01 = Vector512.FusedMultiplyAdd(w, x1, a01);
-                    if (TP.N > 2) a02 = Vector512.FusedMultiplyAdd(w, x2, a02);
-                    if (TP.N > 3) a03 = Vector512.FusedMultiplyAdd(w, x3, a03);
-                    if (TP.N > 4) a04 = Vector512.FusedMultiplyAdd(w, x4, a04);
-                    if (TP.N > 5) a05 = Vector512.FusedMultiplyAdd(w, x5, a05);
-                    if (TP.N > 6) a06 = Vector512.FusedMultiplyAdd(w, x6, a06);
-                    if (TP.N > 7) a07 = Vector512.FusedMultiplyAdd(w, x7, a07);
-                    w = Vector512.Create(tap[1]);
-                    a10 = Vector512.FusedMultiplyAdd(w, x0, a10);
-                    if (TP.N > 1) a11 = Vector512.FusedMultiplyAdd(w, x1, a11);
-                    if (TP.N > 2) a12 = Vector512.FusedMultiplyAdd(w, x2, a12);
-                    if (TP.N > 3) a13 = Vector512.FusedMultiplyAdd(w, x3, a13);
-                    if (TP.N > 4) a14 = Vector512.FusedMultiplyAdd(w, x4, a14);
-                    if (TP.N > 5) a15 = Vector512.FusedMultiplyAdd(w, x5, a15);
-                    if (TP.N > 6) a16 = Vector512.FusedMultiplyAdd(w, x6, a16);
-                    if (TP.N > 7) a17 = Vector512.FusedMultiplyAdd(w, x7, a17);
-                    w = Vector512.Create(tap[2]);
-                    a20 = Vector512.FusedMultiplyAdd(w, x0, a20);
-                    if (TP.N > 1) a21 = Vector512.FusedMultiplyAdd(w, x1, a21);
-                    if (TP.N > 2) a22 = Vector512.FusedMultiplyAdd(w, x2, a22);
-                    if (TP.N > 3) a23 = Vector512.FusedMultiplyAdd(w, x3, a23);
-                    if (TP.N > 4) a24 = Vector512.FusedMultiplyAdd(w, x4, a24);
-                    if (TP.N > 5) a25 = Vector512.FusedMultiplyAdd(w, x5, a25);
-                    if (TP.N > 6) a26 = Vector512.FusedMultiplyAdd(w, x6, a26);
-                    if (TP.N > 7) a27 = Vector512.FusedMultiplyAdd(w, x7, a27);
-                    if (TC.N > 3)
-                    {
-                        w = Vector512.Create(tap[3]);
-                        a30 = Vector512.FusedMultiplyAdd(w, x0, a30);
-                        if (TP.N > 1) a31 = Vector512.FusedMultiplyAdd(w, x1, a31);
-                        if (TP.N > 2) a32 = Vector512.FusedMultiplyAdd(w, x2, a32);
-                        if (TP.N > 3) a33 = Vector512.FusedMultiplyAdd(w, x3, a33);
-                        if (TP.N > 4) a34 = Vector512.FusedMultiplyAdd(w, x4, a34);
-                        if (TP.N > 5) a35 = Vector512.FusedMultiplyAdd(w, x5, a35);
-                    }
-                    if (TC.N > 4)
-                    {
-                        // Blocks of 6 channels have at most 4 positions.
-                        w = Vector512.Create(tap[4]);
-                        a40 = Vector512.FusedMultiplyAdd(w, x0, a40);
-                        if (TP.N > 1) a41 = Vector512.FusedMultiplyAdd(w, x1, a41);
-                        if (TP.N > 2) a42 = Vector512.FusedMultiplyAdd(w, x2, a42);
-                        if (TP.N > 3) a43 = Vector512.FusedMultiplyAdd(w, x3, a43);
-                        w = Vector512.Create(tap[5]);
-                        a50 = Vector512.FusedMultiplyAdd(w, x0, a50);
-                        if (TP.N > 1) a51 = Vector512.FusedMultiplyAdd(w, x1, a51);
-                        if (TP.N > 2) a52 = Vector512.FusedMultiplyAdd(w, x2, a52);
-                        if (TP.N > 3) a53 = Vector512.FusedMultiplyAdd(w, x3, a53);
-                    }
+                    Channel<TP>(tap[0], x0, x1, x2, x3, x4, x5, x6, x7, ref a00, ref a01, ref a02, ref a03, ref a04, ref a05, ref a06, ref a07);
+                    Channel<TP>(tap[1], x0, x1, x2, x3, x4, x5, x6, x7, ref a10, ref a11, ref a12, ref a13, ref a14, ref a15, ref a16, ref a17);
+                    Channel<TP>(tap[2], x0, x1, x2, x3, x4, x5, x6, x7, ref a20, ref a21, ref a22, ref a23, ref a24, ref a25, ref a26, ref a27);
+                    // Blocks of 4 channels have at most 6 positions, blocks of 6 at most 4: the accumulators they lack are never touched.
+                    if (TC.N > 3) Channel<TP>(tap[3], x0, x1, x2, x3, x4, x5, x6, x7, ref a30, ref a31, ref a32, ref a33, ref a34, ref a35, ref a36, ref a37);
+                    if (TC.N > 4) Channel<TP>(tap[4], x0, x1, x2, x3, x4, x5, x6, x7, ref a40, ref a41, ref a42, ref a43, ref a44, ref a45, ref a46, ref a47);
+                    if (TC.N > 5) Channel<TP>(tap[5], x0, x1, x2, x3, x4, x5, x6, x7, ref a50, ref a51, ref a52, ref a53, ref a54, ref a55, ref a56, ref a57);
                 }
             }
         }
@@ -583,9 +540,26 @@ internal static unsafe class LaneConv
         StoreRow<TP>(target, 0, co0, g.OutChannels, plane, bias, relu, a00, a01, a02, a03, a04, a05, a06, a07);
         StoreRow<TP>(target, 1, co0, g.OutChannels, plane, bias, relu, a10, a11, a12, a13, a14, a15, a16, a17);
         StoreRow<TP>(target, 2, co0, g.OutChannels, plane, bias, relu, a20, a21, a22, a23, a24, a25, a26, a27);
-        if (TC.N > 3) StoreRow<TP>(target, 3, co0, g.OutChannels, plane, bias, relu, a30, a31, a32, a33, a34, a35, default, default);
-        if (TC.N > 4) StoreRow<TP>(target, 4, co0, g.OutChannels, plane, bias, relu, a40, a41, a42, a43, default, default, default, default);
-        if (TC.N > 5) StoreRow<TP>(target, 5, co0, g.OutChannels, plane, bias, relu, a50, a51, a52, a53, default, default, default, default);
+        if (TC.N > 3) StoreRow<TP>(target, 3, co0, g.OutChannels, plane, bias, relu, a30, a31, a32, a33, a34, a35, a36, a37);
+        if (TC.N > 4) StoreRow<TP>(target, 4, co0, g.OutChannels, plane, bias, relu, a40, a41, a42, a43, a44, a45, a46, a47);
+        if (TC.N > 5) StoreRow<TP>(target, 5, co0, g.OutChannels, plane, bias, relu, a50, a51, a52, a53, a54, a55, a56, a57);
+    }
+
+    /// <summary>One tap of one output channel: its weight times each of the TP input vectors, added to that position's accumulator.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Channel<TP>(float weight, Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3, Vector512<float> x4,
+        Vector512<float> x5, Vector512<float> x6, Vector512<float> x7, ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2,
+        ref Vector512<float> a3, ref Vector512<float> a4, ref Vector512<float> a5, ref Vector512<float> a6, ref Vector512<float> a7) where TP : struct, ICount
+    {
+        Vector512<float> w = Vector512.Create(weight);
+        a0 = Vector512.FusedMultiplyAdd(w, x0, a0);
+        if (TP.N > 1) a1 = Vector512.FusedMultiplyAdd(w, x1, a1);
+        if (TP.N > 2) a2 = Vector512.FusedMultiplyAdd(w, x2, a2);
+        if (TP.N > 3) a3 = Vector512.FusedMultiplyAdd(w, x3, a3);
+        if (TP.N > 4) a4 = Vector512.FusedMultiplyAdd(w, x4, a4);
+        if (TP.N > 5) a5 = Vector512.FusedMultiplyAdd(w, x5, a5);
+        if (TP.N > 6) a6 = Vector512.FusedMultiplyAdd(w, x6, a6);
+        if (TP.N > 7) a7 = Vector512.FusedMultiplyAdd(w, x7, a7);
     }
 
     /// <summary>Channel co0 + j's TP vectors (bias added, ReLU applied), if the channel exists.</summary>
