@@ -132,6 +132,22 @@ internal sealed class SigmoidThenAvgPoolBackward : BackwardFusion
 }
 
 /// <summary>
+/// A Conv2d (or Conv1d), the Sigmoid on its output and an average pooling after that (LeNet's pattern), backward: one
+/// kernel from the pooling's output gradient to the convolution's gradients. When no input gradient is asked (a first
+/// layer), it forms the convolution's output gradient as its weight gradient reads it, a sample at a time, so that
+/// gradient (as large as the convolution's output) is neither written nor read back; otherwise it runs the two
+/// backward passes as they are. The convolution's step emits it; the Sigmoid's and the pooling's are comments.
+/// </summary>
+internal static class ConvSigmoidPoolBackward
+{
+    /// <summary>Whether steps <paramref name="conv"/>, conv + 1 and conv + 2 are such a chain, each reading the one before.</summary>
+    public static bool Applies(IReadOnlyList<Step> steps, int conv) =>
+        conv >= 0 && conv + 2 < steps.Count && steps[conv].Kind == StepKind.Layer && steps[conv].Layer is Conv2dModel
+        && steps[conv + 1].Kind == StepKind.Layer && steps[conv + 1].Input == conv && steps[conv + 1].Layer is ActivationModel { Activation: "Sigmoid" }
+        && steps[conv + 2].Kind == StepKind.Layer && steps[conv + 2].Input == conv + 1 && steps[conv + 2].Layer is Pool2dModel { Max: false };
+}
+
+/// <summary>
 /// A Conv2d and the BatchNorm2d after it (with running statistics; a Conv1d and a BatchNorm1d likewise, as the same
 /// per-channel arithmetic), and a ReLU after that if there is one: under <c>Infer</c> with the BatchNorm in eval mode,
 /// one convolution with the normalisation folded into its weights and bias (and the ReLU applied as it stores), as

@@ -343,9 +343,20 @@ internal static class NetworkEmitter
                     ResidualLayer.EmitAddBackward(c, shortcut ? "d" + Skip(step) : null);
                     continue;
                 }
+                if (ConvSigmoidPoolBackward.Applies(steps, i - 2) || ConvSigmoidPoolBackward.Applies(steps, i - 1))
+                {
+                    int conv = ConvSigmoidPoolBackward.Applies(steps, i - 2) ? i - 2 : i - 1;
+                    w.Line($"// {Describe(step)}: computed with the {steps[conv].Layer.Kind.Name} below, which forms d{Out(steps[conv])} from d{Out(steps[conv + 2])}");
+                    continue;
+                }
                 BackwardFusion? fromPrevious = Fusions.Backward(steps, plan, i - 1);
                 BackwardFusion? intoNext = Fusions.Backward(steps, plan, i);
-                if (intoNext is not null && layer.Kind.Output(layer) != OutputBuffer.View)
+                bool chain = ConvSigmoidPoolBackward.Applies(steps, i);
+                if (chain)
+                {
+                    w.Line($"// {Describe(step)}: {c.InputGrad} {Shapes.Batched(layer.InputShape)} from d{Out(steps[i + 2])}, through the {steps[i + 1].Layer.Kind.Name} and {steps[i + 2].Layer.Kind.Name} above");
+                }
+                else if (intoNext is not null && layer.Kind.Output(layer) != OutputBuffer.View)
                 {
                     w.Line($"// {Describe(step)}: {intoNext.FirstComment(c)}");
                 }
@@ -357,7 +368,11 @@ internal static class NetworkEmitter
                 {
                     w.Line($"// {Describe(step)}: {c.InputGrad} {Shapes.Batched(layer.InputShape)} from {c.OutputGrad}");
                 }
-                if (layer.Kind.Output(layer) == OutputBuffer.View)
+                if (chain)
+                {
+                    Conv2dLayer.EmitBackwardThroughSigmoidAvgPool(c, (Pool2dModel)steps[i + 2].Layer, Context(w, i + 2));
+                }
+                else if (layer.Kind.Output(layer) == OutputBuffer.View)
                 {
                     w.Line($"// a view: {c.InputGrad} is {c.OutputGrad}");
                 }

@@ -224,6 +224,14 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
     protected override void EmitBackward(Conv2dModel layer, StepContext c) =>
         c.Kernel("Conv2dBackward", c.InputGradTarget, c.Grad("weight"), c.GradOrEmpty("bias"), c.OutputGrad, c.Input, c.Param("weight"), "batch", c.Static(GeometryField));
 
+    /// <summary>
+    /// Backward of this convolution, the Sigmoid on its output and the average pooling after that, from the pooling's
+    /// output gradient (see Fusions.ConvSigmoidPoolBackward).
+    /// </summary>
+    internal static void EmitBackwardThroughSigmoidAvgPool(StepContext conv, Pool2dModel pool, StepContext pooling) =>
+        conv.Kernel("Conv2dSigmoidAvgPool2dBackward", [conv.InputGradTarget, conv.Grad("weight"), conv.GradOrEmpty("bias"), conv.OutputGrad, pooling.OutputGrad,
+            conv.Output, conv.Input, conv.Param("weight"), "batch", conv.Static(GeometryField), .. Pool2dLayer.AverageArguments(pool, pooling)]);
+
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
 

@@ -154,6 +154,10 @@ internal sealed class Pool2dLayer : LayerKind<Pool2dArguments, Pool2dModel>
     internal static void EmitAverageOfSigmoidBackward(Pool2dModel layer, StepContext c, string sigmoidInputGrad, string sigmoidInput) =>
         c.Kernel("AvgPool2dSigmoidBackward", sigmoidInputGrad, c.OutputGrad, sigmoidInput, "batch", c.Static(GeometryField), Bool(layer.CountIncludePad), Text(layer.DivisorOverride));
 
+    /// <summary>An average pooling's geometry, count_include_pad and divisor_override, as a kernel's last arguments.</summary>
+    internal static string[] AverageArguments(Pool2dModel layer, StepContext c) =>
+        [c.Static(GeometryField), Bool(layer.CountIncludePad), Text(layer.DivisorOverride)];
+
     /// <summary>The saved argmax, ints kept in the float arena.</summary>
     internal static string Indices(StepContext c) => $"global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>({c.Saved("argmax")})";
 

@@ -246,21 +246,30 @@ internal static class DirectConv
     /// channel 0, kernel row 0) also sums its channels' output gradient into it, from the rows it loads anyway: the
     /// output gradient is not read a second time for the bias.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="convOutput"/> (not empty: the layer's output, which a Sigmoid and then an average pooling with
+    /// <paramref name="pool"/> take), <paramref name="outputGrad"/> is the pooling's output gradient, and the layer's is
+    /// formed a sample at a time, for the channels of the part's tasks, into a per-thread buffer that stays in L1 while the
+    /// tasks read it: element by element the values <see cref="Kernels.AvgPool2dSigmoidBackward"/> writes, never written whole.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void WeightGradient(Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, in Conv2dGeometry g)
+    public static unsafe void WeightGradient(Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, in Conv2dGeometry g,
+        ReadOnlySpan<float> convOutput = default, in Pool2dGeometry pool = default, bool countIncludePad = true, int divisorOverride = 0)
     {
         int tasks = g.InChannels * g.KernelH * ((g.OutChannels + 2) / 3);
         long work = (long)batch * g.OutputSize * g.InChannels * g.KernelH * g.KernelW;
-        fixed (float* px = input, pdy = outputGrad, pw = weightGrad, pb = biasGrad)
+        fixed (float* px = input, pdy = outputGrad, pw = weightGrad, pb = biasGrad, ph = convOutput)
         {
             WeightGradientJob job = s_weightJob ??= new WeightGradientJob();
             job.BiasGrad = pb;
             job.Input = px;
             job.OutputGrad = pdy;
             job.WeightGrad = pw;
+            job.ConvOutput = convOutput.IsEmpty ? null : ph;
+            (job.Pool, job.CountIncludePad, job.DivisorOverride) = (pool, countIncludePad, divisorOverride);
             (job.Batch, job.Geometry, job.Tasks) = (batch, g, tasks);
             // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
-            StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(StaticNet.Simd.SplitCalibration.DirectWeightGradient, batch,
+            StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(StaticNet.Simd.SplitCalibration.DirectWeightGradient, batch * 2L + (convOutput.IsEmpty ? 0 : 1),
                 g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, work >= 1L << 20 ? Math.Clamp(Threading.NumThreads, 1, tasks) : 1);
             job.Parts = trial.Parts;
             StaticNet.Simd.WorkerPool.Run(job, job.Parts);
@@ -273,11 +282,13 @@ internal static class DirectConv
     /// <summary>The weight gradient's tasks, a range per part.</summary>
     private sealed unsafe class WeightGradientJob : StaticNet.Simd.IPartitionedJob
     {
-        public float* Input, OutputGrad, WeightGrad, BiasGrad;
-        public int Batch, Tasks, Parts;
+        public float* Input, OutputGrad, WeightGrad, BiasGrad, ConvOutput;
+        public int Batch, Tasks, Parts, DivisorOverride;
         public Conv2dGeometry Geometry;
+        public Pool2dGeometry Pool;
+        public bool CountIncludePad;
 
-        [ThreadStatic] private static float[]? s_accumulators, s_sample;
+        [ThreadStatic] private static float[]? s_accumulators, s_sample, s_spread, s_formed;
 
         /// <summary>
         /// Sample by sample: the sample's input is padded into a per-thread plane (zero borders written once), then every
@@ -296,10 +307,19 @@ internal static class DirectConv
             parked.Clear();
             Span<float> padded = Scratch(ref s_sample, g.InChannels * plane + 16);
             padded.Clear();
-            fixed (float* buffer = parked, paddedBuffer = padded)
+            // Through a Sigmoid and pooling: the output gradient of the channels [formedFirst, formedEnd) that the part's tasks
+            // read, formed per sample (the tasks' channel blocks are consecutive: tasks are numbered channel block first).
+            bool forming = ConvOutput != null;
+            int formedFirst = TaskOf(first, g).Co0, formedEnd = Math.Min(g.OutChannels, TaskOf(last - 1, g).Co0 + 3);
+            int formedLength = forming ? (formedEnd - formedFirst) * g.OutputPlane : 0;
+            Span<float> spread = forming ? Scratch(ref s_spread, formedLength) : default;
+            if (forming && (s_formed is null || s_formed.Length < formedLength + 16)) s_formed = Simd.AlignedArray.Allocate(formedLength);
+            float[]? formed = forming ? s_formed : null;
+            fixed (float* buffer = parked, paddedBuffer = padded, formedBuffer = formed)
             {
                 float* slots = (float*)(((nint)buffer + 63) & ~(nint)63); // 64-byte aligned: whole-line loads and stores
                 float* xp = (float*)(((nint)paddedBuffer + 63) & ~(nint)63);
+                float* dyFormed = forming ? formedBuffer + Simd.AlignedArray.Start(formed!) : null;
                 for (int n = 0; n < Batch; n++)
                 {
                     float* x = Input + (long)n * g.InputSize;
@@ -311,13 +331,37 @@ internal static class DirectConv
                                 .CopyTo(new Span<float>(xp + c * plane + (h + g.PadTop) * paddedWidth + g.PadLeft, g.InWidth));
                         }
                     }
+                    // The tasks address sample n's channel co0 at dy + (n * OutChannels + co0) * plane: a formed sample is
+                    // sample 0 of a buffer that starts formedFirst channels in.
+                    float* dy = OutputGrad;
+                    int sample = n;
+                    if (forming)
+                    {
+                        Form(new Span<float>(dyFormed, formedLength), spread, n, formedFirst, formedEnd);
+                        dy = dyFormed - (long)formedFirst * g.OutputPlane;
+                        sample = 0;
+                    }
                     for (int task = first; task < last; task++)
                     {
-                        WeightGradientTask(task, xp, OutputGrad, g, paddedWidth, plane, n, slots + (task - first) * AccumulatorFloats, BiasGrad != null);
+                        WeightGradientTask(task, xp, dy, g, paddedWidth, plane, sample, slots + (task - first) * AccumulatorFloats, BiasGrad != null);
                     }
                 }
                 for (int task = first; task < last; task++) AddTaskSums(task, WeightGrad, BiasGrad, g, slots + (task - first) * AccumulatorFloats);
             }
+        }
+
+        /// <summary>
+        /// The layer's output gradient for sample n's channels [first, end), from the pooling's output gradient: the
+        /// pooling's backward into <paramref name="spread"/>, then times the Sigmoid's derivative at the layer's output,
+        /// the kernels <see cref="Kernels.AvgPool2dSigmoidBackward"/> runs, on those channels alone.
+        /// </summary>
+        private void Form(Span<float> formed, Span<float> spread, int n, int first, int end)
+        {
+            Pool2dGeometry channels = Pool with { Channels = end - first };
+            long offset = (long)n * Geometry.OutChannels + first;
+            Kernels.AvgPool2dBackward(spread, new ReadOnlySpan<float>(OutputGrad + offset * channels.OutHeight * channels.OutWidth, channels.OutputSize), 1, channels,
+                CountIncludePad, DivisorOverride);
+            Kernels.SigmoidBackward(formed, spread, new ReadOnlySpan<float>(ConvOutput + offset * Geometry.OutputPlane, formed.Length));
         }
     }
 

@@ -63,7 +63,7 @@ public static partial class Kernels
         {
             if (!inputGrad.IsEmpty) ConvJob.Run(ConvPass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
             // The weight gradient sums over samples: on the calling thread, in order, so it does not depend on threads.
-            if (DirectConv.AppliesToWeightGradient(geometry))
+            if (UsesDirectWeightGradient(geometry, batch))
             {
                 DirectConv.WeightGradient(weightGrad, biasGrad, outputGrad, input, batch, geometry);
                 biasDone = true;
@@ -78,6 +78,42 @@ public static partial class Kernels
                 for (int c = 0; c < geometry.OutChannels; c++) biasGrad[c] += TensorPrimitives.Sum(outputGrad.Slice((n * geometry.OutChannels + c) * plane, plane));
             }
         }
+    }
+
+    /// <summary>Whether <see cref="Conv2dBackward"/> sums a trained weight's gradient with <see cref="DirectConv.WeightGradient"/>.</summary>
+    private static bool UsesDirectWeightGradient(in Conv2dGeometry g, int batch) =>
+        !DepthwiseConv.Applies(g) && !LaneConv.Applies(g, batch) && DirectConv.AppliesToWeightGradient(g);
+
+    /// <summary>
+    /// The backward of a Conv2d, a Sigmoid on its output and an average pooling after that (LeNet's pattern), from the
+    /// pooling's output gradient: <see cref="AvgPool2dSigmoidBackward"/> into <paramref name="convOutputGrad"/>, then
+    /// <see cref="Conv2dBackward"/> from it, with the same bits. Where no input gradient is asked (a first layer) and a
+    /// trained weight's gradient is summed directly (small layers such as LeNet's first), the convolution's output
+    /// gradient is instead formed a sample at a time, for the channels each thread sums, in a buffer that stays in L1 as
+    /// the weight gradient reads it: <paramref name="convOutputGrad"/>, as large as the convolution's output, is then left
+    /// unwritten (nothing else reads it), and the pass over memory that writes it and the one that reads it back are saved.
+    /// </summary>
+    public static void Conv2dSigmoidAvgPool2dBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, Span<float> convOutputGrad,
+        ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> convOutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int batch,
+        Conv2dGeometry convGeometry, Pool2dGeometry poolGeometry, bool countIncludePad, int divisorOverride)
+    {
+        CheckConv(convOutput.Length, input.Length, weight.Length, biasGrad.Length, batch, convGeometry);
+        if (poolGeometry.Channels != convGeometry.OutChannels || poolGeometry.InHeight != convGeometry.OutHeight || poolGeometry.InWidth != convGeometry.OutWidth)
+        {
+            throw new ArgumentException($"The pooling takes samples of {poolGeometry.Channels} x {poolGeometry.InHeight} x {poolGeometry.InWidth}, " +
+                $"but the convolution's output samples are {convGeometry.OutChannels} x {convGeometry.OutHeight} x {convGeometry.OutWidth}.", nameof(poolGeometry));
+        }
+        CheckPool(outputGrad.Length, convOutput.Length, batch, poolGeometry);
+        CheckLength(convOutputGrad.Length, convOutput.Length, nameof(convOutputGrad));
+        if (inputGrad.IsEmpty && weightGrad.IsEmpty && biasGrad.IsEmpty) return; // nothing below trains
+        if (inputGrad.IsEmpty && !weightGrad.IsEmpty && UsesDirectWeightGradient(convGeometry, batch))
+        {
+            CheckLength(weightGrad.Length, convGeometry.WeightSize, nameof(weightGrad));
+            if (batch > 0) DirectConv.WeightGradient(weightGrad, biasGrad, outputGrad, input, batch, convGeometry, convOutput, poolGeometry, countIncludePad, divisorOverride);
+            return;
+        }
+        AvgPool2dSigmoidBackward(convOutputGrad, outputGrad, convOutput, batch, poolGeometry, countIncludePad, divisorOverride);
+        Conv2dBackward(inputGrad, weightGrad, biasGrad, convOutputGrad, input, weight, batch, convGeometry);
     }
 
     /// <summary>

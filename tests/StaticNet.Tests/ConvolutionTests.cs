@@ -429,4 +429,57 @@ public class ConvolutionTests
         Kernels.AvgPool2dSigmoidBackward(fusedGrad, dy, x, batch, g, countIncludePad: true, divisorOverride: 0);
         Assert.Equal(expectedGrad, fusedGrad);
     }
+
+    [Theory]
+    [InlineData(1, 28, 6, 2, 2, 2, 0, true, 0, 20, false)]   // LeNet's first layer and pooling: the weight gradient forms the output gradient
+    [InlineData(2, 12, 7, 2, 3, 2, 1, false, 0, 4, false)]   // channel blocks of 3, 3 and 1; overlapping windows, padding excluded
+    [InlineData(1, 20, 4, 0, 2, 2, 0, true, 3, 4, false)]    // divisor_override, no bias
+    [InlineData(6, 14, 16, 0, 2, 2, 0, true, 0, 20, true)]   // LeNet's second: an input gradient asked, so the two passes in turn
+    [InlineData(1, 28, 6, 2, 2, 2, 0, true, 0, 20, true)]    // the first layer's shape, with the input gradient asked
+    public void Convolution_backward_through_sigmoid_and_average_pooling_equals_the_two_passes_bit_for_bit(int cin, int size, int cout, int pad,
+        int poolKernel, int poolStride, int poolPad, bool countIncludePad, int divisorOverride, int batch, bool inputGradient)
+    {
+        bool bias = divisorOverride == 0;
+        int outSize = size + 2 * pad - 4;
+        var conv = new Conv2dGeometry(cin, size, size, cout, outSize, outSize, 5, 5, 1, 1, pad, pad);
+        int pooled = (outSize + 2 * poolPad - poolKernel) / poolStride + 1;
+        var pool = new Pool2dGeometry(cout, outSize, outSize, pooled, pooled, poolKernel, poolKernel, poolStride, poolStride, poolPad, poolPad);
+        float[] x = NetworkCases.RandomFloats(batch * conv.InputSize, 1), weight = NetworkCases.RandomFloats(conv.WeightSize, 2);
+        float[] h = NetworkCases.RandomFloats(batch * conv.OutputSize, 3, 6f), dy = NetworkCases.RandomFloats(batch * pool.OutputSize, 4);
+
+        // The two passes, on one thread: the convolution's output gradient, then its backward.
+        var dh = new float[h.Length];
+        float[] dx = new float[x.Length], dw = NetworkCases.RandomFloats(conv.WeightSize, 5), db = bias ? NetworkCases.RandomFloats(cout, 6) : [];
+        float[] dw0 = dw.ToArray(), db0 = db.ToArray();
+        NetworkCases.OnThreads(1, () =>
+        {
+            Kernels.AvgPool2dSigmoidBackward(dh, dy, h, batch, pool, countIncludePad, divisorOverride);
+            Kernels.Conv2dBackward(inputGradient ? dx : default, dw, db, dh, x, weight, batch, conv);
+        });
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            float[] dx1 = new float[x.Length], dw1 = dw0.ToArray(), db1 = db0.ToArray(), dh1 = new float[h.Length];
+            NetworkCases.OnThreads(threads, () => Kernels.Conv2dSigmoidAvgPool2dBackward(inputGradient ? dx1 : default, dw1, db1, dh1, dy, h, x, weight, batch,
+                conv, pool, countIncludePad, divisorOverride));
+            Assert.Equal(dw, dw1);
+            Assert.Equal(db, db1);
+            if (inputGradient)
+            {
+                Assert.Equal(dx, dx1);
+                Assert.Equal(dh, dh1);
+            }
+        }
+        Assert.NotEqual(dw0, dw);
+    }
+
+    [Fact]
+    public void Convolution_backward_through_pooling_refuses_a_pooling_of_another_shape()
+    {
+        var conv = new Conv2dGeometry(1, 28, 28, 6, 28, 28, 5, 5, 1, 1, 2, 2);
+        var pool = new Pool2dGeometry(6, 24, 24, 12, 12, 2, 2, 2, 2);
+        var error = Assert.Throws<ArgumentException>(() => Kernels.Conv2dSigmoidAvgPool2dBackward(default, new float[150], new float[6], new float[4704],
+            new float[864], new float[4704], new float[784], new float[150], 1, conv, pool, true, 0));
+        Assert.Contains("6 x 24 x 24", error.Message);
+        Assert.Contains("6 x 28 x 28", error.Message);
+    }
 }

@@ -268,27 +268,19 @@ namespace Models
             // 6 Flatten(start_dim=1, end_dim=-1): dh5 [B, 16, 5, 5] from dh6
             // a view: dh5 is dh6
 
-            // 5 AvgPool2d(kernel_size=2, stride=2, padding=0): dh3 [B, 16, 10, 10] from dh5, through the Sigmoid below
-            if (trains3)
-            {
-                global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh3, dh5, h3, batch, _avgPool2d5Geometry, true, 0);
-            }
+            // 5 AvgPool2d(kernel_size=2, stride=2, padding=0): computed with the Conv2d below, which forms dh3 from dh5
 
-            // 4 Sigmoid: dh3 was written by the average pooling above, through this Sigmoid
+            // 4 Sigmoid: computed with the Conv2d below, which forms dh3 from dh5
 
-            // 3 Conv2d(6, 16, kernel_size=(5, 5)): dh2 [B, 6, 14, 14] from dh3
-            global::StaticNet.Kernels.Conv2dBackward(trains0 ? dh2 : default, _layer3.Weight.RequiresGrad ? dp.Slice(156, 2400) : default, _layer3.Bias.RequiresGrad ? dp.Slice(2556, 16) : default, dh3, h2, p.Slice(156, 2400), batch, _conv2d3Geometry);
+            // 3 Conv2d(6, 16, kernel_size=(5, 5)): dh2 [B, 6, 14, 14] from dh5, through the Sigmoid and AvgPool2d above
+            global::StaticNet.Kernels.Conv2dSigmoidAvgPool2dBackward(trains0 ? dh2 : default, _layer3.Weight.RequiresGrad ? dp.Slice(156, 2400) : default, _layer3.Bias.RequiresGrad ? dp.Slice(2556, 16) : default, dh3, dh5, h3, h2, p.Slice(156, 2400), batch, _conv2d3Geometry, _avgPool2d5Geometry, true, 0);
 
-            // 2 AvgPool2d(kernel_size=2, stride=2, padding=0): dh0 [B, 6, 28, 28] from dh2, through the Sigmoid below
-            if (trains0)
-            {
-                global::StaticNet.Kernels.AvgPool2dSigmoidBackward(dh0, dh2, h0, batch, _avgPool2d2Geometry, true, 0);
-            }
+            // 2 AvgPool2d(kernel_size=2, stride=2, padding=0): computed with the Conv2d below, which forms dh0 from dh2
 
-            // 1 Sigmoid: dh0 was written by the average pooling above, through this Sigmoid
+            // 1 Sigmoid: computed with the Conv2d below, which forms dh0 from dh2
 
-            // 0 Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2)): dx [B, 1, 28, 28] from dh0
-            global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 150) : default, _layer0.Bias.RequiresGrad ? dp.Slice(150, 6) : default, dh0, x, p.Slice(0, 150), batch, _conv2d0Geometry);
+            // 0 Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2)): dx [B, 1, 28, 28] from dh2, through the Sigmoid and AvgPool2d above
+            global::StaticNet.Kernels.Conv2dSigmoidAvgPool2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 150) : default, _layer0.Bias.RequiresGrad ? dp.Slice(150, 6) : default, dh0, dh2, h0, x, p.Slice(0, 150), batch, _conv2d0Geometry, _avgPool2d2Geometry, true, 0);
 
             if (needInputGrad) dx.CopyTo(inputGrad);
         }
