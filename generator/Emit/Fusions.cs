@@ -132,13 +132,15 @@ internal sealed class SigmoidThenAvgPoolBackward : BackwardFusion
 }
 
 /// <summary>
-/// A Conv2d (or Conv1d), the Sigmoid on its output and an average pooling after that (LeNet's pattern), backward: one
-/// kernel from the pooling's output gradient to the convolution's gradients. When no input gradient is asked (a first
-/// layer), it forms the convolution's output gradient as its weight gradient reads it, a sample at a time, so that
-/// gradient (as large as the convolution's output) is neither written nor read back; otherwise it runs the two
-/// backward passes as they are. The convolution's step emits it; the Sigmoid's and the pooling's are comments.
+/// A Conv2d (or Conv1d), the Sigmoid on its output and an average pooling after that (LeNet's pattern), each as one
+/// kernel. Forward (emitted by the pooling's step): the convolution's output, kept for backward, and the pooling's; a
+/// convolution that runs a sample at a time takes each sample through the Sigmoid and the pooling while it is in cache.
+/// Backward (emitted by the convolution's step): from the pooling's output gradient to the convolution's gradients;
+/// when no input gradient is asked (a first layer), it forms the convolution's output gradient as its weight gradient
+/// reads it, a sample at a time, so that gradient (as large as the convolution's output) is neither written nor read
+/// back. Where neither applies, the kernels run the passes as they are. The other steps' code is a comment.
 /// </summary>
-internal static class ConvSigmoidPoolBackward
+internal static class ConvSigmoidPool
 {
     /// <summary>Whether steps <paramref name="conv"/>, conv + 1 and conv + 2 are such a chain, each reading the one before.</summary>
     public static bool Applies(IReadOnlyList<Step> steps, int conv) =>

@@ -256,7 +256,9 @@ internal static class NetworkEmitter
                     w.Open("else");
                 }
                 ForwardFusion? fromPrevious = Fusions.Forward(steps, plan, i - 1);
-                if (fromPrevious is not null) fromPrevious.Emit(steps[i - 1].Layer, Context(w, i - 1), layer, c);
+                if (ConvSigmoidPool.Applies(steps, i)) w.Line($"// computed in one kernel with the {steps[i + 1].Layer.Kind.Name} and {steps[i + 2].Layer.Kind.Name} below");
+                else if (ConvSigmoidPool.Applies(steps, i - 2)) Conv2dLayer.EmitForwardThroughSigmoidAvgPool(Context(w, i - 2), (Pool2dModel)layer, c);
+                else if (fromPrevious is not null) fromPrevious.Emit(steps[i - 1].Layer, Context(w, i - 1), layer, c);
                 else layer.Kind.EmitForward(layer, c);
                 if (foldsNext || foldedNorm || foldedRelu) w.Close();
             }
@@ -343,15 +345,15 @@ internal static class NetworkEmitter
                     ResidualLayer.EmitAddBackward(c, shortcut ? "d" + Skip(step) : null);
                     continue;
                 }
-                if (ConvSigmoidPoolBackward.Applies(steps, i - 2) || ConvSigmoidPoolBackward.Applies(steps, i - 1))
+                if (ConvSigmoidPool.Applies(steps, i - 2) || ConvSigmoidPool.Applies(steps, i - 1))
                 {
-                    int conv = ConvSigmoidPoolBackward.Applies(steps, i - 2) ? i - 2 : i - 1;
+                    int conv = ConvSigmoidPool.Applies(steps, i - 2) ? i - 2 : i - 1;
                     w.Line($"// {Describe(step)}: computed with the {steps[conv].Layer.Kind.Name} below, which forms d{Out(steps[conv])} from d{Out(steps[conv + 2])}");
                     continue;
                 }
                 BackwardFusion? fromPrevious = Fusions.Backward(steps, plan, i - 1);
                 BackwardFusion? intoNext = Fusions.Backward(steps, plan, i);
-                bool chain = ConvSigmoidPoolBackward.Applies(steps, i);
+                bool chain = ConvSigmoidPool.Applies(steps, i);
                 if (chain)
                 {
                     w.Line($"// {Describe(step)}: {c.InputGrad} {Shapes.Batched(layer.InputShape)} from d{Out(steps[i + 2])}, through the {steps[i + 1].Layer.Kind.Name} and {steps[i + 2].Layer.Kind.Name} above");

@@ -224,9 +224,14 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
     protected override void EmitBackward(Conv2dModel layer, StepContext c) =>
         c.Kernel("Conv2dBackward", c.InputGradTarget, c.Grad("weight"), c.GradOrEmpty("bias"), c.OutputGrad, c.Input, c.Param("weight"), "batch", c.Static(GeometryField));
 
+    /// <summary>Forward of this convolution, the Sigmoid on its output and the average pooling after that (see Fusions.ConvSigmoidPool).</summary>
+    internal static void EmitForwardThroughSigmoidAvgPool(StepContext conv, Pool2dModel pool, StepContext pooling) =>
+        pooling.Kernel("Conv2dSigmoidAvgPool2dForward", [conv.Output, pooling.Output, conv.Input, conv.Param("weight"), conv.ParamOrEmpty("bias"), "batch",
+            conv.Static(GeometryField), .. Pool2dLayer.AverageArguments(pool, pooling)]);
+
     /// <summary>
     /// Backward of this convolution, the Sigmoid on its output and the average pooling after that, from the pooling's
-    /// output gradient (see Fusions.ConvSigmoidPoolBackward).
+    /// output gradient (see Fusions.ConvSigmoidPool).
     /// </summary>
     internal static void EmitBackwardThroughSigmoidAvgPool(StepContext conv, Pool2dModel pool, StepContext pooling) =>
         conv.Kernel("Conv2dSigmoidAvgPool2dBackward", [conv.InputGradTarget, conv.Grad("weight"), conv.GradOrEmpty("bias"), conv.OutputGrad, pooling.OutputGrad,

@@ -28,12 +28,15 @@ internal abstract unsafe class ConvPassJob : IPartitionedJob
         _bias = bias;
         _input = input;
         // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
-        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.Convolution, (long)batch * 8 + (int)pass * 2 + (this is DepthwiseConv ? 1 : 0),
+        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.Convolution, (long)batch * 16 + (int)pass * 4 + (this is DepthwiseConv ? 2 : 0) + Variant,
             geometry.GetHashCode(), ((long)geometry.InputSize << 32) | (uint)geometry.OutputSize, parts);
         (_biasLength, _batch, _geometry, _relu, _parts) = (biasLength, batch, geometry, relu, trial.Parts);
         WorkerPool.Run(this, _parts);
         trial.End();
     }
+
+    /// <summary>0 or 1: a variant of the pass that costs differently (its own entry in the split calibration).</summary>
+    protected virtual int Variant => 0;
 
     public abstract void Execute(int part);
 }

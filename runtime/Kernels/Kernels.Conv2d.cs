@@ -80,6 +80,43 @@ public static partial class Kernels
         }
     }
 
+    /// <summary>
+    /// A Conv2d, a Sigmoid on its output and an average pooling after that (LeNet's pattern): <see cref="Conv2dForward"/>
+    /// into <paramref name="convOutput"/> (which the backward reads), then <see cref="SigmoidAvgPool2dForward"/> from it
+    /// into <paramref name="output"/>, with the same bits. Where the convolution runs directly, a sample at a time (small
+    /// layers such as LeNet's first), each sample's output goes through the Sigmoid and the pooling while it is still in
+    /// cache, instead of in a second pass that reads the whole convolution's output back from memory.
+    /// </summary>
+    public static void Conv2dSigmoidAvgPool2dForward(Span<float> convOutput, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, int batch, Conv2dGeometry convGeometry, Pool2dGeometry poolGeometry, bool countIncludePad, int divisorOverride)
+    {
+        CheckConvThenPool(convGeometry, poolGeometry);
+        CheckConv(convOutput.Length, input.Length, weight.Length, bias.Length, batch, convGeometry);
+        CheckPool(output.Length, convOutput.Length, batch, poolGeometry);
+        if (convOutput.Overlaps(input) || output.Overlaps(convOutput) || output.Overlaps(input))
+        {
+            throw new ArgumentException("convOutput, output and input overlap; kernels need separate buffers.", nameof(output));
+        }
+        if (batch == 0) return;
+        if (!LaneConv.Applies(convGeometry, batch) && !DepthwiseConv.Applies(convGeometry) && DirectConv.Applies(convGeometry))
+        {
+            ConvJob.Run(ConvPass.Forward, convOutput, input, weight, bias, default, batch, convGeometry, relu: false, output, poolGeometry, countIncludePad, divisorOverride);
+            return;
+        }
+        Conv2dForward(convOutput, input, weight, bias, batch, convGeometry);
+        SigmoidAvgPool2dForward(output, convOutput, batch, poolGeometry, countIncludePad, divisorOverride);
+    }
+
+    /// <summary>Throws unless the pooling takes the convolution's output samples.</summary>
+    private static void CheckConvThenPool(in Conv2dGeometry conv, in Pool2dGeometry pool)
+    {
+        if (pool.Channels != conv.OutChannels || pool.InHeight != conv.OutHeight || pool.InWidth != conv.OutWidth)
+        {
+            throw new ArgumentException($"The pooling takes samples of {pool.Channels} x {pool.InHeight} x {pool.InWidth}, " +
+                $"but the convolution's output samples are {conv.OutChannels} x {conv.OutHeight} x {conv.OutWidth}.", "poolGeometry");
+        }
+    }
+
     /// <summary>Whether <see cref="Conv2dBackward"/> sums a trained weight's gradient with <see cref="DirectConv.WeightGradient"/>.</summary>
     private static bool UsesDirectWeightGradient(in Conv2dGeometry g, int batch) =>
         !DepthwiseConv.Applies(g) && !LaneConv.Applies(g, batch) && DirectConv.AppliesToWeightGradient(g);
@@ -97,12 +134,8 @@ public static partial class Kernels
         ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> convOutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int batch,
         Conv2dGeometry convGeometry, Pool2dGeometry poolGeometry, bool countIncludePad, int divisorOverride)
     {
+        CheckConvThenPool(convGeometry, poolGeometry);
         CheckConv(convOutput.Length, input.Length, weight.Length, biasGrad.Length, batch, convGeometry);
-        if (poolGeometry.Channels != convGeometry.OutChannels || poolGeometry.InHeight != convGeometry.OutHeight || poolGeometry.InWidth != convGeometry.OutWidth)
-        {
-            throw new ArgumentException($"The pooling takes samples of {poolGeometry.Channels} x {poolGeometry.InHeight} x {poolGeometry.InWidth}, " +
-                $"but the convolution's output samples are {convGeometry.OutChannels} x {convGeometry.OutHeight} x {convGeometry.OutWidth}.", nameof(poolGeometry));
-        }
         CheckPool(outputGrad.Length, convOutput.Length, batch, poolGeometry);
         CheckLength(convOutputGrad.Length, convOutput.Length, nameof(convOutputGrad));
         if (inputGrad.IsEmpty && weightGrad.IsEmpty && biasGrad.IsEmpty) return; // nothing below trains
@@ -175,11 +208,20 @@ public static partial class Kernels
         [ThreadStatic] private static ConvJob? s_job;
         [ThreadStatic] private static float[]? s_columns, s_rows;
 
-        private float* _taps;
-        private int _tapsLength, _chunk;
+        private float* _taps, _pooled;
+        private int _tapsLength, _chunk, _divisorOverride;
+        private Pool2dGeometry _pool;
+        private bool _countIncludePad;
 
+        protected override int Variant => _pooled != null ? 1 : 0;
+
+        /// <summary>
+        /// The pass over the batch. With <paramref name="pooled"/> (a direct forward only), each sample's output is also
+        /// taken through a Sigmoid and the average pooling <paramref name="pool"/> into it while it is in cache.
+        /// </summary>
         public static void Run(ConvPass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-            ReadOnlySpan<float> input, int batch, in Conv2dGeometry geometry, bool relu)
+            ReadOnlySpan<float> input, int batch, in Conv2dGeometry geometry, bool relu, Span<float> pooled = default, in Pool2dGeometry pool = default,
+            bool countIncludePad = true, int divisorOverride = 0)
         {
             // Small layers run directly (one sample at a time, weights rearranged once here); the rest through patch matrices.
             bool direct = pass == ConvPass.Forward ? DirectConv.Applies(geometry) : pass == ConvPass.InputGradient && DirectConv.AppliesToInputGradient(geometry);
@@ -188,11 +230,12 @@ public static partial class Kernels
             int chunks = (batch + chunk - 1) / chunk;
             int threads = Math.Min(Threading.NumThreads, chunks);
             bool split = pass != ConvPass.WeightGradient && threads > 1 && (long)batch * geometry.OutputSize * geometry.PatchSize >= ParallelThreshold;
-            fixed (float* d = destination, s = source, w = weight, b = bias, x = input, t = taps)
+            fixed (float* d = destination, s = source, w = weight, b = bias, x = input, t = taps, o = pooled)
             {
                 ConvJob job = s_job ??= new ConvJob();
                 job._taps = t;
-                (job._tapsLength, job._chunk) = (taps.Length, chunk);
+                job._pooled = pooled.IsEmpty ? null : o;
+                (job._tapsLength, job._chunk, job._pool, job._countIncludePad, job._divisorOverride) = (taps.Length, chunk, pool, countIncludePad, divisorOverride);
                 job.Run(pass, d, s, w, b, bias.Length, x, batch, geometry, relu, split ? threads : 1);
             }
         }
@@ -210,8 +253,15 @@ public static partial class Kernels
                     var taps = new ReadOnlySpan<float>(_taps, _tapsLength);
                     if (_pass == ConvPass.Forward)
                     {
-                        DirectConv.Forward(new Span<float>(_destination + (long)n0 * g.OutputSize, g.OutputSize), new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize),
-                            taps, new ReadOnlySpan<float>(_bias, _biasLength), g, _relu);
+                        var y = new Span<float>(_destination + (long)n0 * g.OutputSize, g.OutputSize);
+                        DirectConv.Forward(y, new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize), taps, new ReadOnlySpan<float>(_bias, _biasLength), g, _relu);
+                        if (_pooled != null)
+                        {
+                            // The kernels SigmoidAvgPool2dForward runs, on this sample alone.
+                            Span<float> activated = Tile(g.OutputSize);
+                            SigmoidForward(activated, y);
+                            AvgPool2dForward(new Span<float>(_pooled + (long)n0 * _pool.OutputSize, _pool.OutputSize), activated, 1, _pool, _countIncludePad, _divisorOverride);
+                        }
                     }
                     else
                     {

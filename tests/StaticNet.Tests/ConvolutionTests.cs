@@ -431,12 +431,12 @@ public class ConvolutionTests
     }
 
     [Theory]
-    [InlineData(1, 28, 6, 2, 2, 2, 0, true, 0, 20, false)]   // LeNet's first layer and pooling: the weight gradient forms the output gradient
+    [InlineData(1, 28, 6, 2, 2, 2, 0, true, 0, 20, false)]   // LeNet's first layer and pooling: each sample pooled as it is computed, the weight gradient forms the output gradient
     [InlineData(2, 12, 7, 2, 3, 2, 1, false, 0, 4, false)]   // channel blocks of 3, 3 and 1; overlapping windows, padding excluded
     [InlineData(1, 20, 4, 0, 2, 2, 0, true, 3, 4, false)]    // divisor_override, no bias
-    [InlineData(6, 14, 16, 0, 2, 2, 0, true, 0, 20, true)]   // LeNet's second: an input gradient asked, so the two passes in turn
+    [InlineData(6, 14, 16, 0, 2, 2, 0, true, 0, 20, true)]   // LeNet's second: lane kernel and an input gradient, so the passes in turn
     [InlineData(1, 28, 6, 2, 2, 2, 0, true, 0, 20, true)]    // the first layer's shape, with the input gradient asked
-    public void Convolution_backward_through_sigmoid_and_average_pooling_equals_the_two_passes_bit_for_bit(int cin, int size, int cout, int pad,
+    public void Convolution_sigmoid_and_average_pooling_in_one_kernel_equal_the_separate_passes_bit_for_bit(int cin, int size, int cout, int pad,
         int poolKernel, int poolStride, int poolPad, bool countIncludePad, int divisorOverride, int batch, bool inputGradient)
     {
         bool bias = divisorOverride == 0;
@@ -446,6 +446,23 @@ public class ConvolutionTests
         var pool = new Pool2dGeometry(cout, outSize, outSize, pooled, pooled, poolKernel, poolKernel, poolStride, poolStride, poolPad, poolPad);
         float[] x = NetworkCases.RandomFloats(batch * conv.InputSize, 1), weight = NetworkCases.RandomFloats(conv.WeightSize, 2);
         float[] h = NetworkCases.RandomFloats(batch * conv.OutputSize, 3, 6f), dy = NetworkCases.RandomFloats(batch * pool.OutputSize, 4);
+        float[] convBias = bias ? NetworkCases.RandomFloats(cout, 9) : [];
+
+        // Forward: the convolution's output (kept for backward) and the pooling's, as the two kernels give them on one thread.
+        var expectedConv = new float[h.Length];
+        var expectedPooled = new float[dy.Length];
+        NetworkCases.OnThreads(1, () =>
+        {
+            Kernels.Conv2dForward(expectedConv, x, weight, convBias, batch, conv);
+            Kernels.SigmoidAvgPool2dForward(expectedPooled, expectedConv, batch, pool, countIncludePad, divisorOverride);
+        });
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            float[] convOut = new float[h.Length], pooledOut = new float[dy.Length];
+            NetworkCases.OnThreads(threads, () => Kernels.Conv2dSigmoidAvgPool2dForward(convOut, pooledOut, x, weight, convBias, batch, conv, pool, countIncludePad, divisorOverride));
+            Assert.Equal(expectedConv, convOut);
+            Assert.Equal(expectedPooled, pooledOut);
+        }
 
         // The two passes, on one thread: the convolution's output gradient, then its backward.
         var dh = new float[h.Length];
@@ -473,13 +490,18 @@ public class ConvolutionTests
     }
 
     [Fact]
-    public void Convolution_backward_through_pooling_refuses_a_pooling_of_another_shape()
+    public void Convolution_through_pooling_refuses_a_pooling_of_another_shape()
     {
         var conv = new Conv2dGeometry(1, 28, 28, 6, 28, 28, 5, 5, 1, 1, 2, 2);
         var pool = new Pool2dGeometry(6, 24, 24, 12, 12, 2, 2, 2, 2);
-        var error = Assert.Throws<ArgumentException>(() => Kernels.Conv2dSigmoidAvgPool2dBackward(default, new float[150], new float[6], new float[4704],
+        var backward = Assert.Throws<ArgumentException>(() => Kernels.Conv2dSigmoidAvgPool2dBackward(default, new float[150], new float[6], new float[4704],
             new float[864], new float[4704], new float[784], new float[150], 1, conv, pool, true, 0));
-        Assert.Contains("6 x 24 x 24", error.Message);
-        Assert.Contains("6 x 28 x 28", error.Message);
+        var forward = Assert.Throws<ArgumentException>(() => Kernels.Conv2dSigmoidAvgPool2dForward(new float[4704], new float[864], new float[784], new float[150],
+            new float[6], 1, conv, pool, true, 0));
+        foreach (ArgumentException error in new[] { backward, forward })
+        {
+            Assert.Contains("6 x 24 x 24", error.Message);
+            Assert.Contains("6 x 28 x 28", error.Message);
+        }
     }
 }
