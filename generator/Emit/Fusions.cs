@@ -133,12 +133,14 @@ internal sealed class SigmoidThenAvgPoolBackward : BackwardFusion
 
 /// <summary>
 /// A Conv2d (or Conv1d), the Sigmoid on its output and an average pooling after that (LeNet's pattern), each as one
-/// kernel. Forward (emitted by the pooling's step): the convolution's output, kept for backward, and the pooling's; a
+/// kernel. Forward (emitted by the pooling's step): the pooling's output, and in the convolution's output buffer the
+/// Sigmoid's derivative there (computed with the exponential the Sigmoid needs anyway, so the backward needs none); a
 /// convolution that runs a sample at a time takes each sample through the Sigmoid and the pooling while it is in cache.
-/// Backward (emitted by the convolution's step): from the pooling's output gradient to the convolution's gradients;
-/// when no input gradient is asked (a first layer), it forms the convolution's output gradient as its weight gradient
-/// reads it, a sample at a time, so that gradient (as large as the convolution's output) is neither written nor read
-/// back. Where neither applies, the kernels run the passes as they are. The other steps' code is a comment.
+/// Backward (emitted by the convolution's step): from the pooling's output gradient, times that derivative, to the
+/// convolution's gradients; when no input gradient is asked (a first layer), it forms the convolution's output gradient
+/// as its weight gradient reads it, a sample at a time, so that gradient (as large as the convolution's output) is
+/// neither written nor read back. Valid because nothing else reads the convolution's output: the Sigmoid is its only
+/// reader, and the pooling's backward reads nothing of its input. The other steps' code is a comment.
 /// </summary>
 internal static class ConvSigmoidPool
 {

@@ -247,29 +247,29 @@ internal static class DirectConv
     /// output gradient is not read a second time for the bias.
     /// </summary>
     /// <remarks>
-    /// With <paramref name="convOutput"/> (not empty: the layer's output, which a Sigmoid and then an average pooling with
-    /// <paramref name="pool"/> take), <paramref name="outputGrad"/> is the pooling's output gradient, and the layer's is
-    /// formed a sample at a time, for the channels of the part's tasks, into a per-thread buffer that stays in L1 while the
-    /// tasks read it: element by element the values <see cref="Kernels.AvgPool2dSigmoidBackward"/> writes, never written whole.
+    /// With <paramref name="sigmoidDerivative"/> (not empty: the derivative of a Sigmoid on the layer's output, which an
+    /// average pooling with <paramref name="pool"/> takes next), <paramref name="outputGrad"/> is the pooling's output
+    /// gradient, and the layer's is formed a sample at a time, for the channels of the part's tasks, into a per-thread
+    /// buffer that stays in L1 while the tasks read it: the pooling's input gradient times the derivative, never written whole.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void WeightGradient(Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, int batch, in Conv2dGeometry g,
-        ReadOnlySpan<float> convOutput = default, in Pool2dGeometry pool = default, bool countIncludePad = true, int divisorOverride = 0)
+        ReadOnlySpan<float> sigmoidDerivative = default, in Pool2dGeometry pool = default, bool countIncludePad = true, int divisorOverride = 0)
     {
         int tasks = g.InChannels * g.KernelH * ((g.OutChannels + 2) / 3);
         long work = (long)batch * g.OutputSize * g.InChannels * g.KernelH * g.KernelW;
-        fixed (float* px = input, pdy = outputGrad, pw = weightGrad, pb = biasGrad, ph = convOutput)
+        fixed (float* px = input, pdy = outputGrad, pw = weightGrad, pb = biasGrad, ph = sigmoidDerivative)
         {
             WeightGradientJob job = s_weightJob ??= new WeightGradientJob();
             job.BiasGrad = pb;
             job.Input = px;
             job.OutputGrad = pdy;
             job.WeightGrad = pw;
-            job.ConvOutput = convOutput.IsEmpty ? null : ph;
+            job.Derivative = sigmoidDerivative.IsEmpty ? null : ph;
             (job.Pool, job.CountIncludePad, job.DivisorOverride) = (pool, countIncludePad, divisorOverride);
             (job.Batch, job.Geometry, job.Tasks) = (batch, g, tasks);
             // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
-            StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(StaticNet.Simd.SplitCalibration.DirectWeightGradient, batch * 2L + (convOutput.IsEmpty ? 0 : 1),
+            StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(StaticNet.Simd.SplitCalibration.DirectWeightGradient, batch * 2L + (sigmoidDerivative.IsEmpty ? 0 : 1),
                 g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, work >= 1L << 20 ? Math.Clamp(Threading.NumThreads, 1, tasks) : 1);
             job.Parts = trial.Parts;
             StaticNet.Simd.WorkerPool.Run(job, job.Parts);
@@ -282,7 +282,7 @@ internal static class DirectConv
     /// <summary>The weight gradient's tasks, a range per part.</summary>
     private sealed unsafe class WeightGradientJob : StaticNet.Simd.IPartitionedJob
     {
-        public float* Input, OutputGrad, WeightGrad, BiasGrad, ConvOutput;
+        public float* Input, OutputGrad, WeightGrad, BiasGrad, Derivative;
         public int Batch, Tasks, Parts, DivisorOverride;
         public Conv2dGeometry Geometry;
         public Pool2dGeometry Pool;
@@ -309,7 +309,7 @@ internal static class DirectConv
             padded.Clear();
             // Through a Sigmoid and pooling: the output gradient of the channels [formedFirst, formedEnd) that the part's tasks
             // read, formed per sample (the tasks' channel blocks are consecutive: tasks are numbered channel block first).
-            bool forming = ConvOutput != null;
+            bool forming = Derivative != null;
             int formedFirst = TaskOf(first, g).Co0, formedEnd = Math.Min(g.OutChannels, TaskOf(last - 1, g).Co0 + 3);
             int formedLength = forming ? (formedEnd - formedFirst) * g.OutputPlane : 0;
             Span<float> spread = forming ? Scratch(ref s_spread, formedLength) : default;
@@ -352,8 +352,8 @@ internal static class DirectConv
 
         /// <summary>
         /// The layer's output gradient for sample n's channels [first, end), from the pooling's output gradient: the
-        /// pooling's backward into <paramref name="spread"/>, then times the Sigmoid's derivative at the layer's output,
-        /// the kernels <see cref="Kernels.AvgPool2dSigmoidBackward"/> runs, on those channels alone.
+        /// pooling's backward into <paramref name="spread"/>, then times the Sigmoid's derivative at the layer's output
+        /// (what <see cref="Kernels.AvgPool2dTimesDerivativeBackward"/> computes, on those channels alone).
         /// </summary>
         private void Form(Span<float> formed, Span<float> spread, int n, int first, int end)
         {
@@ -361,7 +361,7 @@ internal static class DirectConv
             long offset = (long)n * Geometry.OutChannels + first;
             Kernels.AvgPool2dBackward(spread, new ReadOnlySpan<float>(OutputGrad + offset * channels.OutHeight * channels.OutWidth, channels.OutputSize), 1, channels,
                 CountIncludePad, DivisorOverride);
-            Kernels.SigmoidBackward(formed, spread, new ReadOnlySpan<float>(ConvOutput + offset * Geometry.OutputPlane, formed.Length));
+            System.Numerics.Tensors.TensorPrimitives.Multiply(spread, new ReadOnlySpan<float>(Derivative + offset * Geometry.OutputPlane, formed.Length), formed);
         }
     }
 

@@ -81,30 +81,33 @@ public static partial class Kernels
     }
 
     /// <summary>
-    /// A Conv2d, a Sigmoid on its output and an average pooling after that (LeNet's pattern): <see cref="Conv2dForward"/>
-    /// into <paramref name="convOutput"/> (which the backward reads), then <see cref="SigmoidAvgPool2dForward"/> from it
-    /// into <paramref name="output"/>, with the same bits. Where the convolution runs directly, a sample at a time (small
-    /// layers such as LeNet's first), each sample's output goes through the Sigmoid and the pooling while it is still in
-    /// cache, instead of in a second pass that reads the whole convolution's output back from memory.
+    /// A Conv2d, a Sigmoid on its output and an average pooling after that (LeNet's pattern), forward:
+    /// <paramref name="output"/> = pool(sigmoid(conv(input))), the bits of <see cref="Conv2dForward"/> then
+    /// <see cref="SigmoidAvgPool2dForward"/>, and <paramref name="sigmoidDerivative"/> = the Sigmoid's derivative at
+    /// the convolution's output, all that <see cref="Conv2dSigmoidAvgPool2dBackward"/> needs (at outputs of at least 0 the
+    /// factor <see cref="SigmoidBackward"/> would compute, bit for bit; below 0 as s (1 - s), within a few ulps of it).
+    /// The forward has the exponential at hand, so the backward needs none: it only multiplies. Where the convolution
+    /// runs directly, a sample at a time (small layers such as LeNet's first), each sample's output goes through the
+    /// Sigmoid and the pooling while it is still in cache.
     /// </summary>
-    public static void Conv2dSigmoidAvgPool2dForward(Span<float> convOutput, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+    public static void Conv2dSigmoidAvgPool2dForward(Span<float> sigmoidDerivative, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, int batch, Conv2dGeometry convGeometry, Pool2dGeometry poolGeometry, bool countIncludePad, int divisorOverride)
     {
         CheckConvThenPool(convGeometry, poolGeometry);
-        CheckConv(convOutput.Length, input.Length, weight.Length, bias.Length, batch, convGeometry);
-        CheckPool(output.Length, convOutput.Length, batch, poolGeometry);
-        if (convOutput.Overlaps(input) || output.Overlaps(convOutput) || output.Overlaps(input))
+        CheckConv(sigmoidDerivative.Length, input.Length, weight.Length, bias.Length, batch, convGeometry);
+        CheckPool(output.Length, sigmoidDerivative.Length, batch, poolGeometry);
+        if (sigmoidDerivative.Overlaps(input) || output.Overlaps(sigmoidDerivative) || output.Overlaps(input))
         {
-            throw new ArgumentException("convOutput, output and input overlap; kernels need separate buffers.", nameof(output));
+            throw new ArgumentException("sigmoidDerivative, output and input overlap; kernels need separate buffers.", nameof(output));
         }
         if (batch == 0) return;
         if (!LaneConv.Applies(convGeometry, batch) && !DepthwiseConv.Applies(convGeometry) && DirectConv.Applies(convGeometry))
         {
-            ConvJob.Run(ConvPass.Forward, convOutput, input, weight, bias, default, batch, convGeometry, relu: false, output, poolGeometry, countIncludePad, divisorOverride);
+            ConvJob.Run(ConvPass.Forward, sigmoidDerivative, input, weight, bias, default, batch, convGeometry, relu: false, output, poolGeometry, countIncludePad, divisorOverride);
             return;
         }
-        Conv2dForward(convOutput, input, weight, bias, batch, convGeometry);
-        SigmoidAvgPool2dForward(output, convOutput, batch, poolGeometry, countIncludePad, divisorOverride);
+        Conv2dForward(sigmoidDerivative, input, weight, bias, batch, convGeometry);
+        SigmoidAvgPool2dForwardKeepingDerivative(output, sigmoidDerivative, batch, poolGeometry, countIncludePad, divisorOverride);
     }
 
     /// <summary>Throws unless the pooling takes the convolution's output samples.</summary>
@@ -123,29 +126,30 @@ public static partial class Kernels
 
     /// <summary>
     /// The backward of a Conv2d, a Sigmoid on its output and an average pooling after that (LeNet's pattern), from the
-    /// pooling's output gradient: <see cref="AvgPool2dSigmoidBackward"/> into <paramref name="convOutputGrad"/>, then
-    /// <see cref="Conv2dBackward"/> from it, with the same bits. Where no input gradient is asked (a first layer) and a
-    /// trained weight's gradient is summed directly (small layers such as LeNet's first), the convolution's output
-    /// gradient is instead formed a sample at a time, for the channels each thread sums, in a buffer that stays in L1 as
-    /// the weight gradient reads it: <paramref name="convOutputGrad"/>, as large as the convolution's output, is then left
+    /// pooling's output gradient and the Sigmoid's derivative that <see cref="Conv2dSigmoidAvgPool2dForward"/> left: the
+    /// pooling's input gradient times that derivative into <paramref name="convOutputGrad"/>, then
+    /// <see cref="Conv2dBackward"/> from it. Where no input gradient is asked (a first layer) and a trained weight's
+    /// gradient is summed directly (small layers such as LeNet's first), the convolution's output gradient is instead
+    /// formed a sample at a time, for the channels each thread sums, in a buffer that stays in L1 as the weight gradient
+    /// reads it (the same values): <paramref name="convOutputGrad"/>, as large as the convolution's output, is then left
     /// unwritten (nothing else reads it), and the pass over memory that writes it and the one that reads it back are saved.
     /// </summary>
     public static void Conv2dSigmoidAvgPool2dBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, Span<float> convOutputGrad,
-        ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> convOutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int batch,
+        ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> sigmoidDerivative, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int batch,
         Conv2dGeometry convGeometry, Pool2dGeometry poolGeometry, bool countIncludePad, int divisorOverride)
     {
         CheckConvThenPool(convGeometry, poolGeometry);
-        CheckConv(convOutput.Length, input.Length, weight.Length, biasGrad.Length, batch, convGeometry);
-        CheckPool(outputGrad.Length, convOutput.Length, batch, poolGeometry);
-        CheckLength(convOutputGrad.Length, convOutput.Length, nameof(convOutputGrad));
+        CheckConv(sigmoidDerivative.Length, input.Length, weight.Length, biasGrad.Length, batch, convGeometry);
+        CheckPool(outputGrad.Length, sigmoidDerivative.Length, batch, poolGeometry);
+        CheckLength(convOutputGrad.Length, sigmoidDerivative.Length, nameof(convOutputGrad));
         if (inputGrad.IsEmpty && weightGrad.IsEmpty && biasGrad.IsEmpty) return; // nothing below trains
         if (inputGrad.IsEmpty && !weightGrad.IsEmpty && UsesDirectWeightGradient(convGeometry, batch))
         {
             CheckLength(weightGrad.Length, convGeometry.WeightSize, nameof(weightGrad));
-            if (batch > 0) DirectConv.WeightGradient(weightGrad, biasGrad, outputGrad, input, batch, convGeometry, convOutput, poolGeometry, countIncludePad, divisorOverride);
+            if (batch > 0) DirectConv.WeightGradient(weightGrad, biasGrad, outputGrad, input, batch, convGeometry, sigmoidDerivative, poolGeometry, countIncludePad, divisorOverride);
             return;
         }
-        AvgPool2dSigmoidBackward(convOutputGrad, outputGrad, convOutput, batch, poolGeometry, countIncludePad, divisorOverride);
+        AvgPool2dTimesDerivativeBackward(convOutputGrad, outputGrad, sigmoidDerivative, batch, poolGeometry, countIncludePad, divisorOverride);
         Conv2dBackward(inputGrad, weightGrad, biasGrad, convOutputGrad, input, weight, batch, convGeometry);
     }
 
@@ -217,7 +221,8 @@ public static partial class Kernels
 
         /// <summary>
         /// The pass over the batch. With <paramref name="pooled"/> (a direct forward only), each sample's output is also
-        /// taken through a Sigmoid and the average pooling <paramref name="pool"/> into it while it is in cache.
+        /// taken through a Sigmoid and the average pooling <paramref name="pool"/> into it while it is in cache, and
+        /// replaced by the Sigmoid's derivative there.
         /// </summary>
         public static void Run(ConvPass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
             ReadOnlySpan<float> input, int batch, in Conv2dGeometry geometry, bool relu, Span<float> pooled = default, in Pool2dGeometry pool = default,
@@ -257,9 +262,9 @@ public static partial class Kernels
                         DirectConv.Forward(y, new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize), taps, new ReadOnlySpan<float>(_bias, _biasLength), g, _relu);
                         if (_pooled != null)
                         {
-                            // The kernels SigmoidAvgPool2dForward runs, on this sample alone.
+                            // What SigmoidAvgPool2dForwardKeepingDerivative does, on this sample alone.
                             Span<float> activated = Tile(g.OutputSize);
-                            SigmoidForward(activated, y);
+                            SigmoidAndDerivative(activated, y);
                             AvgPool2dForward(new Span<float>(_pooled + (long)n0 * _pool.OutputSize, _pool.OutputSize), activated, 1, _pool, _countIncludePad, _divisorOverride);
                         }
                     }

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -154,7 +155,7 @@ public static partial class Kernels
     public static void SigmoidAvgPool2dForward(Span<float> output, ReadOnlySpan<float> input, int batch, Pool2dGeometry geometry, bool countIncludePad, int divisorOverride)
     {
         CheckPool(output.Length, input.Length, batch, geometry);
-        SigmoidPoolJob.Run(output, input, default, batch, geometry, countIncludePad, divisorOverride, backward: false);
+        SigmoidPoolJob.Run(output, input, default, batch, geometry, countIncludePad, divisorOverride, backward: false, derivative: false);
     }
 
     /// <summary>
@@ -168,7 +169,29 @@ public static partial class Kernels
         CheckPool(outputGrad.Length, inputGrad.Length, batch, geometry);
         CheckLength(input.Length, inputGrad.Length, nameof(input));
         if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(input)) throw new ArgumentException("inputGrad overlaps outputGrad or input; kernels need separate buffers.", nameof(inputGrad));
-        SigmoidPoolJob.Run(inputGrad, input, outputGrad, batch, geometry, countIncludePad, divisorOverride, backward: true);
+        SigmoidPoolJob.Run(inputGrad, input, outputGrad, batch, geometry, countIncludePad, divisorOverride, backward: true, derivative: false);
+    }
+
+    /// <summary>
+    /// <see cref="SigmoidAvgPool2dForward"/> that also leaves the sigmoid's derivative in place of its input (see
+    /// <see cref="SigmoidAndDerivative(Span{float}, Span{float})"/>), for <see cref="AvgPool2dTimesDerivativeBackward"/>.
+    /// </summary>
+    internal static void SigmoidAvgPool2dForwardKeepingDerivative(Span<float> output, Span<float> input, int batch, Pool2dGeometry geometry, bool countIncludePad,
+        int divisorOverride)
+    {
+        CheckPool(output.Length, input.Length, batch, geometry);
+        if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
+        SigmoidPoolJob.Run(output, input, default, batch, geometry, countIncludePad, divisorOverride, backward: false, derivative: true);
+    }
+
+    /// <summary>inputGrad = the average pooling's input gradient of outputGrad times <paramref name="derivative"/>, a few samples at a time through an L1 buffer.</summary>
+    internal static void AvgPool2dTimesDerivativeBackward(Span<float> inputGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> derivative, int batch,
+        Pool2dGeometry geometry, bool countIncludePad, int divisorOverride)
+    {
+        CheckPool(outputGrad.Length, inputGrad.Length, batch, geometry);
+        CheckLength(derivative.Length, inputGrad.Length, nameof(derivative));
+        if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(derivative)) throw new ArgumentException("inputGrad overlaps outputGrad or derivative; kernels need separate buffers.", nameof(inputGrad));
+        SigmoidPoolJob.Run(inputGrad, derivative, outputGrad, batch, geometry, countIncludePad, divisorOverride, backward: true, derivative: true);
     }
 
     /// <summary>
@@ -185,16 +208,20 @@ public static partial class Kernels
         private float* _target, _input, _outputGrad;
         private int _batch, _parts, _divisorOverride;
         private Pool2dGeometry _geometry;
-        private bool _countIncludePad, _backward;
+        private bool _countIncludePad, _backward, _derivative;
 
-        /// <summary>Forward: target = pool(sigmoid(input)). Backward: target = sigmoid'(input) times pool's input gradient of outputGrad.</summary>
+        /// <summary>
+        /// Forward: target = pool(sigmoid(input)); with <paramref name="derivative"/>, the sigmoid's derivative is also left
+        /// in place of input. Backward: target = sigmoid'(input) times pool's input gradient of outputGrad; with
+        /// <paramref name="derivative"/>, input is that derivative already.
+        /// </summary>
         public static void Run(Span<float> target, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, int batch, in Pool2dGeometry geometry,
-            bool countIncludePad, int divisorOverride, bool backward)
+            bool countIncludePad, int divisorOverride, bool backward, bool derivative)
         {
             int tiles = (batch + SamplesPerTile(geometry) - 1) / SamplesPerTile(geometry);
             // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
             StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(StaticNet.Simd.SplitCalibration.SigmoidPool,
-                (long)batch * 4 + (backward ? 1 : 0) * 2 + (countIncludePad ? 1 : 0), geometry.GetHashCode(), divisorOverride,
+                (long)batch * 8 + (derivative ? 4 : 0) + (backward ? 2 : 0) + (countIncludePad ? 1 : 0), geometry.GetHashCode(), divisorOverride,
                 (long)batch * geometry.InputSize >= ParallelThreshold ? Math.Clamp(Threading.NumThreads, 1, tiles) : 1);
             int parts = trial.Parts;
             fixed (float* t = target, x = input, dy = outputGrad)
@@ -203,8 +230,8 @@ public static partial class Kernels
                 job._target = t;
                 job._input = x;
                 job._outputGrad = dy;
-                (job._batch, job._parts, job._divisorOverride, job._geometry, job._countIncludePad, job._backward) =
-                    (batch, parts, divisorOverride, geometry, countIncludePad, backward);
+                (job._batch, job._parts, job._divisorOverride, job._geometry, job._countIncludePad, job._backward, job._derivative) =
+                    (batch, parts, divisorOverride, geometry, countIncludePad, backward, derivative);
                 StaticNet.Simd.WorkerPool.Run(job, parts);
             }
             trial.End();
@@ -224,12 +251,15 @@ public static partial class Kernels
                 {
                     Span<float> spread = tile.Slice(0, length);
                     AvgPool2dBackward(spread, new ReadOnlySpan<float>(_outputGrad + (long)n * g.OutputSize, count * g.OutputSize), count, g, _countIncludePad, _divisorOverride);
-                    SigmoidBackward(new Span<float>(_target + (long)n * g.InputSize, length), spread, input);
+                    var inputGrad = new Span<float>(_target + (long)n * g.InputSize, length);
+                    if (_derivative) TensorPrimitives.Multiply(spread, input, inputGrad);
+                    else SigmoidBackward(inputGrad, spread, input);
                 }
                 else
                 {
                     Span<float> activated = tile.Slice(0, length);
-                    SigmoidForward(activated, input);
+                    if (_derivative) SigmoidAndDerivative(activated, new Span<float>(_input + (long)n * g.InputSize, length));
+                    else SigmoidForward(activated, input);
                     AvgPool2dForward(new Span<float>(_target + (long)n * g.OutputSize, count * g.OutputSize), activated, count, g, _countIncludePad, _divisorOverride);
                 }
             }

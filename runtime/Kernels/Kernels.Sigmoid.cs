@@ -1,5 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -14,6 +16,54 @@ public static partial class Kernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> =>
             TV.Divide(TV.Create(1f), TV.Add(TV.Create(1f), TV.Exp(TV.Subtract(TV.Create(0f), x))));
+    }
+
+    /// <summary>
+    /// activated = sigmoid(values) (the bits of <see cref="SigmoidForward"/>), and values overwritten with the sigmoid's
+    /// derivative there, for a backward that then only multiplies: at x &gt;= 0 (and NaN) as e r r with e = exp(-x) and
+    /// r = 1 / (1 + e), the factor <see cref="SigmoidBackward"/> computes, bit for bit; below 0 as s (1 - s) from the
+    /// output s, which keeps its digits there (s &lt; 1/2; a few ulps, as long as s is not subnormal, x above about -87)
+    /// and spares the second exponential that e = exp(-|x|) would cost.
+    /// </summary>
+    internal static void SigmoidAndDerivative(Span<float> activated, Span<float> values)
+    {
+        if (activated.Length != values.Length) throw new ArgumentException($"values holds {values.Length} floats, but activated holds {activated.Length}.", nameof(values));
+        if (activated.Overlaps(values)) throw new ArgumentException("activated overlaps values; kernels need separate buffers.", nameof(activated));
+        if (values.IsEmpty) return;
+        ref float s = ref MemoryMarshal.GetReference(activated);
+        ref float x = ref MemoryMarshal.GetReference(values);
+        if (Vector512.IsHardwareAccelerated && values.Length >= Vec512.Count) SigmoidAndDerivative<Vec512>(ref s, ref x, values.Length);
+        else if (Vector256.IsHardwareAccelerated && values.Length >= Vec256.Count) SigmoidAndDerivative<Vec256>(ref s, ref x, values.Length);
+        else if (Vector128.IsHardwareAccelerated && values.Length >= Vec128.Count) SigmoidAndDerivative<Vec128>(ref s, ref x, values.Length);
+        else SigmoidAndDerivative<Scalar>(ref s, ref x, values.Length);
+    }
+
+    /// <summary>
+    /// Whole vectors, the last one overlapping the one before: computed first, from the values before any is overwritten,
+    /// and stored last, so every element is computed by the same vector code whatever its position.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SigmoidAndDerivative<TV>(ref float s, ref float x, int n) where TV : struct, IVector<TV>
+    {
+        int last = n - TV.Count;
+        (TV lastOutput, TV lastDerivative) = SigmoidAndDerivative(TV.Load(ref Unsafe.Add(ref x, last)));
+        for (int i = 0; i < last; i += TV.Count)
+        {
+            (TV output, TV derivative) = SigmoidAndDerivative(TV.Load(ref Unsafe.Add(ref x, i)));
+            TV.Store(output, ref Unsafe.Add(ref s, i));
+            TV.Store(derivative, ref Unsafe.Add(ref x, i));
+        }
+        TV.Store(lastOutput, ref Unsafe.Add(ref s, last));
+        TV.Store(lastDerivative, ref Unsafe.Add(ref x, last));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (TV Output, TV Derivative) SigmoidAndDerivative<TV>(TV x) where TV : struct, IVector<TV>
+    {
+        TV one = TV.Create(1f);
+        TV e = TV.Exp(TV.Subtract(TV.Create(0f), x));
+        TV r = TV.Divide(one, TV.Add(one, e));
+        return (r, TV.Select(TV.GreaterThan(TV.Create(0f), x), TV.Multiply(r, TV.Subtract(one, r)), TV.Multiply(TV.Multiply(e, r), r)));
     }
 
     /// <summary>

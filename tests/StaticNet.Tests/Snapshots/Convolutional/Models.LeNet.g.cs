@@ -150,7 +150,7 @@ namespace Models
 
             // 0 Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2)): h0 [B, 6, 28, 28]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 4704);
-            // computed in one kernel with the Sigmoid and AvgPool2d below
+            // computed in one kernel with the Sigmoid and AvgPool2d below, which leaves the Sigmoid's derivative in h0 for backward
 
             // 1 Sigmoid: computed with the average pooling below, which applies it as it reads
 
@@ -160,7 +160,7 @@ namespace Models
 
             // 3 Conv2d(6, 16, kernel_size=(5, 5)): h3 [B, 16, 10, 10]
             global::System.Span<float> h3 = a.Slice(11368 * n, batch * 1600);
-            // computed in one kernel with the Sigmoid and AvgPool2d below
+            // computed in one kernel with the Sigmoid and AvgPool2d below, which leaves the Sigmoid's derivative in h3 for backward
 
             // 4 Sigmoid: computed with the average pooling below, which applies it as it reads
 
