@@ -101,6 +101,12 @@ public static partial class Kernels
             throw new ArgumentException("sigmoidDerivative, output and input overlap; kernels need separate buffers.", nameof(output));
         }
         if (batch == 0) return;
+        if (LaneConv.Applies(convGeometry, batch) && IsTiling(poolGeometry))
+        {
+            LaneConv.ForwardSigmoidPool(sigmoidDerivative, output, input, weight, bias, batch, convGeometry, poolGeometry,
+                1f / (divisorOverride > 0 ? divisorOverride : poolGeometry.KernelH * poolGeometry.KernelW));
+            return;
+        }
         if (!LaneConv.Applies(convGeometry, batch) && !DepthwiseConv.Applies(convGeometry) && DirectConv.Applies(convGeometry))
         {
             ConvJob.Run(ConvPass.Forward, sigmoidDerivative, input, weight, bias, default, batch, convGeometry, relu: false, output, poolGeometry, countIncludePad, divisorOverride);

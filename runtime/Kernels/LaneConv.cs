@@ -49,6 +49,28 @@ internal static unsafe class LaneConv
     }
 
     /// <summary>
+    /// The layer, a Sigmoid on its output and an average pooling whose windows tile that output (stride = kernel, no
+    /// padding; <paramref name="scale"/> = 1 / divisor): per group, the Sigmoid and its derivative are taken of the lane
+    /// layout in place, a channel plane at a time (elementwise, so the layout changes no bit), the windows are averaged as
+    /// whole vectors (rows first, then columns, as the pooling kernels sum), and only the pooled output and the derivative
+    /// are unpacked: the same bits as <see cref="Forward"/> then Kernels.SigmoidAvgPool2dForwardKeepingDerivative, without
+    /// a second pass over the layer's output.
+    /// </summary>
+    public static void ForwardSigmoidPool(Span<float> derivative, Span<float> pooled, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        int batch, in Conv2dGeometry g, in Pool2dGeometry pool, float scale)
+    {
+        float[] taps = Taps(weight, g, flip: false, out int block);
+        fixed (float* py = derivative, px = x, pt = taps, pb = bias, pp = pooled)
+        {
+            Job job = s_job ??= new Job();
+            job.Pooled = pp;
+            (job.Pool, job.PoolScale) = (pool, scale);
+            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu: false, batch, g, block);
+            job.Pooled = null;
+        }
+    }
+
+    /// <summary>
     /// inputGrad (written, unless empty) and weightGrad (accumulated) of a layer this path takes; the bias gradient is
     /// the caller's. Each group packs its output gradient and input once and serves both; the weight gradient's partial
     /// sums are kept per group and added in group order afterwards, so the result does not depend on the thread count.
@@ -99,6 +121,11 @@ internal static unsafe class LaneConv
 
         public float* Partials;
 
+        // With the sigmoid and pooling of ForwardSigmoidPool: the pooled output, the pooling and 1 / its divisor.
+        public float* Pooled;
+        public Pool2dGeometry Pool;
+        public float PoolScale;
+
         public void Execute(int part)
         {
             int groups = (Batch + Lanes - 1) / Lanes;
@@ -118,7 +145,42 @@ internal static unsafe class LaneConv
             float* result = Scratch(ref s_out, g.OutChannels * g.OutputPlane * Lanes);
             Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW, ref s_inZeros);
             Convolve(result, packed, Taps, Bias, g, Block, Relu);
+            if (Pooled != null)
+            {
+                int plane = g.OutputPlane * Lanes;
+                float* activated = Scratch(ref s_activated, plane), pooled = Scratch(ref s_pooled, Pool.OutputSize * Lanes);
+                for (int c = 0; c < g.OutChannels; c++)
+                {
+                    Kernels.SigmoidAndDerivative(new Span<float>(activated, plane), new Span<float>(result + (long)c * plane, plane));
+                    PoolPlane(pooled + (long)c * Pool.OutHeight * Pool.OutWidth * Lanes, activated, g.OutWidth, Pool, PoolScale);
+                }
+                Unpack(Pooled + (long)n0 * Pool.OutputSize, pooled, count, Pool.Channels, Pool.OutHeight * Pool.OutWidth);
+            }
             Unpack(Output + (long)n0 * g.OutputSize, result, count, g.OutChannels, g.OutputPlane);
+        }
+
+        /// <summary>
+        /// One channel's tiling windows over a plane in lanes (rows <paramref name="width"/> positions wide): each window's
+        /// columns summed down its rows, the column sums added left to right, times <paramref name="scale"/>.
+        /// </summary>
+        private static void PoolPlane(float* pooled, float* plane, int width, in Pool2dGeometry pool, float scale)
+        {
+            Vector512<float> factor = Vector512.Create(scale);
+            for (int oh = 0; oh < pool.OutHeight; oh++)
+            {
+                for (int ow = 0; ow < pool.OutWidth; ow++)
+                {
+                    float* window = plane + ((long)oh * pool.KernelH * width + ow * pool.KernelW) * Lanes;
+                    Vector512<float> total = default;
+                    for (int kw = 0; kw < pool.KernelW; kw++)
+                    {
+                        Vector512<float> column = Vector512.Load(window + kw * Lanes);
+                        for (int kh = 1; kh < pool.KernelH; kh++) column += Vector512.Load(window + ((long)kh * width + kw) * Lanes);
+                        total = kw == 0 ? column : total + column;
+                    }
+                    (total * factor).Store(pooled + ((long)oh * pool.OutWidth + ow) * Lanes);
+                }
+            }
         }
 
         private void BackwardGroup(int group)
@@ -155,7 +217,7 @@ internal static unsafe class LaneConv
         }
     }
 
-    [ThreadStatic] private static float[]? s_grad;
+    [ThreadStatic] private static float[]? s_grad, s_activated, s_pooled;
 
     /// <summary>What a packing buffer's padding was last cleared for: while it holds, the padding is still zeros.</summary>
     private readonly record struct ZeroedPadding(nint Buffer, int Channels, int Height, int Width, int PadTop, int PadLeft, int PaddedH, int PaddedW);
@@ -176,7 +238,7 @@ internal static unsafe class LaneConv
         job.Partials = partials;
         (job.Relu, job.Batch, job.Block, job.Geometry) = (relu, batch, block, g);
         // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
-        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.LaneConv, (long)batch * 4 + (int)kind * 2 + (output is null ? 1 : 0),
+        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.LaneConv, (long)batch * 8 + (job.Pooled != null ? 4 : 0) + (int)kind * 2 + (output is null ? 1 : 0),
             g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, Math.Max(1, Math.Min(Threading.NumThreads, (batch + Lanes - 1) / Lanes)));
         job.Parts = trial.Parts;
         WorkerPool.Run(job, job.Parts);
