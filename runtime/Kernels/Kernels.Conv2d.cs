@@ -57,7 +57,8 @@ public static partial class Kernels
         }
         else if (LaneConv.Applies(geometry, batch))
         {
-            LaneConv.Backward(inputGrad, weightGrad, outputGrad, input, weight, batch, geometry);
+            LaneConv.Backward(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, batch, geometry);
+            biasDone = true;
         }
         else
         {
@@ -134,11 +135,13 @@ public static partial class Kernels
     /// The backward of a Conv2d, a Sigmoid on its output and an average pooling after that (LeNet's pattern), from the
     /// pooling's output gradient and the Sigmoid's derivative that <see cref="Conv2dSigmoidAvgPool2dForward"/> left: the
     /// pooling's input gradient times that derivative into <paramref name="convOutputGrad"/>, then
-    /// <see cref="Conv2dBackward"/> from it. Where no input gradient is asked (a first layer) and a trained weight's
-    /// gradient is summed directly (small layers such as LeNet's first), the convolution's output gradient is instead
-    /// formed a sample at a time, for the channels each thread sums, in a buffer that stays in L1 as the weight gradient
-    /// reads it (the same values): <paramref name="convOutputGrad"/>, as large as the convolution's output, is then left
-    /// unwritten (nothing else reads it), and the pass over memory that writes it and the one that reads it back are saved.
+    /// <see cref="Conv2dBackward"/> from it, with the same bits. Where no input gradient is asked (a first layer) and a
+    /// trained weight's gradient is summed directly (small layers such as LeNet's first), the convolution's output
+    /// gradient is instead formed a sample at a time, for the channels each thread sums, in a buffer that stays in L1 as
+    /// the weight gradient reads it; where the lane kernel runs (short rows: LeNet's second layer) and the windows tile
+    /// the output, it is formed in that kernel's layout, 16 samples at a time. <paramref name="convOutputGrad"/>, as large
+    /// as the convolution's output, is then left as it was (nothing else reads it), and the pass over memory that writes
+    /// it and the one that reads it back are saved.
     /// </summary>
     public static void Conv2dSigmoidAvgPool2dBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, Span<float> convOutputGrad,
         ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> sigmoidDerivative, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int batch,
@@ -149,6 +152,19 @@ public static partial class Kernels
         CheckPool(outputGrad.Length, sigmoidDerivative.Length, batch, poolGeometry);
         CheckLength(convOutputGrad.Length, sigmoidDerivative.Length, nameof(convOutputGrad));
         if (inputGrad.IsEmpty && weightGrad.IsEmpty && biasGrad.IsEmpty) return; // nothing below trains
+        if (!weightGrad.IsEmpty && !DepthwiseConv.Applies(convGeometry) && LaneConv.Applies(convGeometry, batch) && IsTiling(poolGeometry))
+        {
+            // The lane kernel Conv2dBackward would run, forming the layer's output gradient in its own layout.
+            CheckLength(weightGrad.Length, convGeometry.WeightSize, nameof(weightGrad));
+            if (!inputGrad.IsEmpty) CheckLength(inputGrad.Length, input.Length, nameof(inputGrad));
+            if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(input) || inputGrad.Overlaps(weight) || inputGrad.Overlaps(sigmoidDerivative))
+            {
+                throw new ArgumentException("inputGrad overlaps outputGrad, sigmoidDerivative, input or weight; kernels need separate buffers.", nameof(inputGrad));
+            }
+            LaneConv.Backward(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, batch, convGeometry, sigmoidDerivative, poolGeometry,
+                1f / (divisorOverride > 0 ? divisorOverride : poolGeometry.KernelH * poolGeometry.KernelW));
+            return;
+        }
         if (inputGrad.IsEmpty && !weightGrad.IsEmpty && UsesDirectWeightGradient(convGeometry, batch))
         {
             CheckLength(weightGrad.Length, convGeometry.WeightSize, nameof(weightGrad));

@@ -71,20 +71,43 @@ internal static unsafe class LaneConv
     }
 
     /// <summary>
-    /// inputGrad (written, unless empty) and weightGrad (accumulated) of a layer this path takes; the bias gradient is
-    /// the caller's. Each group packs its output gradient and input once and serves both; the weight gradient's partial
-    /// sums are kept per group and added in group order afterwards, so the result does not depend on the thread count.
+    /// inputGrad (written, unless empty), weightGrad and biasGrad (accumulated, unless empty) of a layer this path takes.
+    /// Each group packs its output gradient and input once and serves all three; the weight and bias gradients' partial
+    /// sums are kept per group (a bias channel's: its output gradient's vectors summed position by position, 16 samples
+    /// in the lanes) and added in group order afterwards, then across the lanes, so the result does not depend on the
+    /// thread count.
     /// </summary>
-    public static void Backward(Span<float> inputGrad, Span<float> weightGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        int batch, in Conv2dGeometry g)
+    /// <remarks>
+    /// With <paramref name="sigmoidDerivative"/> (not empty), the layer's output passes through a Sigmoid (whose
+    /// derivative that is) and an average pooling whose windows tile it (<paramref name="pool"/>, 1 / divisor
+    /// <paramref name="scale"/>), and <paramref name="outputGrad"/> is the pooling's output gradient: each group packs the
+    /// derivative where it would pack the layer's output gradient and multiplies it there by the pooled gradient times
+    /// <paramref name="scale"/>, each spread over its window (zero where no window reaches), the values
+    /// Kernels.AvgPool2dTimesDerivativeBackward gives, so the layer's output gradient is never written out whole.
+    /// </remarks>
+    public static void Backward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> weight, int batch, in Conv2dGeometry g, ReadOnlySpan<float> sigmoidDerivative = default, in Pool2dGeometry pool = default, float scale = 0)
     {
         int groups = (batch + Lanes - 1) / Lanes, tasks = WeightTasks(g);
         int block = 4;
         float[] taps = inputGrad.IsEmpty ? [] : Taps(weight, g, flip: true, out block);
-        float* partials = Scratch(ref s_partials, groups * tasks * 20 * Lanes);
-        fixed (float* dx = inputGrad, dy = outputGrad, px = input, pt = taps)
+        float* partials = Scratch(ref s_partials, groups * (tasks * 20 + g.OutChannels) * Lanes);
+        float* biasPartials = partials + (long)groups * tasks * 20 * Lanes;
+        fixed (float* dx = inputGrad, dy = outputGrad, px = input, pt = taps, pd = sigmoidDerivative)
         {
+            Job job = s_job ??= new Job();
+            job.Derivative = sigmoidDerivative.IsEmpty ? null : pd;
+            (job.Pool, job.PoolScale) = (pool, scale);
+            job.BiasPartials = biasGrad.IsEmpty ? null : biasPartials;
             Run(Pass.Backward, inputGrad.IsEmpty ? null : dx, px, dy, pt, null, partials, relu: false, batch, g, block);
+            job.Derivative = null;
+            job.BiasPartials = null;
+        }
+        for (int c = 0; c < biasGrad.Length; c++)
+        {
+            Vector512<float> total = Vector512<float>.Zero;
+            for (int group = 0; group < groups; group++) total += Vector512.Load(biasPartials + ((long)group * g.OutChannels + c) * Lanes);
+            biasGrad[c] += Vector512.Sum(total);
         }
         // Per task: the groups' partial sums in order, then the 16 lanes.
         int blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5;
@@ -121,8 +144,9 @@ internal static unsafe class LaneConv
 
         public float* Partials;
 
-        // With the sigmoid and pooling of ForwardSigmoidPool: the pooled output, the pooling and 1 / its divisor.
-        public float* Pooled;
+        // With the sigmoid and pooling of ForwardSigmoidPool: the pooled output, the pooling and 1 / its divisor; of
+        // Backward: the sigmoid's derivative (and the same pooling). Where the bias gradient's per-group sums go, if asked.
+        public float* Pooled, Derivative, BiasPartials;
         public Pool2dGeometry Pool;
         public float PoolScale;
 
@@ -160,6 +184,32 @@ internal static unsafe class LaneConv
         }
 
         /// <summary>
+        /// The layer's output gradient in the padded lane layout, over the Sigmoid's derivative packed there: each position
+        /// times its window's pooled gradient times <paramref name="scale"/>, or times zero where no window reaches.
+        /// </summary>
+        private static void SpreadTimesDerivative(float* grad, float* pooledGrad, in Conv2dGeometry g, int padTop, int padLeft, int gradH, int gradW,
+            in Pool2dGeometry pool, float scale)
+        {
+            Vector512<float> factor = Vector512.Create(scale);
+            for (int c = 0; c < g.OutChannels; c++)
+            {
+                for (int h = 0; h < g.OutHeight; h++)
+                {
+                    float* row = grad + (((long)c * gradH + padTop + h) * gradW + padLeft) * Lanes;
+                    int oh = h / pool.KernelH;
+                    for (int w = 0; w < g.OutWidth; w++)
+                    {
+                        int ow = w / pool.KernelW;
+                        Vector512<float> share = oh < pool.OutHeight && ow < pool.OutWidth
+                            ? Vector512.Load(pooledGrad + (((long)c * pool.OutHeight + oh) * pool.OutWidth + ow) * Lanes) * factor
+                            : Vector512<float>.Zero;
+                        (share * Vector512.Load(row + w * Lanes)).Store(row + w * Lanes);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
         /// One channel's tiling windows over a plane in lanes (rows <paramref name="width"/> positions wide): each window's
         /// columns summed down its rows, the column sums added left to right, times <paramref name="scale"/>.
         /// </summary>
@@ -190,7 +240,33 @@ internal static unsafe class LaneConv
             // The output gradient padded for the input gradient's convolution; the weight gradient reads inside the padding.
             (int gradH, int gradW) = Padded(t);
             float* grad = Scratch(ref s_grad, g.OutChannels * gradH * gradW * Lanes, ref s_gradZeros);
-            Pack(grad, Gradient + (long)n0 * g.OutputSize, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
+            if (Derivative != null)
+            {
+                Pack(grad, Derivative + (long)n0 * g.OutputSize, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
+                float* pooledGrad = Scratch(ref s_pooled, Pool.OutputSize * Lanes, ref s_pooledZeros);
+                int pooledPlane = Pool.OutHeight * Pool.OutWidth;
+                Pack(pooledGrad, Gradient + (long)n0 * Pool.OutputSize, count, Pool.Channels, Pool.OutputSize, Pool.OutHeight, Pool.OutWidth, 0, 0, Pool.OutHeight, Pool.OutWidth,
+                    ref s_pooledZeros);
+                SpreadTimesDerivative(grad, pooledGrad, g, t.PadTop, t.PadLeft, gradH, gradW, Pool, PoolScale);
+            }
+            else
+            {
+                Pack(grad, Gradient + (long)n0 * g.OutputSize, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
+            }
+            if (BiasPartials != null)
+            {
+                // Each channel's output gradient, position by position in row order, 16 samples in the lanes.
+                for (int c = 0; c < g.OutChannels; c++)
+                {
+                    Vector512<float> sum = Vector512<float>.Zero;
+                    for (int h = 0; h < g.OutHeight; h++)
+                    {
+                        float* row = grad + (((long)c * gradH + t.PadTop + h) * gradW + t.PadLeft) * Lanes;
+                        for (int w = 0; w < g.OutWidth; w++) sum += Vector512.Load(row + w * Lanes);
+                    }
+                    sum.Store(BiasPartials + ((long)group * g.OutChannels + c) * Lanes);
+                }
+            }
             if (Output is not null)
             {
                 float* result = Scratch(ref s_out, g.InChannels * g.InHeight * g.InWidth * Lanes);
@@ -222,7 +298,7 @@ internal static unsafe class LaneConv
     /// <summary>What a packing buffer's padding was last cleared for: while it holds, the padding is still zeros.</summary>
     private readonly record struct ZeroedPadding(nint Buffer, int Channels, int Height, int Width, int PadTop, int PadLeft, int PaddedH, int PaddedW);
 
-    [ThreadStatic] private static ZeroedPadding s_inZeros, s_gradZeros;
+    [ThreadStatic] private static ZeroedPadding s_inZeros, s_gradZeros, s_pooledZeros;
 
     /// <summary>Fills this thread's job (no allocation per call) and runs it over the groups, split across the threads.</summary>
     private static void Run(Pass kind, float* output, float* input, float* gradient, float* taps, float* bias, float* partials, bool relu, int batch,
@@ -238,7 +314,7 @@ internal static unsafe class LaneConv
         job.Partials = partials;
         (job.Relu, job.Batch, job.Block, job.Geometry) = (relu, batch, block, g);
         // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
-        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.LaneConv, (long)batch * 8 + (job.Pooled != null ? 4 : 0) + (int)kind * 2 + (output is null ? 1 : 0),
+        SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.LaneConv, (long)batch * 8 + (job.Pooled != null || job.Derivative != null ? 4 : 0) + (int)kind * 2 + (output is null ? 1 : 0),
             g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, Math.Max(1, Math.Min(Threading.NumThreads, (batch + Lanes - 1) / Lanes)));
         job.Parts = trial.Parts;
         WorkerPool.Run(job, job.Parts);
