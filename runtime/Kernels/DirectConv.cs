@@ -22,6 +22,13 @@ internal static class DirectConv
 
     [ThreadStatic] private static float[]? s_padded, s_taps;
 
+    /// <summary>
+    /// Floats per row of a sample's zero-padded plane: the row's one or two vectors and the kernel's overhang, rounded up
+    /// to whole cache lines, so that every row starts on one (planes start on one too) and its first tap's loads do not
+    /// straddle two.
+    /// </summary>
+    private static int PaddedWidth(in Conv2dGeometry g) => ((g.OutWidth > 16 ? 32 : 16) + g.KernelW - 1 + 15) & ~15;
+
     /// <summary>Whether <see cref="Forward"/> takes this geometry.</summary>
     public static bool Applies(in Conv2dGeometry g) =>
         Avx512F.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
@@ -81,9 +88,10 @@ internal static class DirectConv
     {
         bool wide = g.OutWidth > 16; // a pair is the two halves of one row, or two rows
         // One zero row more than the kernel needs: the last pair of rows may have only one.
-        int paddedHeight = g.OutHeight + g.KernelH, paddedWidth = (wide ? 32 : 16) + g.KernelW - 1;
+        int paddedHeight = g.OutHeight + g.KernelH, paddedWidth = PaddedWidth(g);
         int plane = paddedHeight * paddedWidth, blocks = (g.OutChannels + Block - 1) / Block, padded = blocks * Block;
-        Span<float> xp = Scratch(ref s_padded, g.InChannels * plane);
+        if (s_padded is null || s_padded.Length < g.InChannels * plane + 16) s_padded = Simd.AlignedArray.Allocate(g.InChannels * plane);
+        Span<float> xp = s_padded.AsSpan(Simd.AlignedArray.Start(s_padded), g.InChannels * plane);
         xp.Clear();
         for (int c = 0; c < g.InChannels; c++)
         {
@@ -302,7 +310,7 @@ internal static class DirectConv
             int first = (int)((long)Tasks * part / Parts), last = (int)((long)Tasks * (part + 1) / Parts);
             if (first >= last) return;
             Conv2dGeometry g = Geometry;
-            int paddedWidth = (g.OutWidth > 16 ? 32 : 16) + g.KernelW - 1, plane = (g.OutHeight + g.KernelH - 1) * paddedWidth;
+            int paddedWidth = PaddedWidth(g), plane = (g.OutHeight + g.KernelH - 1) * paddedWidth;
             Span<float> parked = Scratch(ref s_accumulators, (last - first) * AccumulatorFloats + 16);
             parked.Clear();
             Span<float> padded = Scratch(ref s_sample, g.InChannels * plane + 16);
@@ -359,9 +367,54 @@ internal static class DirectConv
         {
             Pool2dGeometry channels = Pool with { Channels = end - first };
             long offset = (long)n * Geometry.OutChannels + first;
+            Pool2dGeometry p = Pool;
+            if (p.KernelW == 2 && p.StrideW == 2 && p.StrideH == p.KernelH && p.PadTop == 0 && p.PadLeft == 0 && p.OutHeight * p.KernelH == p.InHeight
+                && p.OutWidth * 2 == p.InWidth)
+            {
+                FormPairs(formed, OutputGrad + offset * p.OutHeight * p.OutWidth, Derivative + offset * Geometry.OutputPlane, end - first, p,
+                    1f / (DivisorOverride > 0 ? DivisorOverride : p.KernelH * 2));
+                return;
+            }
             Kernels.AvgPool2dBackward(spread, new ReadOnlySpan<float>(OutputGrad + offset * channels.OutHeight * channels.OutWidth, channels.OutputSize), 1, channels,
                 CountIncludePad, DivisorOverride);
             System.Numerics.Tensors.TensorPrimitives.Multiply(spread, new ReadOnlySpan<float>(Derivative + offset * Geometry.OutputPlane, formed.Length), formed);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="WeightGradientJob"/>'s forming for windows 2 wide that tile the plane exactly (LeNet's 2 x 2): per 16
+    /// pooled gradients of a row, times <paramref name="scale"/>, each duplicated into its window's two columns (vpermps),
+    /// then times the derivative of each of the window's rows, in one pass: the products the pooling's backward and the
+    /// multiplication give in two.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void FormPairs(Span<float> formed, float* pooledGrad, float* derivative, int channels, in Pool2dGeometry p, float scale)
+    {
+        Vector512<int> lowHalf = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), highHalf = lowHalf + Vector512.Create(8);
+        Vector512<float> lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), factor = Vector512.Create(scale);
+        fixed (float* target = formed)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                for (int oh = 0; oh < p.OutHeight; oh++)
+                {
+                    float* dy = pooledGrad + ((long)c * p.OutHeight + oh) * p.OutWidth;
+                    for (int ow = 0; ow < p.OutWidth; ow += 16)
+                    {
+                        int count = Math.Min(16, p.OutWidth - ow);
+                        Vector512<float> low = Vector512.LessThan(lanes, Vector512.Create((float)(2 * count)));
+                        Vector512<float> high = Vector512.LessThan(lanes, Vector512.Create((float)(2 * count - 16)));
+                        Vector512<float> share = Avx512F.MaskLoad(dy + ow, Vector512.LessThan(lanes, Vector512.Create((float)count)), Vector512<float>.Zero) * factor;
+                        Vector512<float> a = Avx512F.PermuteVar16x32(share, lowHalf), b = Avx512F.PermuteVar16x32(share, highHalf);
+                        for (int kh = 0; kh < p.KernelH; kh++)
+                        {
+                            long at = ((long)c * p.InHeight + oh * p.KernelH + kh) * p.InWidth + 2 * ow;
+                            Avx512F.MaskStore(target + at, low, a * Avx512F.MaskLoad(derivative + at, low, Vector512<float>.Zero));
+                            if (count > 8) Avx512F.MaskStore(target + at + 16, high, b * Avx512F.MaskLoad(derivative + at + 16, high, Vector512<float>.Zero));
+                        }
+                    }
+                }
+            }
         }
     }
 
