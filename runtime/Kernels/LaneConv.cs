@@ -187,6 +187,7 @@ internal static unsafe class LaneConv
         /// The layer's output gradient in the padded lane layout, over the Sigmoid's derivative packed there: each position
         /// times its window's pooled gradient times <paramref name="scale"/>, or times zero where no window reaches.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void SpreadTimesDerivative(float* grad, float* pooledGrad, in Conv2dGeometry g, int padTop, int padLeft, int gradH, int gradW,
             in Pool2dGeometry pool, float scale)
         {
@@ -213,6 +214,7 @@ internal static unsafe class LaneConv
         /// One channel's tiling windows over a plane in lanes (rows <paramref name="width"/> positions wide): each window's
         /// columns summed down its rows, the column sums added left to right, times <paramref name="scale"/>.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PoolPlane(float* pooled, float* plane, int width, in Pool2dGeometry pool, float scale)
         {
             Vector512<float> factor = Vector512.Create(scale);
