@@ -238,7 +238,11 @@ def main(with_torchsharp=False, rounds=1):
     pytorch, ours, peak = median_rounds(results)
     torchsharp = torchsharp_workloads(root) if with_torchsharp else {}
     if rounds > 1:
-        print(f"medians of {rounds} rounds")
+        # A round's two halves run minutes apart, so a slow minute on one side moves a median of times; the ratios taken
+        # within each round and then their median are the steadier figure.
+        print(f"medians of {rounds} rounds; median of the rounds' own ratios: " + ", ".join(
+            f"{name} {threads}t {statistics.median(us[(name, threads)]['seconds'] / pt[threads][name] for pt, us, _ in results):.3f}"
+            for name in ("mlp_epoch", "lenet_epoch") for threads in (1, 2)))
     print(f"one-core fp32 FMA peak measured by StaticNet's probe: {peak:.0f} GFLOP/s (% of peak: of threads x that)\n")
     print(f"{'workload':<16} {'threads':>7} {'PyTorch':>12} {'StaticNet':>12} {'ratio':>7} {'GFLOP/s':>8} {'% of peak':>9} {'alloc B':>8}"
           f" {'ONNX Runtime':>12} {'vs ORT':>7}" + (f" {'TorchSharp':>12} {'vs TS':>7}" if torchsharp else ""))
