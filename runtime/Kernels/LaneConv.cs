@@ -398,22 +398,18 @@ internal static unsafe class LaneConv
                 int n = Math.Min(Lanes, plane - p0);
                 Vector512<float> mask = Mask(n);
                 sink.StartTile(p0, n);
-                Transpose(Row(source + p0, sampleStride, 0, count, mask), Row(source + p0, sampleStride, 1, count, mask),
-                    Row(source + p0, sampleStride, 2, count, mask), Row(source + p0, sampleStride, 3, count, mask),
-                    Row(source + p0, sampleStride, 4, count, mask), Row(source + p0, sampleStride, 5, count, mask),
-                    Row(source + p0, sampleStride, 6, count, mask), Row(source + p0, sampleStride, 7, count, mask),
-                    Row(source + p0, sampleStride, 8, count, mask), Row(source + p0, sampleStride, 9, count, mask),
-                    Row(source + p0, sampleStride, 10, count, mask), Row(source + p0, sampleStride, 11, count, mask),
-                    Row(source + p0, sampleStride, 12, count, mask), Row(source + p0, sampleStride, 13, count, mask),
-                    Row(source + p0, sampleStride, 14, count, mask), Row(source + p0, sampleStride, 15, count, mask), ref sink);
+                var rows = new SampleRows(source + p0, sampleStride, count, mask);
+                Transpose(ref rows, ref sink);
             }
         }
     }
 
-    /// <summary>Sample <paramref name="lane"/>'s 16 values at <paramref name="at"/> (masked), or zeros for a missing sample.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Row(float* at, long sampleStride, int lane, int count, Vector512<float> mask) =>
-        lane < count ? Avx512F.MaskLoad(at + lane * sampleStride, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+    /// <summary>Row i: sample i's 16 values from <c>at</c> (masked), or zeros for a missing sample.</summary>
+    private readonly struct SampleRows(float* at, long sampleStride, int count, Vector512<float> mask) : IRowSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Row(int i) => i < count ? Avx512F.MaskLoad(at + i * sampleStride, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+    }
 
     /// <summary>[C, positions, 16] back to samples [0, count) of [C, positions] each.</summary>
     private static void Unpack(float* y, float* result, int count, int channels, int plane)
@@ -426,17 +422,24 @@ internal static unsafe class LaneConv
                 int n = Math.Min(Lanes, plane - p0);
                 float* source = result + ((long)c * plane + p0) * Lanes;
                 var sink = new SamplesSink(y + c * plane + p0, sample, count, Mask(n));
-                Transpose(Position(source, 0, n), Position(source, 1, n), Position(source, 2, n), Position(source, 3, n),
-                    Position(source, 4, n), Position(source, 5, n), Position(source, 6, n), Position(source, 7, n),
-                    Position(source, 8, n), Position(source, 9, n), Position(source, 10, n), Position(source, 11, n),
-                    Position(source, 12, n), Position(source, 13, n), Position(source, 14, n), Position(source, 15, n), ref sink);
+                var rows = new PositionRows(source, n);
+                Transpose(ref rows, ref sink);
             }
         }
     }
 
-    /// <summary>Position j's 16 lanes, or zeros past the last position.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Position(float* source, int j, int n) => j < n ? Vector512.Load(source + j * Lanes) : Vector512<float>.Zero;
+    /// <summary>Row j: position j's 16 lanes from <c>source</c>, or zeros past the last position.</summary>
+    private readonly struct PositionRows(float* source, int n) : IRowSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Row(int j) => j < n ? Vector512.Load(source + j * Lanes) : Vector512<float>.Zero;
+    }
+
+    /// <summary>Where <see cref="Transpose"/> takes its 16 rows from.</summary>
+    private interface IRowSource
+    {
+        Vector512<float> Row(int i);
+    }
 
     /// <summary>Where <see cref="Transpose"/> puts its 16 rows, in order.</summary>
     private interface IRowSink
@@ -511,14 +514,16 @@ internal static unsafe class LaneConv
         Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
 
     /// <summary>
-    /// The 16 x 16 transpose of rows r0..r15, in registers (four rounds of unpacks and 128-bit lane shuffles), row i of
-    /// the result handed to <paramref name="sink"/> in order.
+    /// The 16 x 16 transpose of <paramref name="rows"/>' rows 0..15, in registers (four rounds of unpacks and 128-bit lane
+    /// shuffles), row i of the result handed to <paramref name="sink"/> in order. The JIT does not inline it (its size, its
+    /// 64 vector locals), so it is a call per tile: the rows' source and the sink go by reference, rather than the 16 rows
+    /// by value, which went through the stack (1 KB per call); their Row and Store are inlined here.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose<TSink>(Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3, Vector512<float> r4, Vector512<float> r5,
-        Vector512<float> r6, Vector512<float> r7, Vector512<float> r8, Vector512<float> r9, Vector512<float> r10, Vector512<float> r11, Vector512<float> r12,
-        Vector512<float> r13, Vector512<float> r14, Vector512<float> r15, ref TSink sink) where TSink : struct, IRowSink
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose<TSource, TSink>(ref TSource rows, ref TSink sink) where TSource : struct, IRowSource where TSink : struct, IRowSink
     {
+        Vector512<float> r0 = rows.Row(0), r1 = rows.Row(1), r2 = rows.Row(2), r3 = rows.Row(3), r4 = rows.Row(4), r5 = rows.Row(5), r6 = rows.Row(6), r7 = rows.Row(7);
+        Vector512<float> r8 = rows.Row(8), r9 = rows.Row(9), r10 = rows.Row(10), r11 = rows.Row(11), r12 = rows.Row(12), r13 = rows.Row(13), r14 = rows.Row(14), r15 = rows.Row(15);
 
         // Pairs of rows interleaved by element, then by pairs of elements: each 128-bit lane ends holding a 4 x 4 block.
         Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1), t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
