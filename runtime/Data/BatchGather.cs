@@ -66,11 +66,6 @@ internal sealed class BatchGather<TTarget> : Simd.IPartitionedJob
 
     private static unsafe void Prefetch(float[] source, int start, int length)
     {
-        if (!Sse.IsSupported) return;
-        fixed (float* row = &source[start])
-        {
-            byte* first = (byte*)((nuint)row & ~(nuint)63), end = (byte*)(row + length);
-            for (byte* line = first; line < end; line += 64) Sse.Prefetch0(line);
-        }
+        fixed (float* row = &source[start]) Simd.Prefetch.ToL1(row, length);
     }
 }

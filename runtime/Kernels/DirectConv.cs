@@ -349,6 +349,7 @@ internal static class DirectConv
                         dy = dyFormed - (long)formedFirst * g.OutputPlane;
                         sample = 0;
                     }
+                    if (n + 1 < Batch) PrefetchSample(n + 1, formedFirst, formedEnd);
                     for (int task = first; task < last; task++)
                     {
                         WeightGradientTask(task, xp, dy, g, paddedWidth, plane, sample, slots + (task - first) * AccumulatorFloats, BiasGrad != null);
@@ -356,6 +357,25 @@ internal static class DirectConv
                 }
                 for (int task = first; task < last; task++) AddTaskSums(task, WeightGrad, BiasGrad, g, slots + (task - first) * AccumulatorFloats);
             }
+        }
+
+        /// <summary>
+        /// What sample n's turn will read from the batch, into L2 while the current sample's tasks run from L1: its input,
+        /// and its output gradient of channels [first, end) (with a Sigmoid and pooling: their derivative and pooled
+        /// gradient). The derivative, written by the forward long before, is otherwise fetched from memory as Form reads it.
+        /// </summary>
+        private void PrefetchSample(int n, int first, int end)
+        {
+            Conv2dGeometry g = Geometry;
+            long channels = (long)n * g.OutChannels + first;
+            Simd.Prefetch.ToL2(Input + (long)n * g.InputSize, g.InputSize);
+            if (Derivative == null)
+            {
+                Simd.Prefetch.ToL2(OutputGrad + channels * g.OutputPlane, (long)(end - first) * g.OutputPlane);
+                return;
+            }
+            Simd.Prefetch.ToL2(Derivative + channels * g.OutputPlane, (long)(end - first) * g.OutputPlane);
+            Simd.Prefetch.ToL2(OutputGrad + channels * Pool.OutHeight * Pool.OutWidth, (long)(end - first) * Pool.OutHeight * Pool.OutWidth);
         }
 
         /// <summary>

@@ -281,6 +281,12 @@ public static partial class Kernels
                     if (_pass == ConvPass.Forward)
                     {
                         var y = new Span<float>(_destination + (long)n0 * g.OutputSize, g.OutputSize);
+                        if (c + 1 < last)
+                        {
+                            // The next sample's output lines into L2 while this one computes: its stores then find them
+                            // there, rather than each waiting on a read of the line from memory.
+                            Simd.Prefetch.ToL2(_destination + (long)(n0 + 1) * g.OutputSize, g.OutputSize);
+                        }
                         DirectConv.Forward(y, new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize), taps, new ReadOnlySpan<float>(_bias, _biasLength), g, _relu);
                         if (_pooled != null)
                         {
