@@ -338,6 +338,45 @@ public class ConvolutionTests
         Assert.Equal(db, db1);
     }
 
+    [Fact]
+    public void Direct_convolution_pads_with_zeros_after_a_layout_of_other_padding_ran_on_the_thread()
+    {
+        // The direct kernel keeps a sample's padded plane between samples and clears it only when the layout changes:
+        // a 20 x 20 input without padding fills where a 16 x 16 input with padding 2 needs zeros.
+        var wide = new Conv2dGeometry(1, 20, 20, 6, 16, 16, 5, 5);
+        var padded = new Conv2dGeometry(1, 16, 16, 6, 16, 16, 5, 5, 1, 1, 2, 2);
+        float[] big = NetworkCases.RandomFloats(3 * wide.InputSize, 21), x = NetworkCases.RandomFloats(3 * padded.InputSize, 22);
+        float[] weight = NetworkCases.RandomFloats(padded.WeightSize, 23), bias = NetworkCases.RandomFloats(6, 24);
+        var y = new float[3 * padded.OutputSize];
+        NetworkCases.OnThreads(1, () =>
+        {
+            Kernels.Conv2dForward(new float[3 * wide.OutputSize], big, weight, bias, 3, wide);
+            Kernels.Conv2dForward(y, x, weight, bias, 3, padded);
+        });
+        for (int n = 0; n < 3; n++)
+        {
+            for (int co = 0; co < 6; co++)
+            {
+                for (int r = 0; r < 16; r++)
+                {
+                    for (int c = 0; c < 16; c++)
+                    {
+                        double sum = bias[co];
+                        for (int i = 0; i < 5; i++)
+                        {
+                            for (int j = 0; j < 5; j++)
+                            {
+                                int ih = r - 2 + i, iw = c - 2 + j;
+                                if (ih >= 0 && iw >= 0 && ih < 16 && iw < 16) sum += weight[(co * 5 + i) * 5 + j] * (double)x[(n * 16 + ih) * 16 + iw];
+                            }
+                        }
+                        Assert.Equal(sum, y[((n * 6 + co) * 16 + r) * 16 + c], 1e-4);
+                    }
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(3, 3, 9, 9, 3, 1, 1, 1, 1, 4)]     // MobileNet's 3 x 3, stride 1, "same" padding
     [InlineData(4, 8, 11, 10, 3, 2, 1, 1, 1, 3)]   // a multiplier of 2, stride 2 (the scalar column path)
