@@ -398,17 +398,18 @@ internal static unsafe class LaneConv
                 int n = Math.Min(Lanes, plane - p0);
                 Vector512<float> mask = Mask(n);
                 sink.StartTile(p0, n);
-                var rows = new SampleRows(source + p0, sampleStride, count, mask);
+                var rows = new SampleRows(source + p0, sampleStride, count, mask, n == Lanes);
                 Transpose(ref rows, ref sink);
             }
         }
     }
 
-    /// <summary>Row i: sample i's 16 values from <c>at</c> (masked), or zeros for a missing sample.</summary>
-    private readonly struct SampleRows(float* at, long sampleStride, int count, Vector512<float> mask) : IRowSource
+    /// <summary>Row i: sample i's 16 values from <c>at</c> (masked unless <paramref name="whole"/>), or zeros for a missing sample.</summary>
+    private readonly struct SampleRows(float* at, long sampleStride, int count, Vector512<float> mask, bool whole) : IRowSource
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Row(int i) => i < count ? Avx512F.MaskLoad(at + i * sampleStride, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+        public Vector512<float> Row(int i) => i >= count ? Vector512<float>.Zero
+            : whole ? Vector512.Load(at + i * sampleStride) : Avx512F.MaskLoad(at + i * sampleStride, mask, Vector512<float>.Zero);
     }
 
     /// <summary>[C, positions, 16] back to samples [0, count) of [C, positions] each.</summary>
