@@ -45,7 +45,7 @@ public static partial class Kernels
         poly = TV.MultiplyAdd(t, poly, TV.Create(-1.26551223f));
         TV exponent = TV.Subtract(poly, TV.Multiply(z, z));
         TV tail = TV.Multiply(TV.Create(0.5f), TV.Multiply(t, TV.Exp(exponent)));
-        return TV.Select(TV.GreaterThan(x, TV.Create(0f)), TV.Subtract(TV.Create(1f), tail), tail);
+        return TV.SelectWhereGreater(x, TV.Create(0f), TV.Subtract(TV.Create(1f), tail), tail);
     }
 
     private readonly struct GeluOperator : IUnaryOperator

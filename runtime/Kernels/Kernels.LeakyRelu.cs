@@ -18,13 +18,13 @@ public static partial class Kernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> =>
-            TV.Select(TV.GreaterThan(x, TV.Create(0f)), x, TV.Multiply(x, TV.Create(slope)));
+            TV.SelectWhereGreater(x, TV.Create(0f), x, TV.Multiply(x, TV.Create(slope)));
     }
 
     private readonly struct LeakyReluBackwardOperator(float slope) : IBinaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV> =>
-            TV.Select(TV.GreaterThan(x, TV.Create(0f)), dy, TV.Multiply(dy, TV.Create(slope)));
+            TV.SelectWhereGreater(x, TV.Create(0f), dy, TV.Multiply(dy, TV.Create(slope)));
     }
 }

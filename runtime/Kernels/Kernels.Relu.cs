@@ -28,6 +28,6 @@ public static partial class Kernels
     private readonly struct ReluBackwardOperator : IBinaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV>(TV dy, TV y) where TV : struct, IVector<TV> => TV.Select(TV.GreaterThan(y, TV.Create(0f)), dy, TV.Create(0f));
+        public TV Invoke<TV>(TV dy, TV y) where TV : struct, IVector<TV> => TV.SelectWhereGreater(y, TV.Create(0f), dy, TV.Create(0f));
     }
 }

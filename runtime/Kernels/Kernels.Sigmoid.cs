@@ -15,7 +15,7 @@ public static partial class Kernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> =>
-            TV.Divide(TV.Create(1f), TV.Add(TV.Create(1f), TV.Exp(TV.Subtract(TV.Create(0f), x))));
+            TV.Divide(TV.Create(1f), TV.Add(TV.Create(1f), TV.Exp(TV.Negate(x))));
     }
 
     /// <summary>
@@ -61,9 +61,10 @@ public static partial class Kernels
     private static (TV Output, TV Derivative) SigmoidAndDerivative<TV>(TV x) where TV : struct, IVector<TV>
     {
         TV one = TV.Create(1f);
-        TV e = TV.Exp(TV.Subtract(TV.Create(0f), x));
+        TV e = TV.Exp(TV.Negate(x));
         TV r = TV.Divide(one, TV.Add(one, e));
-        return (r, TV.Select(TV.GreaterThan(TV.Create(0f), x), TV.Multiply(r, TV.Subtract(one, r)), TV.Multiply(TV.Multiply(e, r), r)));
+        // r (1 - r) or r (e r): the last multiplication shared (e r r is the same product either way round).
+        return (r, TV.Multiply(r, TV.SelectWhereGreater(TV.Create(0f), x, TV.Subtract(one, r), TV.Multiply(e, r))));
     }
 
     /// <summary>
@@ -78,7 +79,7 @@ public static partial class Kernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV dy, TV x) where TV : struct, IVector<TV>
         {
-            TV e = TV.Exp(TV.Subtract(TV.Create(0f), TV.Abs(x)));
+            TV e = TV.Exp(TV.Negate(TV.Abs(x)));
             TV r = TV.Divide(TV.Create(1f), TV.Add(TV.Create(1f), e));
             return TV.Multiply(dy, TV.Multiply(TV.Multiply(e, r), r));
         }

@@ -17,7 +17,7 @@ public static partial class Kernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV>(TV x) where TV : struct, IVector<TV> =>
-            TV.Divide(x, TV.Add(TV.Create(1f), TV.Exp(TV.Subtract(TV.Create(0f), x))));
+            TV.Divide(x, TV.Add(TV.Create(1f), TV.Exp(TV.Negate(x))));
     }
 
     private readonly struct SiluBackwardOperator : IBinaryOperator

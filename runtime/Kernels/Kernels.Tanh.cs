@@ -32,7 +32,7 @@ public static partial class Kernels
     internal static TV TanhDerivative<TV>(TV u) where TV : struct, IVector<TV>
     {
         TV a = TV.Abs(u);
-        TV e = TV.Exp(TV.Subtract(TV.Create(0f), TV.Add(a, a)));
+        TV e = TV.Exp(TV.Negate(TV.Add(a, a)));
         TV r = TV.Divide(TV.Create(1f), TV.Add(TV.Create(1f), e));
         return TV.Multiply(TV.Multiply(TV.Create(4f), e), TV.Multiply(r, r));
     }
@@ -41,7 +41,7 @@ public static partial class Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void SigmoidPair<TV>(TV x, out TV sigmoid, out TV sigmoidOfNegative) where TV : struct, IVector<TV>
     {
-        TV e = TV.Exp(TV.Subtract(TV.Create(0f), TV.Abs(x)));
+        TV e = TV.Exp(TV.Negate(TV.Abs(x)));
         TV large = TV.Divide(TV.Create(1f), TV.Add(TV.Create(1f), e)), small = TV.Multiply(e, large);
         TV positive = TV.GreaterThan(x, TV.Create(0f));
         sigmoid = TV.Select(positive, large, small);

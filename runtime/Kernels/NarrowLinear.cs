@@ -434,7 +434,7 @@ internal static class NarrowLinear
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreMasked<TV>(TV value, ref float target, ref float mask, bool masked) where TV : struct, IVector<TV>
     {
-        if (masked) value = TV.Select(TV.GreaterThan(TV.Load(ref mask), TV.Create(0f)), value, TV.Create(0f));
+        if (masked) value = TV.SelectWhereGreater(TV.Load(ref mask), TV.Create(0f), value, TV.Create(0f));
         TV.Store(value, ref target);
     }
 
