@@ -357,6 +357,9 @@ public static partial class Kernels
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
         Vector512<int> even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), odd = even + Vector512<int>.One;
         Vector512<float> factor = Vector512.Create(scale);
+        // Rows of at most 16 outputs, one vector each, stored in order: the lanes past a row's end (zeros) land on the next
+        // row, stored after it, so a plain store serves wherever it stays in the plane (as in AvgPoolPairsBackward).
+        bool ordered = g.OutWidth <= 16;
         for (int plane = 0; plane < planes; plane++)
         {
             for (int oh = 0; oh < g.OutHeight; oh++)
@@ -377,6 +380,11 @@ public static partial class Kernels
                         if (wide) b += MaskedLoad(ref Unsafe.Add(ref row, 16), high);
                     }
                     Vector512<float> sum = Avx512F.PermuteVar16x32x2(a, even, b) + Avx512F.PermuteVar16x32x2(a, odd, b);
+                    if (ordered && oh * g.OutWidth + ow + 16 <= outPlane)
+                    {
+                        (sum * factor).StoreUnsafe(ref Unsafe.Add(ref outRow, ow));
+                        continue;
+                    }
                     MaskedStore(ref Unsafe.Add(ref outRow, ow), LaneMask(count), sum * factor);
                 }
             }
