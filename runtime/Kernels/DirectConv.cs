@@ -428,23 +428,37 @@ internal static class DirectConv
     {
         Vector512<int> lowHalf = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), highHalf = lowHalf + Vector512.Create(8);
         Vector512<float> lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), factor = Vector512.Create(scale);
+        // Rows of at most 16 windows (all that a direct layer, at most 32 outputs wide, gives) are one block each, formed
+        // in order: the lanes past a row's end land on the next row, formed after it, so plain loads and stores serve
+        // wherever they stay in the channels' range (masked ones cost more where the derivative is not yet in L1).
+        bool ordered = p.OutWidth <= 16;
+        long total = (long)channels * p.InHeight * p.InWidth, pooledTotal = (long)channels * p.OutHeight * p.OutWidth;
         fixed (float* target = formed)
         {
             for (int c = 0; c < channels; c++)
             {
                 for (int oh = 0; oh < p.OutHeight; oh++)
                 {
-                    float* dy = pooledGrad + ((long)c * p.OutHeight + oh) * p.OutWidth;
+                    long row = ((long)c * p.OutHeight + oh) * p.OutWidth;
                     for (int ow = 0; ow < p.OutWidth; ow += 16)
                     {
                         int count = Math.Min(16, p.OutWidth - ow);
                         Vector512<float> low = Vector512.LessThan(lanes, Vector512.Create((float)(2 * count)));
                         Vector512<float> high = Vector512.LessThan(lanes, Vector512.Create((float)(2 * count - 16)));
-                        Vector512<float> share = Avx512F.MaskLoad(dy + ow, Vector512.LessThan(lanes, Vector512.Create((float)count)), Vector512<float>.Zero) * factor;
+                        Vector512<float> share = ordered && row + ow + 16 <= pooledTotal
+                            ? Vector512.Load(pooledGrad + row + ow)
+                            : Avx512F.MaskLoad(pooledGrad + row + ow, Vector512.LessThan(lanes, Vector512.Create((float)count)), Vector512<float>.Zero);
+                        share *= factor;
                         Vector512<float> a = Avx512F.PermuteVar16x32(share, lowHalf), b = Avx512F.PermuteVar16x32(share, highHalf);
                         for (int kh = 0; kh < p.KernelH; kh++)
                         {
                             long at = ((long)c * p.InHeight + oh * p.KernelH + kh) * p.InWidth + 2 * ow;
+                            if (ordered && at + (count > 8 ? 32 : 16) <= total)
+                            {
+                                Vector512.Store(a * Vector512.Load(derivative + at), target + at);
+                                if (count > 8) Vector512.Store(b * Vector512.Load(derivative + at + 16), target + at + 16);
+                                continue;
+                            }
                             Avx512F.MaskStore(target + at, low, a * Avx512F.MaskLoad(derivative + at, low, Vector512<float>.Zero));
                             if (count > 8) Avx512F.MaskStore(target + at + 16, high, b * Avx512F.MaskLoad(derivative + at + 16, high, Vector512<float>.Zero));
                         }
