@@ -24,37 +24,7 @@ static int Run(Options options)
     }
     Console.WriteLine($"Data: {source}");
 
-    Network net = options.Model switch
-    {
-        "softmax" => new SoftmaxRegression(options.BatchSize, options.Seed),
-        "deep" => new DeepMlp(options.BatchSize, options.Seed),
-        "lenet" => new LeNet(options.BatchSize, options.Seed),
-        "lenet-bn" => new LeNetBatchNorm(options.BatchSize, options.Seed),
-        "resnet" => new ResNet(options.BatchSize, options.Seed),
-        _ => new Mlp(options.BatchSize, options.Seed),
-    };
-    var init = new RandomGenerator(options.Seed);
-    if (options.Model is "mlp" or "softmax" or "deep")
-    {
-        // d2l's initialisation for the MLPs: weights from N(0, 0.01^2), biases zero.
-        net.Apply(m =>
-        {
-            if (m is Linear l)
-            {
-                Init.Normal(l.Weight, 0, 0.01f, init);
-                if (l.Bias is not null) Init.Zeros(l.Bias);
-            }
-        });
-    }
-    else if (options.Model == "lenet")
-    {
-        // d2l's init_cnn: Xavier-uniform weights for every Linear and Conv2d.
-        net.Apply(m =>
-        {
-            if (m is Linear l) Init.XavierUniform(l.Weight, generator: init);
-            if (m is Conv2d c) Init.XavierUniform(c.Weight, generator: init);
-        });
-    }
+    Network net = Recipes.Create(options.Model, options.BatchSize, options.Seed);
 
     // Each model's recipe: d2l's for the LeNets (plain SGD), momentum with a cosine schedule for the rest.
     (string defaultOptimizer, float defaultLr) = options.Model switch

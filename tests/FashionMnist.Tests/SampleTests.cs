@@ -193,3 +193,37 @@ public class DataAndWordsTests
     [InlineData(0, "epoch", "0 epochs")]
     public void Counts_agree_with_their_nouns(long n, string noun, string expected) => Assert.Equal(expected, Text.Count(n, noun));
 }
+
+public class RecipeTests
+{
+    /// <summary>
+    /// Both LeNets start from d2l's train_ch6 initialisation: Xavier-uniform, bound sqrt(6 / (fan_in + fan_out)). The
+    /// first Linear (400 or 256 inputs, 120 outputs) tells it from PyTorch's default, whose bound is 1 / sqrt(fan_in).
+    /// </summary>
+    [Theory]
+    [InlineData("lenet", 400)]
+    [InlineData("lenet-bn", 256)]
+    public void The_LeNets_start_from_Xavier_uniform_weights(string model, int inFeatures)
+    {
+        Network net = Recipes.Create(model, 8, 1);
+        var linears = new List<Linear>();
+        net.Apply(m => { if (m is Linear l) linears.Add(l); });
+        float[] weight = linears[0].Weight.Data.ToArray();
+        Assert.Equal(inFeatures * 120, weight.Length);
+        float bound = MathF.Sqrt(6f / (inFeatures + 120)), largest = weight.Max(MathF.Abs);
+        Assert.InRange(largest, 0.95f * bound, bound);
+        Assert.True(largest > 1 / MathF.Sqrt(inFeatures) * 1.5f, $"largest |w| {largest} is within PyTorch's default bound");
+    }
+
+    [Fact]
+    public void The_MLP_starts_from_small_normal_weights_and_zero_biases()
+    {
+        Network net = Recipes.Create("mlp", 8, 1);
+        var linears = new List<Linear>();
+        net.Apply(m => { if (m is Linear l) linears.Add(l); });
+        float[] weight = linears[0].Weight.Data.ToArray();
+        double mean = weight.Average(), std = Math.Sqrt(weight.Average(w => (w - mean) * (w - mean)));
+        Assert.InRange(std, 0.0095, 0.0105);
+        Assert.All(linears[0].Bias!.Data.ToArray(), b => Assert.Equal(0f, b));
+    }
+}
