@@ -11,6 +11,15 @@ using StaticNet.Benchmarks;
 // dotnet run -c Release --project benchmarks -- --compare    plain timings as JSON lines, for benchmarks/compare.py
 //                                                             (StaticNet's workloads, then ONNX Runtime's inference as "ort:...")
 // dotnet run -c Release --project benchmarks -- --peak       the one-core FMA peak probe
+// dotnet run -c Release --project benchmarks -- --lenet-layers [--threads N]
+//                                                             LeNet's training step kernel by kernel (one thread unless N)
+if (args.Contains("--lenet-layers"))
+{
+    int at = Array.IndexOf(args, "--threads");
+    Threading.NumThreads = at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 1;
+    LeNetLayers.Run();
+    return;
+}
 if (args.Contains("--peak"))
 {
     Console.WriteLine($"fp32 FMA peak, one core: {PeakProbe.GflopsOneCore():0} GFLOP/s");
