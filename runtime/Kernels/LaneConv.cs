@@ -189,11 +189,12 @@ internal static unsafe class LaneConv
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void SpreadTimesDerivative(float* grad, float* pooledGrad, in Conv2dGeometry g, int padTop, int padLeft, int gradH, int gradW,
-            in Pool2dGeometry pool, float scale)
+            in Pool2dGeometry pool, float scale, float* biasSums)
         {
             Vector512<float> factor = Vector512.Create(scale);
             for (int c = 0; c < g.OutChannels; c++)
             {
+                Vector512<float> sum = Vector512<float>.Zero;
                 for (int h = 0; h < g.OutHeight; h++)
                 {
                     float* row = grad + (((long)c * gradH + padTop + h) * gradW + padLeft) * Lanes;
@@ -204,9 +205,12 @@ internal static unsafe class LaneConv
                         Vector512<float> share = oh < pool.OutHeight && ow < pool.OutWidth
                             ? Vector512.Load(pooledGrad + (((long)c * pool.OutHeight + oh) * pool.OutWidth + ow) * Lanes) * factor
                             : Vector512<float>.Zero;
-                        (share * Vector512.Load(row + w * Lanes)).Store(row + w * Lanes);
+                        Vector512<float> value = share * Vector512.Load(row + w * Lanes);
+                        value.Store(row + w * Lanes);
+                        sum += value;
                     }
                 }
+                if (biasSums != null) sum.Store(biasSums + (long)c * Lanes);
             }
         }
 
@@ -249,13 +253,15 @@ internal static unsafe class LaneConv
                 int pooledPlane = Pool.OutHeight * Pool.OutWidth;
                 Pack(pooledGrad, Gradient + (long)n0 * Pool.OutputSize, count, Pool.Channels, Pool.OutputSize, Pool.OutHeight, Pool.OutWidth, 0, 0, Pool.OutHeight, Pool.OutWidth,
                     ref s_pooledZeros);
-                SpreadTimesDerivative(grad, pooledGrad, g, t.PadTop, t.PadLeft, gradH, gradW, Pool, PoolScale);
+                // The bias gradient's sums as the gradient is formed (the same order as the loop below).
+                SpreadTimesDerivative(grad, pooledGrad, g, t.PadTop, t.PadLeft, gradH, gradW, Pool, PoolScale,
+                    BiasPartials != null ? BiasPartials + (long)group * g.OutChannels * Lanes : null);
             }
             else
             {
                 Pack(grad, Gradient + (long)n0 * g.OutputSize, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
             }
-            if (BiasPartials != null)
+            if (BiasPartials != null && Derivative == null)
             {
                 // Each channel's output gradient, position by position in row order, 16 samples in the lanes.
                 for (int c = 0; c < g.OutChannels; c++)
