@@ -50,15 +50,16 @@ public static partial class Kernels
             if (!inputGrad.IsEmpty) DepthwiseConv.InputGradient(inputGrad, outputGrad, weight, batch, geometry);
             if (!weightGrad.IsEmpty) DepthwiseConv.WeightGradient(weightGrad, outputGrad, input, batch, geometry);
         }
+        else if (LaneConv.Applies(geometry, batch))
+        {
+            // With a frozen weight too: the input gradient's bits then do not depend on whether the weight trains.
+            LaneConv.Backward(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, batch, geometry);
+            biasDone = true;
+        }
         else if (weightGrad.IsEmpty)
         {
             // A frozen weight: only the input gradient.
             if (!inputGrad.IsEmpty) ConvJob.Run(ConvPass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
-        }
-        else if (LaneConv.Applies(geometry, batch))
-        {
-            LaneConv.Backward(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, batch, geometry);
-            biasDone = true;
         }
         else
         {
@@ -91,6 +92,13 @@ public static partial class Kernels
     /// runs directly, a sample at a time (small layers such as LeNet's first), each sample's output goes through the
     /// Sigmoid and the pooling while it is still in cache.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="sigmoidDerivative"/> is a workspace for <see cref="Conv2dSigmoidAvgPool2dBackward"/> with the same
+    /// geometries and batch, in a layout of the kernel's choosing: where the lane kernel runs (short rows, as LeNet's second
+    /// layer, and windows that tile the output), each whole group of 16 samples keeps it with the samples in the lanes
+    /// ([C, H, W, 16] in the group's 16 samples' place), which spares moving it out of that layout and back (a transpose
+    /// each way); a last partial group, and every other layer, keep [N, C, H, W].
+    /// </remarks>
     public static void Conv2dSigmoidAvgPool2dForward(Span<float> sigmoidDerivative, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, int batch, Conv2dGeometry convGeometry, Pool2dGeometry poolGeometry, bool countIncludePad, int divisorOverride)
     {
@@ -102,7 +110,7 @@ public static partial class Kernels
             throw new ArgumentException("sigmoidDerivative, output and input overlap; kernels need separate buffers.", nameof(output));
         }
         if (batch == 0) return;
-        if (LaneConv.Applies(convGeometry, batch) && IsTiling(poolGeometry))
+        if (KeepsDerivativeInLanes(convGeometry, poolGeometry, batch))
         {
             LaneConv.ForwardSigmoidPool(sigmoidDerivative, output, input, weight, bias, batch, convGeometry, poolGeometry,
                 1f / (divisorOverride > 0 ? divisorOverride : poolGeometry.KernelH * poolGeometry.KernelW));
@@ -115,6 +123,20 @@ public static partial class Kernels
         }
         Conv2dForward(sigmoidDerivative, input, weight, bias, batch, convGeometry);
         SigmoidAvgPool2dForwardKeepingDerivative(output, sigmoidDerivative, batch, poolGeometry, countIncludePad, divisorOverride);
+    }
+
+    /// <summary>
+    /// Whether <see cref="Conv2dSigmoidAvgPool2dForward"/> runs the lane kernel, and so leaves whole groups' derivative
+    /// with the samples in the lanes.
+    /// </summary>
+    private static bool KeepsDerivativeInLanes(in Conv2dGeometry conv, in Pool2dGeometry pool, int batch) => LaneConv.Applies(conv, batch) && IsTiling(pool);
+
+    /// <summary>The Sigmoid's derivative that <see cref="Conv2dSigmoidAvgPool2dForward"/> left, as [N, C, H, W] (for tests).</summary>
+    internal static void SigmoidDerivativeInSamples(Span<float> samples, ReadOnlySpan<float> workspace, int batch, in Conv2dGeometry conv, in Pool2dGeometry pool)
+    {
+        CheckLength(workspace.Length, samples.Length, nameof(workspace));
+        workspace.CopyTo(samples);
+        if (KeepsDerivativeInLanes(conv, pool, batch)) LaneConv.WholeGroupsToSamples(samples, workspace, batch, conv.OutChannels, conv.OutputPlane);
     }
 
     /// <summary>Throws unless the pooling takes the convolution's output samples.</summary>
@@ -133,7 +155,8 @@ public static partial class Kernels
 
     /// <summary>
     /// The backward of a Conv2d, a Sigmoid on its output and an average pooling after that (LeNet's pattern), from the
-    /// pooling's output gradient and the Sigmoid's derivative that <see cref="Conv2dSigmoidAvgPool2dForward"/> left: the
+    /// pooling's output gradient and the Sigmoid's derivative that <see cref="Conv2dSigmoidAvgPool2dForward"/> left (in
+    /// its layout, so with the same geometries and batch as that forward): the
     /// pooling's input gradient times that derivative into <paramref name="convOutputGrad"/>, then
     /// <see cref="Conv2dBackward"/> from it, with the same bits. Where no input gradient is asked (a first layer) and a
     /// trained weight's gradient is summed directly (small layers such as LeNet's first), the convolution's output
@@ -152,10 +175,11 @@ public static partial class Kernels
         CheckPool(outputGrad.Length, sigmoidDerivative.Length, batch, poolGeometry);
         CheckLength(convOutputGrad.Length, sigmoidDerivative.Length, nameof(convOutputGrad));
         if (inputGrad.IsEmpty && weightGrad.IsEmpty && biasGrad.IsEmpty) return; // nothing below trains
-        if (!weightGrad.IsEmpty && !DepthwiseConv.Applies(convGeometry) && LaneConv.Applies(convGeometry, batch) && IsTiling(poolGeometry))
+        if (KeepsDerivativeInLanes(convGeometry, poolGeometry, batch))
         {
-            // The lane kernel Conv2dBackward would run, forming the layer's output gradient in its own layout.
-            CheckLength(weightGrad.Length, convGeometry.WeightSize, nameof(weightGrad));
+            // The lane kernel Conv2dBackward would run, forming the layer's output gradient in its own layout from the
+            // derivative that the forward left there.
+            if (!weightGrad.IsEmpty) CheckLength(weightGrad.Length, convGeometry.WeightSize, nameof(weightGrad));
             if (!inputGrad.IsEmpty) CheckLength(inputGrad.Length, input.Length, nameof(inputGrad));
             if (inputGrad.Overlaps(outputGrad) || inputGrad.Overlaps(input) || inputGrad.Overlaps(weight) || inputGrad.Overlaps(sigmoidDerivative))
             {

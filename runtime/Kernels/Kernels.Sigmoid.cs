@@ -25,25 +25,37 @@ public static partial class Kernels
     /// output s, which keeps its digits there (s &lt; 1/2; a few ulps, as long as s is not subnormal, x above about -87)
     /// and spares the second exponential that e = exp(-|x|) would cost.
     /// </summary>
-    internal static void SigmoidAndDerivative(Span<float> activated, Span<float> values)
+    internal static void SigmoidAndDerivative(Span<float> activated, Span<float> values) => SigmoidAndDerivative(activated, values, values);
+
+    /// <summary>
+    /// As <see cref="SigmoidAndDerivative(Span{float}, Span{float})"/>, with the derivative written to
+    /// <paramref name="derivative"/>: <paramref name="values"/> itself, or a span that overlaps neither it nor
+    /// <paramref name="activated"/>.
+    /// </summary>
+    internal static void SigmoidAndDerivative(Span<float> activated, Span<float> derivative, ReadOnlySpan<float> values)
     {
         if (activated.Length != values.Length) throw new ArgumentException($"values holds {values.Length} floats, but activated holds {activated.Length}.", nameof(values));
-        if (activated.Overlaps(values)) throw new ArgumentException("activated overlaps values; kernels need separate buffers.", nameof(activated));
+        if (derivative.Length != values.Length) throw new ArgumentException($"values holds {values.Length} floats, but derivative holds {derivative.Length}.", nameof(derivative));
+        if (activated.Overlaps(values) || activated.Overlaps(derivative)) throw new ArgumentException("activated overlaps values or derivative; kernels need separate buffers.", nameof(activated));
+        bool inPlace = Unsafe.AreSame(ref MemoryMarshal.GetReference(derivative), ref MemoryMarshal.GetReference(values));
+        if (!inPlace && derivative.Overlaps(values)) throw new ArgumentException("derivative overlaps values without being them; kernels need separate buffers.", nameof(derivative));
         if (values.IsEmpty) return;
         ref float s = ref MemoryMarshal.GetReference(activated);
+        ref float d = ref MemoryMarshal.GetReference(derivative);
         ref float x = ref MemoryMarshal.GetReference(values);
-        if (Vector512.IsHardwareAccelerated && values.Length >= Vec512.Count) SigmoidAndDerivative<Vec512>(ref s, ref x, values.Length);
-        else if (Vector256.IsHardwareAccelerated && values.Length >= Vec256.Count) SigmoidAndDerivative<Vec256>(ref s, ref x, values.Length);
-        else if (Vector128.IsHardwareAccelerated && values.Length >= Vec128.Count) SigmoidAndDerivative<Vec128>(ref s, ref x, values.Length);
-        else SigmoidAndDerivative<Scalar>(ref s, ref x, values.Length);
+        if (Vector512.IsHardwareAccelerated && values.Length >= Vec512.Count) SigmoidAndDerivative<Vec512>(ref s, ref d, ref x, values.Length);
+        else if (Vector256.IsHardwareAccelerated && values.Length >= Vec256.Count) SigmoidAndDerivative<Vec256>(ref s, ref d, ref x, values.Length);
+        else if (Vector128.IsHardwareAccelerated && values.Length >= Vec128.Count) SigmoidAndDerivative<Vec128>(ref s, ref d, ref x, values.Length);
+        else SigmoidAndDerivative<Scalar>(ref s, ref d, ref x, values.Length);
     }
 
     /// <summary>
-    /// Whole vectors, the last one overlapping the one before: computed first, from the values before any is overwritten,
-    /// and stored last, so every element is computed by the same vector code whatever its position.
+    /// Whole vectors, the last one overlapping the one before: computed first, from the values before any is overwritten
+    /// (the derivative may be written over them), and stored last, so every element is computed by the same vector code
+    /// whatever its position.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SigmoidAndDerivative<TV>(ref float s, ref float x, int n) where TV : struct, IVector<TV>
+    private static void SigmoidAndDerivative<TV>(ref float s, ref float d, ref float x, int n) where TV : struct, IVector<TV>
     {
         int last = n - TV.Count;
         (TV lastOutput, TV lastDerivative) = SigmoidAndDerivative(TV.Load(ref Unsafe.Add(ref x, last)));
@@ -51,10 +63,10 @@ public static partial class Kernels
         {
             (TV output, TV derivative) = SigmoidAndDerivative(TV.Load(ref Unsafe.Add(ref x, i)));
             TV.Store(output, ref Unsafe.Add(ref s, i));
-            TV.Store(derivative, ref Unsafe.Add(ref x, i));
+            TV.Store(derivative, ref Unsafe.Add(ref d, i));
         }
         TV.Store(lastOutput, ref Unsafe.Add(ref s, last));
-        TV.Store(lastDerivative, ref Unsafe.Add(ref x, last));
+        TV.Store(lastDerivative, ref Unsafe.Add(ref d, last));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

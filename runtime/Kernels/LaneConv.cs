@@ -99,7 +99,7 @@ internal static unsafe class LaneConv
             job.Derivative = sigmoidDerivative.IsEmpty ? null : pd;
             (job.Pool, job.PoolScale) = (pool, scale);
             job.BiasPartials = biasGrad.IsEmpty ? null : biasPartials;
-            Run(Pass.Backward, inputGrad.IsEmpty ? null : dx, px, dy, pt, null, partials, relu: false, batch, g, block);
+            Run(Pass.Backward, inputGrad.IsEmpty ? null : dx, px, dy, pt, null, weightGrad.IsEmpty ? null : partials, relu: false, batch, g, block);
             job.Derivative = null;
             job.BiasPartials = null;
         }
@@ -109,6 +109,7 @@ internal static unsafe class LaneConv
             for (int group = 0; group < groups; group++) total += Vector512.Load(biasPartials + ((long)group * g.OutChannels + c) * Lanes);
             biasGrad[c] += Vector512.Sum(total);
         }
+        if (weightGrad.IsEmpty) return;
         // Per task: the groups' partial sums in order, then the 16 lanes.
         int blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5;
         for (int task = 0; task < tasks; task++)
@@ -173,23 +174,30 @@ internal static unsafe class LaneConv
             {
                 int plane = g.OutputPlane * Lanes;
                 float* activated = Scratch(ref s_activated, plane), pooled = Scratch(ref s_pooled, Pool.OutputSize * Lanes);
+                // A whole group's derivative stays in the lane layout, where Backward reads it.
+                bool inLanes = count == Lanes;
                 for (int c = 0; c < g.OutChannels; c++)
                 {
-                    Kernels.SigmoidAndDerivative(new Span<float>(activated, plane), new Span<float>(result + (long)c * plane, plane));
+                    float* values = result + (long)c * plane, derivative = inLanes ? Output + (long)n0 * g.OutputSize + (long)c * plane : values;
+                    Kernels.SigmoidAndDerivative(new Span<float>(activated, plane), new Span<float>(derivative, plane), new ReadOnlySpan<float>(values, plane));
                     PoolPlane(pooled + (long)c * Pool.OutHeight * Pool.OutWidth * Lanes, activated, g.OutWidth, Pool, PoolScale);
                 }
                 Unpack(Pooled + (long)n0 * Pool.OutputSize, pooled, count, Pool.Channels, Pool.OutHeight * Pool.OutWidth);
+                if (inLanes) return;
             }
             Unpack(Output + (long)n0 * g.OutputSize, result, count, g.OutChannels, g.OutputPlane);
         }
 
         /// <summary>
-        /// The layer's output gradient in the padded lane layout, over the Sigmoid's derivative packed there: each position
-        /// times its window's pooled gradient times <paramref name="scale"/>, or times zero where no window reaches.
+        /// The layer's output gradient into the padded lane layout <paramref name="grad"/>, from the Sigmoid's derivative
+        /// in the lane layout <paramref name="derivative"/> (planes <paramref name="fromH"/> x <paramref name="fromW"/>,
+        /// the layer's output at (<paramref name="fromTop"/>, <paramref name="fromLeft"/>): <paramref name="grad"/> itself,
+        /// or the forward's unpadded planes): each position times its window's pooled gradient times
+        /// <paramref name="scale"/>, or times zero where no window reaches.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void SpreadTimesDerivative(float* grad, float* pooledGrad, in Conv2dGeometry g, int padTop, int padLeft, int gradH, int gradW,
-            in Pool2dGeometry pool, float scale, float* biasSums)
+        private static void SpreadTimesDerivative(float* grad, float* derivative, int fromH, int fromW, int fromTop, int fromLeft, float* pooledGrad, in Conv2dGeometry g,
+            int padTop, int padLeft, int gradH, int gradW, in Pool2dGeometry pool, float scale, float* biasSums)
         {
             Vector512<float> factor = Vector512.Create(scale);
             for (int c = 0; c < g.OutChannels; c++)
@@ -198,6 +206,7 @@ internal static unsafe class LaneConv
                 for (int h = 0; h < g.OutHeight; h++)
                 {
                     float* row = grad + (((long)c * gradH + padTop + h) * gradW + padLeft) * Lanes;
+                    float* from = derivative + (((long)c * fromH + fromTop + h) * fromW + fromLeft) * Lanes;
                     int oh = h / pool.KernelH;
                     for (int w = 0; w < g.OutWidth; w++)
                     {
@@ -205,7 +214,7 @@ internal static unsafe class LaneConv
                         Vector512<float> share = oh < pool.OutHeight && ow < pool.OutWidth
                             ? Vector512.Load(pooledGrad + (((long)c * pool.OutHeight + oh) * pool.OutWidth + ow) * Lanes) * factor
                             : Vector512<float>.Zero;
-                        Vector512<float> value = share * Vector512.Load(row + w * Lanes);
+                        Vector512<float> value = share * Vector512.Load(from + w * Lanes);
                         value.Store(row + w * Lanes);
                         sum += value;
                     }
@@ -248,13 +257,23 @@ internal static unsafe class LaneConv
             float* grad = Scratch(ref s_grad, g.OutChannels * gradH * gradW * Lanes, ref s_gradZeros);
             if (Derivative != null)
             {
-                Pack(grad, Derivative + (long)n0 * g.OutputSize, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
+                // A whole group's derivative is in the lane layout already (ForwardGroup left it so): read from there as
+                // the gradient is formed in the padded plane. A partial group's, in samples, is packed there first.
+                float* derivative = Derivative + (long)n0 * g.OutputSize;
+                int fromH = g.OutHeight, fromW = g.OutWidth, fromTop = 0, fromLeft = 0;
+                if (count == Lanes) ClearPadding(grad, g.OutChannels, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
+                else
+                {
+                    Pack(grad, derivative, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
+                    derivative = grad;
+                    (fromH, fromW, fromTop, fromLeft) = (gradH, gradW, t.PadTop, t.PadLeft);
+                }
                 float* pooledGrad = Scratch(ref s_pooled, Pool.OutputSize * Lanes, ref s_pooledZeros);
                 int pooledPlane = Pool.OutHeight * Pool.OutWidth;
                 Pack(pooledGrad, Gradient + (long)n0 * Pool.OutputSize, count, Pool.Channels, Pool.OutputSize, Pool.OutHeight, Pool.OutWidth, 0, 0, Pool.OutHeight, Pool.OutWidth,
                     ref s_pooledZeros);
                 // The bias gradient's sums as the gradient is formed (the same order as the loop below).
-                SpreadTimesDerivative(grad, pooledGrad, g, t.PadTop, t.PadLeft, gradH, gradW, Pool, PoolScale,
+                SpreadTimesDerivative(grad, derivative, fromH, fromW, fromTop, fromLeft, pooledGrad, g, t.PadTop, t.PadLeft, gradH, gradW, Pool, PoolScale,
                     BiasPartials != null ? BiasPartials + (long)group * g.OutChannels * Lanes : null);
             }
             else
@@ -281,6 +300,7 @@ internal static unsafe class LaneConv
                 Convolve(result, grad, Taps, null, t, Block, relu: false);
                 Unpack(Output + (long)n0 * g.InputSize, result, count, g.InChannels, g.InHeight * g.InWidth);
             }
+            if (Partials is null) return; // no weight gradient asked
             (int inH, int inW) = Padded(g);
             float* packed = Scratch(ref s_in, g.InChannels * inH * inW * Lanes, ref s_inZeros);
             Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW, ref s_inZeros);
@@ -377,19 +397,27 @@ internal static unsafe class LaneConv
     private static void Pack(float* packed, float* x, int count, int channels, int sampleStride, int height, int width, int padTop, int padLeft, int paddedH, int paddedW,
         ref ZeroedPadding zeroed)
     {
-        var layout = new ZeroedPadding((nint)packed, channels, height, width, padTop, padLeft, paddedH, paddedW);
-        if (zeroed != layout)
-        {
-            // Another layout writes where this one's padding was: cleared now if this one has padding, else forgotten.
-            bool padded = paddedH != height || paddedW != width;
-            if (padded) new Span<float>(packed, channels * paddedH * paddedW * Lanes).Clear();
-            zeroed = padded ? layout : default;
-        }
+        ClearPadding(packed, channels, height, width, padTop, padLeft, paddedH, paddedW, ref zeroed);
         // A sample's channel plane is contiguous: transposed 16 positions at a time along it (a 10-wide plane of 100 in
         // 7 tiles rather than 10 row by row), each position then stored at its place in the padded plane.
         int planeFloats = paddedH * paddedW * Lanes;
         if (paddedH == height && paddedW == width) PackPlanes(new ContiguousSink(packed, planeFloats), x, count, channels, sampleStride, height * width);
         else PackPlanes(new PaddedPlaneSink(packed, planeFloats, width, paddedW, padTop, padLeft), x, count, channels, sampleStride, height * width);
+    }
+
+    /// <summary>
+    /// Zeros in the padding of <paramref name="packed"/>'s layout (planes [paddedH, paddedW, 16], the image at
+    /// (padTop, padLeft)) unless <paramref name="zeroed"/> says they are there from before: whoever writes the buffer next
+    /// writes every position inside.
+    /// </summary>
+    private static void ClearPadding(float* packed, int channels, int height, int width, int padTop, int padLeft, int paddedH, int paddedW, ref ZeroedPadding zeroed)
+    {
+        var layout = new ZeroedPadding((nint)packed, channels, height, width, padTop, padLeft, paddedH, paddedW);
+        if (zeroed == layout) return;
+        // Another layout writes where this one's padding was: cleared now if this one has padding, else forgotten.
+        bool padded = paddedH != height || paddedW != width;
+        if (padded) new Span<float>(packed, channels * paddedH * paddedW * Lanes).Clear();
+        zeroed = padded ? layout : default;
     }
 
     /// <summary>The channel planes of <see cref="Pack"/>, each as consecutive tiles of 16 positions, through <paramref name="sink"/>.</summary>
@@ -432,6 +460,15 @@ internal static unsafe class LaneConv
                 var rows = new PositionRows(source, n);
                 Transpose(ref rows, ref sink);
             }
+        }
+    }
+
+    /// <summary>Each whole group of 16 samples of <paramref name="lanes"/> ([C, positions, 16] in its samples' place) into <paramref name="samples"/>.</summary>
+    internal static void WholeGroupsToSamples(Span<float> samples, ReadOnlySpan<float> lanes, int batch, int channels, int plane)
+    {
+        fixed (float* y = samples, source = lanes)
+        {
+            for (long n0 = 0; n0 + Lanes <= batch; n0 += Lanes) Unpack(y + n0 * channels * plane, source + n0 * channels * plane, Lanes, channels, plane);
         }
     }
 

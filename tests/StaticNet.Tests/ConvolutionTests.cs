@@ -502,15 +502,19 @@ public class ConvolutionTests
             Kernels.SigmoidAvgPool2dForward(expectedPooled, convOut, batch, pool, countIncludePad, divisorOverride);
         });
         Kernels.SigmoidBackward(factor, Enumerable.Repeat(1f, convOut.Length).ToArray(), convOut);
-        float[]? derivative = null;
+        // The derivative as the forward leaves it (the lane kernel keeps whole groups of 16 samples in its layout), and
+        // as [N, C, H, W].
+        float[]? workspace = null;
         foreach (int threads in new[] { 1, 2, 3 })
         {
             float[] d = new float[convOut.Length], pooledOut = new float[dy.Length];
             NetworkCases.OnThreads(threads, () => Kernels.Conv2dSigmoidAvgPool2dForward(d, pooledOut, x, weight, convBias, batch, conv, pool, countIncludePad, divisorOverride));
             Assert.Equal(expectedPooled, pooledOut);
-            derivative ??= d;
-            Assert.Equal(derivative, d);
+            workspace ??= d;
+            Assert.Equal(workspace, d);
         }
+        var derivative = new float[convOut.Length];
+        Kernels.SigmoidDerivativeInSamples(derivative, workspace, batch, conv, pool);
         int negative = 0;
         for (int i = 0; i < convOut.Length; i++)
         {
@@ -538,13 +542,23 @@ public class ConvolutionTests
         foreach (int threads in new[] { 1, 2, 3 })
         {
             float[] dx1 = new float[x.Length], dw1 = dw0.ToArray(), db1 = db0.ToArray(), dh1 = new float[dh.Length];
-            NetworkCases.OnThreads(threads, () => Kernels.Conv2dSigmoidAvgPool2dBackward(inputGradient ? dx1 : default, dw1, db1, dh1, dy, derivative, x, weight, batch,
+            NetworkCases.OnThreads(threads, () => Kernels.Conv2dSigmoidAvgPool2dBackward(inputGradient ? dx1 : default, dw1, db1, dh1, dy, workspace, x, weight, batch,
                 conv, pool, countIncludePad, divisorOverride));
             Assert.Equal(dw, dw1);
             Assert.Equal(db, db1);
             Assert.Equal(dx, dx1);
         }
         Assert.NotEqual(dw0, dw);
+        if (!inputGradient) return;
+
+        // A frozen weight: the input gradient (and the bias's) from the same workspace, the bits of the separate passes.
+        float[] frozenDx = new float[x.Length], frozenDb = db0.ToArray(), separateDx = new float[x.Length], separateDb = db0.ToArray();
+        NetworkCases.OnThreads(1, () => Kernels.Conv2dBackward(separateDx, default, separateDb, dh, x, weight, batch, conv));
+        NetworkCases.OnThreads(2, () => Kernels.Conv2dSigmoidAvgPool2dBackward(frozenDx, default, frozenDb, new float[dh.Length], dy, workspace, x, weight, batch,
+            conv, pool, countIncludePad, divisorOverride));
+        Assert.Equal(dx, separateDx);
+        Assert.Equal(separateDx, frozenDx);
+        Assert.Equal(separateDb, frozenDb);
     }
 
     [Fact]
