@@ -103,12 +103,33 @@ internal static class DirectConv
     }
 
     /// <summary>
+    /// Whether <see cref="Forward"/> can take a Sigmoid and then <paramref name="pool"/> on the layer's output as it stores
+    /// it: windows 2 x 2 that tile it (stride 2, no padding), and rows wide enough that every block of channels (one, of at
+    /// most 6) computes two rows at a time, a row of windows.
+    /// </summary>
+    public static bool FusesSigmoidPool(in Conv2dGeometry g, in Pool2dGeometry pool) =>
+        Applies(g) && Vector512.IsHardwareAccelerated && g.OutWidth > 16 && g.OutChannels <= 6
+        && pool.KernelH == 2 && pool.KernelW == 2 && pool.StrideH == 2 && pool.StrideW == 2 && pool.PadTop == 0 && pool.PadLeft == 0
+        && pool.DilationH == 1 && pool.DilationW == 1 && pool.Channels == g.OutChannels && pool.InHeight == g.OutHeight && pool.InWidth == g.OutWidth
+        && pool.OutHeight == g.OutHeight / 2 && pool.OutWidth == g.OutWidth / 2;
+
+    /// <summary>
     /// One sample: y[co] = bias[co] + sum over taps of the weights times the shifted input (then ReLU with <paramref name="relu"/>);
-    /// <paramref name="taps"/> from <see cref="Taps"/>.
+    /// <paramref name="taps"/> from <see cref="Taps"/>. With <paramref name="pooled"/> (not empty; where
+    /// <see cref="FusesSigmoidPool"/> holds, without ReLU), y is the Sigmoid's derivative there instead, and
+    /// <paramref name="pooled"/> the average of the Sigmoid over each window of <paramref name="pool"/> times
+    /// <paramref name="poolScale"/>: the bits of the convolution, Kernels.SigmoidAndDerivative and the pooling's 2-wide
+    /// kernel in turn (rows first, then the pair), computed from the registers a row pair is summed in.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> taps, ReadOnlySpan<float> bias, in Conv2dGeometry g, bool relu)
+    public static unsafe void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> taps, ReadOnlySpan<float> bias, in Conv2dGeometry g, bool relu,
+        Span<float> pooled = default, in Pool2dGeometry pool = default, float poolScale = 0)
     {
+        if (!pooled.IsEmpty && (relu || !FusesSigmoidPool(g, pool) || pooled.Length != pool.OutputSize))
+        {
+            throw new ArgumentException($"The Sigmoid and pooling are fused only for 2 x 2 windows tiling rows of 17 to 32, up to 6 channels, no ReLU, " +
+                $"and a pooled sample of {pool.OutputSize} floats; {pooled.Length} came.", nameof(pooled));
+        }
         bool wide = g.OutWidth > 16; // a pair is the two halves of one row, or two rows
         // One zero row more than the kernel needs: the last pair of rows may have only one.
         int paddedHeight = g.OutHeight + g.KernelH, paddedWidth = PaddedWidth(g);
@@ -126,32 +147,39 @@ internal static class DirectConv
         Vector512<float> lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         Vector512<float> first = Vector512.LessThan(lanes, Vector512.Create((float)Math.Min(g.OutWidth, 16)));
         Vector512<float> second = wide ? Vector512.LessThan(lanes, Vector512.Create((float)(g.OutWidth - 16))) : first;
-        fixed (float* px = xp, pt = taps, py = y, pb = bias, source = x)
+        fixed (float* px = xp, pt = taps, py = y, pb = bias, source = x, pp = pooled)
         {
+            var fuse = new SigmoidPool(pooled.IsEmpty ? null : pp, pool, poolScale);
+            bool fused = !pooled.IsEmpty;
             CopyIntoPadded(px, source, g, paddedWidth, plane);
             for (int block = 0; block < blocks; block++)
             {
                 // A block of fewer than 8 channels (LeNet's first layer has 6) runs only its own multiply-adds; blocks of up
                 // to 6 channels of wide rows take two rows at a time, so that each broadcast weight feeds 4 multiply-adds.
                 int co0 = block * Block;
-                switch (Math.Min(Block, g.OutChannels - co0))
-                {
-                    case 8: Rows<Eight, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 7: Rows<Seven, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 6 when wide: Rows<Six, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 5 when wide: Rows<Five, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 4 when wide: Rows<Four, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 3 when wide: Rows<Three, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 2 when wide: Rows<Two, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 1 when wide: Rows<One, Four>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 6: Rows<Six, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 5: Rows<Five, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 4: Rows<Four, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 3: Rows<Three, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    case 2: Rows<Two, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                    default: Rows<One, Two>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second); break;
-                }
+                int count = Math.Min(Block, g.OutChannels - co0);
+                if (fused) RowsOfBlock<Fused, Four>(count, py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse);
+                else if (wide && count <= 6) RowsOfBlock<Plain, Four>(count, py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse);
+                else RowsOfBlock<Plain, Two>(count, py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse);
             }
+        }
+    }
+
+    /// <summary><see cref="Rows"/> for a block of <paramref name="count"/> channels (at most 6 with 4 vectors per channel, 8 with 2).</summary>
+    private static unsafe void RowsOfBlock<TF, TV>(int count, float* py, float* px, float* pt, float* pb, in Conv2dGeometry g, int co0, int plane, int paddedWidth, int padded,
+        bool relu, Vector512<float> first, Vector512<float> second, in SigmoidPool fuse) where TF : struct, IFusion where TV : struct, ICount
+    {
+        switch (count)
+        {
+            case 8 when TV.N == 2: Rows<Eight, TV, TF>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse); break;
+            case 7 when TV.N == 2: Rows<Seven, TV, TF>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse); break;
+            case 6: Rows<Six, TV, TF>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse); break;
+            case 5: Rows<Five, TV, TF>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse); break;
+            case 4: Rows<Four, TV, TF>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse); break;
+            case 3: Rows<Three, TV, TF>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse); break;
+            case 2: Rows<Two, TV, TF>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse); break;
+            case 1: Rows<One, TV, TF>(py, px, pt, pb, g, co0, plane, paddedWidth, padded, relu, first, second, fuse); break;
+            default: throw new InvalidOperationException($"A block of {count} channels with {TV.N} vectors per channel has no kernel.");
         }
     }
 
@@ -162,9 +190,12 @@ internal static class DirectConv
     /// channel; each output sums its taps in the same order whichever form computes it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Rows<TC, TV>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int plane, int paddedWidth, int padded, bool relu,
-        Vector512<float> first, Vector512<float> second) where TC : struct, ICount where TV : struct, ICount
+    [SkipLocalsInit]
+    private static unsafe void Rows<TC, TV, TF>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int plane, int paddedWidth, int padded, bool relu,
+        Vector512<float> first, Vector512<float> second, in SigmoidPool fuse) where TC : struct, ICount where TV : struct, ICount where TF : struct, IFusion
     {
+        // With the Sigmoid and pooling fused: a row pair's sums parked here (in L1) for SigmoidPoolRows.
+        Vector512<float>* sums = stackalloc Vector512<float>[TF.On ? 24 : 1];
         bool wide = g.OutWidth > 16;
         int rows = wide && TV.N == 2 ? 1 : 2, depth = g.InChannels * g.KernelH, outPlane = g.OutputPlane;
         // The input offsets of vectors 1, 2 and 3 from vector 0: the row's right half or the next row, then the next row's halves.
@@ -201,6 +232,17 @@ internal static class DirectConv
             }
             bool nextRow = oh + 1 < g.OutHeight;
             float* target = py + co0 * outPlane + oh * g.OutWidth;
+            if (TF.On)
+            {
+                sums[0] = a0; sums[1] = b0; sums[2] = c0; sums[3] = e0;
+                if (TC.N > 1) { sums[4] = a1; sums[5] = b1; sums[6] = c1; sums[7] = e1; }
+                if (TC.N > 2) { sums[8] = a2; sums[9] = b2; sums[10] = c2; sums[11] = e2; }
+                if (TC.N > 3) { sums[12] = a3; sums[13] = b3; sums[14] = c3; sums[15] = e3; }
+                if (TC.N > 4) { sums[16] = a4; sums[17] = b4; sums[18] = c4; sums[19] = e4; }
+                if (TC.N > 5) { sums[20] = a5; sums[21] = b5; sums[22] = c5; sums[23] = e5; }
+                SigmoidPoolRows(sums, TC.N, target, outPlane, bias, co0, first, second, nextRow, g.OutWidth, oh, fuse);
+                continue;
+            }
             Store<TV>(target, a0, b0, c0, e0, bias, co0, relu, first, second, wide, nextRow, g.OutWidth);
             if (TC.N > 1) Store<TV>(target + outPlane, a1, b1, c1, e1, bias, co0 + 1, relu, first, second, wide, nextRow, g.OutWidth);
             if (TC.N > 2) Store<TV>(target + 2 * outPlane, a2, b2, c2, e2, bias, co0 + 2, relu, first, second, wide, nextRow, g.OutWidth);
@@ -242,6 +284,72 @@ internal static class DirectConv
         }
         else if (wide) Store(row, a, b, bias, channel, relu, first, second, 16, storeSecond: true);
         else Store(row, a, b, bias, channel, relu, first, second, width, storeSecond: nextRow);
+    }
+
+    /// <summary>Whether <see cref="Rows"/> takes a Sigmoid and pooling on its sums (a separate compilation of it for each).</summary>
+    private interface IFusion { static abstract bool On { get; } }
+    private struct Fused : IFusion { public static bool On => true; }
+    private struct Plain : IFusion { public static bool On => false; }
+
+    /// <summary>Where <see cref="Forward"/> puts a fused Sigmoid and 2 x 2 pooling: the pooled sample (null: no fusing), its planes, 1 / divisor.</summary>
+    private readonly unsafe struct SigmoidPool(float* pooled, in Pool2dGeometry pool, float scale)
+    {
+        public readonly float* Pooled = pooled;
+        public readonly int Plane = pool.OutHeight * pool.OutWidth, Width = pool.OutWidth, Height = pool.OutHeight;
+        public readonly Vector512<float> Scale = Vector512.Create(scale);
+        public readonly Vector512<float> Mask = Vector512.LessThan(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create((float)pool.OutWidth));
+    }
+
+    /// <summary>
+    /// A row pair's <paramref name="channels"/> channels (a, b, c, e each, from <paramref name="sums"/>) through
+    /// <see cref="SigmoidPoolStore"/>: rows oh and oh + 1 are a row of windows (oh is even) unless oh + 1 is the last
+    /// row of an odd height. A call of its own, so that the summing loop keeps its registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void SigmoidPoolRows(Vector512<float>* sums, int channels, float* target, int outPlane, float* bias, int co0,
+        Vector512<float> first, Vector512<float> second, bool nextRow, int width, int oh, in SigmoidPool fuse)
+    {
+        bool windows = oh / 2 < fuse.Height;
+        float* pooledRow = fuse.Pooled + (long)co0 * fuse.Plane + oh / 2 * fuse.Width;
+        for (int j = 0; j < channels; j++, sums += 4)
+        {
+            SigmoidPoolStore(target + (long)j * outPlane, sums[0], sums[1], sums[2], sums[3], bias, co0 + j, first, second, nextRow, width, windows,
+                pooledRow + (long)j * fuse.Plane, fuse);
+        }
+    }
+
+    /// <summary>
+    /// Channel <paramref name="channel"/>'s two wide rows (halves a, b and c, e), bias added: the Sigmoid's derivative
+    /// stored at <paramref name="row"/> (the second row if it exists) and, where they are a row of windows, the
+    /// Sigmoid's 2 x 2 averages at <paramref name="pooled"/>: each column's two rows summed, then each pair of columns
+    /// (vpermt2ps gathers the even and the odd), as the pooling kernel sums them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void SigmoidPoolStore(float* row, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> e, float* bias, int channel,
+        Vector512<float> first, Vector512<float> second, bool nextRow, int width, bool windows, float* pooled, in SigmoidPool fuse)
+    {
+        if (bias != null)
+        {
+            Vector512<float> shift = Vector512.Create(bias[channel]);
+            a += shift;
+            b += shift;
+            c += shift;
+            e += shift;
+        }
+        (Vector512<float> sa, Vector512<float> da) = Kernels.SigmoidAndDerivative(a);
+        (Vector512<float> sb, Vector512<float> db) = Kernels.SigmoidAndDerivative(b);
+        Avx512F.MaskStore(row, first, da);
+        Avx512F.MaskStore(row + 16, second, db);
+        if (!nextRow) return;
+        (Vector512<float> sc, Vector512<float> dc) = Kernels.SigmoidAndDerivative(c);
+        (Vector512<float> se, Vector512<float> de) = Kernels.SigmoidAndDerivative(e);
+        Avx512F.MaskStore(row + width, first, dc);
+        Avx512F.MaskStore(row + width + 16, second, de);
+        if (!windows) return;
+        Vector512<float> left = sa + sc, right = sb + se;
+        Vector512<int> even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        Vector512<float> sum = Avx512F.PermuteVar16x32x2(left, even, right) + Avx512F.PermuteVar16x32x2(left, even + Vector512<int>.One, right);
+        Avx512F.MaskStore(pooled, fuse.Mask, sum * fuse.Scale);
     }
 
     /// <summary>Stores channel <paramref name="channel"/>'s pair of vectors at <paramref name="row"/> with masks (bias added, ReLU applied).</summary>

@@ -90,7 +90,8 @@ public static partial class Kernels
     /// factor <see cref="SigmoidBackward"/> would compute, bit for bit; below 0 as s (1 - s), within a few ulps of it).
     /// The forward has the exponential at hand, so the backward needs none: it only multiplies. Where the convolution
     /// runs directly, a sample at a time (small layers such as LeNet's first), each sample's output goes through the
-    /// Sigmoid and the pooling while it is still in cache.
+    /// Sigmoid and the pooling while it is still in cache, or, for 2 x 2 windows over rows of 17 to 32 (LeNet's first
+    /// layer), from the registers each pair of rows is summed in.
     /// </summary>
     /// <remarks>
     /// <paramref name="sigmoidDerivative"/> is a workspace for <see cref="Conv2dSigmoidAvgPool2dBackward"/> with the same
@@ -311,7 +312,16 @@ public static partial class Kernels
                             // there, rather than each waiting on a read of the line from memory.
                             Simd.Prefetch.ToL2(_destination + (long)(n0 + 1) * g.OutputSize, g.OutputSize);
                         }
-                        DirectConv.Forward(y, new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize), taps, new ReadOnlySpan<float>(_bias, _biasLength), g, _relu);
+                        var x = new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize);
+                        var b = new ReadOnlySpan<float>(_bias, _biasLength);
+                        if (_pooled != null && DirectConv.FusesSigmoidPool(g, _pool))
+                        {
+                            // The Sigmoid and pooling taken from the registers each row pair is summed in.
+                            DirectConv.Forward(y, x, taps, b, g, relu: false, new Span<float>(_pooled + (long)n0 * _pool.OutputSize, _pool.OutputSize), _pool,
+                                1f / (_divisorOverride > 0 ? _divisorOverride : 4));
+                            continue;
+                        }
+                        DirectConv.Forward(y, x, taps, b, g, _relu);
                         if (_pooled != null)
                         {
                             // What SigmoidAvgPool2dForwardKeepingDerivative does, on this sample alone.

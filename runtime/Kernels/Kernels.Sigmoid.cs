@@ -69,6 +69,14 @@ public static partial class Kernels
         TV.Store(lastDerivative, ref Unsafe.Add(ref d, last));
     }
 
+    /// <summary>One vector's sigmoid and derivative, the bits of <see cref="SigmoidAndDerivative(Span{float}, Span{float})"/> where it runs Vector512.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector512<float> Output, Vector512<float> Derivative) SigmoidAndDerivative(Vector512<float> x)
+    {
+        (Vec512 output, Vec512 derivative) = SigmoidAndDerivative(new Vec512(x));
+        return (output.Value, derivative.Value);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (TV Output, TV Derivative) SigmoidAndDerivative<TV>(TV x) where TV : struct, IVector<TV>
     {

@@ -131,6 +131,7 @@ internal readonly struct Vec512(Vector512<float> value) : IVector<Vec512>
 {
     private readonly Vector512<float> _v = value;
 
+    public Vector512<float> Value => _v;
     public static int Count => Vector512<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Create(float value) => new(Vector512.Create(value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Load(ref float source) => new(Vector512.LoadUnsafe(ref source));

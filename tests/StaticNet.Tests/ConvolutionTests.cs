@@ -480,6 +480,8 @@ public class ConvolutionTests
     [InlineData(6, 14, 16, 0, 3, 3, 0, true, 0, 16, true)]   // 3 x 3 windows tiling 9 of 10 rows and columns: the last ones get no gradient
     [InlineData(1, 28, 6, 2, 2, 2, 0, true, 0, 20, true)]    // the first layer's shape, with the input gradient asked
     [InlineData(1, 32, 4, 2, 2, 2, 0, true, 0, 3, false)]    // the widest direct layer: 16 windows a row, one whole vector
+    [InlineData(1, 27, 5, 2, 2, 2, 0, true, 0, 3, false)]    // odd rows and columns: the last of each in no window (the direct kernel pools from its registers)
+    [InlineData(1, 27, 5, 2, 2, 2, 0, true, 3, 2, false)]    // the same with divisor_override, no bias
     public void Convolution_sigmoid_and_average_pooling_in_one_kernel_equal_the_separate_passes(int cin, int size, int cout, int pad,
         int poolKernel, int poolStride, int poolPad, bool countIncludePad, int divisorOverride, int batch, bool inputGradient)
     {
