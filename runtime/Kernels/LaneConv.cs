@@ -205,21 +205,22 @@ internal static unsafe class LaneConv
             for (int c = 0; c < g.OutChannels; c++)
             {
                 Vector512<float> sum = Vector512<float>.Zero;
-                for (int h = 0; h < g.OutHeight; h++)
+                // The window row oh and column ow of (h, w) counted along (kh, kw: the position within the window), not divided.
+                for (int h = 0, oh = 0, kh = 0; h < g.OutHeight; h++)
                 {
                     float* row = grad + (((long)c * gradH + padTop + h) * gradW + padLeft) * Lanes;
                     float* from = derivative + (((long)c * fromH + fromTop + h) * fromW + fromLeft) * Lanes;
-                    int oh = h / pool.KernelH;
-                    for (int w = 0; w < g.OutWidth; w++)
+                    float* windows = pooledGrad + ((long)c * pool.OutHeight + oh) * pool.OutWidth * Lanes;
+                    bool inWindows = oh < pool.OutHeight;
+                    for (int w = 0, ow = 0, kw = 0; w < g.OutWidth; w++)
                     {
-                        int ow = w / pool.KernelW;
-                        Vector512<float> share = oh < pool.OutHeight && ow < pool.OutWidth
-                            ? Vector512.Load(pooledGrad + (((long)c * pool.OutHeight + oh) * pool.OutWidth + ow) * Lanes) * factor
-                            : Vector512<float>.Zero;
+                        Vector512<float> share = inWindows && ow < pool.OutWidth ? Vector512.Load(windows + ow * Lanes) * factor : Vector512<float>.Zero;
                         Vector512<float> value = share * Vector512.Load(from + w * Lanes);
                         value.Store(row + w * Lanes);
                         sum += value;
+                        if (++kw == pool.KernelW) (kw, ow) = (0, ow + 1);
                     }
+                    if (++kh == pool.KernelH) (kh, oh) = (0, oh + 1);
                 }
                 if (biasSums != null) sum.Store(biasSums + (long)c * Lanes);
             }
