@@ -10,6 +10,8 @@ using StaticNet.Benchmarks;
 // dotnet run -c Release --project benchmarks                 BenchmarkDotNet over every workload (a few minutes)
 // dotnet run -c Release --project benchmarks -- --compare    plain timings as JSON lines, for benchmarks/compare.py
 //                                                             (StaticNet's workloads, then ONNX Runtime's inference as "ort:...")
+// dotnet run -c Release --project benchmarks -- --only NAME [--threads N]
+//                                                             one of --compare's StaticNet workloads alone, in a fresh process
 // dotnet run -c Release --project benchmarks -- --peak       the one-core FMA peak probe
 // dotnet run -c Release --project benchmarks -- --lenet-layers [--threads N]
 //                                                             LeNet's training step kernel by kernel (one thread unless N)
@@ -25,21 +27,50 @@ if (args.Contains("--peak"))
     Console.WriteLine($"fp32 FMA peak, one core: {PeakProbe.GflopsOneCore():0} GFLOP/s");
     return;
 }
+// StaticNet's workloads for --compare and --only, in the order --compare runs them (training first, then evaluation mode).
+var compared = new (string Name, double Flops, Func<Workloads, Action> Call, int Repeats, bool Eval)[]
+{
+    ("mlp_epoch", Workloads.Flops.MlpEpoch, w => () => w.MlpEpoch(), 7, false),
+    ("softmax_epoch", Workloads.Flops.SoftmaxEpoch, w => () => w.SoftmaxEpoch(), 7, false),
+    ("lenet_epoch", Workloads.Flops.LeNetEpoch, w => () => w.LeNetEpoch(), 5, false),
+    ("mlp_infer_b1", Workloads.Flops.MlpInferenceOne, w => w.MlpInferenceOne, 20_000, true),
+    ("mlp_infer_b256", Workloads.Flops.MlpInferenceBatch, w => w.MlpInferenceBatch, 500, true),
+    ("tiny_adam_step", Workloads.Flops.TinyAdamStep, w => () => w.TinyAdamStep(), 50_000, true),
+    ("lenet_infer_b1", Workloads.Flops.LeNetInferenceOne, w => w.LeNetInferenceOne, 20_000, true),
+    ("lenet_infer_b256", Workloads.Flops.LeNetInferenceBatch, w => w.LeNetInferenceBatch, 200, true),
+};
+if (args.Contains("--only"))
+{
+    int at = Array.IndexOf(args, "--only"), threadsAt = Array.IndexOf(args, "--threads");
+    string name = at + 1 < args.Length ? args[at + 1] : "";
+    int index = Array.FindIndex(compared, w => w.Name == name);
+    if (index < 0)
+    {
+        Console.Error.WriteLine($"--only takes one of {string.Join(", ", compared.Select(w => w.Name))}; \"{name}\" came.");
+        Environment.Exit(2);
+    }
+    Threading.NumThreads = threadsAt >= 0 && threadsAt + 1 < args.Length ? int.Parse(args[threadsAt + 1], CultureInfo.InvariantCulture) : 1;
+    var workloads = new Workloads();
+    if (compared[index].Eval) workloads.EvalMode();
+    Report(name, Threading.NumThreads, compared[index].Flops, compared[index].Call(workloads), compared[index].Repeats);
+    return;
+}
 if (args.Contains("--compare"))
 {
     foreach (int threads in new[] { 1, 2 })
     {
         Threading.NumThreads = threads;
         var workloads = new Workloads();
-        Report("mlp_epoch", threads, Workloads.Flops.MlpEpoch, () => workloads.MlpEpoch(), repeats: 7);
-        Report("softmax_epoch", threads, Workloads.Flops.SoftmaxEpoch, () => workloads.SoftmaxEpoch(), repeats: 7);
-        Report("lenet_epoch", threads, Workloads.Flops.LeNetEpoch, () => workloads.LeNetEpoch(), repeats: 5);
-        workloads.EvalMode();
-        Report("mlp_infer_b1", threads, Workloads.Flops.MlpInferenceOne, workloads.MlpInferenceOne, repeats: 20_000);
-        Report("mlp_infer_b256", threads, Workloads.Flops.MlpInferenceBatch, workloads.MlpInferenceBatch, repeats: 500);
-        Report("tiny_adam_step", threads, Workloads.Flops.TinyAdamStep, () => workloads.TinyAdamStep(), repeats: 50_000);
-        Report("lenet_infer_b1", threads, Workloads.Flops.LeNetInferenceOne, workloads.LeNetInferenceOne, repeats: 20_000);
-        Report("lenet_infer_b256", threads, Workloads.Flops.LeNetInferenceBatch, workloads.LeNetInferenceBatch, repeats: 200);
+        bool eval = false;
+        foreach (var workload in compared)
+        {
+            if (workload.Eval && !eval)
+            {
+                workloads.EvalMode();
+                eval = true;
+            }
+            Report(workload.Name, threads, workload.Flops, workload.Call(workloads), workload.Repeats);
+        }
     }
     // ONNX Runtime on the same networks (exported by StaticNet.Onnx), inference only, as the "ort" anchor.
     foreach (int threads in new[] { 1, 2 })
