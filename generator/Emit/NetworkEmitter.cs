@@ -256,7 +256,7 @@ internal static class NetworkEmitter
                     w.Open("else");
                 }
                 ForwardFusion? fromPrevious = Fusions.Forward(steps, plan, i - 1);
-                if (ConvSigmoidPool.Applies(steps, i)) w.Line($"// computed in one kernel with the {steps[i + 1].Layer.Kind.Name} and {steps[i + 2].Layer.Kind.Name} below, which leaves the {steps[i + 1].Layer.Kind.Name}'s derivative in {c.Output} for backward");
+                if (ConvSigmoidPool.Applies(steps, i)) w.Line($"// computed in one kernel with the {steps[i + 1].Layer.Kind.Name} and {steps[i + 2].Layer.Kind.Name} below, which leaves the {steps[i + 1].Layer.Kind.Name}'s derivative in {c.Output} for backward (not under Infer)");
                 else if (ConvSigmoidPool.Applies(steps, i - 2)) Conv2dLayer.EmitForwardThroughSigmoidAvgPool(Context(w, i - 2), (Pool2dModel)layer, c);
                 else if (fromPrevious is not null) fromPrevious.Emit(steps[i - 1].Layer, Context(w, i - 1), layer, c);
                 else layer.Kind.EmitForward(layer, c);

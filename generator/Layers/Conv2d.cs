@@ -224,10 +224,13 @@ internal sealed class Conv2dLayer : LayerKind<Conv2dArguments, Conv2dModel>
     protected override void EmitBackward(Conv2dModel layer, StepContext c) =>
         c.Kernel("Conv2dBackward", c.InputGradTarget, c.Grad("weight"), c.GradOrEmpty("bias"), c.OutputGrad, c.Input, c.Param("weight"), "batch", c.Static(GeometryField));
 
-    /// <summary>Forward of this convolution, the Sigmoid on its output and the average pooling after that (see Fusions.ConvSigmoidPool).</summary>
+    /// <summary>
+    /// Forward of this convolution, the Sigmoid on its output and the average pooling after that (see Fusions.ConvSigmoidPool);
+    /// under Infer the Sigmoid's derivative, which only Backward reads, is not computed.
+    /// </summary>
     internal static void EmitForwardThroughSigmoidAvgPool(StepContext conv, Pool2dModel pool, StepContext pooling) =>
         pooling.Kernel("Conv2dSigmoidAvgPool2dForward", [conv.Output, pooling.Output, conv.Input, conv.Param("weight"), conv.ParamOrEmpty("bias"), "batch",
-            conv.Static(GeometryField), .. Pool2dLayer.AverageArguments(pool, pooling)]);
+            conv.Static(GeometryField), .. Pool2dLayer.AverageArguments(pool, pooling), "keepDerivative: !Inferring"]);
 
     /// <summary>
     /// Backward of this convolution, the Sigmoid on its output and the average pooling after that, from the pooling's

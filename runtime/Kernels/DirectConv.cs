@@ -119,11 +119,12 @@ internal static class DirectConv
     /// <see cref="FusesSigmoidPool"/> holds, without ReLU), y is the Sigmoid's derivative there instead, and
     /// <paramref name="pooled"/> the average of the Sigmoid over each window of <paramref name="pool"/> times
     /// <paramref name="poolScale"/>: the bits of the convolution, Kernels.SigmoidAndDerivative and the pooling's 2-wide
-    /// kernel in turn (rows first, then the pair), computed from the registers a row pair is summed in.
+    /// kernel in turn (rows first, then the pair), computed from the registers a row pair is summed in. Without
+    /// <paramref name="keepDerivative"/> (inference) only the pooled Sigmoid is computed, the same bits, and y is not written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> taps, ReadOnlySpan<float> bias, in Conv2dGeometry g, bool relu,
-        Span<float> pooled = default, in Pool2dGeometry pool = default, float poolScale = 0)
+        Span<float> pooled = default, in Pool2dGeometry pool = default, float poolScale = 0, bool keepDerivative = true)
     {
         if (!pooled.IsEmpty && (relu || !FusesSigmoidPool(g, pool) || pooled.Length != pool.OutputSize))
         {
@@ -149,7 +150,7 @@ internal static class DirectConv
         Vector512<float> second = wide ? Vector512.LessThan(lanes, Vector512.Create((float)(g.OutWidth - 16))) : first;
         fixed (float* px = xp, pt = taps, py = y, pb = bias, source = x, pp = pooled)
         {
-            var fuse = new SigmoidPool(pooled.IsEmpty ? null : pp, pool, poolScale);
+            var fuse = new SigmoidPool(pooled.IsEmpty ? null : pp, pool, poolScale, keepDerivative);
             bool fused = !pooled.IsEmpty;
             CopyIntoPadded(px, source, g, paddedWidth, plane);
             for (int block = 0; block < blocks; block++)
@@ -291,10 +292,14 @@ internal static class DirectConv
     private struct Fused : IFusion { public static bool On => true; }
     private struct Plain : IFusion { public static bool On => false; }
 
-    /// <summary>Where <see cref="Forward"/> puts a fused Sigmoid and 2 x 2 pooling: the pooled sample (null: no fusing), its planes, 1 / divisor.</summary>
-    private readonly unsafe struct SigmoidPool(float* pooled, in Pool2dGeometry pool, float scale)
+    /// <summary>
+    /// Where <see cref="Forward"/> puts a fused Sigmoid and 2 x 2 pooling: the pooled sample (null: no fusing), its planes,
+    /// 1 / divisor, and whether the Sigmoid's derivative is computed and stored too (not for inference).
+    /// </summary>
+    private readonly unsafe struct SigmoidPool(float* pooled, in Pool2dGeometry pool, float scale, bool keepDerivative)
     {
         public readonly float* Pooled = pooled;
+        public readonly bool KeepDerivative = keepDerivative;
         public readonly int Plane = pool.OutHeight * pool.OutWidth, Width = pool.OutWidth, Height = pool.OutHeight;
         public readonly Vector512<float> Scale = Vector512.Create(scale);
         public readonly Vector512<float> Mask = Vector512.LessThan(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create((float)pool.OutWidth));
@@ -336,15 +341,28 @@ internal static class DirectConv
             c += shift;
             e += shift;
         }
-        (Vector512<float> sa, Vector512<float> da) = Kernels.SigmoidAndDerivative(a);
-        (Vector512<float> sb, Vector512<float> db) = Kernels.SigmoidAndDerivative(b);
-        Avx512F.MaskStore(row, first, da);
-        Avx512F.MaskStore(row + 16, second, db);
-        if (!nextRow) return;
-        (Vector512<float> sc, Vector512<float> dc) = Kernels.SigmoidAndDerivative(c);
-        (Vector512<float> se, Vector512<float> de) = Kernels.SigmoidAndDerivative(e);
-        Avx512F.MaskStore(row + width, first, dc);
-        Avx512F.MaskStore(row + width + 16, second, de);
+        Vector512<float> sa, sb, sc, se;
+        if (fuse.KeepDerivative)
+        {
+            (sa, Vector512<float> da) = Kernels.SigmoidAndDerivative(a);
+            (sb, Vector512<float> db) = Kernels.SigmoidAndDerivative(b);
+            Avx512F.MaskStore(row, first, da);
+            Avx512F.MaskStore(row + 16, second, db);
+            if (!nextRow) return;
+            (sc, Vector512<float> dc) = Kernels.SigmoidAndDerivative(c);
+            (se, Vector512<float> de) = Kernels.SigmoidAndDerivative(e);
+            Avx512F.MaskStore(row + width, first, dc);
+            Avx512F.MaskStore(row + width + 16, second, de);
+        }
+        else
+        {
+            // A row with no row below it is in no window (the windows tile the rows in pairs): nothing to compute.
+            if (!nextRow) return;
+            sa = Kernels.Sigmoid(a);
+            sb = Kernels.Sigmoid(b);
+            sc = Kernels.Sigmoid(c);
+            se = Kernels.Sigmoid(e);
+        }
         if (!windows) return;
         Vector512<float> left = sa + sc, right = sb + se;
         Vector512<int> even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

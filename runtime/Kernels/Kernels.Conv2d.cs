@@ -99,9 +99,13 @@ public static partial class Kernels
     /// layer, and windows that tile the output), each whole group of 16 samples keeps it with the samples in the lanes
     /// ([C, H, W, 16] in the group's 16 samples' place), which spares moving it out of that layout and back (a transpose
     /// each way); a last partial group, and every other layer, keep [N, C, H, W].
+    /// With <paramref name="keepDerivative"/> false (inference, as Network.Infer runs it: no backward follows), the
+    /// derivative is not computed where the kernel can skip it, and <paramref name="sigmoidDerivative"/> is only scratch
+    /// space whose contents are then unspecified; <paramref name="output"/> has the same bits either way.
     /// </remarks>
     public static void Conv2dSigmoidAvgPool2dForward(Span<float> sigmoidDerivative, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, int batch, Conv2dGeometry convGeometry, Pool2dGeometry poolGeometry, bool countIncludePad, int divisorOverride)
+        ReadOnlySpan<float> bias, int batch, Conv2dGeometry convGeometry, Pool2dGeometry poolGeometry, bool countIncludePad, int divisorOverride,
+        bool keepDerivative = true)
     {
         CheckConvThenPool(convGeometry, poolGeometry);
         CheckConv(sigmoidDerivative.Length, input.Length, weight.Length, bias.Length, batch, convGeometry);
@@ -114,16 +118,18 @@ public static partial class Kernels
         if (KeepsDerivativeInLanes(convGeometry, poolGeometry, batch))
         {
             LaneConv.ForwardSigmoidPool(sigmoidDerivative, output, input, weight, bias, batch, convGeometry, poolGeometry,
-                1f / (divisorOverride > 0 ? divisorOverride : poolGeometry.KernelH * poolGeometry.KernelW));
+                1f / (divisorOverride > 0 ? divisorOverride : poolGeometry.KernelH * poolGeometry.KernelW), keepDerivative);
             return;
         }
         if (!LaneConv.Applies(convGeometry, batch) && !DepthwiseConv.Applies(convGeometry) && DirectConv.Applies(convGeometry))
         {
-            ConvJob.Run(ConvPass.Forward, sigmoidDerivative, input, weight, bias, default, batch, convGeometry, relu: false, output, poolGeometry, countIncludePad, divisorOverride);
+            ConvJob.Run(ConvPass.Forward, sigmoidDerivative, input, weight, bias, default, batch, convGeometry, relu: false, output, poolGeometry, countIncludePad,
+                divisorOverride, keepDerivative);
             return;
         }
         Conv2dForward(sigmoidDerivative, input, weight, bias, batch, convGeometry);
-        SigmoidAvgPool2dForwardKeepingDerivative(output, sigmoidDerivative, batch, poolGeometry, countIncludePad, divisorOverride);
+        if (keepDerivative) SigmoidAvgPool2dForwardKeepingDerivative(output, sigmoidDerivative, batch, poolGeometry, countIncludePad, divisorOverride);
+        else SigmoidAvgPool2dForward(output, sigmoidDerivative, batch, poolGeometry, countIncludePad, divisorOverride);
     }
 
     /// <summary>
@@ -262,18 +268,18 @@ public static partial class Kernels
         private float* _taps, _pooled;
         private int _tapsLength, _chunk, _divisorOverride;
         private Pool2dGeometry _pool;
-        private bool _countIncludePad;
+        private bool _countIncludePad, _keepDerivative;
 
         protected override int Variant => _pooled != null ? 1 : 0;
 
         /// <summary>
         /// The pass over the batch. With <paramref name="pooled"/> (a direct forward only), each sample's output is also
         /// taken through a Sigmoid and the average pooling <paramref name="pool"/> into it while it is in cache, and
-        /// replaced by the Sigmoid's derivative there.
+        /// replaced by the Sigmoid's derivative there (left as scratch without <paramref name="keepDerivative"/>).
         /// </summary>
         public static void Run(ConvPass pass, Span<float> destination, ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
             ReadOnlySpan<float> input, int batch, in Conv2dGeometry geometry, bool relu, Span<float> pooled = default, in Pool2dGeometry pool = default,
-            bool countIncludePad = true, int divisorOverride = 0)
+            bool countIncludePad = true, int divisorOverride = 0, bool keepDerivative = true)
         {
             // Small layers run directly (one sample at a time, weights rearranged once here); the rest through patch matrices.
             bool direct = pass == ConvPass.Forward ? DirectConv.Applies(geometry) : pass == ConvPass.InputGradient && DirectConv.AppliesToInputGradient(geometry);
@@ -288,6 +294,7 @@ public static partial class Kernels
                 job._taps = t;
                 job._pooled = pooled.IsEmpty ? null : o;
                 (job._tapsLength, job._chunk, job._pool, job._countIncludePad, job._divisorOverride) = (taps.Length, chunk, pool, countIncludePad, divisorOverride);
+                job._keepDerivative = keepDerivative;
                 job.Run(pass, d, s, w, b, bias.Length, x, batch, geometry, relu, split ? threads : 1);
             }
         }
@@ -306,7 +313,8 @@ public static partial class Kernels
                     if (_pass == ConvPass.Forward)
                     {
                         var y = new Span<float>(_destination + (long)n0 * g.OutputSize, g.OutputSize);
-                        if (c + 1 < last)
+                        bool fused = _pooled != null && DirectConv.FusesSigmoidPool(g, _pool);
+                        if (c + 1 < last && !(fused && !_keepDerivative))
                         {
                             // The next sample's output lines into L2 while this one computes: its stores then find them
                             // there, rather than each waiting on a read of the line from memory.
@@ -314,11 +322,11 @@ public static partial class Kernels
                         }
                         var x = new ReadOnlySpan<float>(_source + (long)n0 * g.InputSize, g.InputSize);
                         var b = new ReadOnlySpan<float>(_bias, _biasLength);
-                        if (_pooled != null && DirectConv.FusesSigmoidPool(g, _pool))
+                        if (fused)
                         {
-                            // The Sigmoid and pooling taken from the registers each row pair is summed in.
+                            // The Sigmoid and pooling taken from the registers each row pair is summed in (y not written without the derivative).
                             DirectConv.Forward(y, x, taps, b, g, relu: false, new Span<float>(_pooled + (long)n0 * _pool.OutputSize, _pool.OutputSize), _pool,
-                                1f / (_divisorOverride > 0 ? _divisorOverride : 4));
+                                1f / (_divisorOverride > 0 ? _divisorOverride : 4), _keepDerivative);
                             continue;
                         }
                         DirectConv.Forward(y, x, taps, b, g, _relu);
@@ -326,7 +334,8 @@ public static partial class Kernels
                         {
                             // What SigmoidAvgPool2dForwardKeepingDerivative does, on this sample alone.
                             Span<float> activated = Tile(g.OutputSize);
-                            SigmoidAndDerivative(activated, y);
+                            if (_keepDerivative) SigmoidAndDerivative(activated, y);
+                            else SigmoidForward(activated, y);
                             AvgPool2dForward(new Span<float>(_pooled + (long)n0 * _pool.OutputSize, _pool.OutputSize), activated, 1, _pool, _countIncludePad, _divisorOverride);
                         }
                     }

@@ -77,6 +77,10 @@ public static partial class Kernels
         return (output.Value, derivative.Value);
     }
 
+    /// <summary>One vector's sigmoid alone: the bits of <see cref="SigmoidAndDerivative(Vector512{float})"/>'s output (and of <see cref="SigmoidForward"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Sigmoid(Vector512<float> x) => default(SigmoidOperator).Invoke(new Vec512(x)).Value;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (TV Output, TV Derivative) SigmoidAndDerivative<TV>(TV x) where TV : struct, IVector<TV>
     {

@@ -57,14 +57,14 @@ internal static unsafe class LaneConv
     /// a second pass over the layer's output.
     /// </summary>
     public static void ForwardSigmoidPool(Span<float> derivative, Span<float> pooled, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        int batch, in Conv2dGeometry g, in Pool2dGeometry pool, float scale)
+        int batch, in Conv2dGeometry g, in Pool2dGeometry pool, float scale, bool keepDerivative = true)
     {
         float[] taps = Taps(weight, g, flip: false, out int block);
         fixed (float* py = derivative, px = x, pt = taps, pb = bias, pp = pooled)
         {
             Job job = s_job ??= new Job();
             job.Pooled = pp;
-            (job.Pool, job.PoolScale) = (pool, scale);
+            (job.Pool, job.PoolScale, job.KeepDerivative) = (pool, scale, keepDerivative);
             Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu: false, batch, g, block);
             job.Pooled = null;
         }
@@ -153,6 +153,9 @@ internal static unsafe class LaneConv
         public Pool2dGeometry Pool;
         public float PoolScale;
 
+        // Whether ForwardSigmoidPool keeps the Sigmoid's derivative (not for inference: then Output is only scratch).
+        public bool KeepDerivative;
+
         public void Execute(int part)
         {
             int groups = (Batch + Lanes - 1) / Lanes;
@@ -181,11 +184,12 @@ internal static unsafe class LaneConv
                 for (int c = 0; c < g.OutChannels; c++)
                 {
                     float* values = result + (long)c * plane, derivative = inLanes ? Output + (long)n0 * g.OutputSize + (long)c * plane : values;
-                    Kernels.SigmoidAndDerivative(new Span<float>(activated, plane), new Span<float>(derivative, plane), new ReadOnlySpan<float>(values, plane));
+                    if (KeepDerivative) Kernels.SigmoidAndDerivative(new Span<float>(activated, plane), new Span<float>(derivative, plane), new ReadOnlySpan<float>(values, plane));
+                    else Kernels.SigmoidForward(new Span<float>(activated, plane), new ReadOnlySpan<float>(values, plane));
                     PoolPlane(pooled + (long)c * Pool.OutHeight * Pool.OutWidth * Lanes, activated, g.OutWidth, Pool, PoolScale);
                 }
                 Unpack(Pooled + (long)n0 * Pool.OutputSize, pooled, count, Pool.Channels, Pool.OutHeight * Pool.OutWidth);
-                if (inLanes) return;
+                if (inLanes || !KeepDerivative) return;
             }
             Unpack(Output + (long)n0 * g.OutputSize, result, count, g.OutChannels, g.OutputPlane);
         }

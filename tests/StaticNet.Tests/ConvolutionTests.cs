@@ -514,6 +514,11 @@ public class ConvolutionTests
             Assert.Equal(expectedPooled, pooledOut);
             workspace ??= d;
             Assert.Equal(workspace, d);
+            // As Infer runs it, with no derivative kept: the same pooled bits.
+            float[] scratch = new float[convOut.Length], pooledOnly = new float[dy.Length];
+            NetworkCases.OnThreads(threads, () => Kernels.Conv2dSigmoidAvgPool2dForward(scratch, pooledOnly, x, weight, convBias, batch, conv, pool, countIncludePad,
+                divisorOverride, keepDerivative: false));
+            Assert.Equal(expectedPooled, pooledOnly);
         }
         var derivative = new float[convOut.Length];
         Kernels.SigmoidDerivativeInSamples(derivative, workspace, batch, conv, pool);

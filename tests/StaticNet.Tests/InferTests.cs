@@ -47,6 +47,31 @@ public class InferTests
     }
 
     [Fact]
+    public void Lenet_under_Infer_skips_the_sigmoid_derivative_and_gives_Forwards_bits()
+    {
+        // Infer runs d2l's LeNet's convolution, Sigmoid and pooling without the derivative Backward would read: the lane
+        // kernel (a whole group of 16 samples and a partial one), the direct kernel with the Sigmoid and pooling from its
+        // registers (the first layer) and the per-sample path (the second layer's short rows at a small batch).
+        var net = new Networks.D2lLeNet(17, 5);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            foreach (int batch in new[] { 1, 3, 17 })
+            {
+                float[] input = NetworkCases.RandomFloats(batch * net.SampleInputSize, seed: batch, scale: 2f);
+                var expected = new float[batch * net.SampleOutputSize];
+                var actual = new float[expected.Length];
+                NetworkCases.OnThreads(threads, () =>
+                {
+                    net.Forward(input, expected);
+                    net.Infer(input, actual);
+                });
+                Assert.Equal(expected, actual);
+                Assert.Contains(expected, v => v != 0);
+            }
+        }
+    }
+
+    [Fact]
     public void Some_test_networks_fold_and_none_does_in_training_mode()
     {
         // The folded path is exercised by the cases above (LeNet with batch norm, the ResNets), and training mode never folds.

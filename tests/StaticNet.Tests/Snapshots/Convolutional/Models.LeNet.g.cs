@@ -150,23 +150,23 @@ namespace Models
 
             // 0 Conv2d(1, 6, kernel_size=(5, 5), padding=(2, 2)): h0 [B, 6, 28, 28]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 4704);
-            // computed in one kernel with the Sigmoid and AvgPool2d below, which leaves the Sigmoid's derivative in h0 for backward
+            // computed in one kernel with the Sigmoid and AvgPool2d below, which leaves the Sigmoid's derivative in h0 for backward (not under Infer)
 
             // 1 Sigmoid: computed with the average pooling below, which applies it as it reads
 
             // 2 AvgPool2d(kernel_size=2, stride=2, padding=0): h2 [B, 6, 14, 14]
             global::System.Span<float> h2 = a.Slice(10192 * n, batch * 1176);
-            global::StaticNet.Kernels.Conv2dSigmoidAvgPool2dForward(h0, h2, x, p.Slice(0, 150), p.Slice(150, 6), batch, _conv2d0Geometry, _avgPool2d2Geometry, true, 0);
+            global::StaticNet.Kernels.Conv2dSigmoidAvgPool2dForward(h0, h2, x, p.Slice(0, 150), p.Slice(150, 6), batch, _conv2d0Geometry, _avgPool2d2Geometry, true, 0, keepDerivative: !Inferring);
 
             // 3 Conv2d(6, 16, kernel_size=(5, 5)): h3 [B, 16, 10, 10]
             global::System.Span<float> h3 = a.Slice(11368 * n, batch * 1600);
-            // computed in one kernel with the Sigmoid and AvgPool2d below, which leaves the Sigmoid's derivative in h3 for backward
+            // computed in one kernel with the Sigmoid and AvgPool2d below, which leaves the Sigmoid's derivative in h3 for backward (not under Infer)
 
             // 4 Sigmoid: computed with the average pooling below, which applies it as it reads
 
             // 5 AvgPool2d(kernel_size=2, stride=2, padding=0): h5 [B, 16, 5, 5]
             global::System.Span<float> h5 = a.Slice(14568 * n, batch * 400);
-            global::StaticNet.Kernels.Conv2dSigmoidAvgPool2dForward(h3, h5, h2, p.Slice(156, 2400), p.Slice(2556, 16), batch, _conv2d3Geometry, _avgPool2d5Geometry, true, 0);
+            global::StaticNet.Kernels.Conv2dSigmoidAvgPool2dForward(h3, h5, h2, p.Slice(156, 2400), p.Slice(2556, 16), batch, _conv2d3Geometry, _avgPool2d5Geometry, true, 0, keepDerivative: !Inferring);
 
             // 6 Flatten(start_dim=1, end_dim=-1): h6 [B, 400], a view of h5
             global::System.Span<float> h6 = h5;
