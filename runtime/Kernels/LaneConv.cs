@@ -54,7 +54,8 @@ internal static unsafe class LaneConv
     /// layout in place, a channel plane at a time (elementwise, so the layout changes no bit), the windows are averaged as
     /// whole vectors (rows first, then columns, as the pooling kernels sum), and only the pooled output and the derivative
     /// are unpacked: the same bits as <see cref="Forward"/> then Kernels.SigmoidAvgPool2dForwardKeepingDerivative, without
-    /// a second pass over the layer's output.
+    /// a second pass over the layer's output. Without <paramref name="keepDerivative"/> (inference) only the Sigmoid is
+    /// taken and only the pooled output unpacked; <paramref name="derivative"/> is then left as it was.
     /// </summary>
     public static void ForwardSigmoidPool(Span<float> derivative, Span<float> pooled, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         int batch, in Conv2dGeometry g, in Pool2dGeometry pool, float scale, bool keepDerivative = true)
