@@ -13,47 +13,112 @@ public static partial class Kernels
     /// Max pooling over a batch of [C, H, W] samples (torch.nn.MaxPool2d): each output is the largest value of its window
     /// (padding counts as -infinity), and <paramref name="argmax"/> gets its index within the input plane (h * W + w) for
     /// backward. As PyTorch: on ties the first in row-major window order wins; a NaN wins over any number (the last NaN's index).
+    /// With AVX-512 and a stride of 1 or 2 along the width, the outputs whose windows lie inside their rows run 16 at a
+    /// time (the same comparisons in the same order per output, so the same results); the others one at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MaxPool2dForward(Span<float> output, Span<int> argmax, ReadOnlySpan<float> input, int batch, Pool2dGeometry geometry)
+    public static unsafe void MaxPool2dForward(Span<float> output, Span<int> argmax, ReadOnlySpan<float> input, int batch, Pool2dGeometry geometry)
     {
         CheckPool(output.Length, input.Length, batch, geometry);
         CheckLength(argmax.Length, output.Length, nameof(argmax));
         Pool2dGeometry g = geometry;
         int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
-        for (int plane = 0; plane < batch * g.Channels; plane++)
+        // Columns [from, to): every window inside its row, w0 = ow * stride - pad >= 0 and its last tap <= InWidth - 1.
+        int from = (g.PadLeft + g.StrideW - 1) / g.StrideW, lastStart = g.InWidth - 1 - (g.KernelW - 1) * g.DilationW + g.PadLeft;
+        int to = lastStart < 0 ? 0 : Math.Min(g.OutWidth, lastStart / g.StrideW + 1);
+        if (!Avx512F.IsSupported || g.StrideW > 2 || to - from < 4) (from, to) = (0, 0);
+        fixed (float* px = input, py = output)
+        fixed (int* pa = argmax)
         {
-            ReadOnlySpan<float> x = input.Slice(plane * inPlane, inPlane);
-            for (int oh = 0; oh < g.OutHeight; oh++)
+            for (int plane = 0; plane < batch * g.Channels; plane++)
             {
-                int h0 = oh * g.StrideH - g.PadTop;
-                for (int ow = 0; ow < g.OutWidth; ow++)
+                float* x = px + (long)plane * inPlane;
+                for (int oh = 0; oh < g.OutHeight; oh++)
                 {
-                    int w0 = ow * g.StrideW - g.PadLeft;
-                    float best = float.NegativeInfinity;
-                    int index = -1;
-                    for (int kh = 0; kh < g.KernelH; kh++)
+                    int h0 = oh * g.StrideH - g.PadTop;
+                    long at = (long)plane * outPlane + oh * g.OutWidth;
+                    for (int ow = 0; ow < g.OutWidth; ow++)
                     {
-                        int ih = h0 + kh * g.DilationH;
-                        if ((uint)ih >= (uint)g.InHeight) continue;
-                        for (int kw = 0; kw < g.KernelW; kw++)
+                        if (ow == from && from < to)
                         {
-                            int iw = w0 + kw * g.DilationW;
-                            if ((uint)iw >= (uint)g.InWidth) continue;
-                            float v = x[ih * g.InWidth + iw];
-                            if (index < 0) index = ih * g.InWidth + iw;
-                            if (v > best || float.IsNaN(v))
-                            {
-                                best = v;
-                                index = ih * g.InWidth + iw;
-                            }
+                            MaxPoolColumns(py + at, pa + at, x, g, h0, from, to);
+                            ow = to - 1;
+                            continue;
                         }
+                        (py[at + ow], pa[at + ow]) = MaxWindow(x, g, h0, ow * g.StrideW - g.PadLeft);
                     }
-                    int at = plane * outPlane + oh * g.OutWidth + ow;
-                    output[at] = best;
-                    argmax[at] = index;
                 }
             }
+        }
+    }
+
+    /// <summary>One window of <see cref="MaxPool2dForward"/> (top row h0, left column w0, either may be in the padding): its maximum and index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (float Best, int Index) MaxWindow(float* x, in Pool2dGeometry g, int h0, int w0)
+    {
+        float best = float.NegativeInfinity;
+        int index = -1;
+        for (int kh = 0; kh < g.KernelH; kh++)
+        {
+            int ih = h0 + kh * g.DilationH;
+            if ((uint)ih >= (uint)g.InHeight) continue;
+            for (int kw = 0; kw < g.KernelW; kw++)
+            {
+                int iw = w0 + kw * g.DilationW;
+                if ((uint)iw >= (uint)g.InWidth) continue;
+                float v = x[ih * g.InWidth + iw];
+                if (index < 0) index = ih * g.InWidth + iw;
+                if (v > best || float.IsNaN(v))
+                {
+                    best = v;
+                    index = ih * g.InWidth + iw;
+                }
+            }
+        }
+        return (best, index);
+    }
+
+    /// <summary>
+    /// Outputs [from, to) of one row of <see cref="MaxPool2dForward"/>, whose windows lie inside their rows, 16 at a time:
+    /// per tap, in window order, a vector of the 16 windows' values (one load at stride 1; at stride 2 two, the even
+    /// lanes gathered with vpermt2ps) taken where it beats the best so far or is NaN, with its index.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MaxPoolColumns(float* y, int* argmax, float* x, in Pool2dGeometry g, int h0, int from, int to)
+    {
+        Vector512<int> lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), even = lanes * 2, step = lanes * g.StrideW;
+        for (int ow = from; ow < to; ow += 16)
+        {
+            int count = Math.Min(16, to - ow);
+            Vector512<float> valid = LaneMask(count), low = LaneMask(2 * count - 1), high = LaneMask(2 * count - 17);
+            int w0 = ow * g.StrideW - g.PadLeft;
+            Vector512<float> best = Vector512.Create(float.NegativeInfinity);
+            Vector512<int> index = Vector512.Create(-1);
+            bool first = true;
+            for (int kh = 0; kh < g.KernelH; kh++)
+            {
+                int ih = h0 + kh * g.DilationH;
+                if ((uint)ih >= (uint)g.InHeight) continue;
+                for (int kw = 0; kw < g.KernelW; kw++)
+                {
+                    int start = ih * g.InWidth + w0 + kw * g.DilationW;
+                    Vector512<float> v = g.StrideW == 1
+                        ? Avx512F.MaskLoad(x + start, valid, Vector512<float>.Zero)
+                        : Avx512F.PermuteVar16x32x2(Avx512F.MaskLoad(x + start, low, Vector512<float>.Zero), even,
+                            Avx512F.MaskLoad(x + start + 16, high, Vector512<float>.Zero));
+                    Vector512<int> position = Vector512.Create(start) + step;
+                    if (first)
+                    {
+                        index = position;
+                        first = false;
+                    }
+                    Vector512<float> take = Vector512.GreaterThan(v, best) | Vector512.OnesComplement(Vector512.Equals(v, v));
+                    best = Vector512.ConditionalSelect(take, v, best);
+                    index = Vector512.ConditionalSelect(take.AsInt32(), position, index);
+                }
+            }
+            Avx512F.MaskStore(y + ow, valid, best);
+            Avx512F.MaskStore(argmax + ow, valid.AsInt32(), index);
         }
     }
 

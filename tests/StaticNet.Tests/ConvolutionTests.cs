@@ -568,6 +568,65 @@ public class ConvolutionTests
         Assert.Equal(separateDb, frozenDb);
     }
 
+    [Theory]
+    [InlineData(28, 2, 2, 0, 1, false)]  // ResNet's 2 x 2 stride-2 pooling: 14 outputs a row, one masked vector
+    [InlineData(40, 3, 2, 1, 1, true)]   // padding and ceil mode: the first and last windows run one at a time
+    [InlineData(37, 3, 1, 1, 1, false)]  // stride 1: 37 outputs, two vectors and a masked third
+    [InlineData(45, 2, 1, 0, 2, false)]  // dilation
+    [InlineData(50, 3, 2, 1, 2, true)]   // all of them
+    [InlineData(30, 2, 3, 0, 1, false)]  // stride 3: one at a time throughout
+    public void Max_pooling_gives_PyTorchs_maximum_and_index_at_every_width(int width, int kernel, int stride, int pad, int dilation, bool ceilMode)
+    {
+        const int channels = 3, height = 9, batch = 2;
+        int span = dilation * (kernel - 1) + 1;
+        int Out(int size)
+        {
+            int o = (size + 2 * pad - span + (ceilMode ? stride - 1 : 0)) / stride + 1;
+            return ceilMode && (o - 1) * stride >= size + pad ? o - 1 : o; // a last window starting in the right padding is dropped
+        }
+        var g = new Pool2dGeometry(channels, height, width, Out(height), Out(width), kernel, kernel, stride, stride, pad, pad, dilation, dilation);
+        // Values from a few levels (ties), with NaNs and -infinities among them.
+        var random = new Random(width * 31 + kernel);
+        float[] x = Enumerable.Range(0, batch * channels * height * width).Select(_ => random.Next(100) switch
+        {
+            < 2 => float.NaN,
+            < 4 => float.NegativeInfinity,
+            var r => (r % 7) - 3f,
+        }).ToArray();
+        var y = new float[batch * g.Channels * g.OutHeight * g.OutWidth];
+        var argmax = new int[y.Length];
+        Kernels.MaxPool2dForward(y, argmax, x, batch, g);
+        int vectors = 0;
+        for (int plane = 0; plane < batch * channels; plane++)
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    // at::native max_pool2d: the first valid position, then any value above the best or NaN.
+                    float best = float.NegativeInfinity;
+                    int index = -1;
+                    for (int kh = 0; kh < kernel; kh++)
+                    {
+                        for (int kw = 0; kw < kernel; kw++)
+                        {
+                            int ih = oh * stride - pad + kh * dilation, iw = ow * stride - pad + kw * dilation;
+                            if (ih < 0 || ih >= height || iw < 0 || iw >= width) continue;
+                            float v = x[plane * height * width + ih * width + iw];
+                            if (index < 0) index = ih * width + iw;
+                            if (v > best || float.IsNaN(v)) (best, index) = (v, ih * width + iw);
+                        }
+                    }
+                    int at = (plane * g.OutHeight + oh) * g.OutWidth + ow;
+                    Assert.True(BitConverter.SingleToInt32Bits(best) == BitConverter.SingleToInt32Bits(y[at]) && index == argmax[at],
+                        $"plane {plane}, output ({oh}, {ow}): expected {best} at {index}, got {y[at]} at {argmax[at]}");
+                    if (ow * stride - pad >= 0 && ow * stride - pad + span <= width) vectors++;
+                }
+            }
+        }
+        Assert.True(vectors > 0);
+    }
+
     [Fact]
     public void Convolution_through_pooling_refuses_a_pooling_of_another_shape()
     {
