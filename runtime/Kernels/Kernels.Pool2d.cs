@@ -102,10 +102,7 @@ public static partial class Kernels
                 for (int kw = 0; kw < g.KernelW; kw++)
                 {
                     int start = ih * g.InWidth + w0 + kw * g.DilationW;
-                    Vector512<float> v = g.StrideW == 1
-                        ? Avx512F.MaskLoad(x + start, valid, Vector512<float>.Zero)
-                        : Avx512F.PermuteVar16x32x2(Avx512F.MaskLoad(x + start, low, Vector512<float>.Zero), even,
-                            Avx512F.MaskLoad(x + start + 16, high, Vector512<float>.Zero));
+                    Vector512<float> v = WindowTaps(x + start, g.StrideW, valid, low, high, even);
                     Vector512<int> position = Vector512.Create(start) + step;
                     if (first)
                     {
@@ -149,6 +146,11 @@ public static partial class Kernels
             AvgPoolTilingForward(ref y0, ref x0, batch * g.Channels, g, divisorOverride > 0 ? divisorOverride : g.KernelH * g.KernelW);
             return;
         }
+        // Columns [from, to): windows inside their rows (ow * stride - pad >= 0, and its end <= InWidth), 16 at a time with
+        // AVX-512 at a stride of 1 or 2: the same sums in the same order, over one divisor per row.
+        int from = (g.PadLeft + g.StrideW - 1) / g.StrideW, lastStart = g.InWidth - g.KernelW + g.PadLeft;
+        int to = lastStart < 0 ? 0 : Math.Min(g.OutWidth, lastStart / g.StrideW + 1);
+        if (!Avx512F.IsSupported || g.StrideW > 2 || to - from < 4) (from, to) = (0, 0);
         for (int plane = 0; plane < batch * g.Channels; plane++)
         {
             ref float x = ref Unsafe.Add(ref x0, plane * inPlane);
@@ -158,6 +160,13 @@ public static partial class Kernels
                 AvgSpan(oh, g.StrideH, g.PadTop, g.KernelH, g.InHeight, out int h0, out int h1, out int paddedH);
                 for (int ow = 0; ow < g.OutWidth; ow++)
                 {
+                    if (ow == from && from < to)
+                    {
+                        int rowDivisor = divisorOverride > 0 ? divisorOverride : (countIncludePad ? paddedH : h1 - h0) * g.KernelW;
+                        AvgPoolColumns(ref Unsafe.Add(ref y, oh * g.OutWidth), ref x, g, h0, h1, rowDivisor, from, to);
+                        ow = to - 1;
+                        continue;
+                    }
                     AvgSpan(ow, g.StrideW, g.PadLeft, g.KernelW, g.InWidth, out int w0, out int w1, out int paddedW);
                     float sum = 0f;
                     for (int ih = h0; ih < h1; ih++)
@@ -168,6 +177,49 @@ public static partial class Kernels
                     int divisor = divisorOverride > 0 ? divisorOverride : countIncludePad ? paddedH * paddedW : (h1 - h0) * (w1 - w0);
                     Unsafe.Add(ref y, oh * g.OutWidth + ow) = h0 < h1 && w0 < w1 ? sum / divisor : 0f;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One tap of 16 consecutive windows along a row, at <paramref name="at"/> for the first: the values at stride 1 or 2
+    /// (at stride 2 the even lanes of two loads, gathered with vpermt2ps), only the lanes <paramref name="valid"/> (and,
+    /// at stride 2, <paramref name="low"/> and <paramref name="high"/>: the loads' lanes up to the last window's) read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> WindowTaps(float* at, int stride, Vector512<float> valid, Vector512<float> low, Vector512<float> high, Vector512<int> even) =>
+        stride == 1
+            ? Avx512F.MaskLoad(at, valid, Vector512<float>.Zero)
+            : Avx512F.PermuteVar16x32x2(Avx512F.MaskLoad(at, low, Vector512<float>.Zero), even, Avx512F.MaskLoad(at + 16, high, Vector512<float>.Zero));
+
+    /// <summary>
+    /// Outputs [from, to) of one row of <see cref="AvgPool2dForward"/> (input rows [h0, h1)), whose windows lie inside
+    /// their rows, 16 at a time: each window's values added from zero in row-major window order, as the loop over one
+    /// window adds them (at stride 2 the even lanes of two loads, gathered with vpermt2ps), then divided by
+    /// <paramref name="divisor"/>; zero where no input row is in the window.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AvgPoolColumns(ref float y, ref float x, in Pool2dGeometry g, int h0, int h1, int divisor, int from, int to)
+    {
+        Vector512<int> even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        Vector512<float> scale = Vector512.Create((float)divisor);
+        fixed (float* px = &x, py = &y)
+        {
+            for (int ow = from; ow < to; ow += 16)
+            {
+                int count = Math.Min(16, to - ow);
+                Vector512<float> valid = LaneMask(count), low = LaneMask(2 * count - 1), high = LaneMask(2 * count - 17);
+                int w0 = ow * g.StrideW - g.PadLeft;
+                Vector512<float> sum = Vector512<float>.Zero;
+                for (int ih = h0; ih < h1; ih++)
+                {
+                    float* row = px + ih * g.InWidth + w0;
+                    for (int kw = 0; kw < g.KernelW; kw++)
+                    {
+                        sum += WindowTaps(row + kw, g.StrideW, valid, low, high, even);
+                    }
+                }
+                Avx512F.MaskStore(py + ow, valid, h0 < h1 ? sum / scale : Vector512<float>.Zero);
             }
         }
     }

@@ -569,6 +569,49 @@ public class ConvolutionTests
     }
 
     [Theory]
+    [InlineData(37, 3, 1, 1, false, true, 0)]   // stride 1, padding: the first and last windows one at a time
+    [InlineData(40, 3, 2, 1, true, true, 0)]    // stride 2 with ceil mode
+    [InlineData(45, 3, 2, 1, true, false, 0)]   // padding not counted
+    [InlineData(33, 2, 1, 0, false, true, 3)]   // divisor_override
+    [InlineData(30, 2, 3, 0, false, true, 0)]   // stride 3: one at a time throughout (windows that tile the input go to their own kernel)
+    public void Average_pooling_gives_PyTorchs_averages_at_every_width(int width, int kernel, int stride, int pad, bool ceilMode, bool countIncludePad, int divisorOverride)
+    {
+        const int channels = 2, height = 7, batch = 2;
+        int Out(int size)
+        {
+            int o = (size + 2 * pad - kernel + (ceilMode ? stride - 1 : 0)) / stride + 1;
+            return ceilMode && (o - 1) * stride >= size + pad ? o - 1 : o;
+        }
+        var g = new Pool2dGeometry(channels, height, width, Out(height), Out(width), kernel, kernel, stride, stride, pad, pad);
+        float[] x = NetworkCases.RandomFloats(batch * channels * height * width, width, 3f);
+        var y = new float[batch * channels * g.OutHeight * g.OutWidth];
+        Kernels.AvgPool2dForward(y, x, batch, g, countIncludePad, divisorOverride);
+        for (int plane = 0; plane < batch * channels; plane++)
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    // at::native avg_pool2d: the window clipped to the padded input for its size, to the input for its sum.
+                    int hs = oh * stride - pad, ws = ow * stride - pad;
+                    int he = Math.Min(hs + kernel, height + pad), we = Math.Min(ws + kernel, width + pad);
+                    int poolSize = (he - hs) * (we - ws);
+                    (hs, ws, he, we) = (Math.Max(hs, 0), Math.Max(ws, 0), Math.Min(he, height), Math.Min(we, width));
+                    float sum = 0f;
+                    for (int ih = hs; ih < he; ih++)
+                    {
+                        for (int iw = ws; iw < we; iw++) sum += x[(plane * height + ih) * width + iw];
+                    }
+                    int divisor = divisorOverride > 0 ? divisorOverride : countIncludePad ? poolSize : (he - hs) * (we - ws);
+                    float expected = hs < he && ws < we ? sum / divisor : 0f;
+                    float actual = y[(plane * g.OutHeight + oh) * g.OutWidth + ow];
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual), $"plane {plane}, output ({oh}, {ow}): expected {expected}, got {actual}");
+                }
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(28, 2, 2, 0, 1, false)]  // ResNet's 2 x 2 stride-2 pooling: 14 outputs a row, one masked vector
     [InlineData(40, 3, 2, 1, 1, true)]   // padding and ceil mode: the first and last windows run one at a time
     [InlineData(37, 3, 1, 1, 1, false)]  // stride 1: 37 outputs, two vectors and a masked third
