@@ -20,7 +20,7 @@ public static partial class Kernels
         CheckConv(output.Length, input.Length, weight.Length, bias.Length, batch, geometry);
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
         if (batch == 0) return;
-        if (LaneConv.Applies(geometry, batch)) LaneConv.Forward(output, input, weight, bias, batch, geometry, relu);
+        if (LaneConv.AppliesStrided(geometry, batch)) LaneConv.Forward(output, input, weight, bias, batch, geometry, relu);
         else if (DepthwiseConv.Applies(geometry)) DepthwiseConv.Forward(output, input, weight, bias, batch, geometry, relu);
         else ConvJob.Run(ConvPass.Forward, output, input, weight, bias, default, batch, geometry, relu);
     }
@@ -54,6 +54,14 @@ public static partial class Kernels
         {
             // With a frozen weight too: the input gradient's bits then do not depend on whether the weight trains.
             LaneConv.Backward(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, batch, geometry);
+            biasDone = true;
+        }
+        else if (LaneConv.AppliesStrided(geometry, batch))
+        {
+            // A strided layer with short rows (ResNet's downsampling): the weight and bias gradients in lanes, the input
+            // gradient through patch matrices (the transposed convolution of a strided one is not a lane convolution).
+            if (!inputGrad.IsEmpty) ConvJob.Run(ConvPass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
+            if (!weightGrad.IsEmpty || !biasGrad.IsEmpty) LaneConv.Backward(default, weightGrad, biasGrad, outputGrad, input, weight, batch, geometry);
             biasDone = true;
         }
         else if (weightGrad.IsEmpty)

@@ -32,12 +32,30 @@ internal static unsafe class LaneConv
     /// Whether this path takes the layer: short output rows (where a row-vectorised kernel idles lanes), and a batch that
     /// fills at least half of a group's lanes (one sample would leave 15 of 16 idle).
     /// </summary>
-    public static bool Applies(in Conv2dGeometry g, int batch) =>
-        batch >= Lanes / 2 && Avx512F.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
-        && g.OutWidth <= 16 && g.PadTop < g.KernelH && g.PadLeft < g.KernelW;
+    public static bool Applies(in Conv2dGeometry g, int batch) => AppliesStrided(g, batch) && g.StrideH == 1 && g.StrideW == 1;
 
-    /// <summary>The padded input's height and width: what stride 1 needs for the output (the extra row or column of an even "same" kernel included).</summary>
-    private static (int Height, int Width) Padded(in Conv2dGeometry g) => (g.OutHeight + g.KernelH - 1, g.OutWidth + g.KernelW - 1);
+    /// <summary>
+    /// Whether <see cref="Forward"/>, and <see cref="Backward"/> without the input gradient, take the layer: as
+    /// <see cref="Applies"/>, at any stride down the rows and 1 or 2 along them (ResNet's downsampling convolutions and
+    /// their 1 x 1 projections). The input gradient of a strided layer is not a convolution of this kind. A strided layer
+    /// also needs at least 32 multiply-adds per input value packed (out channels x kernel taps / the strides' product): the
+    /// pack moves the whole input, of which a stride of 2 reads a quarter per tap (the 1 x 1 projections, 8 and 16, ran
+    /// slower here than through patch matrices, which copy only what they read; ResNet's 3 x 3 stride-2 layers, 72 and 144,
+    /// 1.3-2x faster).
+    /// </summary>
+    public static bool AppliesStrided(in Conv2dGeometry g, int batch) =>
+        batch >= Lanes / 2 && Avx512F.IsSupported && g.StrideW <= 2 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
+        && g.OutWidth <= 16 && g.PadTop < g.KernelH && g.PadLeft < g.KernelW
+        && (!IsStrided(g) || g.OutChannels * g.KernelH * g.KernelW >= 32 * g.StrideH * g.StrideW);
+
+    private static bool IsStrided(in Conv2dGeometry g) => g.StrideH > 1 || g.StrideW > 1;
+
+    /// <summary>
+    /// The padded input's height and width: the rows and columns the outputs' windows read (the extra row or column of an
+    /// even "same" kernel included), and at least the whole image (a strided window may stop short of its last rows).
+    /// </summary>
+    private static (int Height, int Width) Padded(in Conv2dGeometry g) =>
+        (Math.Max((g.OutHeight - 1) * g.StrideH + g.KernelH, g.PadTop + g.InHeight), Math.Max((g.OutWidth - 1) * g.StrideW + g.KernelW, g.PadLeft + g.InWidth));
 
     public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, bool relu)
     {
@@ -89,6 +107,7 @@ internal static unsafe class LaneConv
     public static void Backward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input,
         ReadOnlySpan<float> weight, int batch, in Conv2dGeometry g, ReadOnlySpan<float> sigmoidDerivative = default, in Pool2dGeometry pool = default, float scale = 0)
     {
+        if (IsStrided(g) && !inputGrad.IsEmpty) throw new ArgumentException("A strided layer's input gradient is not a lane convolution.", nameof(inputGrad));
         int groups = (batch + Lanes - 1) / Lanes, tasks = WeightTasks(g);
         int block = 4;
         float[] taps = inputGrad.IsEmpty ? [] : Taps(weight, g, flip: true, out block);
@@ -258,10 +277,11 @@ internal static unsafe class LaneConv
 
         private void BackwardGroup(int group)
         {
-            Conv2dGeometry g = Geometry, t = DirectConv.Transposed(g);
+            Conv2dGeometry g = Geometry, t = IsStrided(g) ? g with { PadTop = 0, PadLeft = 0 } : DirectConv.Transposed(g);
             int n0 = group * Lanes, count = Math.Min(Lanes, Batch - n0);
             // The output gradient padded for the input gradient's convolution; the weight gradient reads inside the padding.
-            (int gradH, int gradW) = Padded(t);
+            // A strided layer has no input gradient here: its output gradient is packed as it is.
+            (int gradH, int gradW) = IsStrided(g) ? (g.OutHeight, g.OutWidth) : Padded(t);
             float* grad = Scratch(ref s_grad, g.OutChannels * gradH * gradW * Lanes, ref s_gradZeros);
             if (Derivative != null)
             {
@@ -632,6 +652,13 @@ internal static unsafe class LaneConv
     /// <summary>One group: result[co, oh, ow, 16] over a packed, padded input, in blocks of channels by positions of a row.</summary>
     private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu)
     {
+        if (g.StrideW == 2) Convolve<Two>(result, packed, taps, bias, g, block, relu);
+        else Convolve<One>(result, packed, taps, bias, g, block, relu);
+    }
+
+    /// <summary><see cref="Convolve(float*, float*, float*, float*, in Conv2dGeometry, int, bool)"/> at stride TS along the rows.</summary>
+    private static void Convolve<TS>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu) where TS : struct, ICount
+    {
         // Positions per block: up to 24 accumulators (blocks of 6 channels by 4 positions: 10 loads per 24 multiply-adds,
         // where 3 by 4 took 7 per 12).
         int width = block == 6 ? 4 : block == 4 ? 6 : 8;
@@ -641,7 +668,9 @@ internal static unsafe class LaneConv
         // padded by kernel - 1 on each side, spends about a third of its taps there (LeNet's second layer: 4 of 14
         // positions at each edge). Edges of fewer than 3 positions stay in the blocks beside them (a block that narrow
         // would wait on its few accumulators more than it saves).
-        int left = Math.Min(g.PadLeft, g.OutWidth), right = Math.Clamp(g.PadLeft + g.InWidth - g.KernelW + 1, left, g.OutWidth);
+        // At stride s: position ow's first tap reads column ow s - padLeft, its last ow s - padLeft + kernel - 1.
+        int left = Math.Min((g.PadLeft + TS.N - 1) / TS.N, g.OutWidth);
+        int right = Math.Clamp((Math.Max(0, g.PadLeft + g.InWidth - g.KernelW + 1) + TS.N - 1) / TS.N, left, g.OutWidth);
         if (left < 3) left = 0;
         if (g.OutWidth - right < 3) right = g.OutWidth;
         // Row by row, every block of channels: the kernel's rows of input they all read stay in L1 (a block's whole
@@ -660,36 +689,36 @@ internal static unsafe class LaneConv
                         if (end - ow is 5 or 6) n = 3;
                         switch (n)
                         {
-                            case 4: Block<Six, Four>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 3: Block<Six, Three>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 2: Block<Six, Two>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            default: Block<Six, One>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 4: Block<Six, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 3: Block<Six, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 2: Block<Six, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            default: Block<Six, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
                         }
                     }
                     else if (block == 4)
                     {
                         switch (n)
                         {
-                            case 6: Block<Four, Six>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 5: Block<Four, Five>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 4: Block<Four, Four>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 3: Block<Four, Three>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 2: Block<Four, Two>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            default: Block<Four, One>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 6: Block<Four, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 5: Block<Four, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 4: Block<Four, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 3: Block<Four, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 2: Block<Four, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            default: Block<Four, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
                         }
                     }
                     else
                     {
                         switch (n)
                         {
-                            case 8: Block<Three, Eight>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 7: Block<Three, Seven>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 6: Block<Three, Six>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 5: Block<Three, Five>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 4: Block<Three, Four>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 3: Block<Three, Three>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 2: Block<Three, Two>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            default: Block<Three, One>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 8: Block<Three, Eight, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 7: Block<Three, Seven, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 6: Block<Three, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 5: Block<Three, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 4: Block<Three, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 3: Block<Three, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 2: Block<Three, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            default: Block<Three, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
                         }
                     }
                 }
@@ -702,8 +731,8 @@ internal static unsafe class LaneConv
     /// and tap; per tap TP aligned loads of the input and TC broadcast weights feed TC x TP multiply-adds.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<TC, TP>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int co0, int oh, int ow0, bool relu)
-        where TC : struct, ICount where TP : struct, ICount
+    private static void Block<TC, TP, TS>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int co0, int oh, int ow0, bool relu)
+        where TC : struct, ICount where TP : struct, ICount where TS : struct, ICount
     {
         (int paddedH, int paddedW) = Padded(g);
         int kw = g.KernelW, stride = TC.N;
@@ -716,25 +745,26 @@ internal static unsafe class LaneConv
         Vector512<float> a50 = default, a51 = default, a52 = default, a53 = default, a54 = default, a55 = default, a56 = default, a57 = default;
         // Kernel rows that fall on padding rows read only zeros: skip them (the input gradient's padded output gradient
         // has KernelH - 1 of them above and below).
-        int khStart = Math.Max(0, g.PadTop - oh), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - oh);
+        int ih0 = oh * g.StrideH, iw0 = ow0 * TS.N; // the first position's window starts there in the padded input
+        int khStart = Math.Max(0, g.PadTop - ih0), khEnd = Math.Min(g.KernelH, g.PadTop + g.InHeight - ih0);
         // Likewise the kernel columns that fall on padding columns for all TP positions.
-        int kStart = Math.Max(0, g.PadLeft - (ow0 + TP.N - 1)), kEnd = Math.Min(kw, g.PadLeft + g.InWidth - ow0);
+        int kStart = Math.Max(0, g.PadLeft - (ow0 + TP.N - 1) * TS.N), kEnd = Math.Min(kw, g.PadLeft + g.InWidth - iw0);
         for (int ci = 0; ci < g.InChannels; ci++)
         {
             for (int kh = khStart; kh < khEnd; kh++)
             {
-                float* row = packed + ((long)(ci * paddedH + oh + kh) * paddedW + ow0 + kStart) * Lanes;
+                float* row = packed + ((long)(ci * paddedH + ih0 + kh) * paddedW + iw0 + kStart) * Lanes;
                 float* tap = taps + ((long)(ci * g.KernelH + kh) * kw + kStart) * padded + co0;
                 for (int k = kStart; k < kEnd; k++, row += Lanes, tap += padded)
                 {
                     Vector512<float> x0 = Vector512.Load(row), x1 = default, x2 = default, x3 = default, x4 = default, x5 = default, x6 = default, x7 = default;
-                    if (TP.N > 1) x1 = Vector512.Load(row + 16);
-                    if (TP.N > 2) x2 = Vector512.Load(row + 32);
-                    if (TP.N > 3) x3 = Vector512.Load(row + 48);
-                    if (TP.N > 4) x4 = Vector512.Load(row + 64);
-                    if (TP.N > 5) x5 = Vector512.Load(row + 80);
-                    if (TP.N > 6) x6 = Vector512.Load(row + 96);
-                    if (TP.N > 7) x7 = Vector512.Load(row + 112);
+                    if (TP.N > 1) x1 = Vector512.Load(row + 16 * TS.N);
+                    if (TP.N > 2) x2 = Vector512.Load(row + 32 * TS.N);
+                    if (TP.N > 3) x3 = Vector512.Load(row + 48 * TS.N);
+                    if (TP.N > 4) x4 = Vector512.Load(row + 64 * TS.N);
+                    if (TP.N > 5) x5 = Vector512.Load(row + 80 * TS.N);
+                    if (TP.N > 6) x6 = Vector512.Load(row + 96 * TS.N);
+                    if (TP.N > 7) x7 = Vector512.Load(row + 112 * TS.N);
                     Channel<TP>(tap[0], x0, x1, x2, x3, x4, x5, x6, x7, ref a00, ref a01, ref a02, ref a03, ref a04, ref a05, ref a06, ref a07);
                     Channel<TP>(tap[1], x0, x1, x2, x3, x4, x5, x6, x7, ref a10, ref a11, ref a12, ref a13, ref a14, ref a15, ref a16, ref a17);
                     Channel<TP>(tap[2], x0, x1, x2, x3, x4, x5, x6, x7, ref a20, ref a21, ref a22, ref a23, ref a24, ref a25, ref a26, ref a27);
@@ -818,15 +848,16 @@ internal static unsafe class LaneConv
         Vector512<float> s20 = sums[10], s21 = sums[11], s22 = sums[12], s23 = sums[13], s24 = sums[14];
         Vector512<float> s30 = sums[15], s31 = sums[16], s32 = sums[17], s33 = sums[18], s34 = sums[19];
         // Missing channels (a last block of fewer than 4) read channel 0 again; their sums are never used.
-        long step = (long)gradPlane * Lanes;
-        float* c0 = dy, c1 = channels > 1 ? dy + step : dy, c2 = channels > 2 ? dy + 2 * step : dy, c3 = channels > 3 ? dy + 3 * step : dy;
+        long planeStep = (long)gradPlane * Lanes;
+        float* c0 = dy, c1 = channels > 1 ? dy + planeStep : dy, c2 = channels > 2 ? dy + 2 * planeStep : dy, c3 = channels > 3 ? dy + 3 * planeStep : dy;
+        int step = g.StrideW * Lanes; // from one output position's input to the next's
         for (int oh = 0; oh < g.OutHeight; oh++)
         {
-            float* row = x + ((long)(oh + kh) * paddedW + k0) * Lanes;
+            float* row = x + ((long)(oh * g.StrideH + kh) * paddedW + k0) * Lanes;
             long at = (long)oh * gradRow * Lanes;
             float* d0 = c0 + at, d1 = c1 + at, d2 = c2 + at, d3 = c3 + at;
             int ow = 0;
-            if (TT.N == 5)
+            if (TT.N == 5 && step == Lanes)
             {
                 // Two positions at a time: the second reads four of the first's five input vectors again, kept in
                 // registers (each sum still takes its positions in order: the same bits).
@@ -848,7 +879,7 @@ internal static unsafe class LaneConv
                     s04 = Vector512.FusedMultiplyAdd(g0, x0, s04); s14 = Vector512.FusedMultiplyAdd(g1, x0, s14); s24 = Vector512.FusedMultiplyAdd(g2, x0, s24); s34 = Vector512.FusedMultiplyAdd(g3, x0, s34);
                 }
             }
-            for (; ow < g.OutWidth; ow++, row += Lanes, d0 += Lanes, d1 += Lanes, d2 += Lanes, d3 += Lanes)
+            for (; ow < g.OutWidth; ow++, row += step, d0 += Lanes, d1 += Lanes, d2 += Lanes, d3 += Lanes)
             {
                 Vector512<float> g0 = Vector512.Load(d0), g1 = Vector512.Load(d1), g2 = Vector512.Load(d2), g3 = Vector512.Load(d3);
                 Vector512<float> x0 = Vector512.Load(row);

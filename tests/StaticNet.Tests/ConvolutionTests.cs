@@ -219,40 +219,8 @@ public class ConvolutionTests
         Kernels.Conv2dForward(y, x, weight, bias, batch, g);
         Kernels.Conv2dBackward(dx, dw, db, dy, x, weight, batch, g);
 
-        double X(int n, int c, int i, int j) => i < 0 || j < 0 || i >= h || j >= w ? 0 : x[((n * cin + c) * h + i) * w + j];
-        double W(int co, int ci, int i, int j) => weight[((co * cin + ci) * k + i) * k + j];
-        var expectedDx = new double[dx.Length];
-        var expectedDw = new double[dw.Length];
-        var expectedDb = new double[cout];
-        for (int n = 0; n < batch; n++)
-        {
-            for (int co = 0; co < cout; co++)
-            {
-                for (int r = 0; r < oh; r++)
-                {
-                    for (int c = 0; c < ow; c++)
-                    {
-                        double sum = bias[co];
-                        double grad = dy[((n * cout + co) * oh + r) * ow + c];
-                        expectedDb[co] += grad;
-                        for (int ci = 0; ci < cin; ci++)
-                        {
-                            for (int i = 0; i < k; i++)
-                            {
-                                for (int j = 0; j < k; j++)
-                                {
-                                    int ih = r + i - padTop, iw = c + j - padLeft;
-                                    sum += W(co, ci, i, j) * X(n, ci, ih, iw);
-                                    expectedDw[((co * cin + ci) * k + i) * k + j] += grad * X(n, ci, ih, iw);
-                                    if (ih >= 0 && iw >= 0 && ih < h && iw < w) expectedDx[((n * cin + ci) * h + ih) * w + iw] += grad * W(co, ci, i, j);
-                                }
-                            }
-                        }
-                        Assert.Equal(sum, y[((n * cout + co) * oh + r) * ow + c], 1e-4);
-                    }
-                }
-            }
-        }
+        (double[] expectedY, double[] expectedDx, double[] expectedDw, double[] expectedDb) = NaiveConvolution(x, weight, bias, dy, batch, g);
+        for (int i = 0; i < y.Length; i++) Assert.Equal(expectedY[i], y[i], 1e-4);
         for (int i = 0; i < dx.Length; i++) Assert.Equal(expectedDx[i], dx[i], 1e-4);
         for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
         for (int i = 0; i < cout; i++) Assert.Equal(0.25 + expectedDb[i], db[i], 1e-3);
@@ -287,58 +255,106 @@ public class ConvolutionTests
     {
         int outLength = (length + padLeft + padRight - dilation * (k - 1) - 1) / stride + 1;
         var g = new Conv2dGeometry(cin, 1, length, cout, 1, outLength, 1, k, 1, stride, 0, padLeft, 1, dilation, groups);
-        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 21), weight = NetworkCases.RandomFloats(g.WeightSize, 22), bias = NetworkCases.RandomFloats(cout, 23);
+        MatchesNaiveLoopsOnAnyThreads(g, batch);
+    }
+
+    [Theory]
+    [InlineData(16, 28, 28, 32, 3, 3, 2, 2, 1, 1, 20)]  // ResNet's first downsampling layer: a whole group of 16 and a partial one of 4
+    [InlineData(32, 14, 14, 64, 3, 3, 2, 2, 1, 1, 16)]  // its second (7 x 7 outputs)
+    [InlineData(8, 13, 13, 16, 3, 3, 2, 2, 1, 1, 9)]    // odd input: the last window ends on the right and bottom padding
+    [InlineData(6, 10, 9, 8, 3, 3, 2, 1, 1, 1, 16)]     // stride 2 down the rows only
+    [InlineData(4, 9, 12, 24, 2, 3, 2, 2, 0, 1, 17)]    // an even kernel height, padding on the left only, a group of 16 and 1
+    [InlineData(8, 11, 11, 24, 3, 3, 3, 2, 1, 1, 16)]   // stride 3 down the rows
+    [InlineData(4, 8, 8, 128, 1, 1, 2, 2, 0, 0, 16)]    // 1 x 1, stride 2, wide enough for lanes: windows stop short of the last row and column
+    public void Strided_lane_convolutions_match_naive_loops(int cin, int h, int w, int cout, int kh, int kw, int strideH, int strideW, int padTop, int padLeft, int batch)
+    {
+        int outH = (h + 2 * padTop - kh) / strideH + 1, outW = (w + 2 * padLeft - kw) / strideW + 1;
+        var g = new Conv2dGeometry(cin, h, w, cout, outH, outW, kh, kw, strideH, strideW, padTop, padLeft);
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.True(LaneConv.AppliesStrided(g, batch) && !LaneConv.Applies(g, batch));
+        MatchesNaiveLoopsOnAnyThreads(g, batch);
+    }
+
+    /// <summary>
+    /// The layer's forward and backward against <see cref="NaiveConvolution"/>, the weight gradient alone (a first layer)
+    /// the same bits as with the input gradient, and all of it the same bits on one thread as on several.
+    /// </summary>
+    private static void MatchesNaiveLoopsOnAnyThreads(Conv2dGeometry g, int batch)
+    {
+        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 21), weight = NetworkCases.RandomFloats(g.WeightSize, 22), bias = NetworkCases.RandomFloats(g.OutChannels, 23);
         float[] dy = NetworkCases.RandomFloats(batch * g.OutputSize, 24);
-        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run()
+        (float[] Y, float[] Dx, float[] Dw, float[] Db, float[] DwAlone) Run()
         {
             var y = new float[batch * g.OutputSize];
             float[] dx = Enumerable.Repeat(float.NaN, batch * g.InputSize).ToArray(); // written, not accumulated
             float[] dw = Enumerable.Repeat(0.5f, g.WeightSize).ToArray(); // accumulated into
-            var db = new float[cout];
+            var db = new float[g.OutChannels];
             Kernels.Conv2dForward(y, x, weight, bias, batch, g);
             Kernels.Conv2dBackward(dx, dw, db, dy, x, weight, batch, g);
-            return (y, dx, dw, db);
+            float[] dwAlone = Enumerable.Repeat(0.5f, g.WeightSize).ToArray();
+            Kernels.Conv2dBackward(default, dwAlone, default, dy, x, weight, batch, g);
+            return (y, dx, dw, db, dwAlone);
         }
-        (float[] y, float[] dx, float[] dw, float[] db) = Run();
+        (float[] y, float[] dx, float[] dw, float[] db, float[] dwAlone) = Run();
 
-        int groupIn = cin / groups, groupOut = cout / groups;
-        var expectedDx = new double[dx.Length];
-        var expectedDw = new double[dw.Length];
-        var expectedDb = new double[cout];
-        for (int n = 0; n < batch; n++)
-        {
-            for (int co = 0; co < cout; co++)
-            {
-                for (int o = 0; o < outLength; o++)
-                {
-                    double sum = bias[co], grad = dy[(n * cout + co) * outLength + o];
-                    expectedDb[co] += grad;
-                    for (int ci = 0; ci < groupIn; ci++)
-                    {
-                        for (int j = 0; j < k; j++)
-                        {
-                            int i = o * stride - padLeft + j * dilation;
-                            if (i < 0 || i >= length) continue;
-                            int at = (n * cin + co / groupOut * groupIn + ci) * length + i, tap = (co * groupIn + ci) * k + j;
-                            sum += weight[tap] * (double)x[at];
-                            expectedDw[tap] += grad * x[at];
-                            expectedDx[at] += grad * weight[tap];
-                        }
-                    }
-                    Assert.Equal(sum, y[(n * cout + co) * outLength + o], 1e-4);
-                }
-            }
-        }
+        (double[] expectedY, double[] expectedDx, double[] expectedDw, double[] expectedDb) = NaiveConvolution(x, weight, bias, dy, batch, g);
+        for (int i = 0; i < y.Length; i++) Assert.Equal(expectedY[i], y[i], 1e-4);
         for (int i = 0; i < dx.Length; i++) Assert.Equal(expectedDx[i], dx[i], 1e-4);
         for (int i = 0; i < dw.Length; i++) Assert.Equal(0.5 + expectedDw[i], dw[i], 1e-3);
-        for (int i = 0; i < cout; i++) Assert.Equal(expectedDb[i], db[i], 1e-3);
+        for (int i = 0; i < db.Length; i++) Assert.Equal(expectedDb[i], db[i], 1e-3);
+        Assert.Equal(dw, dwAlone);
 
-        // The same bits on one thread as on several.
-        (float[] y1, float[] dx1, float[] dw1, float[] db1) = NetworkCases.OnThreads(1, Run);
+        (float[] y1, float[] dx1, float[] dw1, float[] db1, float[] dwAlone1) = NetworkCases.OnThreads(1, Run);
         Assert.Equal(y, y1);
         Assert.Equal(dx, dx1);
         Assert.Equal(dw, dw1);
         Assert.Equal(db, db1);
+        Assert.Equal(dwAlone, dwAlone1);
+    }
+
+    /// <summary>
+    /// torch.nn.Conv2d's output and gradients by the definition, in double: y = bias + the weights times the input under
+    /// each window (stride, zero padding, dilation, groups), dx and dw from dy, db the sums of dy.
+    /// </summary>
+    private static (double[] Y, double[] Dx, double[] Dw, double[] Db) NaiveConvolution(float[] x, float[] weight, float[] bias, float[] dy, int batch, Conv2dGeometry g)
+    {
+        var y = new double[batch * g.OutputSize];
+        var dx = new double[batch * g.InputSize];
+        var dw = new double[g.WeightSize];
+        var db = new double[g.OutChannels];
+        int groupIn = g.GroupInChannels, groupOut = g.GroupOutChannels;
+        for (int n = 0; n < batch; n++)
+        {
+            for (int co = 0; co < g.OutChannels; co++)
+            {
+                for (int oh = 0; oh < g.OutHeight; oh++)
+                {
+                    for (int ow = 0; ow < g.OutWidth; ow++)
+                    {
+                        int o = ((n * g.OutChannels + co) * g.OutHeight + oh) * g.OutWidth + ow;
+                        double sum = bias[co], grad = dy[o];
+                        db[co] += grad;
+                        for (int ci = 0; ci < groupIn; ci++)
+                        {
+                            for (int i = 0; i < g.KernelH; i++)
+                            {
+                                for (int j = 0; j < g.KernelW; j++)
+                                {
+                                    int ih = oh * g.StrideH - g.PadTop + i * g.DilationH, iw = ow * g.StrideW - g.PadLeft + j * g.DilationW;
+                                    if (ih < 0 || ih >= g.InHeight || iw < 0 || iw >= g.InWidth) continue;
+                                    int at = ((n * g.InChannels + co / groupOut * groupIn + ci) * g.InHeight + ih) * g.InWidth + iw;
+                                    int tap = ((co * groupIn + ci) * g.KernelH + i) * g.KernelW + j;
+                                    sum += weight[tap] * (double)x[at];
+                                    dw[tap] += grad * x[at];
+                                    dx[at] += grad * weight[tap];
+                                }
+                            }
+                        }
+                        y[o] = sum;
+                    }
+                }
+            }
+        }
+        return (y, dx, dw, db);
     }
 
     [Fact]
