@@ -205,6 +205,7 @@ public class ConvolutionTests
     [InlineData(1, 20, 20, 10, 5, 2, 2, 2)]   // DirectConv: blocks of 8 and 2 channels
     [InlineData(3, 26, 26, 13, 3, 0, 0, 2)]   // DirectConv: blocks of 8 and 5, 24 outputs a row; its input gradient in blocks of 3
     [InlineData(2, 9, 9, 7, 3, 1, 1, 4)]      // DirectConv: too few samples for lanes, rows of 9 in pairs (the last alone), 7 channels
+    [InlineData(2, 20, 20, 5, 4, 1, 1, 3)]    // DirectConv: a 4-wide kernel ("same": the extra padding on the right and bottom)
     public void Direct_and_lane_interleaved_convolutions_match_naive_loops(int cin, int h, int w, int cout, int k, int padTop, int padLeft, int batch)
     {
         // "same" for the even kernel: PyTorch puts the extra row and column at the bottom and right.
