@@ -40,3 +40,61 @@ public partial class Tiny;
 [Sigmoid]
 [Linear(10)]
 public partial class LeNet;
+
+/// <summary>A residual block that keeps the shape: two 3 x 3 convolutions with BatchNorm (d2l's Residual without 1 x 1 conv).</summary>
+[Network(16, 28, 28)]
+[Conv2d(16, KernelSize = 3, Padding = 1, Bias = false)]
+[BatchNorm2d]
+[ReLU]
+[Conv2d(16, KernelSize = 3, Padding = 1, Bias = false)]
+[BatchNorm2d]
+public partial class ResBlock16;
+
+/// <summary>A residual block that halves the plane and doubles the channels (with <see cref="Projection32"/> on the skip path).</summary>
+[Network(16, 28, 28)]
+[Conv2d(32, KernelSize = 3, Stride = 2, Padding = 1, Bias = false)]
+[BatchNorm2d]
+[ReLU]
+[Conv2d(32, KernelSize = 3, Padding = 1, Bias = false)]
+[BatchNorm2d]
+public partial class DownBlock32;
+
+/// <summary>ResNet's projection shortcut: a 1 x 1 convolution with stride 2, and BatchNorm.</summary>
+[Network(16, 28, 28)]
+[Conv2d(32, KernelSize = 1, Stride = 2, Bias = false)]
+[BatchNorm2d]
+public partial class Projection32;
+
+/// <summary>The second downsampling block, 32 to 64 channels at 7 x 7.</summary>
+[Network(32, 14, 14)]
+[Conv2d(64, KernelSize = 3, Stride = 2, Padding = 1, Bias = false)]
+[BatchNorm2d]
+[ReLU]
+[Conv2d(64, KernelSize = 3, Padding = 1, Bias = false)]
+[BatchNorm2d]
+public partial class DownBlock64;
+
+/// <summary>Its projection shortcut.</summary>
+[Network(32, 14, 14)]
+[Conv2d(64, KernelSize = 1, Stride = 2, Bias = false)]
+[BatchNorm2d]
+public partial class Projection64;
+
+/// <summary>
+/// The Fashion-MNIST sample's small ResNet for 28 x 28 inputs: a 3 x 3 stem, one residual stage per plane size (28, 14, 7; 16, 32, 64 channels)
+/// with projection shortcuts where the shape changes, global average pooling and a Linear classifier; BatchNorm throughout.
+/// </summary>
+[Network(1, 28, 28)]
+[Conv2d(16, KernelSize = 3, Padding = 1, Bias = false)]
+[BatchNorm2d]
+[ReLU]
+[Residual(typeof(ResBlock16))]
+[ReLU]
+[Residual(typeof(DownBlock32), Shortcut = typeof(Projection32))]
+[ReLU]
+[Residual(typeof(DownBlock64), Shortcut = typeof(Projection64))]
+[ReLU]
+[AdaptiveAvgPool2d(1)]
+[Flatten]
+[Linear(10)]
+public partial class ResNet;

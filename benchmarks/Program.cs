@@ -27,9 +27,11 @@ if (args.Contains("--peak"))
     Console.WriteLine($"fp32 FMA peak, one core: {PeakProbe.GflopsOneCore():0} GFLOP/s");
     return;
 }
-// StaticNet's workloads for --compare and --only, in the order --compare runs them (training first, then evaluation mode).
+// StaticNet's workloads for --compare and --only, in the order --compare runs them (training first, then evaluation mode);
+// the ResNet's epoch only with --only (compare.py --resnet runs it: PyTorch takes minutes on it).
 var compared = new (string Name, double Flops, Func<Workloads, Action> Call, int Repeats, bool Eval)[]
 {
+    ("resnet_epoch", Workloads.Flops.ResNetEpoch, w => () => w.ResNetEpoch(), 3, false),
     ("mlp_epoch", Workloads.Flops.MlpEpoch, w => () => w.MlpEpoch(), 7, false),
     ("softmax_epoch", Workloads.Flops.SoftmaxEpoch, w => () => w.SoftmaxEpoch(), 7, false),
     ("lenet_epoch", Workloads.Flops.LeNetEpoch, w => () => w.LeNetEpoch(), 5, false),
@@ -62,7 +64,7 @@ if (args.Contains("--compare"))
         Threading.NumThreads = threads;
         var workloads = new Workloads();
         bool eval = false;
-        foreach (var workload in compared)
+        foreach (var workload in compared.Where(w => w.Name != "resnet_epoch"))
         {
             if (workload.Eval && !eval)
             {

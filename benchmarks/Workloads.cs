@@ -14,12 +14,16 @@ public sealed class Workloads
     public const int BatchSize = 256;
     public const int TinyBatch = 32;
 
-    private readonly DataLoader<int> _train;
+    /// <summary>The small ResNet's epoch is timed on this many samples (40 batches): a full epoch takes PyTorch a minute or more on one thread.</summary>
+    public const int ResNetSamples = 10_240;
+
+    private readonly DataLoader<int> _train, _resnetTrain;
     private readonly Mlp _mlp = new(BatchSize, 1);
     private readonly SoftmaxRegression _softmax = new(BatchSize, 1);
     private readonly Tiny _tiny = new(TinyBatch, 1);
     private readonly LeNet _lenet = new(BatchSize, 1);
-    private readonly SGD _mlpSgd, _softmaxSgd, _lenetSgd;
+    private readonly ResNet _resnet = new(BatchSize, 1);
+    private readonly SGD _mlpSgd, _softmaxSgd, _lenetSgd, _resnetSgd;
     private readonly Adam _tinyAdam;
     private readonly CrossEntropyLoss _crossEntropy = new();
     private readonly MSELoss _mse = new();
@@ -33,9 +37,11 @@ public sealed class Workloads
         for (int i = 0; i < features.Length; i++) features[i] = (float)random.NextDouble();
         int[] labels = Enumerable.Range(0, Samples).Select(_ => random.Next(10)).ToArray();
         _train = new DataLoader<int>(new Dataset<int>(features, labels, 784), BatchSize, shuffle: true, seed: 1);
+        _resnetTrain = new DataLoader<int>(new Dataset<int>(features.AsSpan(0, ResNetSamples * 784).ToArray(), labels[..ResNetSamples], 784), BatchSize, shuffle: true, seed: 1);
         _mlpSgd = new SGD(_mlp.Parameters(), 0.1f);
         _softmaxSgd = new SGD(_softmax.Parameters(), 0.1f);
         _lenetSgd = new SGD(_lenet.Parameters(), 0.1f);
+        _resnetSgd = new SGD(_resnet.Parameters(), 0.05f, momentum: 0.9f);
         _tinyAdam = new Adam(_tiny.Parameters(), 1e-3f);
         _one = features.AsSpan(0, 784).ToArray();
         _oneOut = new float[10];
@@ -57,6 +63,9 @@ public sealed class Workloads
 
     /// <summary>One epoch of d2l's LeNet with SGD (lr 0.1), batch 256, shuffled.</summary>
     public EpochResult LeNetEpoch() => Trainer.TrainEpoch(_lenet, _train, _crossEntropy, _lenetSgd);
+
+    /// <summary>The small ResNet (the Fashion-MNIST sample's) on <see cref="ResNetSamples"/> samples with SGD (lr 0.05, momentum 0.9), batch 256, shuffled.</summary>
+    public EpochResult ResNetEpoch() => Trainer.TrainEpoch(_resnet, _resnetTrain, _crossEntropy, _resnetSgd);
 
     /// <summary>Puts the MLP and LeNet in evaluation mode for the inference workloads (the epochs put them back in training mode).</summary>
     public void EvalMode()
@@ -105,5 +114,14 @@ public sealed class Workloads
         public const double LeNetEpoch = Samples * 2.0 * (3 * LeNetForward - 6 * 25 * 784);
         public const double LeNetInferenceOne = 2.0 * LeNetForward;
         public const double LeNetInferenceBatch = BatchSize * LeNetInferenceOne;
+
+        // The ResNet's convolutions' multiply-adds per sample (BatchNorm, ReLU and the additions not counted): the stem
+        // 16 x 9 x 784, two 16-16 3 x 3 at 28 x 28, 16-32 3 x 3 stride 2 and 32-32 3 x 3 at 14 x 14 with a 16-32 1 x 1
+        // projection, the same from 32 to 64 at 7 x 7, then Linear 64-10.
+        private const double ResNetForward = 16 * 9 * 784 + 2 * 16 * 144 * 784 + 32 * 144 * 196 + 32 * 288 * 196 + 32 * 16 * 196
+            + 64 * 288 * 49 + 64 * 576 * 49 + 64 * 32 * 49 + 64 * 10;
+
+        // Training: forward, every weight gradient, and every input gradient but the stem's.
+        public const double ResNetEpoch = ResNetSamples * 2.0 * (3 * ResNetForward - 16 * 9 * 784);
     }
 }

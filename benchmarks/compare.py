@@ -4,6 +4,8 @@
     bash benchmarks/compare.sh            (installs what it needs on Debian, then runs this)
     bash benchmarks/compare.sh --torchsharp   (also TorchSharp-cpu 0.107, a 1.5 GB restore, from benchmarks/torchsharp)
     bash benchmarks/compare.sh --rounds 3     (everything 3 times, PyTorch and StaticNet in turn; medians of the rounds)
+    bash benchmarks/compare.sh --resnet [--rounds 3]   (only the Fashion-MNIST sample's small ResNet: training on 10,240
+                                          samples, 1 and up to 2 threads; several minutes per round)
 
 Runs each workload in PyTorch (Debian's python3-torch; its BLAS is OpenBLAS from libopenblas0-pthread) on 1 and on
 2 threads, then StaticNet's '--compare' mode (benchmarks/Program.cs, Threading.NumThreads 1 and 2), and prints time, GFLOP/s of
@@ -48,6 +50,10 @@ FLOPS = {
     "lenet_infer_b1": 2.0 * LENET_FORWARD,
     "lenet_infer_b256": BATCH * 2.0 * LENET_FORWARD,
 }
+# The small ResNet's convolutions' multiply-adds per sample (as benchmarks/Workloads.cs counts them), timed on
+# RESNET_SAMPLES samples: training counts every weight gradient and every input gradient but the stem's.
+RESNET_SAMPLES, RESNET_FORWARD, RESNET_STEM = 10_240, 9_345_920, 16 * 9 * 784
+RESNET_FLOPS = RESNET_SAMPLES * 2.0 * (3 * RESNET_FORWARD - RESNET_STEM)
 
 
 def median_time(fn, repeats, rounds=5):
@@ -134,6 +140,86 @@ def torch_workloads(threads):
         "mlp_infer_b256": median_time(lambda: infer(batch), 500),
         "tiny_adam_step": median_time(tiny_step, 5000),
     }
+
+
+def torch_resnet_epoch(threads):
+    """The sample's ResNet (StaticNet's module names as PyTorch's) trained on RESNET_SAMPLES samples, SGD lr 0.05 momentum 0.9."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    data = torch.rand(RESNET_SAMPLES, 1, 28, 28)
+    labels = torch.randint(0, 10, (RESNET_SAMPLES,))
+
+    class Residual(nn.Module):
+        def __init__(self, block, shortcut=None):
+            super().__init__()
+            self.block, self.shortcut = block, shortcut
+
+        def forward(self, x):
+            return self.block(x) + (x if self.shortcut is None else self.shortcut(x))
+
+    def body(cin, cout, stride):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                             nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def projection(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 1, 2, bias=False), nn.BatchNorm2d(cout))
+
+    net = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                        Residual(body(16, 16, 1)), nn.ReLU(), Residual(body(16, 32, 2), projection(16, 32)), nn.ReLU(),
+                        Residual(body(32, 64, 2), projection(32, 64)), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch():
+        perm = torch.randperm(RESNET_SAMPLES)
+        shuffled, shuffled_labels = data.index_select(0, perm), labels.index_select(0, perm)
+        for i in range(0, RESNET_SAMPLES, BATCH):
+            loss = loss_fn(net(shuffled[i:i + BATCH]), shuffled_labels[i:i + BATCH])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return {"resnet_epoch": median_time(epoch, 3, rounds=3)}
+
+
+def resnet_main(rounds):
+    """The ResNet alone: PyTorch on 1 thread and at its best split of up to 2, then StaticNet's --only resnet_epoch, per round."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown CPU")
+    print(f"CPU: {cpu}; torch {torch.__version__}; the sample's ResNet trained on {RESNET_SAMPLES} samples, batch {BATCH}", flush=True)
+    coretype = best_coretype()
+
+    def pytorch(openblas, omp):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-resnet", str(omp)], env=torch_env(openblas, omp, coretype),
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out)["resnet_epoch"]
+
+    def ours(threads):
+        out = subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(root, "benchmarks"), "--", "--only", "resnet_epoch",
+                              "--threads", str(threads)], check=True, capture_output=True, text=True).stdout
+        return json.loads(next(line for line in out.splitlines() if line.startswith("{")))["seconds"]
+
+    ratios = {1: [], 2: []}
+    times = {(side, threads): [] for side in ("pytorch", "staticnet") for threads in (1, 2)}
+    for r in range(rounds):
+        one = pytorch(1, 1)
+        best = min([one, pytorch(2, 1), pytorch(1, 2), pytorch(2, 2)])
+        mine = {threads: ours(threads) for threads in (1, 2)}
+        for threads, theirs in ((1, one), (2, best)):
+            times[("pytorch", threads)].append(theirs)
+            times[("staticnet", threads)].append(mine[threads])
+            ratios[threads].append(mine[threads] / theirs)
+        print(f"round {r + 1} of {rounds}: ratio 1t {ratios[1][-1]:.3f}, 2t {ratios[2][-1]:.3f}", flush=True)
+    peak = float(subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(root, "benchmarks"), "--", "--peak"],
+                                check=True, capture_output=True, text=True).stdout.split(":")[1].split()[0])
+    print(f"\none-core fp32 FMA peak measured by StaticNet's probe: {peak:.0f} GFLOP/s; medians of {rounds} round(s)")
+    print(f"{'workload':<16} {'threads':>7} {'PyTorch':>12} {'StaticNet':>12} {'ratio':>7} {'GFLOP/s':>8} {'% of peak':>9}")
+    for threads in (1, 2):
+        t, s = statistics.median(times[("pytorch", threads)]), statistics.median(times[("staticnet", threads)])
+        gflops = RESNET_FLOPS / s / 1e9
+        print(f"{'resnet_epoch':<16} {threads:>7} {fmt(t):>12} {fmt(s):>12} {statistics.median(ratios[threads]):>7.3f} {gflops:>8.1f} "
+              f"{100 * gflops / (peak * threads):>8.0f}%")
+    print(f"(ratio: the median of the rounds' own ratios; floor at the peak, 1 thread: {fmt(RESNET_FLOPS / (peak * 1e9))})")
 
 
 def torch_env(openblas, omp, coretype):
@@ -275,9 +361,11 @@ def fmt(seconds):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--torch":
         print(json.dumps(torch_workloads(int(sys.argv[2]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--torch-resnet":
+        print(json.dumps(torch_resnet_epoch(int(sys.argv[2]))))
     else:
         args = sys.argv[1:]
         rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 1
         if rounds < 1:
             sys.exit("--rounds takes a count of at least 1")
-        sys.exit(main(with_torchsharp="--torchsharp" in args, rounds=rounds))
+        sys.exit(resnet_main(rounds) if "--resnet" in args else main(with_torchsharp="--torchsharp" in args, rounds=rounds))

@@ -62,7 +62,7 @@ internal static unsafe class LaneConv
         float[] taps = Taps(weight, g, flip: false, out int block);
         fixed (float* py = y, px = x, pt = taps, pb = bias)
         {
-            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu, batch, g, block);
+            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu, batch, g, block).End();
         }
     }
 
@@ -84,7 +84,7 @@ internal static unsafe class LaneConv
             Job job = s_job ??= new Job();
             job.Pooled = pp;
             (job.Pool, job.PoolScale, job.KeepDerivative) = (pool, scale, keepDerivative);
-            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu: false, batch, g, block);
+            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu: false, batch, g, block).End();
             job.Pooled = null;
         }
     }
@@ -113,38 +113,63 @@ internal static unsafe class LaneConv
         float[] taps = inputGrad.IsEmpty ? [] : Taps(weight, g, flip: true, out block);
         float* partials = Scratch(ref s_partials, groups * (tasks * 20 + g.OutChannels) * Lanes);
         float* biasPartials = partials + (long)groups * tasks * 20 * Lanes;
-        fixed (float* dx = inputGrad, dy = outputGrad, px = input, pt = taps, pd = sigmoidDerivative)
+        SplitCalibration.Trial trial;
+        fixed (float* dx = inputGrad, dy = outputGrad, px = input, pt = taps, pd = sigmoidDerivative, pw = weightGrad)
         {
             Job job = s_job ??= new Job();
             job.Derivative = sigmoidDerivative.IsEmpty ? null : pd;
             (job.Pool, job.PoolScale) = (pool, scale);
             job.BiasPartials = biasGrad.IsEmpty ? null : biasPartials;
-            Run(Pass.Backward, inputGrad.IsEmpty ? null : dx, px, dy, pt, null, weightGrad.IsEmpty ? null : partials, relu: false, batch, g, block);
+            trial = Run(Pass.Backward, inputGrad.IsEmpty ? null : dx, px, dy, pt, null, weightGrad.IsEmpty ? null : partials, relu: false, batch, g, block);
             job.Derivative = null;
             job.BiasPartials = null;
+            if (!weightGrad.IsEmpty)
+            {
+                // Per task: the groups' partial sums in order, then the 16 lanes. On one part the groups' sums were added
+                // up in order as they came, into the first group's place; on several, every group's are there, and the
+                // tasks are summed by the same parts (each task's weights its own: the same bits).
+                WeightSums sums = s_sums_job ??= new WeightSums();
+                sums.Partials = partials;
+                sums.WeightGrad = pw;
+                (sums.Tasks, sums.Groups, sums.Parts, sums.Geometry) = (tasks, job.Parts == 1 ? 1 : groups, job.Parts, g);
+                WorkerPool.Run(sums, job.Parts);
+            }
         }
-        // On one part the groups' weight partial sums were added up in order as they came, into the first group's place.
-        int weightGroups = s_job!.Parts == 1 ? 1 : groups;
+        // The split is timed with what it costs here after the groups: every group's partial sums written and added up.
+        trial.End();
         for (int c = 0; c < biasGrad.Length; c++)
         {
             Vector512<float> total = Vector512<float>.Zero;
             for (int group = 0; group < groups; group++) total += Vector512.Load(biasPartials + ((long)group * g.OutChannels + c) * Lanes);
             biasGrad[c] += Vector512.Sum(total);
         }
-        if (weightGrad.IsEmpty) return;
-        // Per task: the groups' partial sums in order, then the 16 lanes.
-        int blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5;
-        for (int task = 0; task < tasks; task++)
+    }
+
+    [ThreadStatic] private static WeightSums? s_sums_job;
+
+    /// <summary>The weight gradient's partial sums added up: a range of tasks per part, each over the groups in order.</summary>
+    private sealed class WeightSums : IPartitionedJob
+    {
+        public float* Partials, WeightGrad;
+        public int Tasks, Groups, Parts;
+        public Conv2dGeometry Geometry;
+
+        public void Execute(int part)
         {
-            int chunk = task % chunks, b = task / chunks % blocks, kh = task / chunks / blocks % g.KernelH, ci = task / chunks / blocks / g.KernelH;
-            int co0 = 4 * b, k0 = 5 * chunk, width = Math.Min(5, g.KernelW - k0);
-            for (int j = 0; j < 4 && co0 + j < g.OutChannels; j++)
+            Conv2dGeometry g = Geometry;
+            int blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5;
+            for (int task = (int)((long)Tasks * part / Parts); task < (int)((long)Tasks * (part + 1) / Parts); task++)
             {
-                for (int t = 0; t < width; t++)
+                int chunk = task % chunks, b = task / chunks % blocks, kh = task / chunks / blocks % g.KernelH, ci = task / chunks / blocks / g.KernelH;
+                int co0 = 4 * b, k0 = 5 * chunk, width = Math.Min(5, g.KernelW - k0);
+                for (int j = 0; j < 4 && co0 + j < g.OutChannels; j++)
                 {
-                    Vector512<float> total = Vector512<float>.Zero;
-                    for (int group = 0; group < weightGroups; group++) total += Vector512.Load(partials + (((long)group * tasks + task) * 20 + j * 5 + t) * Lanes);
-                    weightGrad[(((co0 + j) * g.InChannels + ci) * g.KernelH + kh) * g.KernelW + k0 + t] += Vector512.Sum(total);
+                    for (int t = 0; t < width; t++)
+                    {
+                        Vector512<float> total = Vector512<float>.Zero;
+                        for (int group = 0; group < Groups; group++) total += Vector512.Load(Partials + (((long)group * Tasks + task) * 20 + j * 5 + t) * Lanes);
+                        WeightGrad[(((co0 + j) * g.InChannels + ci) * g.KernelH + kh) * g.KernelW + k0 + t] += Vector512.Sum(total);
+                    }
                 }
             }
         }
@@ -363,8 +388,8 @@ internal static unsafe class LaneConv
 
     [ThreadStatic] private static ZeroedPadding s_inZeros, s_gradZeros, s_pooledZeros;
 
-    /// <summary>Fills this thread's job (no allocation per call) and runs it over the groups, split across the threads.</summary>
-    private static void Run(Pass kind, float* output, float* input, float* gradient, float* taps, float* bias, float* partials, bool relu, int batch,
+    /// <summary>Fills this thread's job (no allocation per call) and runs it over the groups, split across the threads; the caller ends the returned trial.</summary>
+    private static SplitCalibration.Trial Run(Pass kind, float* output, float* input, float* gradient, float* taps, float* bias, float* partials, bool relu, int batch,
         in Conv2dGeometry g, int block)
     {
         Job job = s_job ??= new Job();
@@ -381,7 +406,7 @@ internal static unsafe class LaneConv
             g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, Math.Max(1, Math.Min(Threading.NumThreads, (batch + Lanes - 1) / Lanes)));
         job.Parts = trial.Parts;
         WorkerPool.Run(job, job.Parts);
-        trial.End();
+        return trial;
     }
 
     /// <summary>
