@@ -22,7 +22,7 @@ public sealed class Workloads
     private readonly SoftmaxRegression _softmax = new(BatchSize, 1);
     private readonly Tiny _tiny = new(TinyBatch, 1);
     private readonly LeNet _lenet = new(BatchSize, 1);
-    private readonly ResNet _resnet = new(BatchSize, 1);
+    private readonly FashionMnist.ResNet _resnet = new(BatchSize, 1);
     private readonly SGD _mlpSgd, _softmaxSgd, _lenetSgd, _resnetSgd;
     private readonly Adam _tinyAdam;
     private readonly CrossEntropyLoss _crossEntropy = new();
