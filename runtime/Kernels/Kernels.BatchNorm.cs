@@ -1,6 +1,7 @@
 using System;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -34,6 +35,12 @@ public static partial class Kernels
             throw new ArgumentException($"BatchNorm needs more than 1 value per channel for batch statistics, but a batch of {batch} with {spatial} per channel has {count}.", nameof(input));
         }
 
+        if (spatial > 1)
+        {
+            BatchNormJob.Run(BatchNormJob.Pass.Forward, output, mean, rstd, input, weight, bias, runningMean, runningVar, default, default, default, default,
+                batch, channels, spatial, eps, momentum, batchStatistics);
+            return;
+        }
         if (!batchStatistics)
         {
             for (int c = 0; c < channels; c++)
@@ -42,7 +49,7 @@ public static partial class Kernels
                 rstd[c] = 1f / MathF.Sqrt(runningVar[c] + eps);
             }
         }
-        else if (spatial == 1)
+        else
         {
             // One value per channel per sample: sum down the rows, a vector of channels at a time.
             mean.Clear();
@@ -58,9 +65,33 @@ public static partial class Kernels
             UpdateRunning(mean, rstd, runningMean, runningVar, count, momentum);
             for (int c = 0; c < channels; c++) rstd[c] = 1f / MathF.Sqrt(rstd[c] / count + eps);
         }
-        else
+
+        for (int n = 0; n < batch; n++)
         {
-            for (int c = 0; c < channels; c++)
+            Span<float> y = output.Slice(n * channels, channels);
+            TensorPrimitives.Subtract(input.Slice(n * channels, channels), mean, y);
+            TensorPrimitives.Multiply(y, rstd, y);
+            if (!weight.IsEmpty) TensorPrimitives.MultiplyAdd(y, weight, bias, y);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BatchNormForward"/> with values per channel per sample (BatchNorm2d, BatchNorm1d on [C, L]), channels
+    /// [c0, c1): each channel's statistics, running statistics and output depend on that channel alone.
+    /// </summary>
+    private static void BatchNormForwardChannels(int c0, int c1, Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> runningMean, Span<float> runningVar,
+        int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics)
+    {
+        long count = (long)batch * spatial;
+        for (int c = c0; c < c1; c++)
+        {
+            if (!batchStatistics)
+            {
+                mean[c] = runningMean[c];
+                rstd[c] = 1f / MathF.Sqrt(runningVar[c] + eps);
+            }
+            else
             {
                 double sum = 0;
                 for (int n = 0; n < batch; n++) sum += CenteredRows.Sum(input.Slice((n * channels + c) * spatial, spatial));
@@ -69,24 +100,10 @@ public static partial class Kernels
                 for (int n = 0; n < batch; n++) squares += CenteredRows.SquaredDeviations(input.Slice((n * channels + c) * spatial, spatial), m);
                 mean[c] = m;
                 rstd[c] = (float)squares;
+                UpdateRunning(mean.Slice(c, 1), rstd.Slice(c, 1), runningMean.IsEmpty ? default : runningMean.Slice(c, 1), runningVar.IsEmpty ? default : runningVar.Slice(c, 1),
+                    count, momentum);
+                rstd[c] = 1f / MathF.Sqrt(rstd[c] / count + eps);
             }
-            UpdateRunning(mean, rstd, runningMean, runningVar, count, momentum);
-            for (int c = 0; c < channels; c++) rstd[c] = 1f / MathF.Sqrt(rstd[c] / count + eps);
-        }
-
-        if (spatial == 1)
-        {
-            for (int n = 0; n < batch; n++)
-            {
-                Span<float> y = output.Slice(n * channels, channels);
-                TensorPrimitives.Subtract(input.Slice(n * channels, channels), mean, y);
-                TensorPrimitives.Multiply(y, rstd, y);
-                if (!weight.IsEmpty) TensorPrimitives.MultiplyAdd(y, weight, bias, y);
-            }
-            return;
-        }
-        for (int c = 0; c < channels; c++)
-        {
             float scale = weight.IsEmpty ? rstd[c] : rstd[c] * weight[c];
             float shift = (bias.IsEmpty ? 0f : bias[c]) - mean[c] * scale;
             for (int n = 0; n < batch; n++)
@@ -128,7 +145,17 @@ public static partial class Kernels
             BatchNormBackwardRows(inputGrad, weightGrad, biasGrad, outputGrad, input, mean, rstd, weight, batch, channels, inverseCount, batchStatistics);
             return;
         }
-        for (int c = 0; c < channels; c++)
+        BatchNormJob.Run(BatchNormJob.Pass.Backward, default, default, default, input, weight, default, default, default, inputGrad, weightGrad, biasGrad, outputGrad,
+            batch, channels, spatial, 0, 0, batchStatistics, mean, rstd);
+    }
+
+    /// <summary><see cref="BatchNormBackward"/> with values per channel per sample, channels [c0, c1): each channel's gradients depend on that channel alone.</summary>
+    private static void BatchNormBackwardChannels(int c0, int c1, Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
+        int batch, int channels, int spatial, bool batchStatistics)
+    {
+        float inverseCount = 1f / ((long)batch * spatial);
+        for (int c = c0; c < c1; c++)
         {
             double sumDy = 0, sumDyCentred = 0;
             for (int n = 0; n < batch; n++)
@@ -201,6 +228,85 @@ public static partial class Kernels
                 Span<float> dx = inputGrad.Slice(n * channels + c0, width);
                 TensorPrimitives.MultiplyAdd(outputGrad.Slice(n * channels + c0, width), gw, sh, dx);
                 TensorPrimitives.MultiplyAdd(input.Slice(n * channels + c0, width), sx, dx, dx);
+            }
+        }
+    }
+
+    /// <summary>
+    /// BatchNorm's forward or backward with values per channel per sample, split by channels across the threads where
+    /// that measured faster for the layer (SplitCalibration): every channel computed by one thread in the one order, so
+    /// the same bits on any thread count. The caller's spans are pinned for the call, which waits for every part.
+    /// </summary>
+    private sealed unsafe class BatchNormJob : IPartitionedJob
+    {
+        public enum Pass { Forward, Backward }
+
+        [ThreadStatic] private static BatchNormJob? s_job;
+
+        private Pass _pass;
+        private float* _output, _mean, _rstd, _input, _weight, _bias, _runningMean, _runningVar, _inputGrad, _weightGrad, _biasGrad, _outputGrad;
+        private int _outputLength, _inputLength, _weightLength, _biasLength, _runningLength, _inputGradLength, _weightGradLength, _biasGradLength;
+        private int _batch, _channels, _spatial, _parts;
+        private float _eps, _momentum;
+        private bool _batchStatistics;
+
+        public static void Run(Pass pass, Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+            ReadOnlySpan<float> bias, Span<float> runningMean, Span<float> runningVar, Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad,
+            ReadOnlySpan<float> outputGrad, int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics,
+            ReadOnlySpan<float> savedMean = default, ReadOnlySpan<float> savedRstd = default)
+        {
+            if (pass == Pass.Backward)
+            {
+                mean = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(savedMean), savedMean.Length);
+                rstd = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(savedRstd), savedRstd.Length);
+            }
+            long values = (long)batch * channels * spatial;
+            SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.BatchNorm, (long)batch * 4 + (int)pass * 2 + (batchStatistics ? 1 : 0), channels, spatial,
+                values >= 1L << 16 ? Math.Min(Threading.NumThreads, channels) : 1);
+            fixed (float* o = output, m = mean, r = rstd, x = input, w = weight, b = bias, rm = runningMean, rv = runningVar, dx = inputGrad, dw = weightGrad,
+                db = biasGrad, dy = outputGrad)
+            {
+                BatchNormJob job = s_job ??= new BatchNormJob();
+                job._pass = pass;
+                job._output = o;
+                job._mean = m;
+                job._rstd = r;
+                job._input = x;
+                job._weight = w;
+                job._bias = b;
+                job._runningMean = rm;
+                job._runningVar = rv;
+                job._inputGrad = dx;
+                job._weightGrad = dw;
+                job._biasGrad = db;
+                job._outputGrad = dy;
+                (job._outputLength, job._inputLength, job._weightLength, job._biasLength) = (output.Length, input.Length, weight.Length, bias.Length);
+                (job._runningLength, job._inputGradLength, job._weightGradLength, job._biasGradLength) = (runningMean.Length, inputGrad.Length, weightGrad.Length, biasGrad.Length);
+                (job._batch, job._channels, job._spatial, job._eps, job._momentum, job._batchStatistics, job._parts) =
+                    (batch, channels, spatial, eps, momentum, batchStatistics, trial.Parts);
+                WorkerPool.Run(job, trial.Parts);
+            }
+            trial.End();
+        }
+
+        public void Execute(int part)
+        {
+            int c0 = (int)((long)_channels * part / _parts), c1 = (int)((long)_channels * (part + 1) / _parts);
+            if (c0 >= c1) return;
+            int values = _batch * _channels * _spatial;
+            if (_pass == Pass.Forward)
+            {
+                BatchNormForwardChannels(c0, c1, new Span<float>(_output, _outputLength), new Span<float>(_mean, _channels), new Span<float>(_rstd, _channels),
+                    new ReadOnlySpan<float>(_input, _inputLength), new ReadOnlySpan<float>(_weight, _weightLength), new ReadOnlySpan<float>(_bias, _biasLength),
+                    new Span<float>(_runningMean, _runningLength), new Span<float>(_runningVar, _runningLength), _batch, _channels, _spatial, _eps, _momentum,
+                    _batchStatistics);
+            }
+            else
+            {
+                BatchNormBackwardChannels(c0, c1, new Span<float>(_inputGrad, _inputGradLength), new Span<float>(_weightGrad, _weightGradLength),
+                    new Span<float>(_biasGrad, _biasGradLength), new ReadOnlySpan<float>(_outputGrad, values), new ReadOnlySpan<float>(_input, _inputLength),
+                    new ReadOnlySpan<float>(_mean, _channels), new ReadOnlySpan<float>(_rstd, _channels), new ReadOnlySpan<float>(_weight, _weightLength),
+                    _batch, _channels, _spatial, _batchStatistics);
             }
         }
     }

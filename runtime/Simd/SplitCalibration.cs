@@ -27,7 +27,7 @@ internal static class SplitCalibration
 
     /// <summary>The sites that split work, numbered so that two sites with equal sizes keep separate decisions.</summary>
     public const int PackedGemm = 1, NarrowLinear = 2, LaneConv = 3, Convolution = 4, DirectWeightGradient = 5, SigmoidPool = 6,
-        Gather = 7, TransposedGemm = 9;
+        Gather = 7, TransposedGemm = 9, BatchNorm = 10;
 
     /// <summary>
     /// Starts a call that a site would split into <paramref name="parts"/> parts: <see cref="Trial.Parts"/> says how many

@@ -228,6 +228,36 @@ public class NormalizationTests
         }
     }
 
+    [Fact]
+    public void BatchNorm2d_kernels_split_by_channels_give_the_same_bits_on_any_thread_count()
+    {
+        // 16 samples of 7 channels of 28 x 28: enough values to split, 7 channels over 2 or 3 parts unevenly. The first
+        // calls of a split site alternate split and alone while it is measured: both ways run and must agree.
+        const int batch = 16, channels = 7, spatial = 784;
+        float[] x = NetworkCases.RandomFloats(batch * channels * spatial, 1, 3f), dy = NetworkCases.RandomFloats(x.Length, 2);
+        float[] weight = NetworkCases.RandomFloats(channels, 3), bias = NetworkCases.RandomFloats(channels, 4);
+        float[] Run(int threads, bool training) => NetworkCases.OnThreads(threads, () =>
+        {
+            var results = new System.Collections.Generic.List<float>();
+            float[] runningMean = NetworkCases.RandomFloats(channels, 5), runningVar = Enumerable.Repeat(1.5f, channels).ToArray();
+            for (int call = 0; call < 3; call++)
+            {
+                float[] y = new float[x.Length], mean = new float[channels], rstd = new float[channels];
+                float[] dx = new float[x.Length], dw = new float[channels], db = new float[channels];
+                Kernels.BatchNormForward(y, mean, rstd, x, weight, bias, runningMean, runningVar, batch, channels, spatial, 1e-5f, 0.1f, training);
+                Kernels.BatchNormBackward(dx, dw, db, dy, x, mean, rstd, weight, batch, channels, spatial, training);
+                results.AddRange(y.Concat(mean).Concat(rstd).Concat(dx).Concat(dw).Concat(db).Concat(runningMean).Concat(runningVar));
+            }
+            return results.ToArray();
+        });
+        foreach (bool training in new[] { true, false })
+        {
+            float[] one = Run(1, training);
+            Assert.Equal(one, Run(2, training));
+            Assert.Equal(one, Run(3, training));
+        }
+    }
+
     private static void AssertClose(IReadOnlyList<float> expected, IReadOnlyList<float> actual, string what, double relative = 1e-5) =>
         TrainedParity.AssertClose(expected, actual, what, relative);
 
