@@ -12,7 +12,8 @@ namespace StaticNet;
 /// are too short to fill a vector (LeNet's second convolution: 10 x 10 outputs). With samples in the lanes no lane idles
 /// whatever the row width, every load is one aligned cache line, and the weights are broadcasts shared by the 16
 /// samples. A group is moved into that layout (16 x 16 register transposes, zero padding, missing samples as zero
-/// lanes), computed, and moved back; stride 1, no dilation, one group, AVX-512.
+/// lanes), computed, and moved back; stride 1 (forward and weight gradient also at a stride of 2 along the rows and any
+/// down them), no dilation, one group, AVX-512.
 /// <list type="bullet">
 /// <item>Forward: 4 (or 3) output channels by up to 6 (or 8) positions of a row in registers, over every input channel and
 /// tap; the bias and ReLU applied as they are stored. Groups run in parallel.</item>
