@@ -12,14 +12,21 @@ namespace StaticNet.Generator.Emit;
 /// </summary>
 internal static class Fusions
 {
-    private static readonly IReadOnlyList<ForwardFusion> ForwardRules = [new LinearThenRelu(), new Conv2dThenRelu(), new SigmoidThenAvgPool()];
-    private static readonly IReadOnlyList<BackwardFusion> BackwardRules = [new ReluThenLinear(), new SigmoidThenAvgPoolBackward()];
+    private static readonly IReadOnlyList<ForwardFusion> ForwardRules = [new LinearThenRelu(), new Conv2dThenRelu(), new SigmoidThenAvgPool(), new BatchNormThenRelu()];
+    private static readonly IReadOnlyList<BackwardFusion> BackwardRules = [new ReluThenLinear(), new SigmoidThenAvgPoolBackward(), new BatchNormThenReluBackward()];
 
     /// <summary>The forward fusion of steps <paramref name="first"/> and first + 1, if any.</summary>
-    public static ForwardFusion? Forward(IReadOnlyList<Step> steps, BufferPlan plan, int first) => Find(ForwardRules, steps, plan, first);
+    public static ForwardFusion? Forward(IReadOnlyList<Step> steps, BufferPlan plan, int first) => Unshared(ForwardRules, steps, plan, first);
 
     /// <summary>The backward fusion of steps <paramref name="first"/> and first + 1, if any.</summary>
-    public static BackwardFusion? Backward(IReadOnlyList<Step> steps, BufferPlan plan, int first) => Find(BackwardRules, steps, plan, first);
+    public static BackwardFusion? Backward(IReadOnlyList<Step> steps, BufferPlan plan, int first) => Unshared(BackwardRules, steps, plan, first);
+
+    /// <summary>
+    /// A step fuses with one neighbour at most: where the pairs (first, first + 1) and (first + 1, first + 2) both match
+    /// (a BatchNorm, a ReLU and a Linear backward), the second pair is fused and the first runs as two steps.
+    /// </summary>
+    private static T? Unshared<T>(IReadOnlyList<T> rules, IReadOnlyList<Step> steps, BufferPlan plan, int first) where T : Fusion =>
+        Find(rules, steps, plan, first + 1) is null ? Find(rules, steps, plan, first) : null;
 
     private static T? Find<T>(IReadOnlyList<T> rules, IReadOnlyList<Step> steps, BufferPlan plan, int first) where T : Fusion
     {
@@ -101,6 +108,37 @@ internal sealed class ReluThenLinear : BackwardFusion
         second.Kernel("LinearBackwardThroughRelu", target, second.Grad("weight"), second.GradOrEmpty("bias"), second.OutputGrad, second.Input,
             second.Param("weight"), linear.Rows, Code.Int(linear.InFeatures), Code.Int(linear.OutFeatures));
     }
+}
+
+/// <summary>
+/// A BatchNorm and the ReLU after it (ResNet's pattern): the ReLU is applied to each normalised row while it is in cache,
+/// so the BatchNorm's output is never written. Valid because nothing else reads it: the BatchNorm's backward reads its
+/// input, the ReLU's its output.
+/// </summary>
+internal sealed class BatchNormThenRelu : ForwardFusion
+{
+    public override bool Matches(LayerModel first, LayerModel second) =>
+        first is BatchNormModel && second is ActivationModel { Activation: "ReLU" };
+
+    public override string FirstComment => "computed with the ReLU below, which keeps only its output";
+
+    public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second) =>
+        BatchNormLayer.EmitForward((BatchNormModel)firstLayer, first, second);
+}
+
+/// <summary>
+/// The same pair backward: the ReLU's mask applied to its output gradient in place, a row at a time as the BatchNorm's
+/// sums read it, instead of a pass of its own writing the BatchNorm's output gradient.
+/// </summary>
+internal sealed class BatchNormThenReluBackward : BackwardFusion
+{
+    public override bool Matches(LayerModel first, LayerModel second) =>
+        first is BatchNormModel && second is ActivationModel { Activation: "ReLU" };
+
+    public override string FirstComment(StepContext first) => $"{first.InputGrad} was written by the ReLU above, through this BatchNorm";
+
+    public override void Emit(LayerModel firstLayer, StepContext first, LayerModel secondLayer, StepContext second) =>
+        BatchNormLayer.EmitBackward((BatchNormModel)firstLayer, first, second);
 }
 
 /// <summary>

@@ -230,6 +230,7 @@ internal static class NetworkEmitter
                 if (intoNext is not null)
                 {
                     w.Line($"// {Describe(step)}: {intoNext.FirstComment}");
+                    layer.Kind.EmitForwardSetup(layer, c);
                     continue;
                 }
                 OutputBuffer kind = layer.Kind.Output(layer);

@@ -128,17 +128,29 @@ internal sealed class BatchNormLayer : LayerKind<BatchNormArguments, BatchNormMo
         if (((BatchNormModel)layer).TrackRunningStats) c.Line($"{c.Flag(BatchStats)} = {c.Module}.Training;");
     }
 
-    protected override void EmitForward(BatchNormModel layer, StepContext c)
+    protected override void EmitForward(BatchNormModel layer, StepContext c) => EmitForward(layer, c, null);
+
+    protected override void EmitBackward(BatchNormModel layer, StepContext c) => EmitBackward(layer, c, null);
+
+    /// <summary>
+    /// Forward of the BatchNorm in <paramref name="c"/>; with <paramref name="relu"/> (the ReLU after it, see
+    /// Fusions.BatchNormThenRelu), BatchNormReluForward, writing the ReLU's output instead of the BatchNorm's.
+    /// </summary>
+    public static void EmitForward(BatchNormModel layer, StepContext c, StepContext? relu)
     {
         string batchStats = layer.TrackRunningStats ? c.Flag(BatchStats) : "true";
         string momentum = layer.TrackRunningStats ? $"{c.Flag(BatchStats)} ? {c.Module}.CountBatch() : 0f" : "0f";
-        c.Kernel("BatchNormForward", c.Output, c.Saved("mean"), c.Saved("rstd"), c.Input, c.ParamOrEmpty("weight"), c.ParamOrEmpty("bias"),
-            c.BufferOrEmpty("running_mean"), c.BufferOrEmpty("running_var"), "batch", Code.Int(layer.NumFeatures), Code.Int(layer.Spatial),
-            Code.Real(layer.Eps), momentum, batchStats);
+        (relu ?? c).Kernel(relu is null ? "BatchNormForward" : "BatchNormReluForward", relu?.Output ?? c.Output, c.Saved("mean"), c.Saved("rstd"), c.Input,
+            c.ParamOrEmpty("weight"), c.ParamOrEmpty("bias"), c.BufferOrEmpty("running_mean"), c.BufferOrEmpty("running_var"), "batch",
+            Code.Int(layer.NumFeatures), Code.Int(layer.Spatial), Code.Real(layer.Eps), momentum, batchStats);
     }
 
-    protected override void EmitBackward(BatchNormModel layer, StepContext c) =>
-        c.Kernel("BatchNormBackward", c.InputGradTarget, c.GradOrEmpty("weight"), c.GradOrEmpty("bias"), c.OutputGrad, c.Input,
-            c.Saved("mean"), c.Saved("rstd"), c.ParamOrEmpty("weight"), "batch", Code.Int(layer.NumFeatures), Code.Int(layer.Spatial),
-            layer.TrackRunningStats ? c.Flag(BatchStats) : "true");
+    /// <summary>Backward of the BatchNorm in <paramref name="c"/>; with <paramref name="relu"/>, from the ReLU's output gradient through it.</summary>
+    public static void EmitBackward(BatchNormModel layer, StepContext c, StepContext? relu)
+    {
+        string batchStats = layer.TrackRunningStats ? c.Flag(BatchStats) : "true";
+        string[] tail = [c.Input, c.Saved("mean"), c.Saved("rstd"), c.ParamOrEmpty("weight"), "batch", Code.Int(layer.NumFeatures), Code.Int(layer.Spatial), batchStats];
+        if (relu is null) c.Kernel("BatchNormBackward", [c.InputGradTarget, c.GradOrEmpty("weight"), c.GradOrEmpty("bias"), c.OutputGrad, .. tail]);
+        else relu.Kernel("BatchNormReluBackward", [c.InputGradTarget, c.GradOrEmpty("weight"), c.GradOrEmpty("bias"), relu.OutputGrad, relu.Output, .. tail]);
+    }
 }

@@ -16,10 +16,25 @@ public static partial class Kernels
     /// the mean and 1 / sqrt(var + eps) used are written to <paramref name="mean"/> and <paramref name="rstd"/> for
     /// backward. Empty <paramref name="weight"/> and <paramref name="bias"/> mean 1 and 0 (affine = false).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> runningMean, Span<float> runningVar,
-        int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics)
+        int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics) =>
+        BatchNormForwardCore(output, mean, rstd, input, weight, bias, runningMean, runningVar, batch, channels, spatial, eps, momentum, batchStatistics, relu: false);
+
+    /// <summary>
+    /// A BatchNorm and the ReLU after it: output = max(<see cref="BatchNormForward"/>'s output, 0), equal bit for bit to
+    /// BatchNormForward then <see cref="ReluForward"/>, with the same statistics saved. The ReLU is applied to each row
+    /// of normalised values while it is in cache, so the normalised tensor is never written out and read back.
+    /// </summary>
+    public static void BatchNormReluForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> runningMean, Span<float> runningVar,
+        int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics) =>
+        BatchNormForwardCore(output, mean, rstd, input, weight, bias, runningMean, runningVar, batch, channels, spatial, eps, momentum, batchStatistics, relu: true);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BatchNormForwardCore(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> runningMean, Span<float> runningVar,
+        int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics, bool relu)
     {
         CheckBatchNorm(output.Length, input.Length, mean.Length, rstd.Length, weight.Length, bias.Length, batch, channels, spatial);
         if (output.Overlaps(input)) throw new ArgumentException("output overlaps input; kernels need separate buffers.", nameof(output));
@@ -38,7 +53,7 @@ public static partial class Kernels
         if (spatial > 1)
         {
             BatchNormJob.Run(BatchNormJob.Pass.Forward, output, mean, rstd, input, weight, bias, runningMean, runningVar, default, default, default, default,
-                batch, channels, spatial, eps, momentum, batchStatistics);
+                batch, channels, spatial, eps, momentum, batchStatistics, relu: relu);
             return;
         }
         if (!batchStatistics)
@@ -72,6 +87,7 @@ public static partial class Kernels
             TensorPrimitives.Subtract(input.Slice(n * channels, channels), mean, y);
             TensorPrimitives.Multiply(y, rstd, y);
             if (!weight.IsEmpty) TensorPrimitives.MultiplyAdd(y, weight, bias, y);
+            if (relu) ReluInPlace(y);
         }
     }
 
@@ -81,7 +97,7 @@ public static partial class Kernels
     /// </summary>
     private static void BatchNormForwardChannels(int c0, int c1, Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> runningMean, Span<float> runningVar,
-        int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics)
+        int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics, bool relu)
     {
         long count = (long)batch * spatial;
         for (int c = c0; c < c1; c++)
@@ -110,8 +126,7 @@ public static partial class Kernels
             {
                 int at = (n * channels + c) * spatial;
                 Span<float> y = output.Slice(at, spatial);
-                TensorPrimitives.Multiply(input.Slice(at, spatial), scale, y);
-                TensorPrimitives.Add(y, shift, y);
+                CenteredRows.ScaleShift(y, input.Slice(at, spatial), scale, shift, relu);
             }
         }
     }
@@ -121,8 +136,30 @@ public static partial class Kernels
     /// biasGrad += sum(dy) per channel, and (unless empty) inputGrad = w * rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
     /// with batch statistics, or w * rstd * dy with running statistics (which do not depend on the input).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
+        int batch, int channels, int spatial, bool batchStatistics) =>
+        BatchNormBackwardCore(inputGrad, weightGrad, biasGrad, MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(outputGrad), outputGrad.Length), default,
+            input, mean, rstd, weight, batch, channels, spatial, batchStatistics);
+
+    /// <summary>
+    /// The gradients of <see cref="BatchNormReluForward"/>: <see cref="BatchNormBackward"/> from the gradient at the
+    /// ReLU's <paramref name="output"/>, equal bit for bit to <see cref="ReluBackward"/> then BatchNormBackward. The
+    /// ReLU's mask is applied in place, a row at a time as the sums read it: <paramref name="outputGrad"/> is left
+    /// holding the gradient at the ReLU's input (0 where <paramref name="output"/> is not above 0).
+    /// </summary>
+    public static void BatchNormReluBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, Span<float> outputGrad,
+        ReadOnlySpan<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
+        int batch, int channels, int spatial, bool batchStatistics)
+    {
+        CheckLength(output.Length, outputGrad.Length, nameof(output));
+        if (outputGrad.Overlaps(output) || outputGrad.Overlaps(input)) throw new ArgumentException("outputGrad overlaps output or input; kernels need separate buffers.", nameof(outputGrad));
+        BatchNormBackwardCore(inputGrad, weightGrad, biasGrad, outputGrad, output, input, mean, rstd, weight, batch, channels, spatial, batchStatistics);
+    }
+
+    /// <summary>BatchNorm's backward; with a ReLU <paramref name="reluOutput"/>, outputGrad is masked in place first (row by row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BatchNormBackwardCore(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, Span<float> outputGrad, ReadOnlySpan<float> reluOutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
         int batch, int channels, int spatial, bool batchStatistics)
     {
@@ -142,16 +179,17 @@ public static partial class Kernels
         float inverseCount = 1f / ((long)batch * spatial);
         if (spatial == 1)
         {
+            if (!reluOutput.IsEmpty) ReluBackwardInPlace(outputGrad, reluOutput);
             BatchNormBackwardRows(inputGrad, weightGrad, biasGrad, outputGrad, input, mean, rstd, weight, batch, channels, inverseCount, batchStatistics);
             return;
         }
         BatchNormJob.Run(BatchNormJob.Pass.Backward, default, default, default, input, weight, default, default, default, inputGrad, weightGrad, biasGrad, outputGrad,
-            batch, channels, spatial, 0, 0, batchStatistics, mean, rstd);
+            batch, channels, spatial, 0, 0, batchStatistics, false, mean, rstd, reluOutput);
     }
 
     /// <summary><see cref="BatchNormBackward"/> with values per channel per sample, channels [c0, c1): each channel's gradients depend on that channel alone.</summary>
-    private static void BatchNormBackwardChannels(int c0, int c1, Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad,
-        ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
+    private static void BatchNormBackwardChannels(int c0, int c1, Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, Span<float> outputGrad,
+        ReadOnlySpan<float> reluOutput, ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
         int batch, int channels, int spatial, bool batchStatistics)
     {
         float inverseCount = 1f / ((long)batch * spatial);
@@ -161,9 +199,10 @@ public static partial class Kernels
             for (int n = 0; n < batch; n++)
             {
                 int at = (n * channels + c) * spatial;
-                ReadOnlySpan<float> dy = outputGrad.Slice(at, spatial);
-                sumDy += CenteredRows.Sum(dy);
-                sumDyCentred += CenteredRows.Dot(dy, default, input.Slice(at, spatial), mean[c]);
+                (float rowSum, float rowDot) = CenteredRows.SumAndDot(outputGrad.Slice(at, spatial), reluOutput.IsEmpty ? default : reluOutput.Slice(at, spatial),
+                    input.Slice(at, spatial), mean[c]);
+                sumDy += rowSum;
+                sumDyCentred += rowDot;
             }
             float r = rstd[c], sumDyXhat = (float)(sumDyCentred * r);
             if (!weightGrad.IsEmpty) weightGrad[c] += sumDyXhat;
@@ -248,12 +287,17 @@ public static partial class Kernels
         private int _outputLength, _inputLength, _weightLength, _biasLength, _runningLength, _inputGradLength, _weightGradLength, _biasGradLength;
         private int _batch, _channels, _spatial, _parts;
         private float _eps, _momentum;
-        private bool _batchStatistics;
+        private bool _batchStatistics, _relu;
+        private float* _reluOutput;
 
+        /// <summary>
+        /// Forward (with <paramref name="relu"/>, max(y, 0) stored) or backward (from the saved mean and rstd; with a
+        /// non-empty <paramref name="reluOutput"/>, outputGrad is first masked in place by it).
+        /// </summary>
         public static void Run(Pass pass, Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
             ReadOnlySpan<float> bias, Span<float> runningMean, Span<float> runningVar, Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad,
-            ReadOnlySpan<float> outputGrad, int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics,
-            ReadOnlySpan<float> savedMean = default, ReadOnlySpan<float> savedRstd = default)
+            Span<float> outputGrad, int batch, int channels, int spatial, float eps, float momentum, bool batchStatistics, bool relu = false,
+            ReadOnlySpan<float> savedMean = default, ReadOnlySpan<float> savedRstd = default, ReadOnlySpan<float> reluOutput = default)
         {
             if (pass == Pass.Backward)
             {
@@ -264,7 +308,7 @@ public static partial class Kernels
             SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.BatchNorm, (long)batch * 4 + (int)pass * 2 + (batchStatistics ? 1 : 0), channels, spatial,
                 values >= 1L << 16 ? Math.Min(Threading.NumThreads, channels) : 1);
             fixed (float* o = output, m = mean, r = rstd, x = input, w = weight, b = bias, rm = runningMean, rv = runningVar, dx = inputGrad, dw = weightGrad,
-                db = biasGrad, dy = outputGrad)
+                db = biasGrad, dy = outputGrad, ry = reluOutput)
             {
                 BatchNormJob job = s_job ??= new BatchNormJob();
                 job._pass = pass;
@@ -280,6 +324,8 @@ public static partial class Kernels
                 job._weightGrad = dw;
                 job._biasGrad = db;
                 job._outputGrad = dy;
+                job._reluOutput = ry;
+                job._relu = relu;
                 (job._outputLength, job._inputLength, job._weightLength, job._biasLength) = (output.Length, input.Length, weight.Length, bias.Length);
                 (job._runningLength, job._inputGradLength, job._weightGradLength, job._biasGradLength) = (runningMean.Length, inputGrad.Length, weightGrad.Length, biasGrad.Length);
                 (job._batch, job._channels, job._spatial, job._eps, job._momentum, job._batchStatistics, job._parts) =
@@ -299,12 +345,13 @@ public static partial class Kernels
                 BatchNormForwardChannels(c0, c1, new Span<float>(_output, _outputLength), new Span<float>(_mean, _channels), new Span<float>(_rstd, _channels),
                     new ReadOnlySpan<float>(_input, _inputLength), new ReadOnlySpan<float>(_weight, _weightLength), new ReadOnlySpan<float>(_bias, _biasLength),
                     new Span<float>(_runningMean, _runningLength), new Span<float>(_runningVar, _runningLength), _batch, _channels, _spatial, _eps, _momentum,
-                    _batchStatistics);
+                    _batchStatistics, _relu);
             }
             else
             {
                 BatchNormBackwardChannels(c0, c1, new Span<float>(_inputGrad, _inputGradLength), new Span<float>(_weightGrad, _weightGradLength),
-                    new Span<float>(_biasGrad, _biasGradLength), new ReadOnlySpan<float>(_outputGrad, values), new ReadOnlySpan<float>(_input, _inputLength),
+                    new Span<float>(_biasGrad, _biasGradLength), new Span<float>(_outputGrad, values),
+                    _reluOutput is null ? default : new ReadOnlySpan<float>(_reluOutput, values), new ReadOnlySpan<float>(_input, _inputLength),
                     new ReadOnlySpan<float>(_mean, _channels), new ReadOnlySpan<float>(_rstd, _channels), new ReadOnlySpan<float>(_weight, _weightLength),
                     _batch, _channels, _spatial, _batchStatistics);
             }

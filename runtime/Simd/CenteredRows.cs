@@ -66,6 +66,127 @@ internal static class CenteredRows
         else AccumulateProduct<Scalar>(accumulator, a, x, mean, scale);
     }
 
+    /// <summary>
+    /// destination = x * scale + shift, the product rounded before the sum (as TensorPrimitives.Multiply then Add), and
+    /// with <paramref name="relu"/> max(that, 0) as Kernels.ReluForward computes it: BatchNorm's output row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScaleShift(Span<float> destination, ReadOnlySpan<float> x, float scale, float shift, bool relu)
+    {
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        int n = destination.Length, i = 0;
+        // Each call with a constant relu, so that the inlined loop has no test in it.
+        if (relu)
+        {
+            if (Vector512.IsHardwareAccelerated) i = ScaleShift<Vec512>(ref d, ref px, 0, n, scale, shift, true);
+            else if (Vector256.IsHardwareAccelerated) i = ScaleShift<Vec256>(ref d, ref px, 0, n, scale, shift, true);
+            else if (Vector128.IsHardwareAccelerated) i = ScaleShift<Vec128>(ref d, ref px, 0, n, scale, shift, true);
+            ScaleShift<Scalar>(ref d, ref px, i, n, scale, shift, true);
+        }
+        else
+        {
+            if (Vector512.IsHardwareAccelerated) i = ScaleShift<Vec512>(ref d, ref px, 0, n, scale, shift, false);
+            else if (Vector256.IsHardwareAccelerated) i = ScaleShift<Vec256>(ref d, ref px, 0, n, scale, shift, false);
+            else if (Vector128.IsHardwareAccelerated) i = ScaleShift<Vec128>(ref d, ref px, 0, n, scale, shift, false);
+            ScaleShift<Scalar>(ref d, ref px, i, n, scale, shift, false);
+        }
+    }
+
+    /// <summary>
+    /// (sum(dy), sum(dy * (x - mean))) in one pass: BatchNorm's backward sums over a row. With a non-empty
+    /// <paramref name="reluOutput"/> (a ReLU after the BatchNorm), dy is first replaced in place by dy where reluOutput
+    /// is above 0, else 0, as Kernels.ReluBackward computes it, and the sums are of that.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (float Sum, float Dot) SumAndDot(Span<float> dy, ReadOnlySpan<float> reluOutput, ReadOnlySpan<float> x, float mean)
+    {
+        if (Vector512.IsHardwareAccelerated) return SumAndDot<Vec512>(dy, reluOutput, x, mean);
+        if (Vector256.IsHardwareAccelerated) return SumAndDot<Vec256>(dy, reluOutput, x, mean);
+        if (Vector128.IsHardwareAccelerated) return SumAndDot<Vec128>(dy, reluOutput, x, mean);
+        double sum = 0, dot = 0; // one lane: a long row summed in float alone drifts
+        for (int i = 0; i < dy.Length; i++)
+        {
+            if (!reluOutput.IsEmpty) Scalar.Store(Scalar.SelectWhereGreater(Scalar.Load(ref Unsafe.AsRef(in reluOutput[i])), Scalar.Create(0f), Scalar.Load(ref dy[i]), Scalar.Create(0f)), ref dy[i]);
+            sum += dy[i];
+            dot += (double)dy[i] * ((double)x[i] - mean);
+        }
+        return ((float)sum, (float)dot);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ScaleShift<TV>(ref float d, ref float px, int i, int n, float scale, float shift, bool relu) where TV : struct, IVector<TV>
+    {
+        TV s = TV.Create(scale), sh = TV.Create(shift), zero = TV.Create(0f);
+        for (; i + 4 * TV.Count <= n; i += 4 * TV.Count)
+        {
+            TV v0 = TV.Add(TV.Multiply(TV.Load(ref Unsafe.Add(ref px, i)), s), sh);
+            TV v1 = TV.Add(TV.Multiply(TV.Load(ref Unsafe.Add(ref px, i + TV.Count)), s), sh);
+            TV v2 = TV.Add(TV.Multiply(TV.Load(ref Unsafe.Add(ref px, i + 2 * TV.Count)), s), sh);
+            TV v3 = TV.Add(TV.Multiply(TV.Load(ref Unsafe.Add(ref px, i + 3 * TV.Count)), s), sh);
+            TV.Store(relu ? TV.Max(v0, zero) : v0, ref Unsafe.Add(ref d, i));
+            TV.Store(relu ? TV.Max(v1, zero) : v1, ref Unsafe.Add(ref d, i + TV.Count));
+            TV.Store(relu ? TV.Max(v2, zero) : v2, ref Unsafe.Add(ref d, i + 2 * TV.Count));
+            TV.Store(relu ? TV.Max(v3, zero) : v3, ref Unsafe.Add(ref d, i + 3 * TV.Count));
+        }
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            TV v = TV.Add(TV.Multiply(TV.Load(ref Unsafe.Add(ref px, i)), s), sh);
+            TV.Store(relu ? TV.Max(v, zero) : v, ref Unsafe.Add(ref d, i));
+        }
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (float Sum, float Dot) SumAndDot<TV>(Span<float> dy, ReadOnlySpan<float> reluOutput, ReadOnlySpan<float> x, float mean) where TV : struct, IVector<TV>
+    {
+        ref float pd = ref MemoryMarshal.GetReference(dy);
+        ref float py = ref MemoryMarshal.GetReference(reluOutput);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        bool masked = !reluOutput.IsEmpty;
+        TV m = TV.Create(mean), zero = TV.Create(0f), s0 = zero, s1 = zero, d0 = zero, d1 = zero;
+        int i = 0, n = dy.Length;
+        for (; i + 2 * TV.Count <= n; i += 2 * TV.Count)
+        {
+            TV g0 = TV.Load(ref Unsafe.Add(ref pd, i)), g1 = TV.Load(ref Unsafe.Add(ref pd, i + TV.Count));
+            if (masked)
+            {
+                g0 = TV.SelectWhereGreater(TV.Load(ref Unsafe.Add(ref py, i)), zero, g0, zero);
+                g1 = TV.SelectWhereGreater(TV.Load(ref Unsafe.Add(ref py, i + TV.Count)), zero, g1, zero);
+                TV.Store(g0, ref Unsafe.Add(ref pd, i));
+                TV.Store(g1, ref Unsafe.Add(ref pd, i + TV.Count));
+            }
+            s0 = TV.Add(s0, g0);
+            s1 = TV.Add(s1, g1);
+            d0 = TV.MultiplyAdd(g0, TV.Subtract(TV.Load(ref Unsafe.Add(ref px, i)), m), d0);
+            d1 = TV.MultiplyAdd(g1, TV.Subtract(TV.Load(ref Unsafe.Add(ref px, i + TV.Count)), m), d1);
+        }
+        for (; i + TV.Count <= n; i += TV.Count)
+        {
+            TV g0 = TV.Load(ref Unsafe.Add(ref pd, i));
+            if (masked)
+            {
+                g0 = TV.SelectWhereGreater(TV.Load(ref Unsafe.Add(ref py, i)), zero, g0, zero);
+                TV.Store(g0, ref Unsafe.Add(ref pd, i));
+            }
+            s0 = TV.Add(s0, g0);
+            d0 = TV.MultiplyAdd(g0, TV.Subtract(TV.Load(ref Unsafe.Add(ref px, i)), m), d0);
+        }
+        float sum = TV.Sum(TV.Add(s0, s1)), dot = TV.Sum(TV.Add(d0, d1));
+        for (; i < n; i++)
+        {
+            float g = Unsafe.Add(ref pd, i);
+            if (masked)
+            {
+                g = Unsafe.Add(ref py, i) > 0f ? g : 0f;
+                Unsafe.Add(ref pd, i) = g;
+            }
+            sum += g;
+            dot = float.MultiplyAddEstimate(g, Unsafe.Add(ref px, i) - mean, dot);
+        }
+        return (sum, dot);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float SquaredDeviations<TV>(ReadOnlySpan<float> x, float mean) where TV : struct, IVector<TV>
     {

@@ -156,6 +156,8 @@ public partial class Ensemble
 // Normalisation first (before any parameter), with no parameters of its own, inside a block and a residual.
 [Network(4)] [BatchNorm1d(Affine = false)] [Linear(3)] public partial class BnFirst;
 [Network(5)] [Linear(5)] [BatchNorm1d] [ReLU] public partial class BnBlock;
+// A BatchNorm, a ReLU and a Linear: both backward pairs (BatchNorm + ReLU, ReLU + Linear) match; the second is fused.
+[Network(6)] [Linear(8)] [BatchNorm1d] [ReLU] [Linear(4)] public partial class BnReluMlp;
 [Network(5)] [LayerNorm(5)] [Residual(typeof(BnBlock))] [Block(typeof(BnBlock), Name = "again")] [Linear(2)] public partial class NormComposite;
 
 // Convolutions and pooling: every argument that changes the computation, small enough for finite differences.

@@ -19,7 +19,7 @@ public class NormalizationTests
 
     public static TheoryData<string> NormalizationCases => new(
         nameof(BnMlp), nameof(Bn1dSeq), nameof(Bn2d), nameof(Bn2dPlain), nameof(LnMlp), nameof(Ln2), nameof(LnPlain), nameof(LnNoBias),
-        nameof(BnFirst), nameof(NormComposite), nameof(TinyResNet));
+        nameof(BnFirst), nameof(NormComposite), nameof(TinyResNet), nameof(BnReluMlp));
 
     [Theory]
     [MemberData(nameof(NormalizationCases))]
@@ -256,6 +256,69 @@ public class NormalizationTests
             Assert.Equal(one, Run(2, training));
             Assert.Equal(one, Run(3, training));
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(784)]
+    public void BatchNorm_and_ReLU_kernels_give_the_bits_of_the_two_layers_on_any_thread_count(int spatial)
+    {
+        // BatchNormReluForward against BatchNormForward then ReluForward, and BatchNormReluBackward against ReluBackward then
+        // BatchNormBackward (its output gradient left masked), in training and eval mode, on 1 to 3 threads; about half
+        // the outputs are negative, and a few are exactly 0 (the mask keeps gradients only where the output is above 0).
+        const int batch = 16, channels = 7;
+        float[] x = NetworkCases.RandomFloats(batch * channels * spatial, 1, 3f), dy = NetworkCases.RandomFloats(x.Length, 2);
+        float[] weight = NetworkCases.RandomFloats(channels, 3), bias = NetworkCases.RandomFloats(channels, 4);
+        bias[2] = 0f;
+        weight[2] = 0f; // channel 2's outputs are all exactly 0: its gradients all masked
+        foreach (bool training in new[] { true, false })
+        {
+            float[] Run(int threads, bool fused) => NetworkCases.OnThreads(threads, () =>
+            {
+                var results = new List<float>();
+                float[] runningMean = NetworkCases.RandomFloats(channels, 5), runningVar = Enumerable.Repeat(1.5f, channels).ToArray();
+                for (int call = 0; call < 3; call++)
+                {
+                    float[] y = new float[x.Length], mean = new float[channels], rstd = new float[channels], g = (float[])dy.Clone();
+                    float[] dx = new float[x.Length], dw = new float[channels], db = new float[channels];
+                    if (fused)
+                    {
+                        Kernels.BatchNormReluForward(y, mean, rstd, x, weight, bias, runningMean, runningVar, batch, channels, spatial, 1e-5f, 0.1f, training);
+                        Kernels.BatchNormReluBackward(dx, dw, db, g, y, x, mean, rstd, weight, batch, channels, spatial, training);
+                    }
+                    else
+                    {
+                        float[] normalised = new float[x.Length];
+                        Kernels.BatchNormForward(normalised, mean, rstd, x, weight, bias, runningMean, runningVar, batch, channels, spatial, 1e-5f, 0.1f, training);
+                        Kernels.ReluForward(y, normalised);
+                        float[] masked = new float[x.Length];
+                        Kernels.ReluBackward(masked, dy, y);
+                        Kernels.BatchNormBackward(dx, dw, db, masked, x, mean, rstd, weight, batch, channels, spatial, training);
+                        g = masked;
+                    }
+                    results.AddRange(y.Concat(mean).Concat(rstd).Concat(g).Concat(dx).Concat(dw).Concat(db).Concat(runningMean).Concat(runningVar));
+                }
+                return results.ToArray();
+            });
+            float[] expected = Run(1, fused: false);
+            Assert.Contains(expected.Take(x.Length), v => v == 0f);
+            Assert.Contains(expected.Take(x.Length), v => v > 0f);
+            foreach (int threads in new[] { 1, 2, 3 }) Assert.Equal(expected, Run(threads, fused: true));
+        }
+    }
+
+    [Fact]
+    public void BatchNormReluBackward_names_a_bad_output()
+    {
+        float[] x = new float[8], stats = new float[2];
+        var e = Assert.Throws<ArgumentException>(() => Kernels.BatchNormReluBackward(new float[8], default, default, new float[8], new float[6], x, stats, stats,
+            default, 4, 2, 1, true));
+        Assert.Equal("output", e.ParamName);
+        Assert.Contains("6", e.Message);
+        float[] shared = new float[8];
+        e = Assert.Throws<ArgumentException>(() => Kernels.BatchNormReluBackward(new float[8], default, default, shared, shared, x, stats, stats,
+            default, 4, 2, 1, true));
+        Assert.Equal("outputGrad", e.ParamName);
     }
 
     private static void AssertClose(IReadOnlyList<float> expected, IReadOnlyList<float> actual, string what, double relative = 1e-5) =>

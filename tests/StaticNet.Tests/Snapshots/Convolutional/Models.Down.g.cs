@@ -123,13 +123,8 @@ namespace Models
                 global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 1152), default, batch, _conv2d0Geometry);
             }
 
-            // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): h1 [B, 16, 7, 7]
+            // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): computed with the ReLU below, which keeps only its output
             _batchNorm2d1BatchStats = _layer1.Training;
-            global::System.Span<float> h1 = a.Slice(2352 * n, batch * 784);
-            if (!fold0)
-            {
-                global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(0, 16), s.Slice(16, 16), h0, p.Slice(1152, 16), p.Slice(1168, 16), b.Slice(0, 16), b.Slice(16, 16), batch, 16, 49, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
-            }
 
             // 2 ReLU: h2 [B, 16, 7, 7]
             global::System.Span<float> h2 = a.Slice(3136 * n, batch * 784);
@@ -139,7 +134,7 @@ namespace Models
             }
             else
             {
-                global::StaticNet.Kernels.ReluForward(h2, h1);
+                global::StaticNet.Kernels.BatchNormReluForward(h2, s.Slice(0, 16), s.Slice(16, 16), h0, p.Slice(1152, 16), p.Slice(1168, 16), b.Slice(0, 16), b.Slice(16, 16), batch, 16, 49, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
             }
 
             // 3 Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): h3 [B, 16, 7, 7]
@@ -186,8 +181,6 @@ namespace Models
             // h0, dh0: [B, 16, 7, 7]
             global::System.Span<float> h0 = a.Slice(1568 * n, batch * 784);
             global::System.Span<float> dh0 = g.Slice(1568 * n, batch * 784);
-            // h1, dh1: [B, 16, 7, 7]
-            global::System.Span<float> dh1 = g.Slice(2352 * n, batch * 784);
             // h2, dh2: [B, 16, 7, 7]
             global::System.Span<float> h2 = a.Slice(3136 * n, batch * 784);
             global::System.Span<float> dh2 = g.Slice(3136 * n, batch * 784);
@@ -205,14 +198,13 @@ namespace Models
             // 3 Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): dh2 [B, 16, 7, 7] from dh3
             global::StaticNet.Kernels.Conv2dBackward(trains1 ? dh2 : default, _layer3.Weight.RequiresGrad ? dp.Slice(1184, 2304) : default, default, dh3, h2, p.Slice(1184, 2304), batch, _conv2d3Geometry);
 
-            // 2 ReLU: dh1 [B, 16, 7, 7] from dh2
+            // 2 ReLU: dh0 [B, 16, 7, 7] from dh2, through the BatchNorm2d below
             if (trains1)
             {
-                global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);
+                global::StaticNet.Kernels.BatchNormReluBackward(trains0 ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(1152, 16) : default, _layer1.Bias.RequiresGrad ? dp.Slice(1168, 16) : default, dh2, h2, h0, s.Slice(0, 16), s.Slice(16, 16), p.Slice(1152, 16), batch, 16, 49, _batchNorm2d1BatchStats);
             }
 
-            // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): dh0 [B, 16, 7, 7] from dh1
-            global::StaticNet.Kernels.BatchNormBackward(trains0 ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(1152, 16) : default, _layer1.Bias.RequiresGrad ? dp.Slice(1168, 16) : default, dh1, h0, s.Slice(0, 16), s.Slice(16, 16), p.Slice(1152, 16), batch, 16, 49, _batchNorm2d1BatchStats);
+            // 1 BatchNorm2d(16, eps=1E-05, momentum=0.1): dh0 was written by the ReLU above, through this BatchNorm
 
             // 0 Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False): dx [B, 8, 14, 14] from dh0
             global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 1152) : default, default, dh0, x, p.Slice(0, 1152), batch, _conv2d0Geometry);

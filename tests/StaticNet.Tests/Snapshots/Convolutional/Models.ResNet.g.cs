@@ -174,13 +174,8 @@ namespace Models
                 global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 72), default, batch, _conv2d0Geometry);
             }
 
-            // 1 BatchNorm2d(8, eps=1E-05, momentum=0.1): h1 [B, 8, 28, 28]
+            // 1 BatchNorm2d(8, eps=1E-05, momentum=0.1): computed with the ReLU below, which keeps only its output
             _batchNorm2d1BatchStats = _layer1.Training;
-            global::System.Span<float> h1 = a.Slice(7056 * n, batch * 6272);
-            if (!fold0)
-            {
-                global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), h0, p.Slice(72, 8), p.Slice(80, 8), b.Slice(0, 8), b.Slice(8, 8), batch, 8, 784, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
-            }
 
             // 2 ReLU: h2 [B, 8, 28, 28]
             global::System.Span<float> h2 = a.Slice(13328 * n, batch * 6272);
@@ -190,7 +185,7 @@ namespace Models
             }
             else
             {
-                global::StaticNet.Kernels.ReluForward(h2, h1);
+                global::StaticNet.Kernels.BatchNormReluForward(h2, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), h0, p.Slice(72, 8), p.Slice(80, 8), b.Slice(0, 8), b.Slice(8, 8), batch, 8, 784, 1E-05f, _batchNorm2d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm2d1BatchStats);
             }
 
             // 3 MaxPool2d(kernel_size=2, stride=2, padding=0): h3 [B, 8, 14, 14]
@@ -207,13 +202,8 @@ namespace Models
                 global::StaticNet.Kernels.Conv2dForward(h4_0, h3, p.Slice(88, 1152), default, batch, _conv2d4_0Geometry);
             }
 
-            // 4.1 '4.block.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): h4_1 [B, 16, 7, 7]
+            // 4.1 '4.block.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): computed with the ReLU below, which keeps only its output
             _batchNorm2d4_1BatchStats = _batchNorm2d4_1.Training;
-            global::System.Span<float> h4_1 = a.Slice(21952 * n, batch * 784);
-            if (!fold4_0)
-            {
-                global::StaticNet.Kernels.BatchNormForward(h4_1, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), h4_0, p.Slice(1240, 16), p.Slice(1256, 16), b.Slice(16, 16), b.Slice(32, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_1BatchStats ? _batchNorm2d4_1.CountBatch() : 0f, _batchNorm2d4_1BatchStats);
-            }
 
             // 4.2 '4.block.2' ReLU: h4_2 [B, 16, 7, 7]
             global::System.Span<float> h4_2 = a.Slice(22736 * n, batch * 784);
@@ -223,7 +213,7 @@ namespace Models
             }
             else
             {
-                global::StaticNet.Kernels.ReluForward(h4_2, h4_1);
+                global::StaticNet.Kernels.BatchNormReluForward(h4_2, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), h4_0, p.Slice(1240, 16), p.Slice(1256, 16), b.Slice(16, 16), b.Slice(32, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_1BatchStats ? _batchNorm2d4_1.CountBatch() : 0f, _batchNorm2d4_1BatchStats);
             }
 
             // 4.3 '4.block.3' Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): h4_3 [B, 16, 7, 7]
@@ -308,8 +298,6 @@ namespace Models
             // h0, dh0: [B, 8, 28, 28]
             global::System.Span<float> h0 = a.Slice(784 * n, batch * 6272);
             global::System.Span<float> dh0 = g.Slice(784 * n, batch * 6272);
-            // h1, dh1: [B, 8, 28, 28]
-            global::System.Span<float> dh1 = g.Slice(7056 * n, batch * 6272);
             // h2, dh2: [B, 8, 28, 28]
             global::System.Span<float> h2 = a.Slice(13328 * n, batch * 6272);
             global::System.Span<float> dh2 = g.Slice(13328 * n, batch * 6272);
@@ -319,8 +307,6 @@ namespace Models
             // h4_0, dh4_0: [B, 16, 7, 7]
             global::System.Span<float> h4_0 = a.Slice(21168 * n, batch * 784);
             global::System.Span<float> dh4_0 = g.Slice(21168 * n, batch * 784);
-            // h4_1, dh4_1: [B, 16, 7, 7]
-            global::System.Span<float> dh4_1 = g.Slice(21952 * n, batch * 784);
             // h4_2, dh4_2: [B, 16, 7, 7]
             global::System.Span<float> h4_2 = a.Slice(22736 * n, batch * 784);
             global::System.Span<float> dh4_2 = g.Slice(22736 * n, batch * 784);
@@ -380,11 +366,10 @@ namespace Models
             // 4.3 '4.block.3' Conv2d(16, 16, kernel_size=(3, 3), padding=(1, 1), bias=False): dh4_2 [B, 16, 7, 7] from dh4_3
             global::StaticNet.Kernels.Conv2dBackward(dh4_2, _conv2d4_3.Weight.RequiresGrad ? dp.Slice(1272, 2304) : default, default, dh4_3, h4_2, p.Slice(1272, 2304), batch, _conv2d4_3Geometry);
 
-            // 4.2 '4.block.2' ReLU: dh4_1 [B, 16, 7, 7] from dh4_2
-            global::StaticNet.Kernels.ReluBackward(dh4_1, dh4_2, h4_2);
+            // 4.2 '4.block.2' ReLU: dh4_0 [B, 16, 7, 7] from dh4_2, through the BatchNorm2d below
+            global::StaticNet.Kernels.BatchNormReluBackward(dh4_0, _batchNorm2d4_1.Weight.RequiresGrad ? dp.Slice(1240, 16) : default, _batchNorm2d4_1.Bias.RequiresGrad ? dp.Slice(1256, 16) : default, dh4_2, h4_2, h4_0, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), p.Slice(1240, 16), batch, 16, 49, _batchNorm2d4_1BatchStats);
 
-            // 4.1 '4.block.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4_0 [B, 16, 7, 7] from dh4_1
-            global::StaticNet.Kernels.BatchNormBackward(dh4_0, _batchNorm2d4_1.Weight.RequiresGrad ? dp.Slice(1240, 16) : default, _batchNorm2d4_1.Bias.RequiresGrad ? dp.Slice(1256, 16) : default, dh4_1, h4_0, s.Slice(1568 * n + 16, 16), s.Slice(1568 * n + 32, 16), p.Slice(1240, 16), batch, 16, 49, _batchNorm2d4_1BatchStats);
+            // 4.1 '4.block.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4_0 was written by the ReLU above, through this BatchNorm
 
             // 4.0 '4.block.0' Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False): dh3 [B, 8, 14, 14] from dh4_0
             global::StaticNet.Kernels.Conv2dBackward(dh3, _conv2d4_0.Weight.RequiresGrad ? dp.Slice(88, 1152) : default, default, dh4_0, h3, p.Slice(88, 1152), batch, _conv2d4_0Geometry);
@@ -393,11 +378,10 @@ namespace Models
             // 3 MaxPool2d(kernel_size=2, stride=2, padding=0): dh2 [B, 8, 28, 28] from dh3
             global::StaticNet.Kernels.MaxPool2dBackward(dh2, dh3, global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(s.Slice(0, batch * 1568)), batch, _maxPool2d3Geometry);
 
-            // 2 ReLU: dh1 [B, 8, 28, 28] from dh2
-            global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);
+            // 2 ReLU: dh0 [B, 8, 28, 28] from dh2, through the BatchNorm2d below
+            global::StaticNet.Kernels.BatchNormReluBackward(dh0, _layer1.Weight.RequiresGrad ? dp.Slice(72, 8) : default, _layer1.Bias.RequiresGrad ? dp.Slice(80, 8) : default, dh2, h2, h0, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), p.Slice(72, 8), batch, 8, 784, _batchNorm2d1BatchStats);
 
-            // 1 BatchNorm2d(8, eps=1E-05, momentum=0.1): dh0 [B, 8, 28, 28] from dh1
-            global::StaticNet.Kernels.BatchNormBackward(dh0, _layer1.Weight.RequiresGrad ? dp.Slice(72, 8) : default, _layer1.Bias.RequiresGrad ? dp.Slice(80, 8) : default, dh1, h0, s.Slice(1568 * n, 8), s.Slice(1568 * n + 8, 8), p.Slice(72, 8), batch, 8, 784, _batchNorm2d1BatchStats);
+            // 1 BatchNorm2d(8, eps=1E-05, momentum=0.1): dh0 was written by the ReLU above, through this BatchNorm
 
             // 0 Conv2d(1, 8, kernel_size=(3, 3), padding=(1, 1), bias=False): dx [B, 1, 28, 28] from dh0
             global::StaticNet.Kernels.Conv2dBackward(dx, _layer0.Weight.RequiresGrad ? dp.Slice(0, 72) : default, default, dh0, x, p.Slice(0, 72), batch, _conv2d0Geometry);

@@ -139,13 +139,8 @@ namespace Models
                 global::StaticNet.Kernels.Conv2dForward(h0, x, p.Slice(0, 80), default, batch, _conv1d0Geometry);
             }
 
-            // 1 BatchNorm1d(8, eps=1E-05, momentum=0.1): h1 [B, 8, 32]
+            // 1 BatchNorm1d(8, eps=1E-05, momentum=0.1): computed with the ReLU below, which keeps only its output
             _batchNorm1d1BatchStats = _layer1.Training;
-            global::System.Span<float> h1 = a.Slice(320 * n, batch * 256);
-            if (!fold0)
-            {
-                global::StaticNet.Kernels.BatchNormForward(h1, s.Slice(128 * n, 8), s.Slice(128 * n + 8, 8), h0, p.Slice(80, 8), p.Slice(88, 8), b.Slice(0, 8), b.Slice(8, 8), batch, 8, 32, 1E-05f, _batchNorm1d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm1d1BatchStats);
-            }
 
             // 2 ReLU: h2 [B, 8, 32]
             global::System.Span<float> h2 = a.Slice(576 * n, batch * 256);
@@ -155,7 +150,7 @@ namespace Models
             }
             else
             {
-                global::StaticNet.Kernels.ReluForward(h2, h1);
+                global::StaticNet.Kernels.BatchNormReluForward(h2, s.Slice(128 * n, 8), s.Slice(128 * n + 8, 8), h0, p.Slice(80, 8), p.Slice(88, 8), b.Slice(0, 8), b.Slice(8, 8), batch, 8, 32, 1E-05f, _batchNorm1d1BatchStats ? _layer1.CountBatch() : 0f, _batchNorm1d1BatchStats);
             }
 
             // 3 MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1): h3 [B, 8, 16]
@@ -201,8 +196,6 @@ namespace Models
             // h0, dh0: [B, 8, 32]
             global::System.Span<float> h0 = a.Slice(64 * n, batch * 256);
             global::System.Span<float> dh0 = g.Slice(64 * n, batch * 256);
-            // h1, dh1: [B, 8, 32]
-            global::System.Span<float> dh1 = g.Slice(320 * n, batch * 256);
             // h2, dh2: [B, 8, 32]
             global::System.Span<float> h2 = a.Slice(576 * n, batch * 256);
             global::System.Span<float> dh2 = g.Slice(576 * n, batch * 256);
@@ -243,14 +236,13 @@ namespace Models
                 global::StaticNet.Kernels.MaxPool2dBackward(dh2, dh3, global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(s.Slice(0, batch * 128)), batch, _maxPool1d3Geometry);
             }
 
-            // 2 ReLU: dh1 [B, 8, 32] from dh2
+            // 2 ReLU: dh0 [B, 8, 32] from dh2, through the BatchNorm1d below
             if (trains1)
             {
-                global::StaticNet.Kernels.ReluBackward(dh1, dh2, h2);
+                global::StaticNet.Kernels.BatchNormReluBackward(trains0 ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(80, 8) : default, _layer1.Bias.RequiresGrad ? dp.Slice(88, 8) : default, dh2, h2, h0, s.Slice(128 * n, 8), s.Slice(128 * n + 8, 8), p.Slice(80, 8), batch, 8, 32, _batchNorm1d1BatchStats);
             }
 
-            // 1 BatchNorm1d(8, eps=1E-05, momentum=0.1): dh0 [B, 8, 32] from dh1
-            global::StaticNet.Kernels.BatchNormBackward(trains0 ? dh0 : default, _layer1.Weight.RequiresGrad ? dp.Slice(80, 8) : default, _layer1.Bias.RequiresGrad ? dp.Slice(88, 8) : default, dh1, h0, s.Slice(128 * n, 8), s.Slice(128 * n + 8, 8), p.Slice(80, 8), batch, 8, 32, _batchNorm1d1BatchStats);
+            // 1 BatchNorm1d(8, eps=1E-05, momentum=0.1): dh0 was written by the ReLU above, through this BatchNorm
 
             // 0 Conv1d(2, 8, kernel_size=(5,), padding=(2,), bias=False): dx [B, 2, 32] from dh0
             global::StaticNet.Kernels.Conv2dBackward(needInputGrad ? dx : default, _layer0.Weight.RequiresGrad ? dp.Slice(0, 80) : default, default, dh0, x, p.Slice(0, 80), batch, _conv1d0Geometry);
