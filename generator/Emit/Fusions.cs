@@ -215,3 +215,23 @@ internal static class ConvBatchNormFold
     /// <summary>The local that says whether the pair starting at <paramref name="conv"/> runs folded.</summary>
     public static string Flag(Step conv) => "fold" + conv.Id;
 }
+
+/// <summary>
+/// A [Residual] and the ReLU right after it (ResNet's pattern). Forward: the sum and the ReLU in one pass
+/// (ResidualReluForward), so the sum is never written; nothing else reads it. Backward: the ReLU's gradient written
+/// straight to the block's output gradient and to the skip's (the shortcut's output gradient, or the sum's own, which the
+/// skip adds to the input's gradient), in place of the sum's copies; not where the ReLU's backward is fused with the
+/// step after it (a Linear).
+/// </summary>
+internal static class ResidualRelu
+{
+    /// <summary>Whether step <paramref name="residual"/> is a residual sum and the next step a ReLU reading it.</summary>
+    public static bool Applies(IReadOnlyList<Step> steps, int residual) =>
+        residual >= 0 && residual + 1 < steps.Count && steps[residual].Kind == StepKind.ResidualAdd
+        && steps[residual + 1].Kind == StepKind.Layer && steps[residual + 1].Input == residual
+        && steps[residual + 1].Layer is ActivationModel { Activation: "ReLU" };
+
+    /// <summary>Whether the pair also runs fused backward.</summary>
+    public static bool AppliesBackward(IReadOnlyList<Step> steps, BufferPlan plan, int residual) =>
+        Applies(steps, residual) && Fusions.Backward(steps, plan, residual + 1) is null;
+}

@@ -221,6 +221,11 @@ internal static class NetworkEmitter
                 last = c.Output;
                 if (step.Kind == StepKind.ResidualAdd)
                 {
+                    if (ResidualRelu.Applies(steps, i))
+                    {
+                        w.Line($"// {Code.InComment(step.Label)} residual sum: {c.Input} + {Skip(step)}, computed with the ReLU below, which keeps only its output");
+                        continue;
+                    }
                     w.Line($"// {Code.InComment(step.Label)} residual sum: {c.Output} {Shapes.Batched(layer.OutputShape)} = {c.Input} + {Skip(step)}");
                     w.Line($"{Span} {c.Output} = {OwnBuffer("a", i)};");
                     ResidualLayer.EmitAddForward(c, Skip(step));
@@ -260,6 +265,7 @@ internal static class NetworkEmitter
                 if (ConvSigmoidPool.Applies(steps, i)) w.Line($"// computed in one kernel with the {steps[i + 1].Layer.Kind.Name} and {steps[i + 2].Layer.Kind.Name} below, which leaves the {steps[i + 1].Layer.Kind.Name}'s derivative in {c.Output} for backward (not under Infer)");
                 else if (ConvSigmoidPool.Applies(steps, i - 2)) Conv2dLayer.EmitForwardThroughSigmoidAvgPool(Context(w, i - 2), (Pool2dModel)layer, c);
                 else if (fromPrevious is not null) fromPrevious.Emit(steps[i - 1].Layer, Context(w, i - 1), layer, c);
+                else if (ResidualRelu.Applies(steps, i - 1)) ResidualLayer.EmitReluForward(Context(w, i - 1), Skip(steps[i - 1]), c);
                 else layer.Kind.EmitForward(layer, c);
                 if (foldsNext || foldedNorm || foldedRelu) w.Close();
             }
@@ -340,6 +346,11 @@ internal static class NetworkEmitter
                 if (step.Kind == StepKind.ResidualAdd)
                 {
                     bool shortcut = ((NestedModel)layer).Shortcut.Count > 0;
+                    if (ResidualRelu.AppliesBackward(steps, plan, i))
+                    {
+                        w.Line($"// {Code.InComment(step.Label)} residual sum: the ReLU above wrote the block's output gradient {c.InputGrad} and the {(shortcut ? "shortcut's" : "skip's")}");
+                        continue;
+                    }
                     w.Line(shortcut
                         ? $"// {Code.InComment(step.Label)} residual sum: the block's and the shortcut's output gradients are {c.OutputGrad}"
                         : $"// {Code.InComment(step.Label)} residual sum: the block's output gradient is {c.OutputGrad}; {c.OutputGrad} also flows to d{Skip(step)} around the block");
@@ -355,6 +366,13 @@ internal static class NetworkEmitter
                 BackwardFusion? fromPrevious = Fusions.Backward(steps, plan, i - 1);
                 BackwardFusion? intoNext = Fusions.Backward(steps, plan, i);
                 bool chain = ConvSigmoidPool.Applies(steps, i);
+                // After a residual sum: the gradient goes to the block's output and the skip's, the sum's copies left out.
+                string? skipGrad = null;
+                if (ResidualRelu.AppliesBackward(steps, plan, i - 1))
+                {
+                    Step residual = steps[i - 1];
+                    skipGrad = ((NestedModel)residual.Layer).Shortcut.Count > 0 ? "d" + Skip(residual) : c.InputGrad;
+                }
                 if (chain)
                 {
                     w.Line($"// {Describe(step)}: {c.InputGrad} {Shapes.Batched(layer.InputShape)} from d{Out(steps[i + 2])}, through the {steps[i + 1].Layer.Kind.Name} and {steps[i + 2].Layer.Kind.Name} above");
@@ -366,6 +384,10 @@ internal static class NetworkEmitter
                 else if (fromPrevious is not null)
                 {
                     w.Line($"// {Describe(step)}: d{In(i - 1)} {Shapes.Batched(steps[i - 1].Layer.InputShape)} from {c.OutputGrad}, through the {steps[i - 1].Layer.Kind.Name} below");
+                }
+                else if (skipGrad is not null)
+                {
+                    w.Line($"// {Describe(step)}: {Context(w, i - 1).InputGrad} and {skipGrad} {Shapes.Batched(layer.InputShape)} from {c.OutputGrad}, through the residual sum below");
                 }
                 else
                 {
@@ -387,6 +409,7 @@ internal static class NetworkEmitter
                     bool onlyForInput = condition is not null;
                     if (onlyForInput) w.Open($"if ({condition})");
                     if (fromPrevious is not null) fromPrevious.Emit(steps[i - 1].Layer, Context(w, i - 1), layer, c);
+                    else if (skipGrad is not null) ResidualLayer.EmitReluBackward(Context(w, i - 1), skipGrad, c);
                     else layer.Kind.EmitBackward(layer, c);
                     if (onlyForInput) w.Close();
                 }

@@ -89,6 +89,13 @@ internal sealed class ResidualLayer : NestedKind<ResidualModel>
         if (shortcutOutputGrad is not null) c.Line($"{c.OutputGrad}.CopyTo({shortcutOutputGrad});");
     }
 
+    /// <summary>The sum and the ReLU after it, forward (see Fusions.ResidualRelu): <paramref name="relu"/>'s output = max(block output + skip, 0).</summary>
+    public static void EmitReluForward(StepContext sum, string skip, StepContext relu) => relu.Kernel("ResidualReluForward", relu.Output, sum.Input, skip);
+
+    /// <summary>The same pair backward: the ReLU's input gradient written to the block's output gradient and to <paramref name="skipGrad"/>.</summary>
+    public static void EmitReluBackward(StepContext sum, string skipGrad, StepContext relu) =>
+        relu.Kernel("ResidualReluBackward", sum.InputGrad, skipGrad, relu.OutputGrad, relu.Output);
+
     /// <summary>The skip's share of the input gradient, after the block's first step.</summary>
     public static void EmitSkipBackward(IndentedWriter w, string inputGrad, string skipGrad) =>
         w.Line($"{Code.Kernels}.ResidualBackward({inputGrad}, {skipGrad});");

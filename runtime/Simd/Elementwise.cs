@@ -48,6 +48,22 @@ internal static class Elementwise
         else Map<TOp, Scalar>(destination, x, y, op);
     }
 
+    /// <summary>first[i] = second[i] = op(x[i], y[i]): one result stored twice, as two calls of the binary Map would.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Map<TOp>(Span<float> first, Span<float> second, ReadOnlySpan<float> x, ReadOnlySpan<float> y, TOp op) where TOp : struct, IBinaryOperator
+    {
+        CheckLengths(first, x, nameof(x));
+        CheckLengths(first, y, nameof(y));
+        CheckLengths(second, x, nameof(x));
+        CheckLengths(second, y, nameof(y));
+        if (first.Overlaps(second)) throw new ArgumentException("The two destinations overlap; kernels need separate buffers.", nameof(second));
+        if (first.IsEmpty) return;
+        if (Vector512.IsHardwareAccelerated && first.Length >= Vec512.Count) Map<TOp, Vec512>(first, second, x, y, op);
+        else if (Vector256.IsHardwareAccelerated && first.Length >= Vec256.Count) Map<TOp, Vec256>(first, second, x, y, op);
+        else if (Vector128.IsHardwareAccelerated && first.Length >= Vec128.Count) Map<TOp, Vec128>(first, second, x, y, op);
+        else Map<TOp, Scalar>(first, second, x, y, op);
+    }
+
     /// <summary>values[i] = op(values[i]) in place: whole vectors, then single lanes (an overlapping last vector would apply op twice).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Update<TOp>(Span<float> values, TOp op) where TOp : struct, IUnaryOperator
@@ -139,5 +155,25 @@ internal static class Elementwise
             TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref a, i)), TV.Load(ref Unsafe.Add(ref b, i))), ref Unsafe.Add(ref d, i));
         }
         TV.Store(op.Invoke(TV.Load(ref Unsafe.Add(ref a, last)), TV.Load(ref Unsafe.Add(ref b, last))), ref Unsafe.Add(ref d, last));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Map<TOp, TV>(Span<float> first, Span<float> second, ReadOnlySpan<float> x, ReadOnlySpan<float> y, TOp op)
+        where TOp : struct, IBinaryOperator where TV : struct, IVector<TV>
+    {
+        ref float d = ref MemoryMarshal.GetReference(first);
+        ref float e = ref MemoryMarshal.GetReference(second);
+        ref float a = ref MemoryMarshal.GetReference(x);
+        ref float b = ref MemoryMarshal.GetReference(y);
+        int n = first.Length, last = n - TV.Count;
+        for (int i = 0; i < last; i += TV.Count)
+        {
+            TV v = op.Invoke(TV.Load(ref Unsafe.Add(ref a, i)), TV.Load(ref Unsafe.Add(ref b, i)));
+            TV.Store(v, ref Unsafe.Add(ref d, i));
+            TV.Store(v, ref Unsafe.Add(ref e, i));
+        }
+        TV w = op.Invoke(TV.Load(ref Unsafe.Add(ref a, last)), TV.Load(ref Unsafe.Add(ref b, last)));
+        TV.Store(w, ref Unsafe.Add(ref d, last));
+        TV.Store(w, ref Unsafe.Add(ref e, last));
     }
 }

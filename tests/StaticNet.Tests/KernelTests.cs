@@ -98,6 +98,34 @@ public class KernelTests
         AssertBits(db, dbFused);
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(37)]
+    [InlineData(1000)]
+    public void Residual_sum_with_relu_equals_the_separate_passes_bit_for_bit(int length)
+    {
+        // Sums of either sign and exactly 0 (the ReLU's mask keeps gradients only above 0), and a NaN that must stay NaN.
+        float[] block = NetworkCases.RandomFloats(length, 1), skip = NetworkCases.RandomFloats(length, 2), dy = NetworkCases.RandomFloats(length, 3);
+        skip[0] = -block[0];
+        block[length - 1] = float.NaN;
+        float[] sum = new float[length], separate = new float[length], fused = new float[length];
+        Kernels.ResidualForward(sum, block, skip);
+        Kernels.ReluForward(separate, sum);
+        Kernels.ResidualReluForward(fused, block, skip);
+        AssertBits(separate, fused);
+        Assert.Equal(0f, fused[0]);
+        Assert.True(float.IsNaN(fused[length - 1]));
+        Assert.Contains(sum, v => v < 0);
+
+        float[] masked = new float[length], toBlock = new float[length], toSkip = new float[length];
+        Kernels.ReluBackward(masked, dy, separate);
+        Kernels.ResidualReluBackward(toBlock, toSkip, dy, fused);
+        AssertBits(masked, toBlock);
+        AssertBits(masked, toSkip);
+        Assert.Contains(masked, v => v == 0f);
+        Assert.Contains(masked, v => v != 0f);
+    }
+
     private static void AssertBits(float[] expected, float[] actual)
     {
         Assert.Equal(expected.Length, actual.Length);

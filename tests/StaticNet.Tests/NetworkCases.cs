@@ -66,6 +66,7 @@ public static class NetworkCases
         new Case(nameof(BnFirst), (b, s) => new BnFirst(b, s), BnFirst.InputShape.ToArray()),
         new Case(nameof(NormComposite), (b, s) => new NormComposite(b, s), NormComposite.InputShape.ToArray()),
         new Case(nameof(BnReluMlp), (b, s) => new BnReluMlp(b, s), BnReluMlp.InputShape.ToArray()),
+        new Case(nameof(ResidualReluNet), (b, s) => new ResidualReluNet(b, s), ResidualReluNet.InputShape.ToArray()),
         new Case(nameof(SmallLeNet), (b, s) => new SmallLeNet(b, s), SmallLeNet.InputShape.ToArray()),
         new Case(nameof(StridedGroups), (b, s) => new StridedGroups(b, s), StridedGroups.InputShape.ToArray()),
         new Case(nameof(SamePadding), (b, s) => new SamePadding(b, s), SamePadding.InputShape.ToArray()),

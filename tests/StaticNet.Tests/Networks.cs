@@ -184,6 +184,11 @@ public partial class Ensemble
 [Network(4, 3, 3)] [Conv2d(4, KernelSize = 3, Padding = 1)] [ReLU] [Conv2d(4, KernelSize = 3, Padding = 1)] public partial class SameBody;
 [Network(2, 6, 6)] [Residual(typeof(DownBody), Shortcut = typeof(DownProjection))] [ReLU] [Residual(typeof(SameBody))] [AdaptiveAvgPool2d(1)] [Flatten] [Linear(3)] public partial class TinyResNet;
 
+// An identity residual and the ReLU after it (the sum and the ReLU fused), its block ending in a BatchNorm and a ReLU
+// (fused too, masking the block's output gradient in place while the skip's copy must stay as it was).
+[Network(3, 5, 5)] [Conv2d(3, KernelSize = 3, Padding = 1)] [BatchNorm2d] [ReLU] public partial class BnReluBody;
+[Network(2, 5, 5)] [Conv2d(3, KernelSize = 3, Padding = 1)] [Residual(typeof(BnReluBody))] [ReLU] [Flatten] [Linear(2)] public partial class ResidualReluNet;
+
 // Shortcuts whose first layer is a view, and a residual with a shortcut right at the input.
 [Network(3)] [Linear(4)] [Tanh] public partial class Widen;
 [Network(3)] [Identity] [Linear(4)] public partial class IdentityFirst;

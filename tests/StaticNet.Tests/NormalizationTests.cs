@@ -19,7 +19,7 @@ public class NormalizationTests
 
     public static TheoryData<string> NormalizationCases => new(
         nameof(BnMlp), nameof(Bn1dSeq), nameof(Bn2d), nameof(Bn2dPlain), nameof(LnMlp), nameof(Ln2), nameof(LnPlain), nameof(LnNoBias),
-        nameof(BnFirst), nameof(NormComposite), nameof(TinyResNet), nameof(BnReluMlp));
+        nameof(BnFirst), nameof(NormComposite), nameof(TinyResNet), nameof(BnReluMlp), nameof(ResidualReluNet));
 
     [Theory]
     [MemberData(nameof(NormalizationCases))]

@@ -258,13 +258,11 @@ namespace Models
                 global::StaticNet.Kernels.BatchNormForward(h4_s1, s.Slice(1568 * n + 80, 16), s.Slice(1568 * n + 96, 16), h4_s0, p.Slice(3736, 16), p.Slice(3752, 16), b.Slice(80, 16), b.Slice(96, 16), batch, 16, 49, 1E-05f, _batchNorm2d4_s1BatchStats ? _batchNorm2d4_s1.CountBatch() : 0f, _batchNorm2d4_s1BatchStats);
             }
 
-            // 4 residual sum: h4 [B, 16, 7, 7] = h4_4 + h4_s1
-            global::System.Span<float> h4 = a.Slice(28224 * n, batch * 784);
-            global::StaticNet.Kernels.ResidualForward(h4, h4_4, h4_s1);
+            // 4 residual sum: h4_4 + h4_s1, computed with the ReLU below, which keeps only its output
 
             // 5 ReLU: h5 [B, 16, 7, 7]
             global::System.Span<float> h5 = a.Slice(29008 * n, batch * 784);
-            global::StaticNet.Kernels.ReluForward(h5, h4);
+            global::StaticNet.Kernels.ResidualReluForward(h5, h4_4, h4_s1);
 
             // 6 AdaptiveAvgPool2d(output_size=(1, 1)): h6 [B, 16, 1, 1]
             global::System.Span<float> h6 = a.Slice(29792 * n, batch * 16);
@@ -322,8 +320,6 @@ namespace Models
             global::System.Span<float> dh4_s0 = g.Slice(26656 * n, batch * 784);
             // h4_s1, dh4_s1: [B, 16, 7, 7]
             global::System.Span<float> dh4_s1 = g.Slice(27440 * n, batch * 784);
-            // h4, dh4: [B, 16, 7, 7]
-            global::System.Span<float> dh4 = g.Slice(28224 * n, batch * 784);
             // h5, dh5: [B, 16, 7, 7]
             global::System.Span<float> h5 = a.Slice(29008 * n, batch * 784);
             global::System.Span<float> dh5 = g.Slice(29008 * n, batch * 784);
@@ -347,12 +343,10 @@ namespace Models
             // 6 AdaptiveAvgPool2d(output_size=(1, 1)): dh5 [B, 16, 7, 7] from dh6
             global::StaticNet.Kernels.AdaptiveAvgPool2dBackward(dh5, dh6, batch, 16, 7, 7, 1, 1);
 
-            // 5 ReLU: dh4 [B, 16, 7, 7] from dh5
-            global::StaticNet.Kernels.ReluBackward(dh4, dh5, h5);
+            // 5 ReLU: dh4_4 and dh4_s1 [B, 16, 7, 7] from dh5, through the residual sum below
+            global::StaticNet.Kernels.ResidualReluBackward(dh4_4, dh4_s1, dh5, h5);
 
-            // 4 residual sum: the block's and the shortcut's output gradients are dh4
-            dh4.CopyTo(dh4_4);
-            dh4.CopyTo(dh4_s1);
+            // 4 residual sum: the ReLU above wrote the block's output gradient dh4_4 and the shortcut's
 
             // 4.s1 '4.shortcut.1' BatchNorm2d(16, eps=1E-05, momentum=0.1): dh4_s0 [B, 16, 7, 7] from dh4_s1
             global::StaticNet.Kernels.BatchNormBackward(dh4_s0, _batchNorm2d4_s1.Weight.RequiresGrad ? dp.Slice(3736, 16) : default, _batchNorm2d4_s1.Bias.RequiresGrad ? dp.Slice(3752, 16) : default, dh4_s1, h4_s0, s.Slice(1568 * n + 80, 16), s.Slice(1568 * n + 96, 16), p.Slice(3736, 16), batch, 16, 49, _batchNorm2d4_s1BatchStats);

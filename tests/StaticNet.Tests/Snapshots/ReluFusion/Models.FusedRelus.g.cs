@@ -147,13 +147,11 @@ namespace Models
             global::System.Span<float> h4_1 = a.Slice(36 * n, batch * 4);
             global::StaticNet.Kernels.LinearReluForward(h4_1, h3, p.Slice(92, 16), p.Slice(108, 4), batch, 4, 4);
 
-            // 4 residual sum: h4 [B, 4] = h4_1 + h3
-            global::System.Span<float> h4 = a.Slice(40 * n, batch * 4);
-            global::StaticNet.Kernels.ResidualForward(h4, h4_1, h3);
+            // 4 residual sum: h4_1 + h3, computed with the ReLU below, which keeps only its output
 
             // 5 ReLU: h5 [B, 4]
             global::System.Span<float> h5 = a.Slice(44 * n, batch * 4);
-            global::StaticNet.Kernels.ReluForward(h5, h4);
+            global::StaticNet.Kernels.ResidualReluForward(h5, h4_1, h3);
 
             // 6 Linear(4 -> 2): h6 [B, 2]
             global::System.Span<float> h6 = a.Slice(48 * n, batch * 2);
