@@ -145,8 +145,9 @@ public static partial class Kernels
     /// <summary>
     /// The gradients of <see cref="BatchNormReluForward"/>: <see cref="BatchNormBackward"/> from the gradient at the
     /// ReLU's <paramref name="output"/>, equal bit for bit to <see cref="ReluBackward"/> then BatchNormBackward. The
-    /// ReLU's mask is applied in place, a row at a time as the sums read it: <paramref name="outputGrad"/> is left
-    /// holding the gradient at the ReLU's input (0 where <paramref name="output"/> is not above 0).
+    /// ReLU's mask is applied in place (with several values per channel per sample, a row at a time as the sums read it;
+    /// with one, in a pass of its own first): <paramref name="outputGrad"/> is left holding the gradient at the ReLU's
+    /// input (0 where <paramref name="output"/> is not above 0).
     /// </summary>
     public static void BatchNormReluBackward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, Span<float> outputGrad,
         ReadOnlySpan<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> weight,
