@@ -107,7 +107,7 @@ internal static class CenteredRows
         double sum = 0, dot = 0; // one lane: a long row summed in float alone drifts
         for (int i = 0; i < dy.Length; i++)
         {
-            if (!reluOutput.IsEmpty) Scalar.Store(Scalar.SelectWhereGreater(Scalar.Load(ref Unsafe.AsRef(in reluOutput[i])), Scalar.Create(0f), Scalar.Load(ref dy[i]), Scalar.Create(0f)), ref dy[i]);
+            if (!reluOutput.IsEmpty && !(reluOutput[i] > 0f)) dy[i] = 0f;
             sum += dy[i];
             dot += (double)dy[i] * ((double)x[i] - mean);
         }
