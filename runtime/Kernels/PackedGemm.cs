@@ -192,6 +192,8 @@ internal static class PackedGemm
                             cs = mr;
                         }
                         if (rows == mr && cols == nr) MicroKernel(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, ref init, initStride, clamp, narrow);
+                        // A full-height tile of 16 columns (784 = 24 x 32 + 16) is the half-width kernel's, stored in place.
+                        else if (rows == mr && cols == 16 && nr == 32) Kernel8x16(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, ref init, initStride, clamp);
                         else EdgeTile(kc, ref aTile, rs, cs, ref bPanel, ldb, ref cTile, ldc, add, ref init, initStride, clamp, rows, cols, nr, narrow);
                     }
                 }
@@ -215,7 +217,8 @@ internal static class PackedGemm
     {
         Span<float> tile = stackalloc float[8 * 32];
         ref float t = ref MemoryMarshal.GetReference(tile);
-        MicroKernel(kc, ref a, rs, cs, ref b, ldb, ref t, nr, add: false, ref t, 0, clamp: false, narrow);
+        // At most 16 columns (784 = 24 x 32 + 16) take the half-width kernel: the same sums, half the work.
+        MicroKernel(kc, ref a, rs, cs, ref b, ldb, ref t, nr, add: false, ref t, 0, clamp: false, narrow || (nr == 32 && cols <= 16));
         for (int i = 0; i < rows; i++)
         {
             ref float cRow = ref Unsafe.Add(ref c, i * ldc);
