@@ -56,10 +56,17 @@ public static partial class Kernels
             LaneConv.Backward(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, batch, geometry);
             biasDone = true;
         }
+        else if (LaneConv.AppliesToStridedInputGradient(geometry, batch))
+        {
+            // A strided layer with short rows (ResNet's 3 x 3 downsampling): all three gradients in lanes, the input
+            // gradient a stride-1 lane convolution per phase of the input.
+            LaneConv.Backward(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, batch, geometry);
+            biasDone = true;
+        }
         else if (LaneConv.AppliesStrided(geometry, batch))
         {
-            // A strided layer with short rows (ResNet's downsampling): the weight and bias gradients in lanes, the input
-            // gradient through patch matrices (the transposed convolution of a strided one is not a lane convolution).
+            // The weight and bias gradients in lanes, the input gradient through patch matrices (a phase of the input
+            // would read no tap, or output gradient before the first).
             if (!inputGrad.IsEmpty) ConvJob.Run(ConvPass.InputGradient, inputGrad, outputGrad, weight, default, default, batch, geometry, relu: false);
             if (!weightGrad.IsEmpty || !biasGrad.IsEmpty) LaneConv.Backward(default, weightGrad, biasGrad, outputGrad, input, weight, batch, geometry);
             biasDone = true;

@@ -12,12 +12,13 @@ namespace StaticNet;
 /// are too short to fill a vector (LeNet's second convolution: 10 x 10 outputs). With samples in the lanes no lane idles
 /// whatever the row width, every load is one aligned cache line, and the weights are broadcasts shared by the 16
 /// samples. A group is moved into that layout (16 x 16 register transposes, zero padding, missing samples as zero
-/// lanes), computed, and moved back; stride 1 (forward and weight gradient also at a stride of 2 along the rows and any
-/// down them), no dilation, one group, AVX-512.
+/// lanes), computed, and moved back; stride 1 (also a stride of 2 along the rows and any down them: the forward and
+/// weight gradient, and the input gradient where each phase of the input reads a tap), no dilation, one group, AVX-512.
 /// <list type="bullet">
 /// <item>Forward: 4 (or 3) output channels by up to 6 (or 8) positions of a row in registers, over every input channel and
 /// tap; the bias and ReLU applied as they are stored. Groups run in parallel.</item>
-/// <item>Input gradient: the same kernel on the zero-padded output gradient with the kernel flipped and its channels swapped.</item>
+/// <item>Input gradient: the same kernel on the zero-padded output gradient with the kernel flipped and its channels swapped;
+/// for a strided layer, once per phase of the input (its positions a stride apart) with that phase's taps.</item>
 /// <item>Weight gradient: per input channel, kernel row and block of 4 output channels, 4 x (up to 5) taps in registers
 /// over every group and position, then summed across lanes; tasks own their weights, so any thread count gives the same bits.</item>
 /// </list>
@@ -38,7 +39,7 @@ internal static unsafe class LaneConv
     /// <summary>
     /// Whether <see cref="Forward"/>, and <see cref="Backward"/> without the input gradient, take the layer: as
     /// <see cref="Applies"/>, at any stride down the rows and 1 or 2 along them (ResNet's downsampling convolutions and
-    /// their 1 x 1 projections). The input gradient of a strided layer is not a convolution of this kind. A strided layer
+    /// their 1 x 1 projections); the input gradient too where <see cref="AppliesToStridedInputGradient"/> says so. A strided layer
     /// also needs at least 32 multiply-adds per input value packed (out channels x kernel taps / the strides' product): the
     /// pack moves the whole input, of which a stride of 2 reads a quarter per tap (the 1 x 1 projections, 8 and 16, ran
     /// slower here than through patch matrices, which copy only what they read; ResNet's 3 x 3 stride-2 layers, 72 and 144,
@@ -50,6 +51,59 @@ internal static unsafe class LaneConv
         && (!IsStrided(g) || g.OutChannels * g.KernelH * g.KernelW >= 32 * g.StrideH * g.StrideW);
 
     private static bool IsStrided(in Conv2dGeometry g) => g.StrideH > 1 || g.StrideW > 1;
+
+    /// <summary>
+    /// Whether <see cref="Backward"/> takes a strided layer's input gradient too: as <see cref="AppliesStrided"/>, where each
+    /// phase of the input (the positions a stride apart from a first one, along each dimension) reads at least one
+    /// kernel tap and no output gradient before the first (ResNet's 3 x 3 stride-2 layers with padding 1). The input
+    /// gradient is then one stride-1 lane convolution per phase over the output gradient, with that phase's taps.
+    /// </summary>
+    public static bool AppliesToStridedInputGradient(in Conv2dGeometry g, int batch) =>
+        AppliesStrided(g, batch) && IsStrided(g)
+        && Phase.AllRead(g.StrideH, g.KernelH, g.PadTop, g.InHeight) && Phase.AllRead(g.StrideW, g.KernelW, g.PadLeft, g.InWidth);
+
+    /// <summary>
+    /// Along one dimension of a strided layer, the input positions First, First + stride, ... (Count of them): their
+    /// gradient is a stride-1 convolution of the output gradient with Taps taps, tap k being the layer's kernel index
+    /// FirstTap + stride (Taps - 1 - k), over the output gradient with Pad positions of padding before it.
+    /// </summary>
+    private readonly record struct Phase(int Count, int Taps, int FirstTap, int Pad)
+    {
+        public static Phase Of(int first, int stride, int kernel, int pad, int input)
+        {
+            // Input i = first + stride q is read by output o through kernel index k where i + pad = stride o + k: the
+            // indices r, r + stride, ... with r = (first + pad) mod stride, index r + stride j at o = q + d - j.
+            int r = (first + pad) % stride, taps = (kernel - r + stride - 1) / stride, d = (first + pad - r) / stride;
+            return new Phase(Math.Max(0, (input - first + stride - 1) / stride), taps, r, taps - 1 - d);
+        }
+
+        public int KernelIndex(int k, int stride) => FirstTap + stride * (Taps - 1 - k);
+
+        /// <summary>Whether every phase with positions has a tap and reads no output before the first.</summary>
+        public static bool AllRead(int stride, int kernel, int pad, int input)
+        {
+            for (int a = 0; a < stride; a++)
+            {
+                Phase p = Of(a, stride, kernel, pad, input);
+                if (p.Count > 0 && (p.Taps < 1 || p.Pad < 0)) return false;
+            }
+            return true;
+        }
+
+        /// <summary>The padding before the output gradient that every phase's convolution fits in, and the padded length they read within.</summary>
+        public static (int Pad, int Extent) Layout(int stride, int kernel, int pad, int input, int output)
+        {
+            int most = 0;
+            for (int a = 0; a < stride; a++) most = Math.Max(most, Of(a, stride, kernel, pad, input).Pad);
+            int extent = most + output;
+            for (int a = 0; a < stride; a++)
+            {
+                Phase p = Of(a, stride, kernel, pad, input);
+                if (p.Count > 0) extent = Math.Max(extent, most - p.Pad + p.Count + p.Taps - 1);
+            }
+            return (most, extent);
+        }
+    }
 
     /// <summary>
     /// The padded input's height and width: the rows and columns the outputs' windows read (the extra row or column of an
@@ -108,10 +162,13 @@ internal static unsafe class LaneConv
     public static void Backward(Span<float> inputGrad, Span<float> weightGrad, Span<float> biasGrad, ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> input,
         ReadOnlySpan<float> weight, int batch, in Conv2dGeometry g, ReadOnlySpan<float> sigmoidDerivative = default, in Pool2dGeometry pool = default, float scale = 0)
     {
-        if (IsStrided(g) && !inputGrad.IsEmpty) throw new ArgumentException("A strided layer's input gradient is not a lane convolution.", nameof(inputGrad));
+        if (IsStrided(g) && !inputGrad.IsEmpty && !AppliesToStridedInputGradient(g, batch))
+        {
+            throw new ArgumentException("This strided layer's input gradient is not a lane convolution.", nameof(inputGrad));
+        }
         int groups = (batch + Lanes - 1) / Lanes, tasks = WeightTasks(g);
         int block = 4;
-        float[] taps = inputGrad.IsEmpty ? [] : Taps(weight, g, flip: true, out block);
+        float[] taps = inputGrad.IsEmpty ? [] : IsStrided(g) ? StridedTaps(weight, g, out block) : Taps(weight, g, flip: true, out block);
         float* partials = Scratch(ref s_partials, groups * (tasks * 20 + g.OutChannels) * Lanes);
         float* biasPartials = partials + (long)groups * tasks * 20 * Lanes;
         SplitCalibration.Trial trial;
@@ -306,8 +363,14 @@ internal static unsafe class LaneConv
             Conv2dGeometry g = Geometry, t = IsStrided(g) ? g with { PadTop = 0, PadLeft = 0 } : DirectConv.Transposed(g);
             int n0 = group * Lanes, count = Math.Min(Lanes, Batch - n0);
             // The output gradient padded for the input gradient's convolution; the weight gradient reads inside the padding.
-            // A strided layer has no input gradient here: its output gradient is packed as it is.
+            // A strided layer's, padded for every phase's (see StridedInputGradient), or as it is without an input gradient.
             (int gradH, int gradW) = IsStrided(g) ? (g.OutHeight, g.OutWidth) : Padded(t);
+            if (IsStrided(g) && Output is not null)
+            {
+                (int padTop, gradH) = Phase.Layout(g.StrideH, g.KernelH, g.PadTop, g.InHeight, g.OutHeight);
+                (int padLeft, gradW) = Phase.Layout(g.StrideW, g.KernelW, g.PadLeft, g.InWidth, g.OutWidth);
+                t = g with { PadTop = padTop, PadLeft = padLeft };
+            }
             float* grad = Scratch(ref s_grad, g.OutChannels * gradH * gradW * Lanes, ref s_gradZeros);
             if (Derivative != null)
             {
@@ -348,7 +411,11 @@ internal static unsafe class LaneConv
                     sum.Store(BiasPartials + ((long)group * g.OutChannels + c) * Lanes);
                 }
             }
-            if (Output is not null)
+            if (Output is not null && IsStrided(g))
+            {
+                StridedInputGradient(grad, gradH, gradW, t.PadTop, t.PadLeft, n0, count);
+            }
+            else if (Output is not null)
             {
                 float* result = Scratch(ref s_out, g.InChannels * g.InHeight * g.InWidth * Lanes);
                 Convolve(result, grad, Taps, null, t, Block, relu: false);
@@ -380,9 +447,49 @@ internal static unsafe class LaneConv
                 if (running) for (int i = 0; i < 20; i++) place[i] += sums[i];
             }
         }
+
+        /// <summary>
+        /// A strided layer's input gradient for one group, from its output gradient <paramref name="grad"/> (planes
+        /// <paramref name="gradH"/> x <paramref name="gradW"/>, the gradient at (<paramref name="padTop"/>,
+        /// <paramref name="padLeft"/>), zeros around): phase by phase (at a stride of 2 each way, the input's even rows
+        /// and columns, even rows and odd columns, ...), a stride-1 convolution with that phase's taps (of a 3 x 3 kernel
+        /// at padding 1: 1, 2, 2 and 4 of them), each result moved to its positions in the input's planes, then unpacked
+        /// to samples. Every multiply-add is one the layer's input gradient needs; the patch matrices' way scatters each
+        /// product back alone.
+        /// </summary>
+        private void StridedInputGradient(float* grad, int gradH, int gradW, int padTop, int padLeft, int n0, int count)
+        {
+            Conv2dGeometry g = Geometry;
+            float* full = Scratch(ref s_out, g.InChannels * g.InHeight * g.InWidth * Lanes);
+            int mostPositions = (g.InHeight + g.StrideH - 1) / g.StrideH * ((g.InWidth + g.StrideW - 1) / g.StrideW);
+            float* phase = Scratch(ref s_phase, g.InChannels * mostPositions * Lanes);
+            float* taps = Taps;
+            int padded = (g.InChannels + Block - 1) / Block * Block;
+            for (int ah = 0; ah < g.StrideH; ah++)
+            {
+                for (int aw = 0; aw < g.StrideW; aw++)
+                {
+                    Phase ph = Phase.Of(ah, g.StrideH, g.KernelH, g.PadTop, g.InHeight), pw = Phase.Of(aw, g.StrideW, g.KernelW, g.PadLeft, g.InWidth);
+                    if (ph.Count == 0 || pw.Count == 0) continue;
+                    var pg = new Conv2dGeometry(g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, ph.Count, pw.Count, ph.Taps, pw.Taps, 1, 1, ph.Pad, pw.Pad);
+                    Convolve(phase, grad + ((long)(padTop - ph.Pad) * gradW + padLeft - pw.Pad) * Lanes, taps, null, pg, Block, relu: false, gradH, gradW);
+                    taps += (long)g.OutChannels * ph.Taps * pw.Taps * padded;
+                    for (int c = 0; c < g.InChannels; c++)
+                    {
+                        for (int qh = 0; qh < ph.Count; qh++)
+                        {
+                            float* from = phase + (long)(c * ph.Count + qh) * pw.Count * Lanes;
+                            float* to = full + ((long)(c * g.InHeight + ah + qh * g.StrideH) * g.InWidth + aw) * Lanes;
+                            for (int qw = 0; qw < pw.Count; qw++) Vector512.Store(Vector512.Load(from + qw * Lanes), to + (long)qw * g.StrideW * Lanes);
+                        }
+                    }
+                }
+            }
+            Unpack(Output + (long)n0 * g.InputSize, full, count, g.InChannels, g.InHeight * g.InWidth);
+        }
     }
 
-    [ThreadStatic] private static float[]? s_grad, s_activated, s_pooled, s_sums;
+    [ThreadStatic] private static float[]? s_grad, s_activated, s_pooled, s_sums, s_phase;
 
     /// <summary>What a packing buffer's padding was last cleared for: while it holds, the padding is still zeros.</summary>
     private readonly record struct ZeroedPadding(nint Buffer, int Channels, int Height, int Width, int PadTop, int PadLeft, int PaddedH, int PaddedW);
@@ -440,10 +547,56 @@ internal static unsafe class LaneConv
     private static float[] Taps(ReadOnlySpan<float> weight, in Conv2dGeometry layer, bool flip, out int block)
     {
         int inChannels = flip ? layer.OutChannels : layer.InChannels, outChannels = flip ? layer.InChannels : layer.OutChannels;
-        block = outChannels % 4 == 0 ? 4 : outChannels % 6 == 0 ? 6 : outChannels % 3 == 0 ? 3 : 4;
+        block = BlockFor(outChannels);
         int padded = (outChannels + block - 1) / block * block, length = inChannels * layer.KernelH * layer.KernelW * padded;
         float[] taps = s_taps is { } t && t.Length >= length ? t : (s_taps = GC.AllocateUninitializedArray<float>(length, pinned: true));
         DirectConv.FillTaps(taps.AsSpan(0, length), weight, layer, flip, padded);
+        return taps;
+    }
+
+    private static int BlockFor(int outChannels) => outChannels % 4 == 0 ? 4 : outChannels % 6 == 0 ? 6 : outChannels % 3 == 0 ? 3 : 4;
+
+    /// <summary>
+    /// A strided layer's input gradient taps, phase after phase in the order StridedInputGradient takes them: each the
+    /// layout <see cref="Taps"/> gives a flipped kernel (row (output channel, tap row, tap) over the input channels,
+    /// padded to the block), for that phase's taps.
+    /// </summary>
+    private static float[] StridedTaps(ReadOnlySpan<float> weight, in Conv2dGeometry g, out int block)
+    {
+        block = BlockFor(g.InChannels);
+        int padded = (g.InChannels + block - 1) / block * block, length = 0;
+        for (int ah = 0; ah < g.StrideH; ah++)
+        {
+            for (int aw = 0; aw < g.StrideW; aw++)
+            {
+                Phase ph = Phase.Of(ah, g.StrideH, g.KernelH, g.PadTop, g.InHeight), pw = Phase.Of(aw, g.StrideW, g.KernelW, g.PadLeft, g.InWidth);
+                if (ph.Count > 0 && pw.Count > 0) length += g.OutChannels * ph.Taps * pw.Taps * padded;
+            }
+        }
+        float[] taps = s_taps is { } t && t.Length >= length ? t : (s_taps = GC.AllocateUninitializedArray<float>(length, pinned: true));
+        taps.AsSpan(0, length).Clear();
+        int offset = 0;
+        for (int ah = 0; ah < g.StrideH; ah++)
+        {
+            for (int aw = 0; aw < g.StrideW; aw++)
+            {
+                Phase ph = Phase.Of(ah, g.StrideH, g.KernelH, g.PadTop, g.InHeight), pw = Phase.Of(aw, g.StrideW, g.KernelW, g.PadLeft, g.InWidth);
+                if (ph.Count == 0 || pw.Count == 0) continue;
+                for (int co = 0; co < g.OutChannels; co++)
+                {
+                    for (int kh = 0; kh < ph.Taps; kh++)
+                    {
+                        for (int kw = 0; kw < pw.Taps; kw++)
+                        {
+                            int row = offset + ((co * ph.Taps + kh) * pw.Taps + kw) * padded;
+                            int source = (co * g.InChannels * g.KernelH + ph.KernelIndex(kh, g.StrideH)) * g.KernelW + pw.KernelIndex(kw, g.StrideW);
+                            for (int ci = 0; ci < g.InChannels; ci++) taps[row + ci] = weight[source + ci * g.KernelH * g.KernelW];
+                        }
+                    }
+                }
+                offset += g.OutChannels * ph.Taps * pw.Taps * padded;
+            }
+        }
         return taps;
     }
 
@@ -678,12 +831,20 @@ internal static unsafe class LaneConv
     /// <summary>One group: result[co, oh, ow, 16] over a packed, padded input, in blocks of channels by positions of a row.</summary>
     private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu)
     {
-        if (g.StrideW == 2) Convolve<Two>(result, packed, taps, bias, g, block, relu);
-        else Convolve<One>(result, packed, taps, bias, g, block, relu);
+        (int paddedH, int paddedW) = Padded(g);
+        Convolve(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
     }
 
-    /// <summary><see cref="Convolve(float*, float*, float*, float*, in Conv2dGeometry, int, bool)"/> at stride TS along the rows.</summary>
-    private static void Convolve<TS>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu) where TS : struct, ICount
+    /// <summary>As above, over planes <paramref name="paddedH"/> x <paramref name="paddedW"/> (at least <see cref="Padded"/>'s) of which g reads the top left part.</summary>
+    private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu, int paddedH, int paddedW)
+    {
+        if (g.StrideW == 2) Convolve<Two>(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
+        else Convolve<One>(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
+    }
+
+    /// <summary><see cref="Convolve(float*, float*, float*, float*, in Conv2dGeometry, int, bool, int, int)"/> at stride TS along the rows.</summary>
+    private static void Convolve<TS>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu, int paddedH, int paddedW)
+        where TS : struct, ICount
     {
         // Positions per block: up to 24 accumulators (blocks of 6 channels by 4 positions: 10 loads per 24 multiply-adds,
         // where 3 by 4 took 7 per 12).
@@ -715,36 +876,36 @@ internal static unsafe class LaneConv
                         if (end - ow is 5 or 6) n = 3;
                         switch (n)
                         {
-                            case 4: Block<Six, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 3: Block<Six, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 2: Block<Six, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            default: Block<Six, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 4: Block<Six, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 3: Block<Six, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 2: Block<Six, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            default: Block<Six, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
                         }
                     }
                     else if (block == 4)
                     {
                         switch (n)
                         {
-                            case 6: Block<Four, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 5: Block<Four, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 4: Block<Four, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 3: Block<Four, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 2: Block<Four, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            default: Block<Four, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 6: Block<Four, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 5: Block<Four, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 4: Block<Four, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 3: Block<Four, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 2: Block<Four, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            default: Block<Four, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
                         }
                     }
                     else
                     {
                         switch (n)
                         {
-                            case 8: Block<Three, Eight, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 7: Block<Three, Seven, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 6: Block<Three, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 5: Block<Three, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 4: Block<Three, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 3: Block<Three, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            case 2: Block<Three, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
-                            default: Block<Three, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu); break;
+                            case 8: Block<Three, Eight, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 7: Block<Three, Seven, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 6: Block<Three, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 5: Block<Three, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 4: Block<Three, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 3: Block<Three, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            case 2: Block<Three, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+                            default: Block<Three, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
                         }
                     }
                 }
@@ -757,10 +918,9 @@ internal static unsafe class LaneConv
     /// and tap; per tap TP aligned loads of the input and TC broadcast weights feed TC x TP multiply-adds.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<TC, TP, TS>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int co0, int oh, int ow0, bool relu)
-        where TC : struct, ICount where TP : struct, ICount where TS : struct, ICount
+    private static void Block<TC, TP, TS>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int co0, int oh, int ow0, bool relu,
+        int paddedH, int paddedW) where TC : struct, ICount where TP : struct, ICount where TS : struct, ICount
     {
-        (int paddedH, int paddedW) = Padded(g);
         int kw = g.KernelW, stride = TC.N;
         int padded = (g.OutChannels + stride - 1) / stride * stride;
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default, a06 = default, a07 = default;

@@ -260,18 +260,26 @@ public class ConvolutionTests
     }
 
     [Theory]
-    [InlineData(16, 28, 28, 32, 3, 3, 2, 2, 1, 1, 20)]  // ResNet's first downsampling layer: a whole group of 16 and a partial one of 4
-    [InlineData(32, 14, 14, 64, 3, 3, 2, 2, 1, 1, 16)]  // its second (7 x 7 outputs)
-    [InlineData(8, 13, 13, 16, 3, 3, 2, 2, 1, 1, 9)]    // odd input: the last window ends on the right and bottom padding
-    [InlineData(6, 10, 9, 8, 3, 3, 2, 1, 1, 1, 16)]     // stride 2 down the rows only
-    [InlineData(4, 9, 12, 24, 2, 3, 2, 2, 0, 1, 17)]    // an even kernel height, padding on the left only, a group of 16 and 1
-    [InlineData(8, 11, 11, 24, 3, 3, 3, 2, 1, 1, 16)]   // stride 3 down the rows
-    [InlineData(4, 8, 8, 128, 1, 1, 2, 2, 0, 0, 16)]    // 1 x 1, stride 2, wide enough for lanes: windows stop short of the last row and column
-    public void Strided_lane_convolutions_match_naive_loops(int cin, int h, int w, int cout, int kh, int kw, int strideH, int strideW, int padTop, int padLeft, int batch)
+    [InlineData(16, 28, 28, 32, 3, 3, 2, 2, 1, 1, 20, true)]  // ResNet's first downsampling layer: a whole group of 16 and a partial one of 4
+    [InlineData(32, 14, 14, 64, 3, 3, 2, 2, 1, 1, 16, true)]  // its second (7 x 7 outputs)
+    [InlineData(8, 13, 13, 16, 3, 3, 2, 2, 1, 1, 9, true)]    // odd input: the last window ends on the right and bottom padding
+    [InlineData(6, 10, 9, 8, 3, 3, 2, 1, 1, 1, 16, true)]     // stride 2 down the rows only
+    [InlineData(4, 9, 12, 24, 2, 3, 2, 2, 0, 1, 17, true)]    // an even kernel height, padding on the left only, a group of 16 and 1
+    [InlineData(8, 15, 15, 16, 3, 3, 2, 2, 0, 0, 16, true)]   // no padding: the even phases' two taps read one row and column before the gradient
+    [InlineData(8, 12, 12, 16, 4, 4, 2, 2, 1, 1, 16, true)]   // 4 x 4 at stride 2 (two taps in every phase)
+    [InlineData(4, 14, 14, 8, 5, 5, 2, 2, 2, 2, 16, true)]    // 5 x 5, padding 2: three taps and two
+    [InlineData(8, 11, 11, 24, 3, 3, 3, 2, 1, 1, 16, false)]  // stride 3 down the rows: a phase would read past its first output (patch matrices)
+    [InlineData(4, 8, 8, 128, 1, 1, 2, 2, 0, 0, 16, false)]   // 1 x 1, stride 2, wide enough for lanes: windows stop short of the last row and column; odd positions read no tap
+    public void Strided_lane_convolutions_match_naive_loops(int cin, int h, int w, int cout, int kh, int kw, int strideH, int strideW, int padTop, int padLeft, int batch,
+        bool inputGradientInLanes)
     {
         int outH = (h + 2 * padTop - kh) / strideH + 1, outW = (w + 2 * padLeft - kw) / strideW + 1;
         var g = new Conv2dGeometry(cin, h, w, cout, outH, outW, kh, kw, strideH, strideW, padTop, padLeft);
-        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.True(LaneConv.AppliesStrided(g, batch) && !LaneConv.Applies(g, batch));
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+        {
+            Assert.True(LaneConv.AppliesStrided(g, batch) && !LaneConv.Applies(g, batch));
+            Assert.Equal(inputGradientInLanes, LaneConv.AppliesToStridedInputGradient(g, batch));
+        }
         MatchesNaiveLoopsOnAnyThreads(g, batch);
     }
 
