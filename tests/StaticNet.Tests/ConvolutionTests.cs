@@ -201,6 +201,9 @@ public class ConvolutionTests
     [InlineData(16, 12, 12, 6, 3, 1, 1, 16)]  // input gradient with 3-channel blocks (6 input channels), padding
     [InlineData(3, 9, 9, 5, 4, 1, 1, 20)]     // "same" with an even kernel: the extra padding on the right and bottom
     [InlineData(2, 11, 11, 7, 7, 2, 3, 9)]    // a 7-wide kernel (two column chunks), asymmetric padding, one partial group of 9
+    [InlineData(16, 28, 28, 16, 3, 1, 1, 17)] // LaneConv at 28 wide (8 or more input channels): the small ResNet's 16-16 layers, a group of 16 and 1
+    [InlineData(8, 34, 34, 12, 3, 0, 0, 9)]   // LaneConv at 32 wide, no padding, one partial group of 9
+    [InlineData(4, 28, 28, 8, 3, 1, 1, 16)]   // DirectConv: 28 wide with fewer than 8 input channels, though 16 samples would fill the lanes
     [InlineData(1, 28, 28, 6, 5, 2, 2, 3)]    // DirectConv: LeNet's first convolution, one block of 6 channels, rows of 28 in two vectors
     [InlineData(1, 20, 20, 10, 5, 2, 2, 2)]   // DirectConv: blocks of 8 and 2 channels
     [InlineData(3, 26, 26, 13, 3, 0, 0, 2)]   // DirectConv: blocks of 8 and 5, 24 outputs a row; its input gradient in blocks of 3
