@@ -66,9 +66,9 @@ internal static unsafe class LaneConv
         && Phase.AllRead(g.StrideH, g.KernelH, g.PadTop, g.InHeight) && Phase.AllRead(g.StrideW, g.KernelW, g.PadLeft, g.InWidth);
 
     /// <summary>
-    /// Along one dimension of a strided layer, the input positions First, First + stride, ... (Count of them): their
-    /// gradient is a stride-1 convolution of the output gradient with Taps taps, tap k being the layer's kernel index
-    /// FirstTap + stride (Taps - 1 - k), over the output gradient with Pad positions of padding before it.
+    /// Along one dimension of a strided layer, the input positions first, first + stride, ... (Count of them; see
+    /// <see cref="Phase.Of"/>): their gradient is a stride-1 convolution of the output gradient with Taps taps, tap k being the
+    /// layer's kernel index FirstTap + stride (Taps - 1 - k), over the output gradient with Pad positions of padding before it.
     /// </summary>
     private readonly record struct Phase(int Count, int Taps, int FirstTap, int Pad)
     {
