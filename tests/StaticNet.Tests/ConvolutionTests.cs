@@ -204,6 +204,7 @@ public class ConvolutionTests
     [InlineData(16, 28, 28, 16, 3, 1, 1, 17)] // LaneConv at 28 wide (8 or more input channels): the small ResNet's 16-16 layers, a group of 16 and 1
     [InlineData(8, 34, 34, 12, 3, 0, 0, 9)]   // LaneConv at 32 wide, no padding, one partial group of 9
     [InlineData(4, 28, 28, 8, 3, 1, 1, 16)]   // DirectConv: 28 wide with fewer than 8 input channels, though 16 samples would fill the lanes
+    [InlineData(16, 24, 24, 8, 1, 0, 0, 16)]  // DirectConv: a 1 x 1 kernel 24 wide
     [InlineData(1, 28, 28, 6, 5, 2, 2, 3)]    // DirectConv: LeNet's first convolution, one block of 6 channels, rows of 28 in two vectors
     [InlineData(1, 20, 20, 10, 5, 2, 2, 2)]   // DirectConv: blocks of 8 and 2 channels
     [InlineData(3, 26, 26, 13, 3, 0, 0, 2)]   // DirectConv: blocks of 8 and 5, 24 outputs a row; its input gradient in blocks of 3
