@@ -122,7 +122,9 @@ public static partial class Kernels
             }
             float scale = weight.IsEmpty ? rstd[c] : rstd[c] * weight[c];
             float shift = (bias.IsEmpty ? 0f : bias[c]) - mean[c] * scale;
-            for (int n = 0; n < batch; n++)
+            // Last sample first: the rows the statistics read last are the ones still in L2 (a channel of 28 x 28 at
+            // batch 256 is 800 KB); each row's outputs do not depend on the order.
+            for (int n = batch - 1; n >= 0; n--)
             {
                 int at = (n * channels + c) * spatial;
                 Span<float> y = output.Slice(at, spatial);
@@ -213,7 +215,9 @@ public static partial class Kernels
             // dx = g dy + x * scaleX + shift, with scaleX = -g r mean(dy xhat) and shift = -g mean(dy) - scaleX * mean.
             float scaleX = batchStatistics ? -g * r * sumDyXhat * inverseCount : 0f;
             float shift = batchStatistics ? -g * (float)sumDy * inverseCount - scaleX * mean[c] : 0f;
-            for (int n = 0; n < batch; n++)
+            // Last sample first, as forward: the sums' last rows of the output gradient and input (1.6 MB a channel at
+            // 28 x 28) are the ones still in L2.
+            for (int n = batch - 1; n >= 0; n--)
             {
                 int at = (n * channels + c) * spatial;
                 CenteredRows.Combine(inputGrad.Slice(at, spatial), outputGrad.Slice(at, spatial), default, g, input.Slice(at, spatial), scaleX, shift);
