@@ -875,46 +875,34 @@ internal static unsafe class LaneConv
                 {
                     int end = ow < left ? left : ow < right ? right : g.OutWidth;
                     n = Math.Min(width, end - ow);
-                    if (block == 6)
-                    {
-                        // A stretch of 5 or 6 positions in blocks of 3 (not 4 and a narrow 1 or 2).
-                        if (end - ow is 5 or 6) n = 3;
-                        switch (n)
-                        {
-                            case 4: Block<Six, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 3: Block<Six, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 2: Block<Six, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            default: Block<Six, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                        }
-                    }
-                    else if (block == 4)
-                    {
-                        switch (n)
-                        {
-                            case 6: Block<Four, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 5: Block<Four, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 4: Block<Four, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 3: Block<Four, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 2: Block<Four, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            default: Block<Four, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                        }
-                    }
-                    else
-                    {
-                        switch (n)
-                        {
-                            case 8: Block<Three, Eight, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 7: Block<Three, Seven, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 6: Block<Three, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 5: Block<Three, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 4: Block<Three, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 3: Block<Three, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            case 2: Block<Three, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                            default: Block<Three, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
-                        }
-                    }
+                    // A stretch of 5 or 6 positions in blocks of 6 channels goes in blocks of 3 positions (not 4 and a narrow 1 or 2).
+                    if (block == 6 && end - ow is 5 or 6) n = 3;
+                    if (block == 6) Positions<Six, TS>(n, result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW);
+                    else if (block == 4) Positions<Four, TS>(n, result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW);
+                    else Positions<Three, TS>(n, result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Block{TC, TP, TS}"/> for <paramref name="n"/> positions (at most the block's width: 4 for 6 channels, 6 for 4, 8 for
+    /// 3, so the instantiations beyond those never run).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Positions<TC, TS>(int n, float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int co, int oh, int ow, bool relu,
+        int paddedH, int paddedW) where TC : struct, ICount where TS : struct, ICount
+    {
+        switch (n)
+        {
+            case 8: Block<TC, Eight, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+            case 7: Block<TC, Seven, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+            case 6: Block<TC, Six, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+            case 5: Block<TC, Five, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+            case 4: Block<TC, Four, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+            case 3: Block<TC, Three, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+            case 2: Block<TC, Two, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
+            default: Block<TC, One, TS>(result, packed, taps, bias, g, co, oh, ow, relu, paddedH, paddedW); break;
         }
     }
 
