@@ -431,25 +431,34 @@ internal static unsafe class LaneConv
             float* packed = Scratch(ref s_in, g.InChannels * inH * inW * Lanes, ref s_inZeros);
             Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW, ref s_inZeros);
             int tasks = WeightTasks(g), blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5, perBlock = tasks / blocks;
-            // Every task of one block of output channels in turn, so that the block's output gradient stays in L1 while
-            // the input planes pass by (each task writes its own partial sums: the order changes no result).
-            for (int step = 0; step < tasks; step++)
+            // On one part, the groups come in order: each task's sums are added to the first group's place at once (the
+            // order of the sums over groups that Backward takes, so the same bits), and the partial sums of every group
+            // (2.4 MB for LeNet's second layer at batch 256) are not written and read back.
+            bool running = Parts == 1;
+            // A block of output channels at a time, its rows in strips: every task of the block passes over one strip of
+            // its output gradient while that stays in L1 (a task's sums are held between strips; each still takes its
+            // positions in row order, so the strips change no bit).
+            int strip = WeightStrip(g), strips = (g.OutHeight + strip - 1) / strip;
+            Vector512<float>* held = strips > 1 ? (Vector512<float>*)Scratch(ref s_sums, perBlock * 20 * Lanes) : null;
+            for (int b = 0; b < blocks; b++)
             {
-                int b = step / perBlock, rest = step % perBlock, chunk = rest % chunks, kh = rest / chunks % g.KernelH, ci = rest / chunks / g.KernelH;
-                int task = ((ci * g.KernelH + kh) * blocks + b) * chunks + chunk;
-                // On one part, the groups come in order: each task's sums are added to the first group's place at once
-                // (the order of the sums over groups that Backward takes, so the same bits), and the partial sums of
-                // every group (2.4 MB for LeNet's second layer at batch 256) are not written and read back.
-                bool running = Parts == 1;
-                Vector512<float>* place = (Vector512<float>*)(Partials + ((long)(running ? 0 : group) * tasks + task) * 20 * Lanes);
-                if (running && group == 0) for (int i = 0; i < 20; i++) place[i] = Vector512<float>.Zero;
-                Vector512<float>* sums = running ? (Vector512<float>*)Scratch(ref s_sums, 20 * Lanes) : place;
-                for (int i = 0; i < 20; i++) sums[i] = Vector512<float>.Zero;
-                float* x = packed + (long)ci * inH * inW * Lanes;
                 float* dy = grad + ((long)4 * b * gradH * gradW + t.PadTop * gradW + t.PadLeft) * Lanes;
-                int channels = Math.Min(4, g.OutChannels - 4 * b), width = Math.Min(5, g.KernelW - 5 * chunk);
-                WeightBlock(sums, x, dy, channels, width, g, kh, 5 * chunk, inW, gradH * gradW, gradW);
-                if (running) for (int i = 0; i < 20; i++) place[i] += sums[i];
+                int channels = Math.Min(4, g.OutChannels - 4 * b);
+                for (int s = 0; s < strips; s++)
+                {
+                    int oh0 = s * strip, oh1 = Math.Min(g.OutHeight, oh0 + strip);
+                    bool last = s == strips - 1;
+                    for (int rest = 0; rest < perBlock; rest++)
+                    {
+                        int chunk = rest % chunks, kh = rest / chunks % g.KernelH, ci = rest / chunks / g.KernelH;
+                        int task = ((ci * g.KernelH + kh) * blocks + b) * chunks + chunk;
+                        Vector512<float>* place = (Vector512<float>*)(Partials + ((long)(running ? 0 : group) * tasks + task) * 20 * Lanes);
+                        if (last && running && group == 0) for (int i = 0; i < 20; i++) place[i] = Vector512<float>.Zero;
+                        Vector512<float>* from = s == 0 ? null : held + rest * 20, to = last ? place : held + rest * 20;
+                        float* x = packed + (long)ci * inH * inW * Lanes;
+                        WeightBlock(to, from, last && running, x, dy, channels, Math.Min(5, g.KernelW - 5 * chunk), g, kh, 5 * chunk, inW, gradH * gradW, gradW, oh0, oh1);
+                    }
+                }
             }
         }
 
@@ -1002,35 +1011,58 @@ internal static unsafe class LaneConv
     }
 
     /// <summary>
-    /// sums[j * 5 + t] += dY[j, position] x[position + (kh, k0 + t)] over every output position of one group, for
-    /// <paramref name="channels"/> output channels (planes <paramref name="gradPlane"/> apart, rows <paramref name="gradRow"/>
-    /// wide) and <paramref name="width"/> taps: 4 x 5 accumulators in registers.
+    /// Output rows per strip of the weight gradient: the rows of a block's 4 output-gradient planes that the sums read (64
+    /// bytes a position) at most 16 KB a strip, so that they stay in a 48 KB L1 with the input rows the strip reads, or the
+    /// whole plane where that is under twice as much (the small ResNet's 28 x 28 layers: 2 rows a strip; 14 x 14: 4; 7 x 7
+    /// and LeNet's 10 x 10: the whole plane, whose strips of 6 rows measured slower).
     /// </summary>
-    private static void WeightBlock(Vector512<float>* sums, float* x, float* dy, int channels, int width, in Conv2dGeometry g, int kh, int k0, int paddedW, int gradPlane, int gradRow)
+    private static int WeightStrip(in Conv2dGeometry g)
+    {
+        int rows = Math.Max(1, 16384 / (4 * g.OutWidth * Lanes * sizeof(float)));
+        return 2 * rows >= g.OutHeight ? g.OutHeight : rows;
+    }
+
+    /// <summary>
+    /// For output rows <paramref name="oh0"/> to <paramref name="oh1"/> of one group: s[j * 5 + t] = dY[j, position] x
+    /// [position + (kh, k0 + t)] summed over the rows' positions in order, from <paramref name="from"/>'s sums (or zero), for
+    /// <paramref name="channels"/> output channels (planes <paramref name="gradPlane"/> apart, rows <paramref name="gradRow"/>
+    /// wide) and <paramref name="width"/> taps, 4 x (up to 5) accumulators in registers; stored to <paramref name="to"/>, or
+    /// added to it with <paramref name="add"/> (only the channels' and taps' places).
+    /// </summary>
+    private static void WeightBlock(Vector512<float>* to, Vector512<float>* from, bool add, float* x, float* dy, int channels, int width, in Conv2dGeometry g, int kh, int k0,
+        int paddedW, int gradPlane, int gradRow, int oh0, int oh1)
     {
         switch (width)
         {
-            case 5: Taps5<Five>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
-            case 4: Taps5<Four>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
-            case 3: Taps5<Three>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
-            case 2: Taps5<Two>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
-            default: Taps5<One>(sums, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow); break;
+            case 5: Taps5<Five>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            case 4: Taps5<Four>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            case 3: Taps5<Three>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            case 2: Taps5<Two>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            default: Taps5<One>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Taps5<TT>(Vector512<float>* sums, float* x, float* dy, int channels, in Conv2dGeometry g, int kh, int k0, int paddedW, int gradPlane, int gradRow)
+    private static void Taps5<TT>(Vector512<float>* to, Vector512<float>* from, bool add, float* x, float* dy, int channels, in Conv2dGeometry g, int kh, int k0,
+        int paddedW, int gradPlane, int gradRow, int oh0, int oh1)
         where TT : struct, ICount
     {
-        Vector512<float> s00 = sums[0], s01 = sums[1], s02 = sums[2], s03 = sums[3], s04 = sums[4];
-        Vector512<float> s10 = sums[5], s11 = sums[6], s12 = sums[7], s13 = sums[8], s14 = sums[9];
-        Vector512<float> s20 = sums[10], s21 = sums[11], s22 = sums[12], s23 = sums[13], s24 = sums[14];
-        Vector512<float> s30 = sums[15], s31 = sums[16], s32 = sums[17], s33 = sums[18], s34 = sums[19];
+        Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default;
+        Vector512<float> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default;
+        Vector512<float> s20 = default, s21 = default, s22 = default, s23 = default, s24 = default;
+        Vector512<float> s30 = default, s31 = default, s32 = default, s33 = default, s34 = default;
+        if (from != null)
+        {
+            (s00, s01, s02, s03, s04) = (from[0], from[1], from[2], from[3], from[4]);
+            (s10, s11, s12, s13, s14) = (from[5], from[6], from[7], from[8], from[9]);
+            (s20, s21, s22, s23, s24) = (from[10], from[11], from[12], from[13], from[14]);
+            (s30, s31, s32, s33, s34) = (from[15], from[16], from[17], from[18], from[19]);
+        }
         // Missing channels (a last block of fewer than 4) read channel 0 again; their sums are never used.
         long planeStep = (long)gradPlane * Lanes;
         float* c0 = dy, c1 = channels > 1 ? dy + planeStep : dy, c2 = channels > 2 ? dy + 2 * planeStep : dy, c3 = channels > 3 ? dy + 3 * planeStep : dy;
         int step = g.StrideW * Lanes; // from one output position's input to the next's
-        for (int oh = 0; oh < g.OutHeight; oh++)
+        for (int oh = oh0; oh < oh1; oh++)
         {
             float* row = x + ((long)(oh * g.StrideH + kh) * paddedW + k0) * Lanes;
             long at = (long)oh * gradRow * Lanes;
@@ -1090,9 +1122,21 @@ internal static unsafe class LaneConv
                 }
             }
         }
-        (sums[0], sums[1], sums[2], sums[3], sums[4]) = (s00, s01, s02, s03, s04);
-        (sums[5], sums[6], sums[7], sums[8], sums[9]) = (s10, s11, s12, s13, s14);
-        (sums[10], sums[11], sums[12], sums[13], sums[14]) = (s20, s21, s22, s23, s24);
-        (sums[15], sums[16], sums[17], sums[18], sums[19]) = (s30, s31, s32, s33, s34);
+        Put<TT>(to, add, s00, s01, s02, s03, s04);
+        if (channels > 1) Put<TT>(to + 5, add, s10, s11, s12, s13, s14);
+        if (channels > 2) Put<TT>(to + 10, add, s20, s21, s22, s23, s24);
+        if (channels > 3) Put<TT>(to + 15, add, s30, s31, s32, s33, s34);
+    }
+
+    /// <summary>One output channel's sums of <see cref="Taps5{TT}"/>, stored to its places or added to them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<TT>(Vector512<float>* to, bool add, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3, Vector512<float> s4)
+        where TT : struct, ICount
+    {
+        to[0] = add ? to[0] + s0 : s0;
+        if (TT.N > 1) to[1] = add ? to[1] + s1 : s1;
+        if (TT.N > 2) to[2] = add ? to[2] + s2 : s2;
+        if (TT.N > 3) to[3] = add ? to[3] + s3 : s3;
+        if (TT.N > 4) to[4] = add ? to[4] + s4 : s4;
     }
 }
