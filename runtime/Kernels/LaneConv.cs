@@ -122,7 +122,7 @@ internal static unsafe class LaneConv
         float[] taps = Taps(weight, g, flip: false, out int block);
         fixed (float* py = y, px = x, pt = taps, pb = bias)
         {
-            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu, batch, g, block).End();
+            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, relu, batch, g, block).End();
         }
     }
 
@@ -144,7 +144,7 @@ internal static unsafe class LaneConv
             Job job = s_job ??= new Job();
             job.Pooled = pp;
             (job.Pool, job.PoolScale, job.KeepDerivative) = (pool, scale, keepDerivative);
-            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, null, relu: false, batch, g, block).End();
+            Run(Pass.Forward, py, px, null, pt, bias.IsEmpty ? null : pb, relu: false, batch, g, block).End();
             job.Pooled = null;
         }
     }
@@ -174,17 +174,18 @@ internal static unsafe class LaneConv
         int groups = (batch + Lanes - 1) / Lanes, tasks = WeightTasks(g);
         int block = 4;
         float[] taps = inputGrad.IsEmpty ? [] : IsStrided(g) ? StridedTaps(weight, g, out block) : Taps(weight, g, flip: true, out block);
-        float* partials = Scratch(ref s_partials, groups * (tasks * 20 + g.OutChannels) * Lanes);
-        float* biasPartials = partials + (long)groups * tasks * 20 * Lanes;
         SplitCalibration.Trial trial;
+        float* biasPartials;
         fixed (float* dx = inputGrad, dy = outputGrad, px = input, pt = taps, pd = sigmoidDerivative, pw = weightGrad)
         {
             Job job = s_job ??= new Job();
             job.Derivative = sigmoidDerivative.IsEmpty ? null : pd;
             (job.Pool, job.PoolScale) = (pool, scale);
-            job.BiasPartials = biasGrad.IsEmpty ? null : biasPartials;
-            trial = Run(Pass.Backward, inputGrad.IsEmpty ? null : dx, px, dy, pt, null, weightGrad.IsEmpty ? null : partials, relu: false, batch, g, block);
+            trial = Run(Pass.Backward, inputGrad.IsEmpty ? null : dx, px, dy, pt, null, relu: false, batch, g, block, weights: !weightGrad.IsEmpty, biases: !biasGrad.IsEmpty);
+            float* partials = job.Partials;
+            biasPartials = job.BiasPartials;
             job.Derivative = null;
+            job.Partials = null;
             job.BiasPartials = null;
             if (!weightGrad.IsEmpty)
             {
@@ -511,8 +512,14 @@ internal static unsafe class LaneConv
     [ThreadStatic] private static ZeroedPadding s_inZeros, s_gradZeros, s_pooledZeros;
 
     /// <summary>Fills this thread's job (no allocation per call) and runs it over the groups, split across the threads; the caller ends the returned trial.</summary>
-    private static SplitCalibration.Trial Run(Pass kind, float* output, float* input, float* gradient, float* taps, float* bias, float* partials, bool relu, int batch,
-        in Conv2dGeometry g, int block)
+    /// <remarks>
+    /// With <paramref name="weights"/> or <paramref name="biases"/> (backward), once the parts are known, the places for the
+    /// weight gradient's partial sums (a task's 20 vectors: one set on one part, a set per group on several) and the bias
+    /// gradient's (a vector per channel and group) go to <c>Job.Partials</c> and <c>Job.BiasPartials</c>. A layer whose
+    /// sets for every group would take over 256 MB (512 channels each way at 3 x 3 and batch 256: 4 GB) stays on one part.
+    /// </remarks>
+    private static SplitCalibration.Trial Run(Pass kind, float* output, float* input, float* gradient, float* taps, float* bias, bool relu, int batch,
+        in Conv2dGeometry g, int block, bool weights = false, bool biases = false)
     {
         Job job = s_job ??= new Job();
         job.Kind = kind;
@@ -521,12 +528,29 @@ internal static unsafe class LaneConv
         job.Gradient = gradient;
         job.Taps = taps;
         job.Bias = bias;
-        job.Partials = partials;
         (job.Relu, job.Batch, job.Block, job.Geometry) = (relu, batch, block, g);
+        int groups = (batch + Lanes - 1) / Lanes;
+        long weightSet = weights ? (long)WeightTasks(g) * 20 * Lanes : 0, biasFloats = biases ? (long)groups * g.OutChannels * Lanes : 0;
+        int parts = Math.Max(1, Math.Min(Threading.NumThreads, groups));
+        if (weightSet * groups * sizeof(float) > 256L << 20) parts = 1;
         // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
         SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.LaneConv, (long)batch * 8 + (job.Pooled != null || job.Derivative != null ? 4 : 0) + (int)kind * 2 + (output is null ? 1 : 0),
-            g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, Math.Max(1, Math.Min(Threading.NumThreads, (batch + Lanes - 1) / Lanes)));
+            g.GetHashCode(), ((long)g.InputSize << 32) | (uint)g.OutputSize, parts);
         job.Parts = trial.Parts;
+        job.Partials = null;
+        job.BiasPartials = null;
+        if (weights || biases)
+        {
+            long floats = (job.Parts == 1 ? 1 : groups) * weightSet + biasFloats;
+            if (floats > Array.MaxLength - 32)
+            {
+                throw new InvalidOperationException($"The lane kernel's gradient of a {g.OutChannels} x {g.InChannels} x {g.KernelH} x {g.KernelW} convolution at batch {batch} " +
+                    $"needs {floats} floats of partial sums; an array holds at most {Array.MaxLength - 32}.");
+            }
+            float* partials = Scratch(ref s_partials, (int)floats);
+            job.Partials = weights ? partials : null;
+            job.BiasPartials = biases ? partials + (job.Parts == 1 ? 1 : groups) * weightSet : null;
+        }
         WorkerPool.Run(job, job.Parts);
         return trial;
     }

@@ -288,6 +288,41 @@ public class ConvolutionTests
     }
 
     /// <summary>
+    /// The lane kernel's weight gradient keeps a task's partial sums (20 vectors) once per part: on one thread a single set
+    /// (the 64-64 3 x 3 layer at 7 x 7 and batch 256: 3,072 tasks, 3.9 MB; every group's set, 63 MB, was allocated before),
+    /// and a layer whose sets for every group would pass 256 MB (256-256 3 x 3 at 3 x 3: 16 x 63 MB) runs on one part
+    /// whatever the thread count, with the same result. Measured on a fresh thread, whose buffers start empty.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 7, 1, 0, 8)]
+    [InlineData(256, 3, 2, 60, 80)]
+    public void Lane_weight_gradient_partial_sums_take_one_set_per_part_and_a_large_layer_stays_on_one(int channels, int size, int threads, int atLeastMb, int atMostMb)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return; // the lane kernel needs AVX-512
+        const int batch = 256;
+        var g = new Conv2dGeometry(channels, size, size, channels, size, size, 3, 3, 1, 1, 1, 1);
+        Assert.True(LaneConv.Applies(g, batch));
+        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 31), weight = NetworkCases.RandomFloats(g.WeightSize, 32), dy = NetworkCases.RandomFloats(batch * g.OutputSize, 33);
+        (long Bytes, float[] Dw) Backward(int count)
+        {
+            long bytes = 0;
+            float[] dw = new float[g.WeightSize];
+            var thread = new System.Threading.Thread(() => NetworkCases.OnThreads(count, () =>
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                Kernels.Conv2dBackward(default, dw, default, dy, x, weight, batch, g);
+                bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            }));
+            thread.Start();
+            thread.Join();
+            return (bytes, dw);
+        }
+        (long allocated, float[] dw) = Backward(threads);
+        Assert.InRange(allocated / (1 << 20), atLeastMb, atMostMb);
+        Assert.Equal(Backward(1).Dw, dw);
+    }
+
+    /// <summary>
     /// The layer's forward and backward against <see cref="NaiveConvolution"/>, the weight gradient alone (a first layer)
     /// the same bits as with the input gradient, and all of it the same bits on one thread as on several.
     /// </summary>
