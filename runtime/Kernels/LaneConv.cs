@@ -20,7 +20,8 @@ namespace StaticNet;
 /// <item>Input gradient: the same kernel on the zero-padded output gradient with the kernel flipped and its channels swapped;
 /// for a strided layer, once per phase of the input (its positions a stride apart) with that phase's taps.</item>
 /// <item>Weight gradient: per input channel, kernel row and block of 4 output channels, 4 x (up to 5) taps in registers
-/// over every group and position, then summed across lanes; tasks own their weights, so any thread count gives the same bits.</item>
+/// over every group and position (a block's output rows a strip at a time, which stays in L1), then summed across lanes;
+/// tasks own their weights, so any thread count gives the same bits.</item>
 /// </list>
 /// </summary>
 internal static unsafe class LaneConv
