@@ -196,7 +196,7 @@ internal static unsafe class LaneConv
                 WeightSums sums = s_sums_job ??= new WeightSums();
                 sums.Partials = partials;
                 sums.WeightGrad = pw;
-                (sums.Tasks, sums.Groups, sums.Parts, sums.Geometry) = (tasks, job.Parts == 1 ? 1 : groups, job.Parts, g);
+                (sums.Tasks, sums.Groups, sums.Parts, sums.Geometry, sums.Reduced) = (tasks, job.Parts == 1 ? 1 : groups, job.Parts, g, ReducesEachGroup(g));
                 WorkerPool.Run(sums, job.Parts);
             }
         }
@@ -212,16 +212,32 @@ internal static unsafe class LaneConv
 
     [ThreadStatic] private static WeightSums? s_sums_job;
 
-    /// <summary>The weight gradient's partial sums added up: a range of tasks per part, each over the groups in order.</summary>
+    /// <summary>
+    /// The weight gradient's partial sums added up: a range of tasks per part, each over the groups in order, then across
+    /// the lanes; or, where the groups' sums were summed across their lanes already (<see cref="Reduced"/>), a range of
+    /// weights per part, each over the groups in order.
+    /// </summary>
     private sealed class WeightSums : IPartitionedJob
     {
         public float* Partials, WeightGrad;
         public int Tasks, Groups, Parts;
+        public bool Reduced;
         public Conv2dGeometry Geometry;
 
         public void Execute(int part)
         {
             Conv2dGeometry g = Geometry;
+            if (Reduced)
+            {
+                long weights = WeightCount(g);
+                for (long i = weights * part / Parts; i < weights * (part + 1) / Parts; i++)
+                {
+                    float total = 0;
+                    for (int group = 0; group < Groups; group++) total += Partials[group * weights + i];
+                    WeightGrad[i] += total;
+                }
+                return;
+            }
             int blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5;
             for (int task = (int)((long)Tasks * part / Parts); task < (int)((long)Tasks * (part + 1) / Parts); task++)
             {
@@ -242,6 +258,19 @@ internal static unsafe class LaneConv
 
     /// <summary>Weight-gradient tasks: input channel x kernel row x block of 4 output channels x chunk of up to 5 kernel columns.</summary>
     private static int WeightTasks(in Conv2dGeometry g) => g.InChannels * g.KernelH * ((g.OutChannels + 3) / 4) * ((g.KernelW + 4) / 5);
+
+    /// <summary>The layer's weights: [out, in, kH, kW].</summary>
+    private static long WeightCount(in Conv2dGeometry g) => (long)g.OutChannels * g.InChannels * g.KernelH * g.KernelW;
+
+    /// <summary>
+    /// Whether each group's weight-gradient sums are summed across their lanes before the groups are added up, into sets
+    /// the size of the weights: where a set of every task's 20 vectors would pass 16 MB (256 channels each way at 3 x 3:
+    /// 63 MB; 512: 252 MB, for 9.4 MB of weights), which every group would read and write from memory (256-256 and
+    /// 512-512 at 3 x 3, both gradients at batch 256 on one AMD core: 221-284 -> 194-206 ms and 473-732 -> 427-447 ms in
+    /// alternating runs). Smaller sets stay in the caches, where the horizontal sums would cost more than they save (the
+    /// small ResNet's 64-64 layer: 3.9 MB, its weight gradient ~10% slower reduced).
+    /// </summary>
+    internal static bool ReducesEachGroup(in Conv2dGeometry g) => (long)WeightTasks(g) * 20 * Lanes * sizeof(float) > 16L << 20;
 
     [ThreadStatic] private static float[]? s_partials;
 
@@ -436,7 +465,10 @@ internal static unsafe class LaneConv
             // On one part, the groups come in order: each task's sums are added to the first group's place at once (the
             // order of the sums over groups that Backward takes, so the same bits), and the partial sums of every group
             // (2.4 MB for LeNet's second layer at batch 256) are not written and read back.
-            bool running = Parts == 1;
+            bool running = Parts == 1, reduced = ReducesEachGroup(g);
+            long set = reduced ? WeightCount(g) : (long)tasks * 20 * Lanes, channelStep = (long)g.InChannels * g.KernelH * g.KernelW;
+            float* places = Partials + (running ? 0 : group * set);
+            if (running && group == 0) new Span<float>(places, (int)set).Clear();
             // A block of output channels at a time, its rows in strips: every task of the block passes over one strip of
             // its output gradient while that stays in L1 (a task's sums are held between strips; each still takes its
             // positions in row order, so the strips change no bit).
@@ -454,11 +486,13 @@ internal static unsafe class LaneConv
                     {
                         int chunk = rest % chunks, kh = rest / chunks % g.KernelH, ci = rest / chunks / g.KernelH;
                         int task = ((ci * g.KernelH + kh) * blocks + b) * chunks + chunk;
-                        Vector512<float>* place = (Vector512<float>*)(Partials + ((long)(running ? 0 : group) * tasks + task) * 20 * Lanes);
-                        if (last && running && group == 0) for (int i = 0; i < 20; i++) place[i] = Vector512<float>.Zero;
-                        Vector512<float>* from = s == 0 ? null : held + rest * 20, to = last ? place : held + rest * 20;
+                        // A task's places: its 20 vectors, or (reduced) its weights, 4 output channels channelStep apart.
+                        float* weightsAt = reduced && last ? places + ((4L * b * g.InChannels + ci) * g.KernelH + kh) * g.KernelW + 5 * chunk : null;
+                        Vector512<float>* place = (Vector512<float>*)(places + (long)task * 20 * Lanes);
+                        Vector512<float>* from = s == 0 ? null : held + rest * 20, to = !last ? held + rest * 20 : reduced ? null : place;
                         float* x = packed + (long)ci * inH * inW * Lanes;
-                        WeightBlock(to, from, last && running, x, dy, channels, Math.Min(5, g.KernelW - 5 * chunk), g, kh, 5 * chunk, inW, gradH * gradW, gradW, oh0, oh1);
+                        WeightBlock(to, weightsAt, channelStep, from, last && running, x, dy, channels, Math.Min(5, g.KernelW - 5 * chunk), g, kh, 5 * chunk, inW,
+                            gradH * gradW, gradW, oh0, oh1);
                     }
                 }
             }
@@ -515,9 +549,11 @@ internal static unsafe class LaneConv
     /// <summary>Fills this thread's job (no allocation per call) and runs it over the groups, split across the threads; the caller ends the returned trial.</summary>
     /// <remarks>
     /// With <paramref name="weights"/> or <paramref name="biases"/> (backward), once the parts are known, the places for the
-    /// weight gradient's partial sums (a task's 20 vectors: one set on one part, a set per group on several) and the bias
+    /// weight gradient's partial sums (every task's 20 vectors, or the weights' floats where <see cref="ReducesEachGroup"/>:
+    /// one set on one part, a set per group on several) and the bias
     /// gradient's (a vector per channel and group) go to <c>Job.Partials</c> and <c>Job.BiasPartials</c>. A layer whose
-    /// sets for every group would take over 256 MB (512 channels each way at 3 x 3 and batch 256: 4 GB) stays on one part.
+    /// sets for every group would take over 256 MB (512 channels each way at 3 x 3: 9.4 MB a set, past 27 groups) stays on
+    /// one part.
     /// </remarks>
     private static SplitCalibration.Trial Run(Pass kind, float* output, float* input, float* gradient, float* taps, float* bias, bool relu, int batch,
         in Conv2dGeometry g, int block, bool weights = false, bool biases = false)
@@ -531,7 +567,7 @@ internal static unsafe class LaneConv
         job.Bias = bias;
         (job.Relu, job.Batch, job.Block, job.Geometry) = (relu, batch, block, g);
         int groups = (batch + Lanes - 1) / Lanes;
-        long weightSet = weights ? (long)WeightTasks(g) * 20 * Lanes : 0, biasFloats = biases ? (long)groups * g.OutChannels * Lanes : 0;
+        long weightSet = !weights ? 0 : ReducesEachGroup(g) ? WeightCount(g) : (long)WeightTasks(g) * 20 * Lanes, biasFloats = biases ? (long)groups * g.OutChannels * Lanes : 0;
         int parts = Math.Max(1, Math.Min(Threading.NumThreads, groups));
         if (weightSet * groups * sizeof(float) > 256L << 20) parts = 1;
         // Split across threads where that measured faster for this layer on this machine (SplitCalibration).
@@ -1059,22 +1095,22 @@ internal static unsafe class LaneConv
     /// wide) and <paramref name="width"/> taps, 4 x (up to 5) accumulators in registers; stored to <paramref name="to"/>, or
     /// added to it with <paramref name="add"/> (only the channels' and taps' places).
     /// </summary>
-    private static void WeightBlock(Vector512<float>* to, Vector512<float>* from, bool add, float* x, float* dy, int channels, int width, in Conv2dGeometry g, int kh, int k0,
-        int paddedW, int gradPlane, int gradRow, int oh0, int oh1)
+    private static void WeightBlock(Vector512<float>* to, float* weightsAt, long channelStep, Vector512<float>* from, bool add, float* x, float* dy, int channels, int width,
+        in Conv2dGeometry g, int kh, int k0, int paddedW, int gradPlane, int gradRow, int oh0, int oh1)
     {
         switch (width)
         {
-            case 5: Taps5<Five>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
-            case 4: Taps5<Four>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
-            case 3: Taps5<Three>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
-            case 2: Taps5<Two>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
-            default: Taps5<One>(to, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            case 5: Taps5<Five>(to, weightsAt, channelStep, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            case 4: Taps5<Four>(to, weightsAt, channelStep, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            case 3: Taps5<Three>(to, weightsAt, channelStep, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            case 2: Taps5<Two>(to, weightsAt, channelStep, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
+            default: Taps5<One>(to, weightsAt, channelStep, from, add, x, dy, channels, g, kh, k0, paddedW, gradPlane, gradRow, oh0, oh1); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Taps5<TT>(Vector512<float>* to, Vector512<float>* from, bool add, float* x, float* dy, int channels, in Conv2dGeometry g, int kh, int k0,
-        int paddedW, int gradPlane, int gradRow, int oh0, int oh1)
+    private static void Taps5<TT>(Vector512<float>* to, float* weightsAt, long channelStep, Vector512<float>* from, bool add, float* x, float* dy, int channels,
+        in Conv2dGeometry g, int kh, int k0, int paddedW, int gradPlane, int gradRow, int oh0, int oh1)
         where TT : struct, ICount
     {
         Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default;
@@ -1152,10 +1188,30 @@ internal static unsafe class LaneConv
                 }
             }
         }
+        if (weightsAt != null)
+        {
+            PutSums<TT>(weightsAt, add, s00, s01, s02, s03, s04);
+            if (channels > 1) PutSums<TT>(weightsAt + channelStep, add, s10, s11, s12, s13, s14);
+            if (channels > 2) PutSums<TT>(weightsAt + 2 * channelStep, add, s20, s21, s22, s23, s24);
+            if (channels > 3) PutSums<TT>(weightsAt + 3 * channelStep, add, s30, s31, s32, s33, s34);
+            return;
+        }
         Put<TT>(to, add, s00, s01, s02, s03, s04);
         if (channels > 1) Put<TT>(to + 5, add, s10, s11, s12, s13, s14);
         if (channels > 2) Put<TT>(to + 10, add, s20, s21, s22, s23, s24);
         if (channels > 3) Put<TT>(to + 15, add, s30, s31, s32, s33, s34);
+    }
+
+    /// <summary>One output channel's sums of <see cref="Taps5{TT}"/>, each summed across its lanes, stored to its weight's place (after a zero, as the first add) or added to it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutSums<TT>(float* place, bool add, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3, Vector512<float> s4)
+        where TT : struct, ICount
+    {
+        place[0] = (add ? place[0] : 0f) + Vector512.Sum(s0);
+        if (TT.N > 1) place[1] = (add ? place[1] : 0f) + Vector512.Sum(s1);
+        if (TT.N > 2) place[2] = (add ? place[2] : 0f) + Vector512.Sum(s2);
+        if (TT.N > 3) place[3] = (add ? place[3] : 0f) + Vector512.Sum(s3);
+        if (TT.N > 4) place[4] = (add ? place[4] : 0f) + Vector512.Sum(s4);
     }
 
     /// <summary>One output channel's sums of <see cref="Taps5{TT}"/>, stored to its places or added to them.</summary>

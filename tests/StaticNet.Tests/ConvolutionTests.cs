@@ -288,20 +288,24 @@ public class ConvolutionTests
     }
 
     /// <summary>
-    /// The lane kernel's weight gradient keeps a task's partial sums (20 vectors) once per part: on one thread a single set
-    /// (the 64-64 3 x 3 layer at 7 x 7 and batch 256: 3,072 tasks, 3.9 MB; every group's set, 63 MB, was allocated before),
-    /// and a layer whose sets for every group would pass 256 MB (256-256 3 x 3 at 3 x 3: 16 x 63 MB) runs on one part
-    /// whatever the thread count, with the same result. Measured on a fresh thread, whose buffers start empty.
+    /// The lane kernel's weight gradient keeps its partial sums once per part: on one thread a single set (the 64-64 3 x 3
+    /// layer at 7 x 7 and batch 256: 3,072 tasks x 20 vectors, 3.9 MB; every group's set, 63 MB, was allocated before);
+    /// a layer whose set would pass 16 MB sums each group's across the lanes into weight-sized sets (256-256 at 3 x 3: 2.4
+    /// MB a set, 38 MB for its 16 groups on two threads, against 63 MB a set and 1 GB before); and where every group's sets
+    /// would pass 256 MB (the same layer at batch 1,920: 120 groups, 283 MB) it stays on one part. The first call of a product
+    /// splits (SplitCalibration), so the two-thread cases take their split. Measured on a fresh thread, whose buffers
+    /// start empty; the gradient the same bits as on one thread.
     /// </summary>
     [Theory]
-    [InlineData(64, 7, 1, 0, 8)]
-    [InlineData(256, 3, 2, 60, 80)]
-    public void Lane_weight_gradient_partial_sums_take_one_set_per_part_and_a_large_layer_stays_on_one(int channels, int size, int threads, int atLeastMb, int atMostMb)
+    [InlineData(64, 7, 256, 1, 0, 8)]
+    [InlineData(256, 3, 256, 2, 30, 45)]
+    [InlineData(256, 3, 1920, 2, 0, 8)]
+    public void Lane_weight_gradient_partial_sums_take_one_set_per_part_and_a_large_layer_stays_on_one(int channels, int size, int batch, int threads, int atLeastMb, int atMostMb)
     {
         if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return; // the lane kernel needs AVX-512
-        const int batch = 256;
         var g = new Conv2dGeometry(channels, size, size, channels, size, size, 3, 3, 1, 1, 1, 1);
         Assert.True(LaneConv.Applies(g, batch));
+        Assert.Equal(channels > 64, LaneConv.ReducesEachGroup(g));
         float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 31), weight = NetworkCases.RandomFloats(g.WeightSize, 32), dy = NetworkCases.RandomFloats(batch * g.OutputSize, 33);
         (long Bytes, float[] Dw) Backward(int count)
         {
@@ -320,6 +324,23 @@ public class ConvolutionTests
         (long allocated, float[] dw) = Backward(threads);
         Assert.InRange(allocated / (1 << 20), atLeastMb, atMostMb);
         Assert.Equal(Backward(1).Dw, dw);
+    }
+
+    /// <summary>
+    /// Layers whose weight-gradient sets pass 16 MB, so that each group's sums are summed across the lanes at once
+    /// (LaneConv.ReducesEachGroup), against naive loops and on one thread as on several: 3 x 3 at stride 1 and 2, and
+    /// 5 x 5 (its two-positions-at-a-time loop).
+    /// </summary>
+    [Theory]
+    [InlineData(96, 3, 3, 256, 3, 1, 1, 33)]
+    [InlineData(96, 6, 6, 256, 3, 2, 1, 17)]
+    [InlineData(96, 4, 4, 128, 5, 1, 2, 17)]
+    public void Lane_layers_that_sum_each_groups_lanes_match_naive_loops(int cin, int h, int w, int cout, int k, int stride, int pad, int batch)
+    {
+        int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+        var g = new Conv2dGeometry(cin, h, w, cout, oh, ow, k, k, stride, stride, pad, pad);
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.True(LaneConv.AppliesStrided(g, batch) && LaneConv.ReducesEachGroup(g));
+        MatchesNaiveLoopsOnAnyThreads(g, batch);
     }
 
     /// <summary>
