@@ -226,7 +226,7 @@ internal static class NarrowLinear
 
     /// <summary>Reduces one row's four accumulators and adds the features from p on, one at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Finish<TV>(ref float x, ref float w0, ref float w1, ref float w2, ref float w3, int p, int k, TV a0, TV a1, TV a2, TV a3)
+    internal static Vector128<float> Finish<TV>(ref float x, ref float w0, ref float w1, ref float w2, ref float w3, int p, int k, TV a0, TV a1, TV a2, TV a3)
         where TV : struct, IVector<TV>
     {
         Vector128<float> sums = TV.Sum4(a0, a1, a2, a3);
