@@ -250,15 +250,17 @@ internal static class Gemm
     private static void MultiplyTransposed<TV>(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k, int first, int end)
         where TV : struct, IVector<TV>
     {
-        if (typeof(TV) == typeof(Vec512) && n > NarrowLinear.MaxOutputs && (long)n * k >= LargeWeights)
+        if (typeof(TV) == typeof(Vec512) && n > NarrowLinear.MaxOutputs)
         {
-            // A large weight comes from L2 or further, and only a few rows of A come (under 8: larger batches take the
-            // packed GEMM). Four rows of B at a time, read once for all the rows of A while they sit in L1 (reading the
-            // whole weight once for each row of A, batch 4 took 2.5 times as long), two rows of A at a time, so that
-            // each loaded vector feeds two or four multiply-adds. A 784 x 256 weight with AVX-512, one AMD core, old
-            // and new code alternating: batch 4 24-33 -> 11.5-15 us; batch 1 the same as a row at a time (8-9 us), so
-            // four rows streamed side by side arrive as fast as one (the eight-row kernel below, which reads one vector
-            // of each row in turn, was 1.6 times slower). Narrow layers keep that kernel, so that they sum exactly as
+            // Only a few rows of A come (under 8: larger batches take the packed GEMM), so the weight is what is read.
+            // Four rows of B at a time, read once for all the rows of A while they sit in L1 (reading the whole weight
+            // once for each row of A, batch 4 took 2.5 times as long), two rows of A at a time, so that each loaded
+            // vector feeds two or four multiply-adds. A 784 x 256 weight with AVX-512, one AMD core, old and new code
+            // alternating: batch 4 24-33 -> 11.5-15 us; batch 1 the same as a row at a time (8-9 us), so four rows
+            // streamed side by side arrive as fast as one (the eight-row kernel below, which reads one vector of each
+            // row in turn, was 1.6 times slower). Weights that stay in L2 gain too (both kernels in one process, batch
+            // 1 / 4, us: LeNet's 400 x 120 1.73-1.85 / 7.0-7.2 -> 1.54-1.62 / 2.42-2.46, 120 x 84 0.57-0.65 / 2.2-2.4
+            // -> 0.47-0.49 / 1.32-1.40). Narrow layers keep the eight-row kernel, so that they sum exactly as
             // NarrowLinear does for larger batches.
             // A weight a little larger than L2 (800 KB against Zen 5's 1 MB, shared with everything else) read from
             // first to last on every call finds each line just evicted; read in the opposite order to the call before,

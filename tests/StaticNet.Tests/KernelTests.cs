@@ -144,9 +144,11 @@ public class KernelTests
     [InlineData(1000, 70)]
     [InlineData(300, 250)]
     [InlineData(2050, 40)]
+    [InlineData(120, 84)]
+    [InlineData(17, 33)]
     public void Few_rows_each_get_the_bits_they_get_alone(int inFeatures, int outFeatures)
     {
-        // Under 8 rows a large weight streams through tiles of two rows of x and four of W, an odd last row through one
+        // Under 8 rows (and over 16 outputs) the weight streams through tiles of two rows of x and four of W, an odd last row through one
         // of four and the last columns one at a time; every output is summed in the same order whichever it falls in.
         float[] x = NetworkCases.RandomFloats(7 * inFeatures, 1);
         float[] w = NetworkCases.RandomFloats(outFeatures * inFeatures, 2);
