@@ -37,7 +37,7 @@ public static partial class Kernels
             NarrowLinear.Forward(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight),
                 ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
         }
-        else if (UsePacked(rows, outFeatures, inFeatures))
+        else if (UsePacked(rows, outFeatures, inFeatures) && rows >= StreamedRows)
         {
             // x W^T on top of the bias (or from zero): B(p, j) = W[j, p] is read through strides. The ReLU, if any, is
             // applied as the last depth block is stored.
@@ -141,6 +141,14 @@ public static partial class Kernels
     /// 2-16-16-1 net at batch 32); for a few rows (one sample) the direct dot-product kernels do.
     /// </summary>
     private static bool UsePacked(int rows, int outFeatures, int inFeatures) => PackedGemm.IsSupported && rows >= 8;
+
+    // Under this many rows the forward reads the weight in place, four of its rows against two input rows at a time
+    // (Gemm.MultiplyTransposed), rather than packing it for the packed GEMM, whose packing of the whole weight each call
+    // the few rows do not repay. One AMD core, both ways in one process, batch 8 / 16 / 24 / 32, us: a 784 x 256 weight
+    // 35-45 / 64-65 / 82-83 / 100-102 packed, 26 / 48 / 67-70 / 87-89 streamed; 400 x 120 21 / 26 / 31 / 36 against
+    // 6 / 11 / 17 / 22; 256 x 256 13-14 / 19 / 25 / 31 against 8.5 / 16.5 / 25 / 33 (even at 24); with AVX-512 off
+    // (AVX2 kernels) the streamed way led at every one of those sizes.
+    private const int StreamedRows = 24;
 
     private static void CheckLinear(int rows, int inFeatures, int outFeatures, int inputLength, int weightLength, int biasLength)
     {

@@ -13,7 +13,7 @@ public class KernelTests
     {
         { 1, 1, 1 }, { 3, 5, 7 }, { 4, 16, 4 }, { 5, 17, 33 }, { 2, 31, 9 }, { 7, 64, 65 }, { 3, 300, 70 }, { 9, 257, 130 },
         { 100, 784, 256 }, { 256, 256, 10 }, { 33, 520, 97 }, { 16, 1100, 40 }, { 17, 16, 16 }, { 33, 32, 1 }, { 24, 2, 16 }, { 9, 3, 13 }, { 13, 784, 10 }, { 6, 100, 7 }, { 6, 37, 5 }, { 21, 130, 15 }, { 2, 700, 100 },
-        { 1, 784, 256 }, { 4, 784, 256 }, { 3, 1000, 70 }, { 5, 300, 250 }, { 7, 2050, 40 },
+        { 1, 784, 256 }, { 4, 784, 256 }, { 3, 1000, 70 }, { 5, 300, 250 }, { 7, 2050, 40 }, { 23, 300, 50 }, { 24, 300, 50 },
     };
 
     [Theory]
@@ -148,17 +148,19 @@ public class KernelTests
     [InlineData(17, 33)]
     public void Few_rows_each_get_the_bits_they_get_alone(int inFeatures, int outFeatures)
     {
-        // Under 8 rows (and over 16 outputs) the weight streams through tiles of two rows of x and four of W, an odd last row through one
-        // of four and the last columns one at a time; every output is summed in the same order whichever it falls in.
-        float[] x = NetworkCases.RandomFloats(7 * inFeatures, 1);
+        // Under 24 rows (and over 16 outputs) the forward streams the weight through tiles of two rows of x and four of
+        // W, an odd last row through one of four and the last columns one at a time; every output is summed in the same
+        // order whichever it falls in. From 24 rows on, the packed GEMM (another order) takes over.
+        const int Most = 23;
+        float[] x = NetworkCases.RandomFloats(Most * inFeatures, 1);
         float[] w = NetworkCases.RandomFloats(outFeatures * inFeatures, 2);
         float[] b = NetworkCases.RandomFloats(outFeatures, 3);
-        var alone = new float[7 * outFeatures];
-        for (int r = 0; r < 7; r++)
+        var alone = new float[Most * outFeatures];
+        for (int r = 0; r < Most; r++)
         {
             Kernels.LinearForward(alone.AsSpan(r * outFeatures, outFeatures), x.AsSpan(r * inFeatures, inFeatures), w, b, 1, inFeatures, outFeatures);
         }
-        for (int rows = 2; rows <= 7; rows++)
+        for (int rows = 2; rows <= Most; rows++)
         {
             var together = new float[rows * outFeatures];
             Kernels.LinearForward(together, x.AsSpan(0, rows * inFeatures), w, b, rows, inFeatures, outFeatures);
