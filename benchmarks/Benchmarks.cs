@@ -38,6 +38,9 @@ public class StepBenchmarks
     [Benchmark(Description = "MLP inference, batch 1")]
     public void MlpInferenceOne() => _workloads.MlpInferenceOne();
 
+    [Benchmark(Description = "MLP inference, batch 16")]
+    public void MlpInferenceSmall() => _workloads.MlpInferenceSmall();
+
     [Benchmark(Description = "MLP inference, batch 256")]
     public void MlpInferenceBatch() => _workloads.MlpInferenceBatch();
 

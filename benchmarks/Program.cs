@@ -36,6 +36,7 @@ var compared = new (string Name, double Flops, Func<Workloads, Action> Call, int
     ("softmax_epoch", Workloads.Flops.SoftmaxEpoch, w => () => w.SoftmaxEpoch(), 7, false),
     ("lenet_epoch", Workloads.Flops.LeNetEpoch, w => () => w.LeNetEpoch(), 5, false),
     ("mlp_infer_b1", Workloads.Flops.MlpInferenceOne, w => w.MlpInferenceOne, 20_000, true),
+    ("mlp_infer_b16", Workloads.Flops.MlpInferenceSmall, w => w.MlpInferenceSmall, 5_000, true),
     ("mlp_infer_b256", Workloads.Flops.MlpInferenceBatch, w => w.MlpInferenceBatch, 500, true),
     ("tiny_adam_step", Workloads.Flops.TinyAdamStep, w => () => w.TinyAdamStep(), 50_000, true),
     ("lenet_infer_b1", Workloads.Flops.LeNetInferenceOne, w => w.LeNetInferenceOne, 20_000, true),
@@ -80,14 +81,15 @@ if (args.Contains("--compare"))
         foreach ((string name, Func<int, Network> create, double flops) in new (string, Func<int, Network>, double)[]
         {
             ("mlp_infer_b1", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceOne),
+            ("mlp_infer_b16", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceSmall),
             ("mlp_infer_b256", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceBatch),
             ("lenet_infer_b1", b => new LeNet(b, 1), Workloads.Flops.LeNetInferenceOne),
             ("lenet_infer_b256", b => new LeNet(b, 1), Workloads.Flops.LeNetInferenceBatch),
         })
         {
-            int batch = name.EndsWith("_b1", StringComparison.Ordinal) ? 1 : Workloads.BatchSize;
+            int batch = name.EndsWith("_b1", StringComparison.Ordinal) ? 1 : name.EndsWith("_b16", StringComparison.Ordinal) ? Workloads.SmallBatch : Workloads.BatchSize;
             using var ort = new OrtAnchor(create(batch), batch, threads);
-            Report("ort:" + name, threads, flops, ort.Run, repeats: batch == 1 ? 20_000 : 300);
+            Report("ort:" + name, threads, flops, ort.Run, repeats: batch == 1 ? 20_000 : batch == Workloads.SmallBatch ? 5_000 : 300);
         }
     }
     Console.WriteLine($$"""{"workload": "peak", "gflops": {{PeakProbe.GflopsOneCore().ToString("0.0", CultureInfo.InvariantCulture)}}}""");

@@ -14,6 +14,9 @@ public sealed class Workloads
     public const int BatchSize = 256;
     public const int TinyBatch = 32;
 
+    /// <summary>A few samples at once: the batch of the small-batch inference workload.</summary>
+    public const int SmallBatch = 16;
+
     /// <summary>The small ResNet's epoch is timed on this many samples (40 batches): a full epoch takes PyTorch a minute or more on one thread.</summary>
     public const int ResNetSamples = 10_240;
 
@@ -27,7 +30,7 @@ public sealed class Workloads
     private readonly Adam _tinyAdam;
     private readonly CrossEntropyLoss _crossEntropy = new();
     private readonly MSELoss _mse = new();
-    private readonly float[] _one, _oneOut, _batch, _batchOut, _lenetOneOut, _lenetBatchOut;
+    private readonly float[] _one, _oneOut, _small, _smallOut, _batch, _batchOut, _lenetOneOut, _lenetBatchOut;
     private readonly float[] _tinyX, _tinyY, _tinyOut, _tinyGrad;
 
     public Workloads()
@@ -45,6 +48,8 @@ public sealed class Workloads
         _tinyAdam = new Adam(_tiny.Parameters(), 1e-3f);
         _one = features.AsSpan(0, 784).ToArray();
         _oneOut = new float[10];
+        _small = features.AsSpan(0, SmallBatch * 784).ToArray();
+        _smallOut = new float[SmallBatch * 10];
         _batch = features.AsSpan(0, BatchSize * 784).ToArray();
         _batchOut = new float[BatchSize * 10];
         _lenetOneOut = new float[10];
@@ -83,6 +88,9 @@ public sealed class Workloads
     /// <summary>Inference on one sample.</summary>
     public void MlpInferenceOne() => _mlp.Infer(_one, _oneOut);
 
+    /// <summary>Inference on 16 samples at once.</summary>
+    public void MlpInferenceSmall() => _mlp.Infer(_small, _smallOut);
+
     /// <summary>Inference on a batch of 256.</summary>
     public void MlpInferenceBatch() => _mlp.Infer(_batch, _batchOut);
 
@@ -104,6 +112,7 @@ public sealed class Workloads
         public const double MlpEpoch = Samples * (3.0 * 2 * 784 * 256 + 3.0 * 2 * 256 * 10 - 2.0 * 784 * 256);
         public const double SoftmaxEpoch = Samples * 2.0 * (2 * 784 * 10);
         public const double MlpInferenceOne = 2.0 * (784 * 256 + 256 * 10);
+        public const double MlpInferenceSmall = SmallBatch * MlpInferenceOne;
         public const double MlpInferenceBatch = BatchSize * MlpInferenceOne;
         public const double TinyAdamStep = TinyBatch * (3.0 * 2 * (2 * 16 + 16 * 16 + 16) - 2.0 * 2 * 16);
 

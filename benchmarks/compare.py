@@ -37,13 +37,14 @@ import time
 import torch
 import torch.nn as nn
 
-SAMPLES, BATCH, TINY_BATCH = 60_000, 256, 32
+SAMPLES, BATCH, TINY_BATCH, SMALL_BATCH = 60_000, 256, 32, 16
 # LeNet's multiply-adds per sample: conv1 6 x 25 x 784, conv2 16 x 150 x 100, then the three Linear layers.
 LENET_FORWARD = 6 * 25 * 784 + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10
 FLOPS = {
     "mlp_epoch": SAMPLES * (3.0 * 2 * 784 * 256 + 3.0 * 2 * 256 * 10 - 2.0 * 784 * 256),
     "softmax_epoch": SAMPLES * 2.0 * (2 * 784 * 10),
     "mlp_infer_b1": 2.0 * (784 * 256 + 256 * 10),
+    "mlp_infer_b16": SMALL_BATCH * 2.0 * (784 * 256 + 256 * 10),
     "mlp_infer_b256": BATCH * 2.0 * (784 * 256 + 256 * 10),
     "tiny_adam_step": TINY_BATCH * (3.0 * 2 * (2 * 16 + 16 * 16 + 16) - 2.0 * 2 * 16),
     "lenet_epoch": SAMPLES * 2.0 * (3 * LENET_FORWARD - 6 * 25 * 784),
@@ -103,7 +104,7 @@ def torch_workloads(threads):
     mlp_opt = torch.optim.SGD(mlp.parameters(), lr=0.1)
     softmax = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     softmax_opt = torch.optim.SGD(softmax.parameters(), lr=0.1)
-    one, batch = data[:1].clone(), data[:BATCH].clone()
+    one, small, batch = data[:1].clone(), data[:SMALL_BATCH].clone(), data[:BATCH].clone()
 
     def infer(x):
         with torch.inference_mode():
@@ -137,6 +138,7 @@ def torch_workloads(threads):
         "mlp_epoch": epoch_time(mlp, mlp_opt, 5),
         "softmax_epoch": epoch_time(softmax, softmax_opt, 5),
         "mlp_infer_b1": median_time(lambda: infer(one), 5000),
+        "mlp_infer_b16": median_time(lambda: infer(small), 2000),
         "mlp_infer_b256": median_time(lambda: infer(batch), 500),
         "tiny_adam_step": median_time(tiny_step, 5000),
     }
