@@ -459,26 +459,26 @@ internal static class Gemm
         nuint i = 0;
         for (; (int)i + 32 <= k; i += 32)
         {
-            Vector512<float> x0 = Vector512.LoadUnsafe(ref x, i), x1 = Vector512.LoadUnsafe(ref x, i + 16);
-            a0 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref y, i), a0);
-            a1 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref y, i + 16), a1);
-            b0 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref y1, i), b0);
-            b1 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref y1, i + 16), b1);
-            c0 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref y2, i), c0);
-            c1 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref y2, i + 16), c1);
-            d0 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref y3, i), d0);
-            d1 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref y3, i + 16), d1);
+            Add1x4(Vector512.LoadUnsafe(ref x, i), ref y, ref y1, ref y2, ref y3, i, ref a0, ref b0, ref c0, ref d0);
+            Add1x4(Vector512.LoadUnsafe(ref x, i + 16), ref y, ref y1, ref y2, ref y3, i + 16, ref a1, ref b1, ref c1, ref d1);
         }
         if ((int)i + 16 <= k)
         {
-            Vector512<float> x0 = Vector512.LoadUnsafe(ref x, i);
-            a0 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref y, i), a0);
-            b0 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref y1, i), b0);
-            c0 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref y2, i), c0);
-            d0 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref y3, i), d0);
+            Add1x4(Vector512.LoadUnsafe(ref x, i), ref y, ref y1, ref y2, ref y3, i, ref a0, ref b0, ref c0, ref d0);
             i += 16;
         }
         return NarrowLinear.Finish(ref x, ref y, ref y1, ref y2, ref y3, (int)i, k, new Vec512(a0 + a1), new Vec512(b0 + b1), new Vec512(c0 + c1), new Vec512(d0 + d1));
+    }
+
+    /// <summary>One vector of x times the vectors at <paramref name="i"/> of four rows of y, added to four accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add1x4(Vector512<float> x, ref float y0, ref float y1, ref float y2, ref float y3, nuint i,
+        ref Vector512<float> s0, ref Vector512<float> s1, ref Vector512<float> s2, ref Vector512<float> s3)
+    {
+        s0 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref y0, i), s0);
+        s1 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref y1, i), s1);
+        s2 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref y2, i), s2);
+        s3 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref y3, i), s3);
     }
 
     /// <summary>
@@ -495,51 +495,42 @@ internal static class Gemm
         nuint i = 0;
         for (; (int)i + 32 <= k; i += 32)
         {
-            Vector512<float> x0 = Vector512.LoadUnsafe(ref x, i), x1 = Vector512.LoadUnsafe(ref x, i + 16);
-            Vector512<float> z0 = Vector512.LoadUnsafe(ref x2, i), z1 = Vector512.LoadUnsafe(ref x2, i + 16);
-            Vector512<float> w0 = Vector512.LoadUnsafe(ref y, i), w1 = Vector512.LoadUnsafe(ref y, i + 16);
-            a0 = Vector512.FusedMultiplyAdd(x0, w0, a0);
-            a1 = Vector512.FusedMultiplyAdd(x1, w1, a1);
-            e0 = Vector512.FusedMultiplyAdd(z0, w0, e0);
-            e1 = Vector512.FusedMultiplyAdd(z1, w1, e1);
-            w0 = Vector512.LoadUnsafe(ref y1, i);
-            w1 = Vector512.LoadUnsafe(ref y1, i + 16);
-            b0 = Vector512.FusedMultiplyAdd(x0, w0, b0);
-            b1 = Vector512.FusedMultiplyAdd(x1, w1, b1);
-            f0 = Vector512.FusedMultiplyAdd(z0, w0, f0);
-            f1 = Vector512.FusedMultiplyAdd(z1, w1, f1);
-            w0 = Vector512.LoadUnsafe(ref y2, i);
-            w1 = Vector512.LoadUnsafe(ref y2, i + 16);
-            c0 = Vector512.FusedMultiplyAdd(x0, w0, c0);
-            c1 = Vector512.FusedMultiplyAdd(x1, w1, c1);
-            g0 = Vector512.FusedMultiplyAdd(z0, w0, g0);
-            g1 = Vector512.FusedMultiplyAdd(z1, w1, g1);
-            w0 = Vector512.LoadUnsafe(ref y3, i);
-            w1 = Vector512.LoadUnsafe(ref y3, i + 16);
-            d0 = Vector512.FusedMultiplyAdd(x0, w0, d0);
-            d1 = Vector512.FusedMultiplyAdd(x1, w1, d1);
-            h0 = Vector512.FusedMultiplyAdd(z0, w0, h0);
-            h1 = Vector512.FusedMultiplyAdd(z1, w1, h1);
+            Add2x4(Vector512.LoadUnsafe(ref x, i), Vector512.LoadUnsafe(ref x2, i), ref y, ref y1, ref y2, ref y3, i,
+                ref a0, ref b0, ref c0, ref d0, ref e0, ref f0, ref g0, ref h0);
+            Add2x4(Vector512.LoadUnsafe(ref x, i + 16), Vector512.LoadUnsafe(ref x2, i + 16), ref y, ref y1, ref y2, ref y3, i + 16,
+                ref a1, ref b1, ref c1, ref d1, ref e1, ref f1, ref g1, ref h1);
         }
         if ((int)i + 16 <= k)
         {
-            Vector512<float> x0 = Vector512.LoadUnsafe(ref x, i), z0 = Vector512.LoadUnsafe(ref x2, i);
-            Vector512<float> w0 = Vector512.LoadUnsafe(ref y, i);
-            a0 = Vector512.FusedMultiplyAdd(x0, w0, a0);
-            e0 = Vector512.FusedMultiplyAdd(z0, w0, e0);
-            w0 = Vector512.LoadUnsafe(ref y1, i);
-            b0 = Vector512.FusedMultiplyAdd(x0, w0, b0);
-            f0 = Vector512.FusedMultiplyAdd(z0, w0, f0);
-            w0 = Vector512.LoadUnsafe(ref y2, i);
-            c0 = Vector512.FusedMultiplyAdd(x0, w0, c0);
-            g0 = Vector512.FusedMultiplyAdd(z0, w0, g0);
-            w0 = Vector512.LoadUnsafe(ref y3, i);
-            d0 = Vector512.FusedMultiplyAdd(x0, w0, d0);
-            h0 = Vector512.FusedMultiplyAdd(z0, w0, h0);
+            Add2x4(Vector512.LoadUnsafe(ref x, i), Vector512.LoadUnsafe(ref x2, i), ref y, ref y1, ref y2, ref y3, i,
+                ref a0, ref b0, ref c0, ref d0, ref e0, ref f0, ref g0, ref h0);
             i += 16;
         }
         first = NarrowLinear.Finish(ref x, ref y, ref y1, ref y2, ref y3, (int)i, k, new Vec512(a0 + a1), new Vec512(b0 + b1), new Vec512(c0 + c1), new Vec512(d0 + d1));
         second = NarrowLinear.Finish(ref x2, ref y, ref y1, ref y2, ref y3, (int)i, k, new Vec512(e0 + e1), new Vec512(f0 + f1), new Vec512(g0 + g1), new Vec512(h0 + h1));
+    }
+
+    /// <summary>
+    /// Two vectors (one of each row of x) times the vectors at <paramref name="i"/> of four rows of y, each of those
+    /// loaded once for both, added to eight accumulators (s: the first row's, t: the second's).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add2x4(Vector512<float> x, Vector512<float> z, ref float y0, ref float y1, ref float y2, ref float y3, nuint i,
+        ref Vector512<float> s0, ref Vector512<float> s1, ref Vector512<float> s2, ref Vector512<float> s3,
+        ref Vector512<float> t0, ref Vector512<float> t1, ref Vector512<float> t2, ref Vector512<float> t3)
+    {
+        Vector512<float> w = Vector512.LoadUnsafe(ref y0, i);
+        s0 = Vector512.FusedMultiplyAdd(x, w, s0);
+        t0 = Vector512.FusedMultiplyAdd(z, w, t0);
+        w = Vector512.LoadUnsafe(ref y1, i);
+        s1 = Vector512.FusedMultiplyAdd(x, w, s1);
+        t1 = Vector512.FusedMultiplyAdd(z, w, t1);
+        w = Vector512.LoadUnsafe(ref y2, i);
+        s2 = Vector512.FusedMultiplyAdd(x, w, s2);
+        t2 = Vector512.FusedMultiplyAdd(z, w, t2);
+        w = Vector512.LoadUnsafe(ref y3, i);
+        s3 = Vector512.FusedMultiplyAdd(x, w, s3);
+        t3 = Vector512.FusedMultiplyAdd(z, w, t3);
     }
 
     /// <summary>
