@@ -23,6 +23,7 @@ internal static class Gemm
     private const int LargeWeights = 1 << 16;
 
     [ThreadStatic] private static TransposedJob? s_transposedJob;
+    [ThreadStatic] private static float[]? t_rows;
 
     /// <summary>
     /// C[m, n] = dot(A[m, :], B[n, :]) + bias[n], for A [M, K], B [N, K], C [M, N] (x W^T + b). Large weights are split by
@@ -30,6 +31,21 @@ internal static class Gemm
     /// </summary>
     public static unsafe void MultiplyTransposed(ref float c, ref float a, ref float b, ref float bias, bool hasBias, int m, int n, int k)
     {
+        if (m >= 4 && n > NarrowLinear.MaxOutputs && k % 16 == 0 && ((nuint)Unsafe.AsPointer(ref a) & 63) != 0 && Vector512.IsHardwareAccelerated)
+        {
+            // The streaming tiles below load a vector of each of three rows of A for every four of B, and a row that
+            // starts off a cache line (a user's float[] starts anywhere) splits every such load across two lines. Copied
+            // first to a line boundary (with k a multiple of 16 every row then starts on one): one AMD core, rows 16
+            // bytes off, both ways in one process, three rounds, us: 784 x 256 at 4 / 8 / 16 / 23 rows 11.6-11.7 /
+            // 20.0-20.4 / 43.3-46.4 / 60.7-64.8 -> 10.9-11.1 / 18.7-20.3 / 39.2-44.0 / 55.5-60.0; 1024 x 1024 at 8 / 16
+            // 129 / 254-256 -> 115-116 / 216-239. Two rows gain nothing (the copy costs what it saves), nor do the AVX2
+            // tiles, whose 32-byte loads split only every other time.
+            float[]? buffer = t_rows;
+            if (buffer is null || buffer.Length < m * k + 16) t_rows = buffer = AlignedArray.Allocate((long)m * k);
+            ref float rows = ref buffer[AlignedArray.Start(buffer)];
+            MemoryMarshal.CreateReadOnlySpan(ref a, m * k).CopyTo(MemoryMarshal.CreateSpan(ref rows, m * k));
+            a = ref rows;
+        }
         int threads = Threading.NumThreads;
         // Split across threads where that measured faster for this product on this machine (SplitCalibration).
         SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.TransposedGemm, m, n, k * 2L + (hasBias ? 1 : 0),
@@ -268,6 +284,12 @@ internal static class Gemm
             // it starts with the lines that call read last, still in L2 (a plain read of those 800 KB: 7.9 -> 6.3 us;
             // batch-1 inference of that layer, both ways alternating in one process, six rounds: 8.7-9.0 -> 8.1-8.3
             // us). The order of the blocks changes no bit: each output is one dot product.
+            // Three rows of A at a time where the rows allow (7 loads feed 12 multiply-adds; two rows: 6 feed 8), the
+            // last two or four rows two at a time: both ways in one process, three rounds, us, 3 / 6 / 8 / 23 rows:
+            // 784 x 256 11.2-12.4 / 17.1-20.6 / 21.7-23.1 / 56.4-59.0 -> 8.7-9.5 (one round 17) / 15.2-16.4 /
+            // 20.2-21.2 / 56.1-58.0; 400 x 120 2.15-2.28 / 3.43-3.57 / 4.31-4.60 / 13.0-13.5 -> 1.78-1.84 / 3.21-3.30 /
+            // 4.15-4.44 / 12.5-12.6; 1024 x 1024 62-74 / 97-110 / 137-141 / 324-332 -> 52-60 / 91-97 / 129-132 /
+            // 301-316; 16 rows within 2%.
             int blocks = (end - first) / 4;
             bool backward = FlipDirection(ref b);
             for (int q = 0; q < blocks; q++)
@@ -276,6 +298,14 @@ internal static class Gemm
                 ref float b0 = ref Unsafe.Add(ref b, j * k);
                 Vector128<float> biasSums = hasBias ? Vector128.LoadUnsafe(ref Unsafe.Add(ref bias, j)) : default;
                 int i = 0;
+                int threes = m % 3 == 1 ? m / 3 - 1 : m / 3;
+                for (int t = 0; t < threes; t++, i += 3)
+                {
+                    StreamingDot3x4(ref Unsafe.Add(ref a, i * k), ref b0, k, out Vector128<float> r0, out Vector128<float> r1, out Vector128<float> r2);
+                    (r0 + biasSums).StoreUnsafe(ref Unsafe.Add(ref c, i * n + j));
+                    (r1 + biasSums).StoreUnsafe(ref Unsafe.Add(ref c, (i + 1) * n + j));
+                    (r2 + biasSums).StoreUnsafe(ref Unsafe.Add(ref c, (i + 2) * n + j));
+                }
                 for (; i + 2 <= m; i += 2)
                 {
                     StreamingDot2x4(ref Unsafe.Add(ref a, i * k), ref b0, k, out Vector128<float> upper, out Vector128<float> lower);
@@ -508,6 +538,59 @@ internal static class Gemm
         }
         first = NarrowLinear.Finish(ref x, ref y, ref y1, ref y2, ref y3, (int)i, k, new Vec512(a0 + a1), new Vec512(b0 + b1), new Vec512(c0 + c1), new Vec512(d0 + d1));
         second = NarrowLinear.Finish(ref x2, ref y, ref y1, ref y2, ref y3, (int)i, k, new Vec512(e0 + e1), new Vec512(f0 + f1), new Vec512(g0 + g1), new Vec512(h0 + h1));
+    }
+
+    /// <summary>
+    /// <see cref="StreamingDot4Rows"/> for three consecutive rows of x (stride k) at once, each loaded vector of y shared by
+    /// the three: twelve dot products, each summed exactly as there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StreamingDot3x4(ref float x, ref float y, int k, out Vector128<float> first, out Vector128<float> second, out Vector128<float> third)
+    {
+        Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+        Vector512<float> e0 = default, e1 = default, f0 = default, f1 = default, g0 = default, g1 = default, h0 = default, h1 = default;
+        Vector512<float> p0 = default, p1 = default, q0 = default, q1 = default, r0 = default, r1 = default, s0 = default, s1 = default;
+        ref float x2 = ref Unsafe.Add(ref x, k), x3 = ref Unsafe.Add(ref x, 2 * k);
+        ref float y1 = ref Unsafe.Add(ref y, k), y2 = ref Unsafe.Add(ref y, 2 * k), y3 = ref Unsafe.Add(ref y, 3 * k);
+        nuint i = 0;
+        for (; (int)i + 32 <= k; i += 32)
+        {
+            Add3x4(Vector512.LoadUnsafe(ref x, i), Vector512.LoadUnsafe(ref x2, i), Vector512.LoadUnsafe(ref x3, i), ref y, ref y1, ref y2, ref y3, i,
+                ref a0, ref b0, ref c0, ref d0, ref e0, ref f0, ref g0, ref h0, ref p0, ref q0, ref r0, ref s0);
+            Add3x4(Vector512.LoadUnsafe(ref x, i + 16), Vector512.LoadUnsafe(ref x2, i + 16), Vector512.LoadUnsafe(ref x3, i + 16), ref y, ref y1, ref y2, ref y3, i + 16,
+                ref a1, ref b1, ref c1, ref d1, ref e1, ref f1, ref g1, ref h1, ref p1, ref q1, ref r1, ref s1);
+        }
+        if ((int)i + 16 <= k)
+        {
+            Add3x4(Vector512.LoadUnsafe(ref x, i), Vector512.LoadUnsafe(ref x2, i), Vector512.LoadUnsafe(ref x3, i), ref y, ref y1, ref y2, ref y3, i,
+                ref a0, ref b0, ref c0, ref d0, ref e0, ref f0, ref g0, ref h0, ref p0, ref q0, ref r0, ref s0);
+            i += 16;
+        }
+        first = NarrowLinear.Finish(ref x, ref y, ref y1, ref y2, ref y3, (int)i, k, new Vec512(a0 + a1), new Vec512(b0 + b1), new Vec512(c0 + c1), new Vec512(d0 + d1));
+        second = NarrowLinear.Finish(ref x2, ref y, ref y1, ref y2, ref y3, (int)i, k, new Vec512(e0 + e1), new Vec512(f0 + f1), new Vec512(g0 + g1), new Vec512(h0 + h1));
+        third = NarrowLinear.Finish(ref x3, ref y, ref y1, ref y2, ref y3, (int)i, k, new Vec512(p0 + p1), new Vec512(q0 + q1), new Vec512(r0 + r1), new Vec512(s0 + s1));
+    }
+
+    /// <summary>Three vectors (one of each row of x) times the vectors at <paramref name="i"/> of four rows of y, each loaded once for the three.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add3x4(Vector512<float> x, Vector512<float> z, Vector512<float> v, ref float y0, ref float y1, ref float y2, ref float y3, nuint i,
+        ref Vector512<float> s0, ref Vector512<float> s1, ref Vector512<float> s2, ref Vector512<float> s3,
+        ref Vector512<float> t0, ref Vector512<float> t1, ref Vector512<float> t2, ref Vector512<float> t3,
+        ref Vector512<float> u0, ref Vector512<float> u1, ref Vector512<float> u2, ref Vector512<float> u3)
+    {
+        Add3(x, z, v, Vector512.LoadUnsafe(ref y0, i), ref s0, ref t0, ref u0);
+        Add3(x, z, v, Vector512.LoadUnsafe(ref y1, i), ref s1, ref t1, ref u1);
+        Add3(x, z, v, Vector512.LoadUnsafe(ref y2, i), ref s2, ref t2, ref u2);
+        Add3(x, z, v, Vector512.LoadUnsafe(ref y3, i), ref s3, ref t3, ref u3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add3(Vector512<float> x, Vector512<float> z, Vector512<float> v, Vector512<float> w,
+        ref Vector512<float> s, ref Vector512<float> t, ref Vector512<float> u)
+    {
+        s = Vector512.FusedMultiplyAdd(x, w, s);
+        t = Vector512.FusedMultiplyAdd(z, w, t);
+        u = Vector512.FusedMultiplyAdd(v, w, u);
     }
 
     /// <summary>

@@ -148,8 +148,8 @@ public class KernelTests
     [InlineData(17, 33)]
     public void Few_rows_each_get_the_bits_they_get_alone(int inFeatures, int outFeatures)
     {
-        // Under 24 rows (and over 16 outputs) the forward streams the weight through tiles of two rows of x and four of
-        // W, an odd last row through one of four and the last columns one at a time; every output is summed in the same
+        // Under 24 rows (and over 16 outputs) the forward streams the weight through tiles of three or two rows of x and
+        // four of W, an odd last row through one of four and the last columns one at a time; every output is summed in the same
         // order whichever it falls in. From 24 rows on, the packed GEMM (another order) takes over.
         const int Most = 23;
         float[] x = NetworkCases.RandomFloats(Most * inFeatures, 1);
@@ -165,6 +165,34 @@ public class KernelTests
             var together = new float[rows * outFeatures];
             Kernels.LinearForward(together, x.AsSpan(0, rows * inFeatures), w, b, rows, inFeatures, outFeatures);
             Assert.Equal(alone.AsSpan(0, rows * outFeatures).ToArray(), together);
+        }
+    }
+
+    [Theory]
+    [InlineData(784, 256)]
+    [InlineData(64, 40)]
+    public void Few_rows_get_the_same_bits_wherever_the_input_starts(int inFeatures, int outFeatures)
+    {
+        // With AVX-512, 4 to 23 rows that start off a cache line are first copied to one (the per-thread buffer grows
+        // and is reused: hence more rows after fewer and fewer after more). Every start gives each row the bits it gets alone.
+        float[] x = NetworkCases.RandomFloats(23 * inFeatures, 4);
+        float[] w = NetworkCases.RandomFloats(outFeatures * inFeatures, 5);
+        float[] b = NetworkCases.RandomFloats(outFeatures, 6);
+        var alone = new float[23 * outFeatures];
+        for (int r = 0; r < 23; r++)
+        {
+            Kernels.LinearForward(alone.AsSpan(r * outFeatures, outFeatures), x.AsSpan(r * inFeatures, inFeatures), w, b, 1, inFeatures, outFeatures);
+        }
+        foreach (int rows in new[] { 4, 23, 5, 16 })
+        {
+            for (int start = 0; start < 16; start++)
+            {
+                var placed = new float[rows * inFeatures + 16];
+                x.AsSpan(0, rows * inFeatures).CopyTo(placed.AsSpan(start));
+                var y = new float[rows * outFeatures];
+                Kernels.LinearForward(y, placed.AsSpan(start, rows * inFeatures), w, b, rows, inFeatures, outFeatures);
+                Assert.Equal(alone.AsSpan(0, rows * outFeatures).ToArray(), y);
+            }
         }
     }
 
