@@ -13,6 +13,8 @@ using StaticNet.Benchmarks;
 // dotnet run -c Release --project benchmarks -- --only NAME [--threads N]
 //                                                             one of --compare's StaticNet workloads alone, in a fresh process
 // dotnet run -c Release --project benchmarks -- --peak       the one-core FMA peak probe
+// dotnet run -c Release --project benchmarks -- --linear-rows
+//                                                             a Linear forward streamed against packed at 8-48 rows (one thread)
 // dotnet run -c Release --project benchmarks -- --lenet-layers [--threads N]
 //                                                             LeNet's training step kernel by kernel (one thread unless N)
 if (args.Contains("--lenet-layers"))
@@ -20,6 +22,11 @@ if (args.Contains("--lenet-layers"))
     int at = Array.IndexOf(args, "--threads");
     Threading.NumThreads = at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 1;
     LeNetLayers.Run();
+    return;
+}
+if (args.Contains("--linear-rows"))
+{
+    LinearRows.Run();
     return;
 }
 if (args.Contains("--peak"))

@@ -268,8 +268,8 @@ internal static class Gemm
     {
         if (typeof(TV) == typeof(Vec512) && n > NarrowLinear.MaxOutputs)
         {
-            // Only a few rows of A come (in a forward, under 24: larger batches take the packed GEMM), so the weight is
-            // what is read.
+            // Only a few rows of A come (in a forward, fewer than Kernels.StreamedRows; larger batches take the packed
+            // GEMM), so the weight is what is read.
             // Four rows of B at a time, read once for all the rows of A while they sit in L1 (reading the whole weight
             // once for each row of A, batch 4 took 2.5 times as long), two rows of A at a time, so that each loaded
             // vector feeds two or four multiply-adds. A 784 x 256 weight with AVX-512, one AMD core, old and new code

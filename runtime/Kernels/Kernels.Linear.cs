@@ -37,7 +37,7 @@ public static partial class Kernels
             NarrowLinear.Forward(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight),
                 ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
         }
-        else if (UsePacked(rows, outFeatures, inFeatures) && rows >= StreamedRows)
+        else if (UsePacked(rows, outFeatures, inFeatures) && rows >= StreamedRows(inFeatures))
         {
             // x W^T on top of the bias (or from zero): B(p, j) = W[j, p] is read through strides. The ReLU, if any, is
             // applied as the last depth block is stored.
@@ -142,13 +142,22 @@ public static partial class Kernels
     /// </summary>
     private static bool UsePacked(int rows, int outFeatures, int inFeatures) => PackedGemm.IsSupported && rows >= 8;
 
-    // Under this many rows the forward reads the weight in place, four of its rows against two input rows at a time
-    // (Gemm.MultiplyTransposed), rather than packing it for the packed GEMM, whose packing of the whole weight each call
-    // the few rows do not repay. One AMD core, both ways in one process, batch 8 / 16 / 24 / 32, us: a 784 x 256 weight
-    // 35-45 / 64-65 / 82-83 / 100-102 packed, 26 / 48 / 67-70 / 87-89 streamed; 400 x 120 21 / 26 / 31 / 36 against
-    // 6 / 11 / 17 / 22; 256 x 256 13-14 / 19 / 25 / 31 against 8.5 / 16.5 / 25 / 33 (even at 24); with AVX-512 off
-    // (AVX2 kernels) the streamed way led at every one of those sizes.
-    private const int StreamedRows = 24;
+    /// <summary>
+    /// Under this many rows a forward reads the weight in place, four of its rows against three or two input rows at a
+    /// time (Gemm.MultiplyTransposed), rather than packing it whole for the packed GEMM, which the few rows do not repay.
+    /// </summary>
+    /// <remarks>
+    /// Measured with `benchmarks -- --linear-rows` (both kernels alternating in one process, one AMD Zen 5 core, the
+    /// rows where the packed GEMM first led, in features x out features): 64 x 512 by 8, 128 x 128 16-24, 192 x 192 40,
+    /// 256 x 256 32-40, 512 x 512 64-96, 784 x 256 96-128, 1024 x 1024 96-128, 400 x 120 beyond 128; but 2048 x 64 and
+    /// 2048 x 256 24-32, 4096 x 256 16-24 (their input rows, 8-16 KB each, no longer stay in L2 while every four weight
+    /// rows pass them all), and with in features not a multiple of 16 (each dot product then ends one feature at a
+    /// time: 100 x 300, 120 x 84, 200 x 256, 300 x 250, 1000 x 70) from 8 or 16. Hence in features / 8, at most
+    /// 65,536 input floats (256 KB), 8 to 96 rows, and 8 for in features off a multiple of 16. With AVX-512 off the
+    /// streamed tiles led further still (784 x 256 and 512 x 512 beyond 128, 256 x 256 to 96, 128 x 128 to 24).
+    /// </remarks>
+    internal static int StreamedRows(int inFeatures) =>
+        inFeatures % 16 != 0 ? 8 : Math.Clamp(Math.Min(inFeatures / 8, 65536 / inFeatures), 8, 96);
 
     private static void CheckLinear(int rows, int inFeatures, int outFeatures, int inputLength, int weightLength, int biasLength)
     {

@@ -146,21 +146,26 @@ public class KernelTests
     [InlineData(2050, 40)]
     [InlineData(120, 84)]
     [InlineData(17, 33)]
+    [InlineData(128, 20)]
+    [InlineData(256, 40)]
+    [InlineData(512, 100)]
+    [InlineData(2048, 64)]
     public void Few_rows_each_get_the_bits_they_get_alone(int inFeatures, int outFeatures)
     {
-        // Under 24 rows (and over 16 outputs) the forward streams the weight through tiles of three or two rows of x and
-        // four of W, an odd last row through one of four and the last columns one at a time; every output is summed in the same
-        // order whichever it falls in. From 24 rows on, the packed GEMM (another order) takes over.
-        const int Most = 23;
-        float[] x = NetworkCases.RandomFloats(Most * inFeatures, 1);
+        // Under Kernels.StreamedRows(inFeatures) rows (and over 16 outputs) the forward streams the weight through tiles of
+        // three or two rows of x and four of W, an odd last row through one of four and the last columns one at a time;
+        // every output is summed in the same order whichever it falls in. From there on, the packed GEMM (another order)
+        // takes over.
+        int most = Kernels.StreamedRows(inFeatures) - 1;
+        float[] x = NetworkCases.RandomFloats(most * inFeatures, 1);
         float[] w = NetworkCases.RandomFloats(outFeatures * inFeatures, 2);
         float[] b = NetworkCases.RandomFloats(outFeatures, 3);
-        var alone = new float[Most * outFeatures];
-        for (int r = 0; r < Most; r++)
+        var alone = new float[most * outFeatures];
+        for (int r = 0; r < most; r++)
         {
             Kernels.LinearForward(alone.AsSpan(r * outFeatures, outFeatures), x.AsSpan(r * inFeatures, inFeatures), w, b, 1, inFeatures, outFeatures);
         }
-        for (int rows = 2; rows <= Most; rows++)
+        for (int rows = 2; rows <= most; rows++)
         {
             var together = new float[rows * outFeatures];
             Kernels.LinearForward(together, x.AsSpan(0, rows * inFeatures), w, b, rows, inFeatures, outFeatures);
@@ -170,7 +175,7 @@ public class KernelTests
 
     [Theory]
     [InlineData(784, 256)]
-    [InlineData(64, 40)]
+    [InlineData(256, 40)]
     public void Few_rows_get_the_same_bits_wherever_the_input_starts(int inFeatures, int outFeatures)
     {
         // With AVX-512, 4 to 23 rows that start off a cache line are first copied to one (the per-thread buffer grows
