@@ -1,5 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 
 namespace StaticNet;
@@ -204,12 +206,28 @@ public sealed class CrossEntropyLoss : Loss<int>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Sums(ReadOnlySpan<float> exponentials, ReadOnlySpan<float> x, out double sumExp, out double sumX)
     {
-        sumExp = 0;
-        sumX = 0;
-        for (int c = 0; c < x.Length; c++)
+        // Two floats at a time widened to doubles by one vector conversion, added in order: converted one at a time
+        // (vcvtss2sd), every conversion waited on the one before for the register's upper half, a chain through the
+        // whole row (256 rows of 10 classes, the loss and its gradient, one AMD core: 9.6-10.1 -> 5.3-5.6 us; the same
+        // sums, in the same order).
+        double e = 0, s = 0;
+        int c = 0, n = x.Length;
+        ref float pe = ref MemoryMarshal.GetReference(exponentials), px = ref MemoryMarshal.GetReference(x);
+        for (; c + 2 <= n; c += 2)
         {
-            sumExp += exponentials[c];
-            sumX += x[c];
+            Vector128<double> de = Vector128.WidenLower(Vector64.LoadUnsafe(ref pe, (nuint)c).ToVector128Unsafe());
+            Vector128<double> dx = Vector128.WidenLower(Vector64.LoadUnsafe(ref px, (nuint)c).ToVector128Unsafe());
+            e += de.ToScalar();
+            s += dx.ToScalar();
+            e += de.GetElement(1);
+            s += dx.GetElement(1);
         }
+        if (c < n)
+        {
+            e += exponentials[c];
+            s += x[c];
+        }
+        sumExp = e;
+        sumX = s;
     }
 }
