@@ -14,7 +14,7 @@ using StaticNet.Benchmarks;
 //                                                             one of --compare's StaticNet workloads alone, in a fresh process
 // dotnet run -c Release --project benchmarks -- --peak       the one-core FMA peak probe
 // dotnet run -c Release --project benchmarks -- --linear-rows
-//                                                             a Linear forward streamed against packed at 8-48 rows (one thread)
+//                                                             a Linear forward streamed against packed at 8-128 rows (one thread)
 // dotnet run -c Release --project benchmarks -- --lenet-layers [--threads N]
 //                                                             LeNet's training step kernel by kernel (one thread unless N)
 if (args.Contains("--lenet-layers"))

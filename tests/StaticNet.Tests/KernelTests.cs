@@ -178,8 +178,9 @@ public class KernelTests
     [InlineData(256, 40)]
     public void Few_rows_get_the_same_bits_wherever_the_input_starts(int inFeatures, int outFeatures)
     {
-        // With AVX-512, 4 to 23 rows that start off a cache line are first copied to one (the per-thread buffer grows
-        // and is reused: hence more rows after fewer and fewer after more). Every start gives each row the bits it gets alone.
+        // With AVX-512, 4 or more streamed rows that start off a cache line are first copied to one (the per-thread buffer
+        // grows and is reused: hence more rows after fewer and fewer after more). Every start gives each row the bits it
+        // gets alone.
         float[] x = NetworkCases.RandomFloats(23 * inFeatures, 4);
         float[] w = NetworkCases.RandomFloats(outFeatures * inFeatures, 5);
         float[] b = NetworkCases.RandomFloats(outFeatures, 6);
