@@ -602,18 +602,17 @@ internal static class Gemm
         ref Vector512<float> s0, ref Vector512<float> s1, ref Vector512<float> s2, ref Vector512<float> s3,
         ref Vector512<float> t0, ref Vector512<float> t1, ref Vector512<float> t2, ref Vector512<float> t3)
     {
-        Vector512<float> w = Vector512.LoadUnsafe(ref y0, i);
-        s0 = Vector512.FusedMultiplyAdd(x, w, s0);
-        t0 = Vector512.FusedMultiplyAdd(z, w, t0);
-        w = Vector512.LoadUnsafe(ref y1, i);
-        s1 = Vector512.FusedMultiplyAdd(x, w, s1);
-        t1 = Vector512.FusedMultiplyAdd(z, w, t1);
-        w = Vector512.LoadUnsafe(ref y2, i);
-        s2 = Vector512.FusedMultiplyAdd(x, w, s2);
-        t2 = Vector512.FusedMultiplyAdd(z, w, t2);
-        w = Vector512.LoadUnsafe(ref y3, i);
-        s3 = Vector512.FusedMultiplyAdd(x, w, s3);
-        t3 = Vector512.FusedMultiplyAdd(z, w, t3);
+        Add2(x, z, Vector512.LoadUnsafe(ref y0, i), ref s0, ref t0);
+        Add2(x, z, Vector512.LoadUnsafe(ref y1, i), ref s1, ref t1);
+        Add2(x, z, Vector512.LoadUnsafe(ref y2, i), ref s2, ref t2);
+        Add2(x, z, Vector512.LoadUnsafe(ref y3, i), ref s3, ref t3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add2(Vector512<float> x, Vector512<float> z, Vector512<float> w, ref Vector512<float> s, ref Vector512<float> t)
+    {
+        s = Vector512.FusedMultiplyAdd(x, w, s);
+        t = Vector512.FusedMultiplyAdd(z, w, t);
     }
 
     /// <summary>
