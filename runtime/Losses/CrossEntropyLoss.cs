@@ -2,7 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Numerics.Tensors;
+using StaticNet.Simd;
 
 namespace StaticNet;
 
@@ -161,8 +161,8 @@ public sealed class CrossEntropyLoss : Loss<int>
             for (int b = 0; b < batch; b++)
             {
                 ReadOnlySpan<float> x = input.Slice(b * classes, classes);
-                maxes[b] = ShiftByMax(row, x);
-                TensorPrimitives.Exp(row, row);
+                maxes[b] = RowMath.ShiftByMax(row, x);
+                RowMath.ExpInPlace(row);
                 Sums(row, x, out sumExp[b], out sumX[b]);
             }
         }
@@ -170,11 +170,12 @@ public sealed class CrossEntropyLoss : Loss<int>
         {
             // The whole batch's shifted logits take their exponentials in one pass (one call per row costs more than
             // the exponentials for a few classes).
-            for (int b = 0; b < batch; b++) maxes[b] = ShiftByMax(inputGrad.Slice(b * classes, classes), input.Slice(b * classes, classes));
-            TensorPrimitives.Exp(inputGrad, inputGrad);
+            for (int b = 0; b < batch; b++) maxes[b] = RowMath.ShiftByMax(inputGrad.Slice(b * classes, classes), input.Slice(b * classes, classes));
+            RowMath.ExpInPlace(inputGrad);
             for (int b = 0; b < batch; b++) Sums(inputGrad.Slice(b * classes, classes), input.Slice(b * classes, classes), out sumExp[b], out sumX[b]);
         }
-        TensorPrimitives.Log(sumExp, logSumExp);
+        sumExp.CopyTo(logSumExp);
+        RowMath.LogInPlace(logSumExp);
         double smoothing = LabelSmoothing, total = 0;
         float uniform = (float)(smoothing / classes * gradScale), onTarget = (float)((1 - smoothing) * gradScale);
         for (int b = 0; b < batch; b++)
@@ -191,15 +192,6 @@ public sealed class CrossEntropyLoss : Loss<int>
             g[label] -= onTarget;
         }
         return total;
-    }
-
-    /// <summary>shifted = x - max(x); returns max(x).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float ShiftByMax(Span<float> shifted, ReadOnlySpan<float> x)
-    {
-        float max = TensorPrimitives.Max(x);
-        TensorPrimitives.Subtract(x, max, shifted);
-        return max;
     }
 
     /// <summary>The sums, in double, of one row's exponentials and of its logits.</summary>
