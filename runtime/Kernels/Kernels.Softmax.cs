@@ -1,6 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
+using StaticNet.Simd;
 
 namespace StaticNet;
 
@@ -8,7 +8,8 @@ public static partial class Kernels
 {
     /// <summary>
     /// Softmax over the middle dimension of a tensor viewed as [outer, dim, inner] (torch.nn.Softmax(dim)):
-    /// exp(x - max) / sum, so large inputs do not overflow.
+    /// exp(x - max) / sum, so large inputs do not overflow. Rows along the last dimension go through this assembly's
+    /// own vector code, optimised from the first call (TensorPrimitives' ran unoptimised until the JIT's tiering settled).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxForward(Span<float> output, ReadOnlySpan<float> input, int outer, int dim, int inner)
@@ -22,9 +23,9 @@ public static partial class Kernels
             {
                 ReadOnlySpan<float> x = input.Slice(start, dim);
                 Span<float> y = output.Slice(start, dim);
-                TensorPrimitives.Subtract(x, TensorPrimitives.Max(x), y);
-                TensorPrimitives.Exp(y, y);
-                TensorPrimitives.Divide(y, TensorPrimitives.Sum(y), y);
+                RowMath.ShiftByMax(y, x);
+                RowMath.ExpInPlace(y);
+                RowMath.DivideInPlace(y, RowMath.Sum(y));
                 continue;
             }
             for (int i = 0; i < inner; i++)
@@ -60,8 +61,7 @@ public static partial class Kernels
             {
                 ReadOnlySpan<float> dy = outputGrad.Slice(start, dim), y = output.Slice(start, dim);
                 Span<float> dx = inputGrad.Slice(start, dim);
-                TensorPrimitives.Subtract(dy, TensorPrimitives.Dot(dy, y), dx);
-                TensorPrimitives.Multiply(dx, y, dx);
+                RowMath.SubtractMultiply(dx, dy, RowMath.Dot(dy, y), y);
                 continue;
             }
             for (int i = 0; i < inner; i++)

@@ -87,6 +87,30 @@ public class RowMathTests
     }
 
     [Fact]
+    public void Sum_and_dot_are_close_to_double_sums_and_the_elementwise_steps_match_scalar_arithmetic()
+    {
+        for (int length = 1; length <= 40; length++)
+        {
+            float[] x = NetworkCases.RandomFloats(length, 2 * length, 3f), y = NetworkCases.RandomFloats(length, 2 * length + 1, 2f);
+            double sum = x.Sum(v => (double)v), dot = x.Zip(y, (a, b) => (double)a * b).Sum();
+            double scale = x.Sum(v => Math.Abs((double)v)), dotScale = x.Zip(y, (a, b) => Math.Abs((double)a * b)).Sum();
+            Assert.True(Math.Abs(RowMath.Sum(x) - sum) <= 1e-6 * scale, $"length {length}: sum {RowMath.Sum(x)}, exact {sum}");
+            Assert.True(Math.Abs(RowMath.Dot(x, y) - dot) <= 1e-6 * dotScale, $"length {length}: dot {RowMath.Dot(x, y)}, exact {dot}");
+
+            float[] divided = (float[])x.Clone(), shifted = new float[length];
+            RowMath.DivideInPlace(divided, 3.7f);
+            RowMath.SubtractMultiply(shifted, x, 0.3f, y);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(x[i] / 3.7f, divided[i]);
+                Assert.Equal((x[i] - 0.3f) * y[i], shifted[i]);
+            }
+        }
+        Assert.Throws<ArgumentException>(() => RowMath.Dot(new float[3], new float[4]));
+        Assert.Throws<ArgumentException>(() => RowMath.SubtractMultiply(new float[3], new float[3], 0f, new float[2]));
+    }
+
+    [Fact]
     public void ShiftByMax_subtracts_the_maximum_in_place_too()
     {
         float[] x = NetworkCases.RandomFloats(13, 9, 4f);
