@@ -93,7 +93,9 @@ internal static class WorkerPool
                 {
                     if (Workers[w].Claim(generation)) RunPart(job, w + 1);
                 }
-                while (Volatile.Read(ref s_remaining) > 0) Thread.SpinWait(20);
+                // Polled every SpinWait(1), about 45 ns here: SpinWait(20), 0.77 us on this AMD VM, on both sides of a job
+                // added about 0.5 us to each (a batch-1 784 x 256 forward split in two, in a row: 6.1-6.7 -> 5.5-5.9 us).
+                while (Volatile.Read(ref s_remaining) > 0) Thread.SpinWait(1);
                 s_job = null;
             }
             if (s_failure is not null) ExceptionDispatchInfo.Throw(s_failure);
@@ -138,7 +140,7 @@ internal static class WorkerPool
             {
                 int assignment = Volatile.Read(ref worker.Assignment);
                 if (assignment != seen) return assignment;
-                Thread.SpinWait(20);
+                Thread.SpinWait(1);
             }
             while (Stopwatch.GetTimestamp() - start < SpinTicks);
             Interlocked.Exchange(ref worker.Sleeping, 1);
