@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using StaticNet.Tests.Networks;
 using Xunit;
@@ -231,16 +232,19 @@ public class SplitCalibrationTests
     {
         var entry = new StaticNet.Simd.SplitCalibration.Entry();
         var ways = new System.Collections.Generic.List<bool>();
-        for (int call = 0; call < 10; call++)
+        for (int call = 0; call < 20; call++)
         {
             bool split = entry.Split(out bool measure);
-            Assert.True(measure);
+            Assert.Equal(call % 2 == 1, measure); // a pair's second call is timed
             ways.Add(split);
-            entry.Record(split, split ? splitTicks : aloneTicks);
+            if (measure) entry.Record(split, split ? splitTicks : aloneTicks);
         }
-        Assert.Equal([true, false, true, false, true, false, true, false, true, false], ways); // alternating, the split first
+        Assert.Equal(Pairs(20), ways); // pairs alternating, the split first
         return entry;
     }
+
+    /// <summary>true, true, false, false, ...: the ways of the calibration's calls.</summary>
+    private static bool[] Pairs(int calls) => System.Linq.Enumerable.Range(0, calls).Select(call => call % 4 < 2).ToArray();
 
     [Theory]
     [InlineData(100, 200, true)]   // the split twice as fast
@@ -280,18 +284,21 @@ public class SplitCalibrationTests
         {
             for (int call = 1; ; call++)
             {
+                bool? before = entry.Decision;
                 bool split = entry.Split(out bool measure);
-                if (measure) return call;
-                Assert.True(split == entry.Decision);
+                Assert.False(measure);
+                if (entry.Decision is null) return call; // measuring again, starting with an untimed split
+                Assert.True(split == before);
             }
         }
         Assert.Equal(64, Until());
         Assert.Null(entry.Decision);
-        for (int call = 0; call < 10; call++)
+        // The measuring starts over: the call Until stopped at was the first of a split pair (untimed).
+        for (int call = 1; call < 20; call++)
         {
-            bool split = call == 0 || entry.Split(out _);
-            Assert.Equal(call % 2 == 0, split);
-            entry.Record(split, split ? 300 : 200);
+            bool split = entry.Split(out bool measure);
+            Assert.Equal(call % 4 < 2, split);
+            if (measure) entry.Record(split, split ? 300 : 200);
         }
         Assert.False(entry.Decision);
         Assert.Equal(128, Until());
@@ -304,13 +311,13 @@ public class SplitCalibrationTests
         Assert.Equal(1, StaticNet.Simd.SplitCalibration.Begin(1000, 1, 2, 3, parts: 1).Parts);
         long key = Environment.TickCount64; // a product no other test has seen
         var parts = new System.Collections.Generic.List<int>();
-        for (int call = 0; call < 10; call++)
+        for (int call = 0; call < 20; call++)
         {
             StaticNet.Simd.SplitCalibration.Trial trial = StaticNet.Simd.SplitCalibration.Begin(1000, key, 0, 0, parts: 3);
             parts.Add(trial.Parts);
             trial.End();
         }
-        Assert.Equal([3, 1, 3, 1, 3, 1, 3, 1, 3, 1], parts); // alternating, the split first
+        Assert.Equal(Pairs(20).Select(split => split ? 3 : 1), parts); // pairs alternating, the split first
         bool? decision = StaticNet.Simd.SplitCalibration.For(1000, key, 0, 0, 3).Decision;
         Assert.NotNull(decision);
         for (int call = 0; call < 3; call++) Assert.Equal(decision == true ? 3 : 1, StaticNet.Simd.SplitCalibration.Begin(1000, key, 0, 0, parts: 3).Parts);
