@@ -63,6 +63,7 @@ internal static class RowMath
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float ShiftByMax(Span<float> shifted, ReadOnlySpan<float> x)
     {
+        if (shifted.Length != x.Length) throw new ArgumentException($"x holds {x.Length} floats, but the destination holds {shifted.Length}.", nameof(x));
         float max = Max(x);
         ref float s = ref MemoryMarshal.GetReference(shifted);
         ref float p = ref MemoryMarshal.GetReference(x);
@@ -80,10 +81,10 @@ internal static class RowMath
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Sum(ReadOnlySpan<float> x)
     {
-        if (Vector512.IsHardwareAccelerated && x.Length >= Vec512.Count) return Dot<Vec512>(x, default, squares: false);
-        if (Vector256.IsHardwareAccelerated && x.Length >= Vec256.Count) return Dot<Vec256>(x, default, squares: false);
-        if (Vector128.IsHardwareAccelerated && x.Length >= Vec128.Count) return Dot<Vec128>(x, default, squares: false);
-        return Dot<Scalar>(x, default, squares: false);
+        if (Vector512.IsHardwareAccelerated && x.Length >= Vec512.Count) return Dot<Vec512>(x, default, products: false);
+        if (Vector256.IsHardwareAccelerated && x.Length >= Vec256.Count) return Dot<Vec256>(x, default, products: false);
+        if (Vector128.IsHardwareAccelerated && x.Length >= Vec128.Count) return Dot<Vec128>(x, default, products: false);
+        return Dot<Scalar>(x, default, products: false);
     }
 
     /// <summary>The sum of x[i] y[i], in the order of <see cref="Sum"/>.</summary>
@@ -91,15 +92,15 @@ internal static class RowMath
     public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         if (y.Length != x.Length) throw new ArgumentException($"y holds {y.Length} floats, but x holds {x.Length}.", nameof(y));
-        if (Vector512.IsHardwareAccelerated && x.Length >= Vec512.Count) return Dot<Vec512>(x, y, squares: true);
-        if (Vector256.IsHardwareAccelerated && x.Length >= Vec256.Count) return Dot<Vec256>(x, y, squares: true);
-        if (Vector128.IsHardwareAccelerated && x.Length >= Vec128.Count) return Dot<Vec128>(x, y, squares: true);
-        return Dot<Scalar>(x, y, squares: true);
+        if (Vector512.IsHardwareAccelerated && x.Length >= Vec512.Count) return Dot<Vec512>(x, y, products: true);
+        if (Vector256.IsHardwareAccelerated && x.Length >= Vec256.Count) return Dot<Vec256>(x, y, products: true);
+        if (Vector128.IsHardwareAccelerated && x.Length >= Vec128.Count) return Dot<Vec128>(x, y, products: true);
+        return Dot<Scalar>(x, y, products: true);
     }
 
-    /// <summary>The sum of x[i] y[i] when <paramref name="squares"/> (a constant at each call), else of x[i].</summary>
+    /// <summary>The sum of x[i] y[i] when <paramref name="products"/> (a constant at each call), else of x[i].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot<TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, bool squares) where TV : struct, IVector<TV>
+    private static float Dot<TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, bool products) where TV : struct, IVector<TV>
     {
         ref float a = ref MemoryMarshal.GetReference(x);
         ref float b = ref MemoryMarshal.GetReference(y);
@@ -108,10 +109,10 @@ internal static class RowMath
         for (; i + TV.Count <= n; i += TV.Count)
         {
             TV v = TV.Load(ref Unsafe.Add(ref a, i));
-            sum = squares ? TV.MultiplyAdd(v, TV.Load(ref Unsafe.Add(ref b, i)), sum) : TV.Add(sum, v);
+            sum = products ? TV.MultiplyAdd(v, TV.Load(ref Unsafe.Add(ref b, i)), sum) : TV.Add(sum, v);
         }
         float total = TV.Sum(sum);
-        for (; i < n; i++) total += squares ? Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i) : Unsafe.Add(ref a, i);
+        for (; i < n; i++) total += products ? Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i) : Unsafe.Add(ref a, i);
         return total;
     }
 

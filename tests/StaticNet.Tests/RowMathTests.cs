@@ -123,6 +123,7 @@ public class RowMathTests
             Assert.Equal(x[i] - max, shifted[i]);
             Assert.Equal(x[i] - max, inPlace[i]);
         }
+        Assert.Throws<ArgumentException>(() => RowMath.ShiftByMax(new float[12], x));
     }
 
     [Fact]
