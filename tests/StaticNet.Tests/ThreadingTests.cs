@@ -326,9 +326,9 @@ public class SplitCalibrationTests
     [Fact]
     public void Convolution_pooling_and_linear_sites_give_the_same_bits_split_or_alone()
     {
-        // The first calls of each product alternate between the split and the calling thread alone: every call must
-        // give the same bits (LeNet's layers at batch 64: the lane-interleaved and direct convolutions, the direct weight
-        // gradient, the fused sigmoid and pooling both ways, the linear layers).
+        // The first calls of each product alternate in pairs between the split and the calling thread alone: every call
+        // must give the same bits (LeNet's layers at batch 64: the lane-interleaved and direct convolutions, the direct
+        // weight gradient, the fused sigmoid and pooling both ways, the linear layers).
         NetworkCases.OnThreads(2, () =>
         {
             var net = new Networks.D2lLeNet(64, 5);
