@@ -181,8 +181,8 @@ internal static class RowMath
         tail.Slice(0, n - i).CopyTo(values.Slice(i));
     }
 
-    // ln 2 in two parts: the first with the low 32 bits of its significand zero, so that k ln2Hi is exact for the
-    // exponents of doubles.
+    // ln 2 in two parts: the first with the low 21 bits of its significand zero, so that k ln2Hi is exact for every
+    // exponent k of a double (|k| < 2^11).
     private const double Ln2Hi = 6.93147180369123816490e-01, Ln2Lo = 1.90821492927058770002e-10;
 
     /// <summary>
