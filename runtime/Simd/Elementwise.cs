@@ -93,8 +93,14 @@ internal static class Elementwise
         }
     }
 
-    /// <summary>The whole vectors of an in-place update; returns where the single lanes start.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>
+    /// The whole vectors of an in-place update; returns where the single lanes start. Compiled on its own, fully optimised
+    /// from the first call: marked for inlining, it was left out of <see cref="Update{TOp}(Span{float}, TOp)"/> once that
+    /// was itself inlined into a caller (Kernels.ReluInPlace at tier 1), and then ran as tier-0 code, every vector
+    /// operation a call, until tiering reached it, seconds into a process (16-sample MLP inference, the ReLU after the
+    /// streamed first layer: found with DOTNET_JitDisasmSummary=1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int UpdateVectors<TOp, TV>(ref float v, int n, TOp op) where TOp : struct, IUnaryOperator where TV : struct, IVector<TV>
     {
         int i = 0;
@@ -102,7 +108,8 @@ internal static class Elementwise
         return i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>The whole vectors of an in-place binary update, compiled on its own as the unary one above.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int UpdateVectors<TOp, TV>(ref float v, ref float y, int n, TOp op) where TOp : struct, IBinaryOperator where TV : struct, IVector<TV>
     {
         int i = 0;
