@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Running;
 using StaticNet;
 using StaticNet.Benchmarks;
@@ -105,23 +106,31 @@ if (args.Contains("--compare"))
 BenchmarkSwitcher.FromAssembly(typeof(Workloads).Assembly).Run(args);
 
 // Median over 5 rounds of the mean time per call. Warms up for at least 2 s first, so that the JIT's tiered compilation
-// has replaced every method with its optimized code, and checks that a call allocates nothing.
+// has replaced every method with its optimized code, and checks that a call allocates nothing. The warm-up runs whole
+// rounds through the same code as the measured ones, so that nothing runs for the first time once the measuring starts
+// (when the rounds were collected in a List, its methods' first calls were followed by a burst of tier-1 compilation,
+// on the second vCPU, inside the measured rounds: seen with DOTNET_JitDisasmSummary=1).
 static void Report(string name, int threads, double flops, Action action, int repeats)
 {
+    int calls = Math.Max(1, repeats / 5);
+    var rounds = new double[5];
     var warmup = Stopwatch.StartNew();
-    for (int i = 0; i < Math.Max(2, repeats / 10) || warmup.Elapsed.TotalSeconds < 2; i++) action();
+    for (int i = 0; i < 2 || warmup.Elapsed.TotalSeconds < 2; i++) rounds[0] = Round(action, calls);
     long allocated = GC.GetAllocatedBytesForCurrentThread();
     action();
     allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-    var rounds = new List<double>();
-    for (int round = 0; round < 5; round++)
-    {
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < Math.Max(1, repeats / 5); i++) action();
-        rounds.Add(clock.Elapsed.TotalSeconds / Math.Max(1, repeats / 5));
-    }
-    rounds.Sort();
-    double seconds = rounds[rounds.Count / 2];
+    for (int round = 0; round < rounds.Length; round++) rounds[round] = Round(action, calls);
+    Array.Sort(rounds);
+    double seconds = rounds[rounds.Length / 2];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $$"""{"workload": "{{name}}", "threads": {{threads}}, "seconds": {{seconds:E4}}, "gflops": {{flops / seconds / 1e9:0.0}}, "bytes_allocated": {{allocated}}}"""));
+}
+
+// The mean time of one call over a round of calls.
+[MethodImpl(MethodImplOptions.NoInlining)]
+static double Round(Action action, int calls)
+{
+    long start = Stopwatch.GetTimestamp();
+    for (int i = 0; i < calls; i++) action();
+    return Stopwatch.GetElapsedTime(start).TotalSeconds / calls;
 }
