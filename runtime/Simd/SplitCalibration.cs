@@ -13,8 +13,9 @@ namespace StaticNet.Simd;
 /// (the split only if clearly faster) is kept. A shared host can make one moment's measurement wrong (another tenant
 /// busy on the second vCPU), so a decision is measured again after 64 calls of its product, then after twice as many
 /// each time, up to every <see cref="Revisit"/> calls; each measurement runs ten calls the other way (one in about 400
-/// once they come every 4096). Results do not depend on the choice: every split computes each output in the same order,
-/// so only the time changes. Sizes below a site's own threshold are never split nor measured.
+/// once they come every 4096); a decision is measured again by one product at a time on a thread (<see cref="Turn"/>),
+/// the others running as they decided. Results do not depend on the choice: every split computes each output in the
+/// same order, so only the time changes. Sizes below a site's own threshold are never split nor measured.
 /// </summary>
 internal static class SplitCalibration
 {
@@ -40,8 +41,52 @@ internal static class SplitCalibration
     {
         if (parts <= 1) return new Trial(null, measure: false, 1);
         Entry entry = For(site, a, b, c, parts);
-        bool split = entry.Split(out bool measure);
+        bool split = entry.Split(out bool measure, t_turn ??= new Turn());
         return new Trial(entry, measure, split ? parts : 1);
+    }
+
+    /// <summary>
+    /// Which product may measure a decision again on this thread, one at a time. Products measured for the first time
+    /// measure together: the first calls of a training step's products alternate in step, each timed with the others
+    /// all split or all alone. (One at a time from the start was tried: in two of three runs of d2l's MLP on two AMD
+    /// vCPUs, on a busy host, the step settled on running every product alone, the 256 x 10 layer's split then timed at
+    /// 45-50 us where it usually takes 12, its worker asleep between calls or its vCPU taken.) But in step, a layer ran
+    /// alone exactly when the layer before it did, and found that layer's whole output in this core's cache, which it
+    /// never does once that layer splits (that MLP: the 256 x 10 layer's forward timed 9.2 us alone against 12.3 split
+    /// and chose to run alone, then took 22 us a step; split it takes 12.5). Measured again one at a time, each product
+    /// is timed with the others running as they decided.
+    /// </summary>
+    [ThreadStatic] private static Turn? t_turn;
+
+    /// <summary>The measuring turn of one thread: the product that holds it, and how many calls of others came since it last measured.</summary>
+    internal sealed class Turn
+    {
+        /// <summary>
+        /// A holder not called for this many calls of other products is taken to be gone (the training ended, or its
+        /// layer runs only once), and the turn passes on. A step of the networks here calls a few dozen products.
+        /// </summary>
+        public const int StaleAfter = 512;
+
+        private Entry? _holder;
+        private int _othersSince;
+
+        /// <summary>Whether <paramref name="entry"/> may measure now: it holds the turn, takes a free one, or takes one left stale.</summary>
+        public bool Take(Entry entry)
+        {
+            if (_holder == entry || _holder is null || ++_othersSince > StaleAfter)
+            {
+                _holder = entry;
+                _othersSince = 0;
+                return true;
+            }
+            return false;
+        }
+
+        /// <summary>Frees the turn if <paramref name="entry"/> holds it (its decision is made).</summary>
+        public void Release(Entry entry)
+        {
+            if (_holder == entry) _holder = null;
+        }
     }
 
     /// <summary>One call of a calibrated site: how many parts to run, and the timing to record while measuring.</summary>
@@ -82,17 +127,27 @@ internal static class SplitCalibration
         // Calls since the measuring began: they go in pairs, see Split.
         private int _measuringCalls;
 
+        // The turn this product holds while it measures a decision again.
+        private Turn? _turn;
+
         /// <summary>Whether this call should split; <paramref name="measure"/> says whether to time it and <see cref="Record"/> the result.</summary>
-        public bool Split(out bool measure)
+        public bool Split(out bool measure) => Split(out measure, turn: null);
+
+        /// <summary>
+        /// <see cref="Split(out bool)"/>, a decision measured again only while this product holds <paramref name="turn"/>
+        /// (none: whenever due); until then it runs as decided.
+        /// </summary>
+        public bool Split(out bool measure, Turn? turn)
         {
             int decision = Volatile.Read(ref _decision);
             if (decision != 0)
             {
-                if (Interlocked.Increment(ref _sinceDecision) < Volatile.Read(ref _interval))
+                if (Interlocked.Increment(ref _sinceDecision) < Volatile.Read(ref _interval) || turn?.Take(this) == false)
                 {
                     measure = false;
                     return decision > 0;
                 }
+                _turn = turn;
                 lock (this)
                 {
                     if (_decision != 0 && _sinceDecision >= _interval)
@@ -124,6 +179,8 @@ internal static class SplitCalibration
                 Array.Sort(_split);
                 // Split only when clearly faster: a tie keeps the second core free for whoever else runs.
                 Volatile.Write(ref _decision, _split[Trials / 2] < _alone[Trials / 2] * 0.95 ? 1 : -1);
+                _turn?.Release(this);
+                _turn = null;
             }
         }
 

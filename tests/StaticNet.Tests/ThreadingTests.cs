@@ -305,6 +305,65 @@ public class SplitCalibrationTests
     }
 
     [Fact]
+    public void Decisions_are_measured_again_one_product_at_a_time()
+    {
+        // Two products of a step, first measured together (in step), then each due to be measured again after 64 calls.
+        var turn = new StaticNet.Simd.SplitCalibration.Turn();
+        var first = new StaticNet.Simd.SplitCalibration.Entry();
+        var second = new StaticNet.Simd.SplitCalibration.Entry();
+        void Call(StaticNet.Simd.SplitCalibration.Entry entry, long splitTicks, long aloneTicks)
+        {
+            bool split = entry.Split(out bool measure, turn);
+            if (measure) entry.Record(split, split ? splitTicks : aloneTicks);
+        }
+        for (int step = 0; step < 20; step++)
+        {
+            Call(first, 100, 200);
+            Call(second, 300, 200);
+        }
+        Assert.True(first.Decision);
+        Assert.False(second.Decision); // both decided from the same 20 steps: the first measuring takes no turn
+        int step64 = 0;
+        for (; step64 < 63; step64++)
+        {
+            Call(first, 100, 200);
+            Call(second, 300, 200);
+        }
+        // Step 64: the first takes the turn and measures again; the second, due too, keeps running alone, untimed.
+        Call(first, 100, 200);
+        Assert.Null(first.Decision);
+        Assert.False(second.Split(out bool measure, turn));
+        Assert.False(measure);
+        Assert.False(second.Decision);
+        for (int step = 1; step < 19; step++)
+        {
+            Call(first, 100, 200);
+            Assert.False(second.Split(out measure, turn)); // still waiting, still alone
+            Assert.False(measure);
+        }
+        Call(first, 100, 200);
+        Assert.True(first.Decision); // decided again on its 20th call, and the turn given back
+        Assert.True(second.Split(out measure, turn)); // the second's turn: the first call of a split pair, untimed
+        Assert.False(measure);
+        Assert.Null(second.Decision);
+    }
+
+    [Fact]
+    public void A_turn_whose_holder_is_no_longer_called_passes_on()
+    {
+        var turn = new StaticNet.Simd.SplitCalibration.Turn();
+        var gone = new StaticNet.Simd.SplitCalibration.Entry();
+        var waiting = new StaticNet.Simd.SplitCalibration.Entry();
+        Assert.True(turn.Take(gone)); // measuring again, then never called again (its layer ran once)
+        int denied = 0;
+        while (!turn.Take(waiting) && denied < 10_000) denied++;
+        Assert.Equal(StaticNet.Simd.SplitCalibration.Turn.StaleAfter, denied);
+        Assert.False(turn.Take(gone)); // the turn has passed on
+        turn.Release(waiting);
+        Assert.True(turn.Take(gone));
+    }
+
+    [Fact]
     public void A_site_runs_the_parts_its_trial_gives_and_records_until_decided()
     {
         // Nothing to decide with one part: no entry, no timing.
