@@ -65,9 +65,9 @@ internal static class NarrowLinear
     private static bool UseFive(int n) => n % 5 == 0 && n % 4 != 0;
 
     /// <summary>
-    /// Runs one product, split across <see cref="Threading.NumThreads"/> threads when it is large: the forward and the
-    /// input gradient by rows, the weight gradient by features, in whole tiles, so every output is computed by one
-    /// thread exactly as it would be alone.
+    /// Runs one product, split across <see cref="Threading.NumThreads"/> threads when it is large: the forward by rows,
+    /// the input and weight gradients by features, in whole tiles, so every output is computed by one thread exactly as
+    /// it would be alone.
     /// </summary>
     private static unsafe void Run(Product product, ref float output, ref float a, ref float b, ref float bias, bool hasBias, int rows, int n, int k)
     {
@@ -87,7 +87,7 @@ internal static class NarrowLinear
         }
         else
         {
-            RunRange(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, 0, product == Product.WeightGradient ? k : rows);
+            RunRange(product, ref output, ref a, ref b, ref bias, hasBias, rows, n, k, 0, product == Product.Forward ? rows : k);
         }
         trial.End();
     }
@@ -113,7 +113,7 @@ internal static class NarrowLinear
                 else Forward<TV, FourOutputs>(ref Unsafe.Add(ref output, begin * n), ref Unsafe.Add(ref a, begin * k), ref b, ref bias, hasBias, end - begin, n, k);
                 break;
             case Product.InputGradient:
-                InputGradient<TV>(ref Unsafe.Add(ref output, begin * k), ref Unsafe.Add(ref a, begin * n), ref b, ref Unsafe.Add(ref bias, begin * k), hasBias, end - begin, n, k);
+                InputGradient<TV>(ref output, ref a, ref b, ref bias, hasBias, rows, n, k, begin, end);
                 break;
             default:
                 if (UseFive(n)) WeightGradient<TV, FiveOutputs>(ref Unsafe.Add(ref output, begin), ref a, ref Unsafe.Add(ref b, begin), rows, n, end - begin, k);
@@ -141,11 +141,14 @@ internal static class NarrowLinear
 
         public void Execute(int part)
         {
-            // Whole tiles: 4 rows of the forward, 8 of the input gradient, 64 features (4 vectors of 16) of the weight gradient.
+            // Whole tiles: 4 rows of the forward, 64 features (4 vectors of 16) of the weight gradient. The input gradient
+            // by features too, 16 at a time (whole cache lines), all rows each: the caller takes the first features, as
+            // it took the first columns of the layer before's forward (PackedGemm splits a forward by columns) and will
+            // take the first rows of its weight gradient, so each core reads and writes the lines it already holds.
             (int total, int unit) = _product switch
             {
                 Product.Forward => (_rows, 4),
-                Product.InputGradient => (_rows, 8),
+                Product.InputGradient => (_k, 16),
                 _ => (_k, 64),
             };
             int units = (total + unit - 1) / unit;
@@ -332,14 +335,17 @@ internal static class NarrowLinear
     }
 
     /// <summary>
-    /// Tiles of 4 rows x 4 vectors of features, each a sum over the few outputs; then 8 rows x 1 vector, so that a
-    /// layer only one vector wide (16 inputs) still keeps eight multiply-add chains in flight; then single features.
+    /// Features [first, end) of dx, for every row: tiles of 4 rows x 4 vectors of features, each a sum over the few
+    /// outputs; then 8 rows x 1 vector, so that a layer only one vector wide (16 inputs) still keeps eight multiply-add
+    /// chains in flight; then single features. Each element is the same chain of multiply-adds over the outputs in
+    /// whichever of these it falls, so a split by features changes no bit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void InputGradient<TV>(ref float dx, ref float dy, ref float w, ref float relu, bool masked, int rows, int n, int k) where TV : struct, IVector<TV>
+    private static void InputGradient<TV>(ref float dx, ref float dy, ref float w, ref float relu, bool masked, int rows, int n, int k, int first, int end)
+        where TV : struct, IVector<TV>
     {
-        int p = 0;
-        for (; p + 4 * TV.Count <= k; p += 4 * TV.Count)
+        int p = first;
+        for (; p + 4 * TV.Count <= end; p += 4 * TV.Count)
         {
             for (int r0 = 0; r0 < rows; r0 += 4)
             {
@@ -373,7 +379,7 @@ internal static class NarrowLinear
                 if (validRows > 3) StoreVectors(ref Unsafe.Add(ref target, 3 * k), ref Unsafe.Add(ref mask, 3 * step), masked, a30, a31, a32, a33);
             }
         }
-        for (; p + TV.Count <= k; p += TV.Count)
+        for (; p + TV.Count <= end; p += TV.Count)
         {
             for (int r0 = 0; r0 < rows; r0 += 8)
             {
@@ -409,7 +415,7 @@ internal static class NarrowLinear
                 if (validRows > 7) StoreMasked(a7, ref Unsafe.Add(ref target, 7 * k), ref Unsafe.Add(ref mask, 7 * step), masked);
             }
         }
-        for (; p < k; p++)
+        for (; p < end; p++)
         {
             for (int r = 0; r < rows; r++)
             {
