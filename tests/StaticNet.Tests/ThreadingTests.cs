@@ -323,8 +323,7 @@ public class SplitCalibrationTests
         }
         Assert.True(first.Decision);
         Assert.False(second.Decision); // both decided from the same 20 steps: the first measuring takes no turn
-        int step64 = 0;
-        for (; step64 < 63; step64++)
+        for (int step = 0; step < 63; step++)
         {
             Call(first, 100, 200);
             Call(second, 300, 200);
