@@ -237,11 +237,12 @@ internal static class PackedGemm
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs, r6 = 6 * rs, r7 = 7 * rs;
+        // Rows 4-7 are addressed from a second base, so that the offsets stay in registers; both bases and the B row move
+        // by one step of p (an add each, not a multiply).
+        nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, aStep = cs, bStep = ldb;
+        ref float ap = ref a, aq = ref Unsafe.Add(ref a, 4 * r1), bp = ref b;
         for (int p = 0; p < kc; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
-            ref float ap = ref Unsafe.Add(ref a, p * cs);
             Vector512<float> b0 = Vector512.LoadUnsafe(ref bp), b1 = Vector512.LoadUnsafe(ref bp, 16);
             Vector512<float> x = Vector512.Create(ap);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
@@ -251,14 +252,17 @@ internal static class PackedGemm
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
             x = Vector512.Create(Unsafe.Add(ref ap, r3));
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(Unsafe.Add(ref ap, r4));
+            x = Vector512.Create(aq);
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(Unsafe.Add(ref ap, r5));
+            x = Vector512.Create(Unsafe.Add(ref aq, r1));
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(Unsafe.Add(ref ap, r6));
+            x = Vector512.Create(Unsafe.Add(ref aq, r2));
             c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(Unsafe.Add(ref ap, r7));
+            x = Vector512.Create(Unsafe.Add(ref aq, r3));
             c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            ap = ref Unsafe.Add(ref ap, aStep);
+            aq = ref Unsafe.Add(ref aq, aStep);
+            bp = ref Unsafe.Add(ref bp, bStep);
         }
         Store512(ref c, ref init, c00, c01, add, clamp);
         Store512(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c10, c11, add, clamp);
@@ -274,19 +278,22 @@ internal static class PackedGemm
     private static void Kernel8x16(int kc, ref float a, int rs, int cs, ref float b, int ldb, ref float c, int ldc, bool add, ref float init, int initStride, bool clamp)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs, r6 = 6 * rs, r7 = 7 * rs;
+        nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, aStep = cs, bStep = ldb;
+        ref float ap = ref a, aq = ref Unsafe.Add(ref a, 4 * r1), bp = ref b;
         for (int p = 0; p < kc; p++)
         {
-            ref float ap = ref Unsafe.Add(ref a, p * cs);
-            Vector512<float> b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * ldb));
+            Vector512<float> b0 = Vector512.LoadUnsafe(ref bp);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(ap), b0, c0);
             c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r1)), b0, c1);
             c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r2)), b0, c2);
             c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r3)), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r4)), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r5)), b0, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r6)), b0, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ap, r7)), b0, c7);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(aq), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref aq, r1)), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref aq, r2)), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref aq, r3)), b0, c7);
+            ap = ref Unsafe.Add(ref ap, aStep);
+            aq = ref Unsafe.Add(ref aq, aStep);
+            bp = ref Unsafe.Add(ref bp, bStep);
         }
         Store512(ref c, ref init, c0, add, clamp);
         Store512(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c1, add, clamp);
@@ -329,11 +336,10 @@ internal static class PackedGemm
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        nint r1 = rs, r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs;
+        nint r1 = rs, r2 = 2 * rs, aStep = cs, bStep = ldb;
+        ref float ap = ref a, aq = ref Unsafe.Add(ref a, 3 * r1), bp = ref b;
         for (int p = 0; p < kc; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
-            ref float ap = ref Unsafe.Add(ref a, p * cs);
             Vector256<float> b0 = Vector256.LoadUnsafe(ref bp), b1 = Vector256.LoadUnsafe(ref bp, 8);
             Vector256<float> x = Vector256.Create(ap);
             c00 = Vector256.MultiplyAddEstimate(x, b0, c00); c01 = Vector256.MultiplyAddEstimate(x, b1, c01);
@@ -341,12 +347,15 @@ internal static class PackedGemm
             c10 = Vector256.MultiplyAddEstimate(x, b0, c10); c11 = Vector256.MultiplyAddEstimate(x, b1, c11);
             x = Vector256.Create(Unsafe.Add(ref ap, r2));
             c20 = Vector256.MultiplyAddEstimate(x, b0, c20); c21 = Vector256.MultiplyAddEstimate(x, b1, c21);
-            x = Vector256.Create(Unsafe.Add(ref ap, r3));
+            x = Vector256.Create(aq);
             c30 = Vector256.MultiplyAddEstimate(x, b0, c30); c31 = Vector256.MultiplyAddEstimate(x, b1, c31);
-            x = Vector256.Create(Unsafe.Add(ref ap, r4));
+            x = Vector256.Create(Unsafe.Add(ref aq, r1));
             c40 = Vector256.MultiplyAddEstimate(x, b0, c40); c41 = Vector256.MultiplyAddEstimate(x, b1, c41);
-            x = Vector256.Create(Unsafe.Add(ref ap, r5));
+            x = Vector256.Create(Unsafe.Add(ref aq, r2));
             c50 = Vector256.MultiplyAddEstimate(x, b0, c50); c51 = Vector256.MultiplyAddEstimate(x, b1, c51);
+            ap = ref Unsafe.Add(ref ap, aStep);
+            aq = ref Unsafe.Add(ref aq, aStep);
+            bp = ref Unsafe.Add(ref bp, bStep);
         }
         Store256(ref c, ref init, c00, c01, add, clamp);
         Store256(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref init, initStride), c10, c11, add, clamp);
