@@ -14,9 +14,11 @@ namespace StaticNet;
 /// registers over every input channel and kernel tap: per tap, 2 loads of the input and a broadcast weight per channel
 /// feed 2 multiply-adds per channel (a block of 6, LeNet's first layer, does only its own 12).
 /// The input gradient of such a layer is the same computation on the padded output gradient with the kernel flipped and
-/// its channels swapped. AVX-512 only (masked stores for the row ends); every sum is in one order whatever the batch.
+/// its channels swapped. AVX-512 (masked stores for the row ends); without it, with AVX2 and FMA, the forward and the
+/// input gradient run in 256-bit vectors (DirectConv.Avx2.cs) with the same bits, and the fused Sigmoid and pooling and
+/// the weight gradient stay on patch matrices. Every sum is in one order whatever the batch.
 /// </summary>
-internal static class DirectConv
+internal static partial class DirectConv
 {
     private const int Block = 8;
 
@@ -46,6 +48,25 @@ internal static class DirectConv
     }
 
     /// <summary>
+    /// This thread's zero-padded planes for a sample's input channels (<paramref name="plane"/> floats each, rows
+    /// <paramref name="paddedWidth"/> apart). The zeros around the input stay from the sample before, as long as the same
+    /// layout was padded here (only the interiors are written): a sample at a time, clearing the plane cost a tenth of
+    /// LeNet's first layer.
+    /// </summary>
+    private static Span<float> PaddedPlanes(in Conv2dGeometry g, int paddedWidth, int plane)
+    {
+        if (s_padded is null || s_padded.Length < g.InChannels * plane + 16) s_padded = Simd.AlignedArray.Allocate(g.InChannels * plane);
+        Span<float> xp = s_padded.AsSpan(Simd.AlignedArray.Start(s_padded), g.InChannels * plane);
+        var layout = (s_padded, g.InChannels, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, paddedWidth, plane);
+        if (layout != s_paddedFor)
+        {
+            xp.Clear();
+            s_paddedFor = layout;
+        }
+        return xp;
+    }
+
+    /// <summary>
     /// Floats per row of a sample's zero-padded plane: the row's one or two vectors and the kernel's overhang, rounded up
     /// to whole cache lines, so that every row starts on one (planes start on one too) and its first tap's loads do not
     /// straddle two.
@@ -54,7 +75,7 @@ internal static class DirectConv
 
     /// <summary>Whether <see cref="Forward"/> takes this geometry.</summary>
     public static bool Applies(in Conv2dGeometry g) =>
-        Avx512F.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
+        (Avx512F.IsSupported || In256) && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
         && g.OutWidth <= 32 && g.PadTop < g.KernelH && g.PadLeft < g.KernelW;
 
     /// <summary>Whether the input gradient of this geometry is a direct convolution too (its output rows are the input's).</summary>
@@ -131,20 +152,16 @@ internal static class DirectConv
             throw new ArgumentException($"The Sigmoid and pooling are fused only for 2 x 2 windows tiling rows of 17 to 32, up to 6 channels, no ReLU, " +
                 $"and a pooled sample of {pool.OutputSize} floats; {pooled.Length} came.", nameof(pooled));
         }
+        if (!Avx512F.IsSupported)
+        {
+            Forward256(y, x, taps, bias, g, relu);
+            return;
+        }
         bool wide = g.OutWidth > 16; // a pair is the two halves of one row, or two rows
         // One zero row more than the kernel needs: the last pair of rows may have only one.
         int paddedHeight = g.OutHeight + g.KernelH, paddedWidth = PaddedWidth(g);
         int plane = paddedHeight * paddedWidth, blocks = (g.OutChannels + Block - 1) / Block, padded = blocks * Block;
-        if (s_padded is null || s_padded.Length < g.InChannels * plane + 16) s_padded = Simd.AlignedArray.Allocate(g.InChannels * plane);
-        Span<float> xp = s_padded.AsSpan(Simd.AlignedArray.Start(s_padded), g.InChannels * plane);
-        // The zeros around the input stay from the sample before, as long as the same layout was padded here: a sample
-        // at a time, clearing the plane cost a tenth of LeNet's first layer.
-        var layout = (s_padded, g.InChannels, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, paddedWidth, plane);
-        if (layout != s_paddedFor)
-        {
-            xp.Clear();
-            s_paddedFor = layout;
-        }
+        Span<float> xp = PaddedPlanes(g, paddedWidth, plane);
         Vector512<float> lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         Vector512<float> first = Vector512.LessThan(lanes, Vector512.Create((float)Math.Min(g.OutWidth, 16)));
         Vector512<float> second = wide ? Vector512.LessThan(lanes, Vector512.Create((float)(g.OutWidth - 16))) : first;
@@ -394,7 +411,7 @@ internal static class DirectConv
     /// Whether <see cref="WeightGradient"/> takes this geometry: a direct layer with kernels 3 to 5 wide (LeNet's 5 x 5, the
     /// small ResNet's 3 x 3 at 28 x 28: 1.6-2x the speed of its patch matrices, one AMD core).
     /// </summary>
-    public static bool AppliesToWeightGradient(in Conv2dGeometry g) => Applies(g) && g.KernelW is >= 3 and <= 5;
+    public static bool AppliesToWeightGradient(in Conv2dGeometry g) => Avx512F.IsSupported && Applies(g) && g.KernelW is >= 3 and <= 5;
 
     /// <summary>
     /// weightGrad[co, ci, kh, kw] += sum over samples and output positions of dY[co, oh, ow] x[ci, oh + kh, ow + kw] (in

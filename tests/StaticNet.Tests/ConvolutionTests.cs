@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Runtime.Intrinsics.X86;
 using StaticNet.Tests.Networks;
 using StaticNet.Tests.Reference;
 using Xunit;
@@ -210,6 +211,9 @@ public class ConvolutionTests
     [InlineData(3, 26, 26, 13, 3, 0, 0, 2)]   // DirectConv: blocks of 8 and 5, 24 outputs a row; its input gradient in blocks of 3
     [InlineData(2, 9, 9, 7, 3, 1, 1, 4)]      // DirectConv: too few samples for lanes, rows of 9 in pairs (the last alone), 7 channels
     [InlineData(2, 20, 20, 5, 4, 1, 1, 3)]    // DirectConv: a 4-wide kernel ("same": the extra padding on the right and bottom)
+    [InlineData(2, 36, 36, 5, 5, 0, 0, 2)]    // DirectConv: rows of exactly 32 (without AVX-512, four whole vectors; blocks of 3 and 2 channels)
+    [InlineData(3, 8, 8, 4, 3, 1, 1, 2)]      // DirectConv: rows of 8 (without AVX-512, two rows at a time)
+    [InlineData(5, 7, 7, 9, 3, 1, 1, 3)]      // DirectConv: rows of 7, an odd number of them (without AVX-512, the last pair has one row), blocks of 6 and 3
     public void Direct_and_lane_interleaved_convolutions_match_naive_loops(int cin, int h, int w, int cout, int k, int padTop, int padLeft, int batch)
     {
         // "same" for the even kernel: PyTorch puts the extra row and column at the bottom and right.
@@ -424,6 +428,36 @@ public class ConvolutionTests
             }
         }
         return (y, dx, dw, db);
+    }
+
+    [Theory]
+    [InlineData(1, 28, 28, 6, 5, 2)]   // LeNet's first layer: rows of 28 (four 8-wide vectors), blocks of 2 channels
+    [InlineData(6, 14, 14, 16, 5, 0)]  // LeNet's second: rows of 10 (two vectors, 6 lanes idle); its input gradient rows of 14
+    [InlineData(16, 28, 28, 16, 3, 1)] // the small ResNet's 16-16 layer
+    [InlineData(64, 7, 7, 64, 3, 1)]   // rows of 7, two rows at a time, the last pair with one row
+    [InlineData(3, 26, 26, 13, 3, 0)]  // 24 outputs a row (three vectors), blocks of 3 with one left
+    public void Direct_convolution_in_256_bit_vectors_gives_the_AVX512_kernels_bits(int cin, int h, int w, int cout, int k, int pad)
+    {
+        // Both kernels run only where the machine has AVX-512 (and FMA); without it, Forward is the 256-bit kernel, which the
+        // naive-loop tests above check (CI runs them with DOTNET_EnableAVX512=0 too).
+        if (!Avx512F.IsSupported || !Fma.IsSupported) return;
+        var g = new Conv2dGeometry(cin, h, w, cout, h + 2 * pad - k + 1, w + 2 * pad - k + 1, k, k, 1, 1, pad, pad);
+        var t = DirectConv.Transposed(g);
+        float[] x = NetworkCases.RandomFloats(g.InputSize, 31), weight = NetworkCases.RandomFloats(g.WeightSize, 32), bias = NetworkCases.RandomFloats(cout, 33);
+        float[] dy = NetworkCases.RandomFloats(g.OutputSize, 34);
+        foreach (bool relu in new[] { false, true })
+        {
+            float[] wide = new float[g.OutputSize], narrow = new float[g.OutputSize];
+            DirectConv.Forward(wide, x, DirectConv.Taps(weight, g, flip: false), bias, g, relu);
+            DirectConv.Forward256(narrow, x, DirectConv.Taps(weight, g, flip: false), bias, g, relu);
+            Assert.Equal(wide.Select(BitConverter.SingleToInt32Bits), narrow.Select(BitConverter.SingleToInt32Bits));
+            Assert.Contains(narrow, v => v != 0f);
+        }
+        // The input gradient: the flipped kernel over the output gradient.
+        float[] dxWide = new float[g.InputSize], dxNarrow = new float[g.InputSize];
+        DirectConv.Forward(dxWide, dy, DirectConv.Taps(weight, g, flip: true), default, t, relu: false);
+        DirectConv.Forward256(dxNarrow, dy, DirectConv.Taps(weight, g, flip: true), default, t, relu: false);
+        Assert.Equal(dxWide.Select(BitConverter.SingleToInt32Bits), dxNarrow.Select(BitConverter.SingleToInt32Bits));
     }
 
     [Fact]
