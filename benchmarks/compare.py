@@ -6,6 +6,9 @@
     bash benchmarks/compare.sh --rounds 3     (everything 3 times, PyTorch and StaticNet in turn; medians of the rounds)
     bash benchmarks/compare.sh --resnet [--rounds 3]   (only the Fashion-MNIST sample's small ResNet: training on 10,240
                                           samples, 1 and up to 2 threads; several minutes per round)
+    bash benchmarks/compare.sh --avx2     (as a CPU without AVX-512 would run: StaticNet with DOTNET_EnableAVX512=0, PyTorch
+                                          with OpenBLAS's Haswell kernels and oneDNN held to AVX2; ONNX Runtime left out, as
+                                          it cannot be held back)
 
 Runs each workload in PyTorch (Debian's python3-torch; its BLAS is OpenBLAS from libopenblas0-pthread) on 1 and on
 2 threads, then StaticNet's '--compare' mode (benchmarks/Program.cs, Threading.NumThreads 1 and 2), and prints time, GFLOP/s of
@@ -224,11 +227,19 @@ def resnet_main(rounds):
     print(f"(ratio: the median of the rounds' own ratios; floor at the peak, 1 thread: {fmt(RESNET_FLOPS / (peak * 1e9))})")
 
 
+# --avx2: both sides as on a CPU with AVX2 but no AVX-512 (set by main before anything runs).
+AVX2_ONLY = False
+
+
 def torch_env(openblas, omp, coretype):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     env.update(OPENBLAS_NUM_THREADS=str(openblas), OMP_NUM_THREADS=str(omp))
     if coretype:
         env["OPENBLAS_CORETYPE"] = coretype
+    if AVX2_ONLY:
+        # oneDNN (PyTorch's convolutions) reads ONEDNN_MAX_CPU_ISA (DNNL_ in older releases); ATen's own kernels
+        # take ATEN_CPU_CAPABILITY.
+        env.update(ONEDNN_MAX_CPU_ISA="AVX2", DNNL_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2")
     return env
 
 
@@ -269,6 +280,9 @@ def product_time(coretype):
 
 
 def best_coretype():
+    if AVX2_ONLY:
+        print(f"OpenBLAS core type: Haswell (--avx2: its AVX2 kernels; one thread, 256 x 784 x 256 product: {fmt(product_time('Haswell'))})", flush=True)
+        return "Haswell"
     flagged = flagged_coretype()
     candidates = [None] + ([flagged] if flagged else [])
     times = {c: product_time(c) for c in candidates}
@@ -279,11 +293,13 @@ def best_coretype():
 
 
 def staticnet_workloads(root):
+    env = dict(os.environ, DOTNET_EnableAVX512="0") if AVX2_ONLY else None
     out = subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(root, "benchmarks"), "--", "--compare"],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=env).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     peak = next(r["gflops"] for r in rows if r["workload"] == "peak")
-    return {(r["workload"], r["threads"]): r for r in rows if r["workload"] != "peak"}, peak
+    # ONNX Runtime's kernels pick their instruction set from the CPU itself: with --avx2 they would still use AVX-512.
+    return {(r["workload"], r["threads"]): r for r in rows if r["workload"] != "peak" and not (AVX2_ONLY and r["workload"].startswith("ort:"))}, peak
 
 
 def torchsharp_workloads(root):
@@ -315,6 +331,8 @@ def main(with_torchsharp=False, rounds=1):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown CPU")
     print(f"CPU: {cpu}; torch {torch.__version__}, BLAS: {'OpenBLAS' if 'openblas' in torch.__config__.show().lower() else 'see torch.__config__.show()'}", flush=True)
+    if AVX2_ONLY:
+        print("--avx2: StaticNet with DOTNET_EnableAVX512=0, PyTorch with OpenBLAS's Haswell kernels and oneDNN held to AVX2", flush=True)
     coretype = best_coretype()
     results = []
     for r in range(rounds):
@@ -370,4 +388,7 @@ if __name__ == "__main__":
         rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 1
         if rounds < 1:
             sys.exit("--rounds takes a count of at least 1")
+        AVX2_ONLY = "--avx2" in args
+        if AVX2_ONLY and ("--resnet" in args or "--torchsharp" in args):
+            sys.exit("--avx2 goes with the main comparison only (not --resnet or --torchsharp)")
         sys.exit(resnet_main(rounds) if "--resnet" in args else main(with_torchsharp="--torchsharp" in args, rounds=rounds))
