@@ -409,6 +409,11 @@ public static partial class Kernels
             AvgPoolPairsForward(ref y, ref x, planes, g, scale);
             return;
         }
+        if (g.KernelW == 2 && Avx2.IsSupported)
+        {
+            AvgPoolPairsForward256(ref y, ref x, planes, g, scale);
+            return;
+        }
         Span<float> rowSums = width <= 1024 ? stackalloc float[width] : new float[width];
         ref float sum = ref MemoryMarshal.GetReference(rowSums);
         for (int plane = 0; plane < planes; plane++)
@@ -441,6 +446,11 @@ public static partial class Kernels
         if (g.KernelW == 2 && Avx512F.IsSupported)
         {
             AvgPoolPairsBackward(ref dx, ref dy, planes, g, scale);
+            return;
+        }
+        if (g.KernelW == 2 && Avx2.IsSupported)
+        {
+            AvgPoolPairsBackward256(ref dx, ref dy, planes, g, scale);
             return;
         }
         Span<float> expanded = width <= 1024 ? stackalloc float[width] : new float[width];
@@ -548,6 +558,105 @@ public static partial class Kernels
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="AvgPoolPairsForward"/> with AVX2 alone: 8 outputs at a time from two vectors of 16 input columns, the
+    /// window's rows summed first, then the even and the odd columns gathered (vshufps, then vpermpd to put the halves in
+    /// order) and added: the same sums in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AvgPoolPairsForward256(ref float y, ref float x, int planes, in Pool2dGeometry g, float scale)
+    {
+        int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        Vector256<float> factor = Vector256.Create(scale);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                ref float top = ref Unsafe.Add(ref x, plane * inPlane + oh * g.KernelH * g.InWidth);
+                ref float outRow = ref Unsafe.Add(ref y, plane * outPlane + oh * g.OutWidth);
+                for (int ow = 0; ow < g.OutWidth; ow += 8)
+                {
+                    int count = Math.Min(8, g.OutWidth - ow);
+                    Vector256<float> low = LaneMask256(2 * count), high = LaneMask256(2 * count - 8);
+                    ref float at = ref Unsafe.Add(ref top, 2 * ow);
+                    bool wide = count > 4; // the window's columns reach the second vector (never address past a row's end)
+                    Vector256<float> a = MaskedLoad256(ref at, low), b = wide ? MaskedLoad256(ref Unsafe.Add(ref at, 8), high) : default;
+                    for (int kh = 1; kh < g.KernelH; kh++)
+                    {
+                        ref float row = ref Unsafe.Add(ref at, kh * g.InWidth);
+                        a += MaskedLoad256(ref row, low);
+                        if (wide) b += MaskedLoad256(ref Unsafe.Add(ref row, 8), high);
+                    }
+                    // [a0 a2 b0 b2 | a4 a6 b4 b6] + [a1 a3 b1 b3 | a5 a7 b5 b7], then the 64-bit pairs in order 0, 2, 1, 3.
+                    Vector256<float> sum = Avx.Shuffle(a, b, 0x88) + Avx.Shuffle(a, b, 0xDD);
+                    sum = Avx2.Permute4x64(sum.AsDouble(), 0xD8).AsSingle() * factor;
+                    // Rows are stored in order: lanes past a row's end land on the next row, stored after it, so a plain
+                    // store serves wherever it stays in the plane.
+                    if (oh * g.OutWidth + ow + 8 <= outPlane) sum.StoreUnsafe(ref Unsafe.Add(ref outRow, ow));
+                    else MaskedStore256(ref Unsafe.Add(ref outRow, ow), LaneMask256(count), sum);
+                }
+            }
+        }
+    }
+
+    /// <summary><see cref="AvgPoolPairsBackward"/> with AVX2 alone: 8 output gradients times 1 / divisor, each duplicated (vunpcklps/vunpckhps, vperm2f128) into its window's rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AvgPoolPairsBackward256(ref float dx, ref float dy, int planes, in Pool2dGeometry g, float scale)
+    {
+        int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        Vector256<float> factor = Vector256.Create(scale);
+        // As in AvgPoolPairsBackward: windows that cover the plane exactly are written whole and in order (each input row
+        // left to right, then the next: a row of output gradients is duplicated again for each of its window's rows), so
+        // the lanes past a row's end land on the next row, written after it.
+        bool ordered = g.OutWidth * 2 == g.InWidth && g.OutHeight * g.KernelH == g.InHeight;
+        for (int plane = 0; plane < planes; plane++)
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                ref float top = ref Unsafe.Add(ref dx, plane * inPlane + oh * g.KernelH * g.InWidth);
+                ref float dyRow = ref Unsafe.Add(ref dy, plane * outPlane + oh * g.OutWidth);
+                for (int kh = 0; kh < g.KernelH; kh++)
+                {
+                    ref float row = ref Unsafe.Add(ref top, kh * g.InWidth);
+                    for (int ow = 0; ow < g.OutWidth; ow += 8)
+                    {
+                        int count = Math.Min(8, g.OutWidth - ow);
+                        Vector256<float> share = MaskedLoad256(ref Unsafe.Add(ref dyRow, ow), LaneMask256(count)) * factor;
+                        Vector256<float> lower = Avx.UnpackLow(share, share), upper = Avx.UnpackHigh(share, share);
+                        Vector256<float> a = Avx.Permute2x128(lower, upper, 0x20), b = Avx.Permute2x128(lower, upper, 0x31);
+                        ref float at = ref Unsafe.Add(ref row, 2 * ow);
+                        if (ordered && (oh * g.KernelH + kh) * g.InWidth + 2 * ow + (count > 4 ? 16 : 8) <= inPlane)
+                        {
+                            a.StoreUnsafe(ref at);
+                            if (count > 4) b.StoreUnsafe(ref Unsafe.Add(ref at, 8));
+                            continue;
+                        }
+                        MaskedStore256(ref at, LaneMask256(2 * count), a);
+                        if (count > 4) MaskedStore256(ref Unsafe.Add(ref at, 8), LaneMask256(2 * count - 8), b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Lanes [0, count) set, the others clear; count may be negative or above 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> LaneMask256(int count) =>
+        Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count)).AsSingle();
+
+    /// <summary>The masked lanes from memory (vmaskmovps), zero elsewhere; masked-off lanes are never read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> MaskedLoad256(ref float source, Vector256<float> mask)
+    {
+        fixed (float* p = &source) return Avx.MaskLoad(p, mask);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MaskedStore256(ref float destination, Vector256<float> mask, Vector256<float> value)
+    {
+        fixed (float* p = &destination) Avx.MaskStore(p, mask, value);
     }
 
     /// <summary>Lanes [0, count) set (all-ones bits), the others clear; count may be negative or above 16.</summary>
