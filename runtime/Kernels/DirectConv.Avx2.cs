@@ -16,7 +16,7 @@ namespace StaticNet;
 /// kernel's height in every input channel) stay in L1 (block by block through all rows, the small ResNet's 16-16 layer
 /// took 20 ms instead of 13). Every output sums its
 /// taps in the order the AVX-512 kernel does (input channel, kernel row, kernel column, then the bias), so both give the
-/// same bits. No fused Sigmoid and pooling, no weight gradient here: those stay on the patch matrices.
+/// same bits. The weight gradient too (its own bits: lane sums over 8 lanes); no fused Sigmoid and pooling.
 /// </summary>
 internal static partial class DirectConv
 {
@@ -38,18 +38,7 @@ internal static partial class DirectConv
         int block = vectors switch { 4 => 2, 3 => 3, _ => 6 };
         fixed (float* px = xp, pt = taps, py = y, pb = bias, source = x)
         {
-            // The input rows into the planes' interiors, in vectors (a row's last few values one at a time).
-            int whole = g.InWidth & ~7;
-            for (int c = 0; c < g.InChannels; c++)
-            {
-                for (int h = 0; h < g.InHeight; h++)
-                {
-                    float* from = source + (c * g.InHeight + h) * g.InWidth, to = px + c * plane + (h + g.PadTop) * paddedWidth + g.PadLeft;
-                    int i = 0;
-                    for (; i < whole; i += 8) Vector256.Store(Vector256.Load(from + i), to + i);
-                    for (; i < g.InWidth; i++) to[i] = from[i];
-                }
-            }
+            CopyIntoPadded256(px, source, g, paddedWidth, plane);
             float* b = bias.IsEmpty ? null : pb;
             // Row by row, every block of channels: the rows a row's taps read (the kernel's height in every input channel) stay in L1.
             for (int oh = 0; oh < g.OutHeight; oh += rowsPerStep)
@@ -176,5 +165,144 @@ internal static partial class DirectConv
         }
         Vector256.Store(value, spare);
         for (int i = 0; i < left; i++) target[i] = spare[i];
+    }
+
+    /// <summary>A sample's channels into the planes' interiors, in vectors of 8 (a row's last few values one at a time).</summary>
+    private static unsafe void CopyIntoPadded256(float* padded, float* x, in Conv2dGeometry g, int paddedWidth, int plane)
+    {
+        int whole = g.InWidth & ~7;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            for (int h = 0; h < g.InHeight; h++)
+            {
+                float* from = x + (c * g.InHeight + h) * g.InWidth, to = padded + c * plane + (h + g.PadTop) * paddedWidth + g.PadLeft;
+                int i = 0;
+                for (; i < whole; i += 8) Vector256.Store(Vector256.Load(from + i), to + i);
+                for (; i < g.InWidth; i++) to[i] = from[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="WeightGradientTask"/> in 256-bit vectors: a task's 3 channels x up to 5 taps (and 3 bias sums) do not fit
+    /// AVX2's 16 registers with the output gradient's and the input's vectors, so the rows are swept twice, taps 0-2 first
+    /// (9 accumulators), then taps 3-4 and the bias sums; each accumulator sums its rows and vectors in one order either
+    /// way. A row's output gradient is loaded a vector of 8 at a time, the last one masked at the row's end; the input's
+    /// shifted vectors are plain loads from the padded plane. The accumulators are parked in the first 8 floats of the
+    /// AVX-512 layout's 16-float slots.
+    /// </summary>
+    private static unsafe void WeightGradientTask256(int channels, int task, float* px, float* pdy, in Conv2dGeometry g, int paddedWidth, int plane, int n, float* slot,
+        bool bias)
+    {
+        switch (channels)
+        {
+            case 3: WeightGradientTask256<Three>(task, px, pdy, g, paddedWidth, plane, n, slot, bias); break;
+            case 2: WeightGradientTask256<Two>(task, px, pdy, g, paddedWidth, plane, n, slot, bias); break;
+            default: WeightGradientTask256<One>(task, px, pdy, g, paddedWidth, plane, n, slot, bias); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightGradientTask256<TC>(int task, float* px, float* pdy, in Conv2dGeometry g, int paddedWidth, int plane, int n, float* slot, bool bias)
+        where TC : struct, ICount
+    {
+        (int co0, int ci, int kh) = TaskOf(task, g);
+        bias = bias && ci == 0 && kh == 0;
+        int outPlane = g.OutputPlane, width = g.OutWidth, taps = g.KernelW;
+        float* dy0 = pdy + ((long)n * g.OutChannels + co0) * outPlane;
+        float* dy1 = TC.N > 1 ? dy0 + outPlane : dy0;
+        float* dy2 = TC.N > 2 ? dy0 + 2 * outPlane : dy0;
+        float* rows = px + ci * plane + kh * paddedWidth;
+        Vector256<float> tail = Vector256.LessThan(Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7), Vector256.Create((float)(width - (width - 1) / 8 * 8)));
+        int last = (width - 1) / 8 * 8; // the row's last vector (masked: it may stop short)
+        // Taps 0-2: slot (j * 5 + t) * 16.
+        Vector256<float> a00 = Vector256.Load(slot), a01 = Vector256.Load(slot + 16), a02 = Vector256.Load(slot + 32);
+        Vector256<float> a10 = Vector256.Load(slot + 80), a11 = Vector256.Load(slot + 96), a12 = Vector256.Load(slot + 112);
+        Vector256<float> a20 = Vector256.Load(slot + 160), a21 = Vector256.Load(slot + 176), a22 = Vector256.Load(slot + 192);
+        for (int oh = 0; oh < g.OutHeight; oh++)
+        {
+            float* x = rows + oh * paddedWidth;
+            int at = oh * width;
+            for (int v = 0; v < width; v += 8)
+            {
+                (Vector256<float> d0, Vector256<float> d1, Vector256<float> d2) = Gradients<TC>(dy0, dy1, dy2, at + v, v < last, tail);
+                Vector256<float> u = Vector256.Load(x + v);
+                a00 = Fma.MultiplyAdd(d0, u, a00); if (TC.N > 1) a10 = Fma.MultiplyAdd(d1, u, a10); if (TC.N > 2) a20 = Fma.MultiplyAdd(d2, u, a20);
+                u = Vector256.Load(x + v + 1);
+                a01 = Fma.MultiplyAdd(d0, u, a01); if (TC.N > 1) a11 = Fma.MultiplyAdd(d1, u, a11); if (TC.N > 2) a21 = Fma.MultiplyAdd(d2, u, a21);
+                u = Vector256.Load(x + v + 2);
+                a02 = Fma.MultiplyAdd(d0, u, a02); if (TC.N > 1) a12 = Fma.MultiplyAdd(d1, u, a12); if (TC.N > 2) a22 = Fma.MultiplyAdd(d2, u, a22);
+            }
+        }
+        a00.Store(slot); a01.Store(slot + 16); a02.Store(slot + 32);
+        a10.Store(slot + 80); a11.Store(slot + 96); a12.Store(slot + 112);
+        a20.Store(slot + 160); a21.Store(slot + 176); a22.Store(slot + 192);
+        if (taps <= 3 && !bias) return;
+        // Taps 3-4 and the bias sums: slots (j * 5 + 3) * 16, (j * 5 + 4) * 16 and (15 + j) * 16.
+        Vector256<float> a03 = Vector256.Load(slot + 48), a04 = Vector256.Load(slot + 64);
+        Vector256<float> a13 = Vector256.Load(slot + 128), a14 = Vector256.Load(slot + 144);
+        Vector256<float> a23 = Vector256.Load(slot + 208), a24 = Vector256.Load(slot + 224);
+        Vector256<float> s0 = Vector256.Load(slot + 240), s1 = Vector256.Load(slot + 256), s2 = Vector256.Load(slot + 272);
+        for (int oh = 0; oh < g.OutHeight; oh++)
+        {
+            float* x = rows + oh * paddedWidth;
+            int at = oh * width;
+            for (int v = 0; v < width; v += 8)
+            {
+                (Vector256<float> d0, Vector256<float> d1, Vector256<float> d2) = Gradients<TC>(dy0, dy1, dy2, at + v, v < last, tail);
+                if (bias)
+                {
+                    s0 += d0;
+                    if (TC.N > 1) s1 += d1;
+                    if (TC.N > 2) s2 += d2;
+                }
+                if (taps > 3)
+                {
+                    Vector256<float> u = Vector256.Load(x + v + 3);
+                    a03 = Fma.MultiplyAdd(d0, u, a03); if (TC.N > 1) a13 = Fma.MultiplyAdd(d1, u, a13); if (TC.N > 2) a23 = Fma.MultiplyAdd(d2, u, a23);
+                }
+                if (taps > 4)
+                {
+                    Vector256<float> u = Vector256.Load(x + v + 4);
+                    a04 = Fma.MultiplyAdd(d0, u, a04); if (TC.N > 1) a14 = Fma.MultiplyAdd(d1, u, a14); if (TC.N > 2) a24 = Fma.MultiplyAdd(d2, u, a24);
+                }
+            }
+        }
+        a03.Store(slot + 48); a04.Store(slot + 64);
+        a13.Store(slot + 128); a14.Store(slot + 144);
+        a23.Store(slot + 208); a24.Store(slot + 224);
+        s0.Store(slot + 240); s1.Store(slot + 256); s2.Store(slot + 272);
+    }
+
+    /// <summary>The output gradient's vector at <paramref name="offset"/> of each channel, masked by <paramref name="tail"/> unless <paramref name="whole"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float>, Vector256<float>, Vector256<float>) Gradients<TC>(float* dy0, float* dy1, float* dy2, int offset, bool whole,
+        Vector256<float> tail) where TC : struct, ICount
+    {
+        if (whole)
+        {
+            return (Vector256.Load(dy0 + offset), TC.N > 1 ? Vector256.Load(dy1 + offset) : default, TC.N > 2 ? Vector256.Load(dy2 + offset) : default);
+        }
+        return (Avx.MaskLoad(dy0 + offset, tail), TC.N > 1 ? Avx.MaskLoad(dy1 + offset, tail) : default, TC.N > 2 ? Avx.MaskLoad(dy2 + offset, tail) : default);
+    }
+
+    /// <summary><see cref="AddTaskSums"/> for <see cref="WeightGradientTask256"/>'s accumulators: the sums of their 8 lanes.</summary>
+    private static unsafe void AddTaskSums256(int task, float* pw, float* pb, in Conv2dGeometry g, float* slot)
+    {
+        (int co0, int ci, int kh) = TaskOf(task, g);
+        int count = Math.Min(3, g.OutChannels - co0), kw = g.KernelW;
+        float* w0 = pw + ((co0 * g.InChannels + ci) * g.KernelH + kh) * kw;
+        for (int j = 0; j < count; j++)
+        {
+            float* a = slot + j * 5 * 16, w = w0 + j * g.InChannels * g.KernelH * kw;
+            Vector128<float> sums = Simd.Vec256.Sum4(new Simd.Vec256(Vector256.Load(a)), new Simd.Vec256(Vector256.Load(a + 16)),
+                new Simd.Vec256(Vector256.Load(a + 32)), new Simd.Vec256(Vector256.Load(a + 48)));
+            w[0] += sums.GetElement(0);
+            w[1] += sums.GetElement(1);
+            w[2] += sums.GetElement(2);
+            if (kw > 3) w[3] += sums.GetElement(3);
+            if (kw > 4) w[4] += Simd.Vec256.Sum(new Simd.Vec256(Vector256.Load(a + 64)));
+            if (pb != null && ci == 0 && kh == 0) pb[co0 + j] += Simd.Vec256.Sum(new Simd.Vec256(Vector256.Load(slot + (15 + j) * 16)));
+        }
     }
 }

@@ -15,8 +15,9 @@ namespace StaticNet;
 /// feed 2 multiply-adds per channel (a block of 6, LeNet's first layer, does only its own 12).
 /// The input gradient of such a layer is the same computation on the padded output gradient with the kernel flipped and
 /// its channels swapped. AVX-512 (masked stores for the row ends); without it, with AVX2 and FMA, the forward and the
-/// input gradient run in 256-bit vectors (DirectConv.Avx2.cs) with the same bits, and the fused Sigmoid and pooling and
-/// the weight gradient stay on patch matrices. Every sum is in one order whatever the batch.
+/// input gradient run in 256-bit vectors (DirectConv.Avx2.cs) with the same bits, the weight gradient in 256-bit vectors
+/// with its own bits (its lane sums are over 8 lanes), and the fused Sigmoid and pooling stay on the separate kernels.
+/// Every sum is in one order whatever the batch.
 /// </summary>
 internal static partial class DirectConv
 {
@@ -33,6 +34,11 @@ internal static partial class DirectConv
     /// </summary>
     private static unsafe void CopyIntoPadded(float* padded, float* x, in Conv2dGeometry g, int paddedWidth, int plane)
     {
+        if (!Avx512F.IsSupported)
+        {
+            CopyIntoPadded256(padded, x, g, paddedWidth, plane);
+            return;
+        }
         Vector512<float> tail = Vector512.LessThan(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
             Vector512.Create((float)(g.InWidth - (g.InWidth - 1) / 16 * 16)));
         int whole = (g.InWidth - 1) / 16 * 16;
@@ -411,7 +417,13 @@ internal static partial class DirectConv
     /// Whether <see cref="WeightGradient"/> takes this geometry: a direct layer with kernels 3 to 5 wide (LeNet's 5 x 5, the
     /// small ResNet's 3 x 3 at 28 x 28: 1.6-2x the speed of its patch matrices, one AMD core).
     /// </summary>
-    public static bool AppliesToWeightGradient(in Conv2dGeometry g) => Avx512F.IsSupported && Applies(g) && g.KernelW is >= 3 and <= 5;
+    /// <remarks>
+    /// In 256-bit vectors (no AVX-512) only for rows of more than 8: with rows of 7 (the small ResNet's 64-64 layers), each
+    /// task parks and reloads its accumulators per sample for a single vector a row, and the patch matrices were faster
+    /// (batch 256, one AMD core, AVX-512 off: 29-30 against 34-35 ms; LeNet's first layer 2.5-2.7 -> 0.95-0.98 ms, its
+    /// second 4.3 -> 3.5-3.6, the ResNet's 16-16 at 28 x 28 24-29 -> 15-16).
+    /// </remarks>
+    public static bool AppliesToWeightGradient(in Conv2dGeometry g) => Applies(g) && g.KernelW is >= 3 and <= 5 && (Avx512F.IsSupported || g.OutWidth > 8);
 
     /// <summary>
     /// weightGrad[co, ci, kh, kw] += sum over samples and output positions of dY[co, oh, ow] x[ci, oh + kh, ow + kw] (in
@@ -550,7 +562,7 @@ internal static partial class DirectConv
             Pool2dGeometry channels = Pool with { Channels = end - first };
             long offset = (long)n * Geometry.OutChannels + first;
             Pool2dGeometry p = Pool;
-            if (p.KernelW == 2 && p.StrideW == 2 && p.StrideH == p.KernelH && p.PadTop == 0 && p.PadLeft == 0 && p.OutHeight * p.KernelH == p.InHeight
+            if (Avx512F.IsSupported && p.KernelW == 2 && p.StrideW == 2 && p.StrideH == p.KernelH && p.PadTop == 0 && p.PadLeft == 0 && p.OutHeight * p.KernelH == p.InHeight
                 && p.OutWidth * 2 == p.InWidth)
             {
                 FormPairs(formed, OutputGrad + offset * p.OutHeight * p.OutWidth, Derivative + offset * Geometry.OutputPlane, end - first, p,
@@ -624,6 +636,11 @@ internal static partial class DirectConv
     /// <summary>Adds a task's parked accumulators, lane sums, into its weights (and the bias sums into the bias, if the task has them).</summary>
     private static unsafe void AddTaskSums(int task, float* pw, float* pb, in Conv2dGeometry g, float* slot)
     {
+        if (!Avx512F.IsSupported)
+        {
+            AddTaskSums256(task, pw, pb, g, slot);
+            return;
+        }
         (int co0, int ci, int kh) = TaskOf(task, g);
         int count = Math.Min(3, g.OutChannels - co0), kw = g.KernelW;
         float* w0 = pw + ((co0 * g.InChannels + ci) * g.KernelH + kh) * kw;
@@ -646,6 +663,11 @@ internal static partial class DirectConv
         // The block's channel count as a type: the loads and multiply-adds of channels it lacks are left out when compiled,
         // not branched around per row (two taken jumps per conditional load, as the JIT laid them out).
         int channels = Math.Min(3, g.OutChannels - TaskOf(task, g).Co0);
+        if (!Avx512F.IsSupported)
+        {
+            WeightGradientTask256(channels, task, px, pdy, g, paddedWidth, plane, n, slot, bias);
+            return;
+        }
         // Likewise the kernel's width: taps it lacks are not computed.
         if (g.KernelW == 5)
         {
