@@ -226,12 +226,9 @@ internal static partial class DirectConv
             for (int v = 0; v < width; v += 8)
             {
                 (Vector256<float> d0, Vector256<float> d1, Vector256<float> d2) = Gradients<TC>(dy0, dy1, dy2, at + v, v < last, tail);
-                Vector256<float> u = Vector256.Load(x + v);
-                a00 = Fma.MultiplyAdd(d0, u, a00); if (TC.N > 1) a10 = Fma.MultiplyAdd(d1, u, a10); if (TC.N > 2) a20 = Fma.MultiplyAdd(d2, u, a20);
-                u = Vector256.Load(x + v + 1);
-                a01 = Fma.MultiplyAdd(d0, u, a01); if (TC.N > 1) a11 = Fma.MultiplyAdd(d1, u, a11); if (TC.N > 2) a21 = Fma.MultiplyAdd(d2, u, a21);
-                u = Vector256.Load(x + v + 2);
-                a02 = Fma.MultiplyAdd(d0, u, a02); if (TC.N > 1) a12 = Fma.MultiplyAdd(d1, u, a12); if (TC.N > 2) a22 = Fma.MultiplyAdd(d2, u, a22);
+                WeightTap<TC>(Vector256.Load(x + v), d0, d1, d2, ref a00, ref a10, ref a20);
+                WeightTap<TC>(Vector256.Load(x + v + 1), d0, d1, d2, ref a01, ref a11, ref a21);
+                WeightTap<TC>(Vector256.Load(x + v + 2), d0, d1, d2, ref a02, ref a12, ref a22);
             }
         }
         a00.Store(slot); a01.Store(slot + 16); a02.Store(slot + 32);
@@ -256,22 +253,24 @@ internal static partial class DirectConv
                     if (TC.N > 1) s1 += d1;
                     if (TC.N > 2) s2 += d2;
                 }
-                if (taps > 3)
-                {
-                    Vector256<float> u = Vector256.Load(x + v + 3);
-                    a03 = Fma.MultiplyAdd(d0, u, a03); if (TC.N > 1) a13 = Fma.MultiplyAdd(d1, u, a13); if (TC.N > 2) a23 = Fma.MultiplyAdd(d2, u, a23);
-                }
-                if (taps > 4)
-                {
-                    Vector256<float> u = Vector256.Load(x + v + 4);
-                    a04 = Fma.MultiplyAdd(d0, u, a04); if (TC.N > 1) a14 = Fma.MultiplyAdd(d1, u, a14); if (TC.N > 2) a24 = Fma.MultiplyAdd(d2, u, a24);
-                }
+                if (taps > 3) WeightTap<TC>(Vector256.Load(x + v + 3), d0, d1, d2, ref a03, ref a13, ref a23);
+                if (taps > 4) WeightTap<TC>(Vector256.Load(x + v + 4), d0, d1, d2, ref a04, ref a14, ref a24);
             }
         }
         a03.Store(slot + 48); a04.Store(slot + 64);
         a13.Store(slot + 128); a14.Store(slot + 144);
         a23.Store(slot + 208); a24.Store(slot + 224);
         s0.Store(slot + 240); s1.Store(slot + 256); s2.Store(slot + 272);
+    }
+
+    /// <summary>One tap of a weight-gradient task: the input's shifted vector times each channel's gradient vector, added to that channel's accumulator.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WeightTap<TC>(Vector256<float> u, Vector256<float> d0, Vector256<float> d1, Vector256<float> d2,
+        ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2) where TC : struct, ICount
+    {
+        a0 = Fma.MultiplyAdd(d0, u, a0);
+        if (TC.N > 1) a1 = Fma.MultiplyAdd(d1, u, a1);
+        if (TC.N > 2) a2 = Fma.MultiplyAdd(d2, u, a2);
     }
 
     /// <summary>The output gradient's vector at <paramref name="offset"/> of each channel, masked by <paramref name="tail"/> unless <paramref name="whole"/>.</summary>
