@@ -13,7 +13,8 @@ namespace StaticNet;
 /// whatever the row width, every load is one aligned cache line, and the weights are broadcasts shared by the 16
 /// samples. A group is moved into that layout (16 x 16 register transposes, zero padding, missing samples as zero
 /// lanes), computed, and moved back; stride 1 (also a stride of 2 along the rows and any down them: the forward and
-/// weight gradient, and the input gradient where each phase of the input reads a tap), no dilation, one group, AVX-512.
+/// weight gradient, and the input gradient where each phase of the input reads a tap), no dilation, one group; AVX-512, or AVX2
+/// with FMA, each position's 16 lanes then as two 256-bit halves with the same bits (LaneConv.Avx2.cs).
 /// <list type="bullet">
 /// <item>Forward: 4 (or 3) output channels by up to 6 (or 8) positions of a row in registers, over every input channel and
 /// tap; the bias and ReLU applied as they are stored. Groups run in parallel.</item>
@@ -24,7 +25,7 @@ namespace StaticNet;
 /// tasks own their weights, so any thread count gives the same bits.</item>
 /// </list>
 /// </summary>
-internal static unsafe class LaneConv
+internal static unsafe partial class LaneConv
 {
     private const int Lanes = 16;
 
@@ -52,7 +53,7 @@ internal static unsafe class LaneConv
     /// 1.3-2x faster).
     /// </summary>
     public static bool AppliesStrided(in Conv2dGeometry g, int batch) =>
-        batch >= Lanes / 2 && Avx512F.IsSupported && g.StrideW <= 2 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
+        batch >= Lanes / 2 && Available(g) && g.StrideW <= 2 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1
         && (g.OutWidth <= 16 || (!IsStrided(g) && g.OutWidth <= 32 && g.InChannels >= 8 && g.KernelH * g.KernelW > 1)) && g.PadTop < g.KernelH && g.PadLeft < g.KernelW
         && (!IsStrided(g) || g.OutChannels * g.KernelH * g.KernelW >= 32 * g.StrideH * g.StrideW);
 
@@ -196,18 +197,13 @@ internal static unsafe class LaneConv
                 WeightSums sums = s_sums_job ??= new WeightSums();
                 sums.Partials = partials;
                 sums.WeightGrad = pw;
-                (sums.Tasks, sums.Groups, sums.Parts, sums.Geometry, sums.Reduced) = (tasks, job.Parts == 1 ? 1 : groups, job.Parts, g, ReducesEachGroup(g));
+                (sums.Tasks, sums.Groups, sums.Parts, sums.Geometry, sums.Reduced, sums.Wide) = (tasks, job.Parts == 1 ? 1 : groups, job.Parts, g, ReducesEachGroup(g), job.Wide);
                 WorkerPool.Run(sums, job.Parts);
             }
         }
         // The split is timed with what it costs here after the groups: every group's partial sums written and added up.
         trial.End();
-        for (int c = 0; c < biasGrad.Length; c++)
-        {
-            Vector512<float> total = Vector512<float>.Zero;
-            for (int group = 0; group < groups; group++) total += Vector512.Load(biasPartials + ((long)group * g.OutChannels + c) * Lanes);
-            biasGrad[c] += Vector512.Sum(total);
-        }
+        for (int c = 0; c < biasGrad.Length; c++) biasGrad[c] += SumOverGroups(biasPartials + (long)c * Lanes, (long)g.OutChannels * Lanes, groups, Wide);
     }
 
     [ThreadStatic] private static WeightSums? s_sums_job;
@@ -221,7 +217,7 @@ internal static unsafe class LaneConv
     {
         public float* Partials, WeightGrad;
         public int Tasks, Groups, Parts;
-        public bool Reduced;
+        public bool Reduced, Wide;
         public Conv2dGeometry Geometry;
 
         public void Execute(int part)
@@ -247,9 +243,8 @@ internal static unsafe class LaneConv
                 {
                     for (int t = 0; t < width; t++)
                     {
-                        Vector512<float> total = Vector512<float>.Zero;
-                        for (int group = 0; group < Groups; group++) total += Vector512.Load(Partials + (((long)group * Tasks + task) * 20 + j * 5 + t) * Lanes);
-                        WeightGrad[(((co0 + j) * g.InChannels + ci) * g.KernelH + kh) * g.KernelW + k0 + t] += Vector512.Sum(total);
+                        WeightGrad[(((co0 + j) * g.InChannels + ci) * g.KernelH + kh) * g.KernelW + k0 + t] +=
+                            SumOverGroups(Partials + ((long)task * 20 + j * 5 + t) * Lanes, (long)Tasks * 20 * Lanes, Groups, Wide);
                     }
                 }
             }
@@ -282,6 +277,9 @@ internal static unsafe class LaneConv
         public float* Output, Input, Gradient, Taps, Bias;
         public bool Relu;
         public int Batch, Block, Parts;
+
+        // Whether the groups run the AVX-512 kernels (else the 256-bit ones of LaneConv.Avx2.cs): fixed when the call starts.
+        public bool Wide;
         public Conv2dGeometry Geometry;
 
         public float* Partials;
@@ -312,8 +310,8 @@ internal static unsafe class LaneConv
             (int inH, int inW) = Padded(g);
             float* packed = Scratch(ref s_in, g.InChannels * inH * inW * Lanes, ref s_inZeros);
             float* result = Scratch(ref s_out, g.OutChannels * g.OutputPlane * Lanes);
-            Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW, ref s_inZeros);
-            Convolve(result, packed, Taps, Bias, g, Block, Relu);
+            Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW, ref s_inZeros, Wide);
+            Convolve(result, packed, Taps, Bias, g, Block, Relu, Wide);
             if (Pooled != null)
             {
                 int plane = g.OutputPlane * Lanes;
@@ -325,12 +323,13 @@ internal static unsafe class LaneConv
                     float* values = result + (long)c * plane, derivative = inLanes ? Output + (long)n0 * g.OutputSize + (long)c * plane : values;
                     if (KeepDerivative) Kernels.SigmoidAndDerivative(new Span<float>(activated, plane), new Span<float>(derivative, plane), new ReadOnlySpan<float>(values, plane));
                     else Kernels.SigmoidForward(new Span<float>(activated, plane), new ReadOnlySpan<float>(values, plane));
-                    PoolPlane(pooled + (long)c * Pool.OutHeight * Pool.OutWidth * Lanes, activated, g.OutWidth, Pool, PoolScale);
+                    if (Wide) PoolPlane(pooled + (long)c * Pool.OutHeight * Pool.OutWidth * Lanes, activated, g.OutWidth, Pool, PoolScale);
+                    else PoolPlane256(pooled + (long)c * Pool.OutHeight * Pool.OutWidth * Lanes, activated, g.OutWidth, Pool, PoolScale);
                 }
-                Unpack(Pooled + (long)n0 * Pool.OutputSize, pooled, count, Pool.Channels, Pool.OutHeight * Pool.OutWidth);
+                Unpack(Pooled + (long)n0 * Pool.OutputSize, pooled, count, Pool.Channels, Pool.OutHeight * Pool.OutWidth, Wide);
                 if (inLanes || !KeepDerivative) return;
             }
-            Unpack(Output + (long)n0 * g.OutputSize, result, count, g.OutChannels, g.OutputPlane);
+            Unpack(Output + (long)n0 * g.OutputSize, result, count, g.OutChannels, g.OutputPlane, Wide);
         }
 
         /// <summary>
@@ -417,23 +416,28 @@ internal static unsafe class LaneConv
                 if (count == Lanes) ClearPadding(grad, g.OutChannels, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
                 else
                 {
-                    Pack(grad, derivative, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
+                    Pack(grad, derivative, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros, Wide);
                     derivative = grad;
                     (fromH, fromW, fromTop, fromLeft) = (gradH, gradW, t.PadTop, t.PadLeft);
                 }
                 float* pooledGrad = Scratch(ref s_pooled, Pool.OutputSize * Lanes, ref s_pooledZeros);
                 int pooledPlane = Pool.OutHeight * Pool.OutWidth;
                 Pack(pooledGrad, Gradient + (long)n0 * Pool.OutputSize, count, Pool.Channels, Pool.OutputSize, Pool.OutHeight, Pool.OutWidth, 0, 0, Pool.OutHeight, Pool.OutWidth,
-                    ref s_pooledZeros);
+                    ref s_pooledZeros, Wide);
                 // The bias gradient's sums as the gradient is formed (the same order as the loop below).
-                SpreadTimesDerivative(grad, derivative, fromH, fromW, fromTop, fromLeft, pooledGrad, g, t.PadTop, t.PadLeft, gradH, gradW, Pool, PoolScale,
-                    BiasPartials != null ? BiasPartials + (long)group * g.OutChannels * Lanes : null);
+                float* biasSums = BiasPartials != null ? BiasPartials + (long)group * g.OutChannels * Lanes : null;
+                if (Wide) SpreadTimesDerivative(grad, derivative, fromH, fromW, fromTop, fromLeft, pooledGrad, g, t.PadTop, t.PadLeft, gradH, gradW, Pool, PoolScale, biasSums);
+                else SpreadTimesDerivative256(grad, derivative, fromH, fromW, fromTop, fromLeft, pooledGrad, g, t.PadTop, t.PadLeft, gradH, gradW, Pool, PoolScale, biasSums);
             }
             else
             {
-                Pack(grad, Gradient + (long)n0 * g.OutputSize, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros);
+                Pack(grad, Gradient + (long)n0 * g.OutputSize, count, g.OutChannels, g.OutputSize, g.OutHeight, g.OutWidth, t.PadTop, t.PadLeft, gradH, gradW, ref s_gradZeros, Wide);
             }
-            if (BiasPartials != null && Derivative == null)
+            if (BiasPartials != null && Derivative == null && !Wide)
+            {
+                BiasSums256(BiasPartials + (long)group * g.OutChannels * Lanes, grad, g, gradH, gradW, t.PadTop, t.PadLeft);
+            }
+            else if (BiasPartials != null && Derivative == null)
             {
                 // Each channel's output gradient, position by position in row order, 16 samples in the lanes.
                 for (int c = 0; c < g.OutChannels; c++)
@@ -454,13 +458,13 @@ internal static unsafe class LaneConv
             else if (Output is not null)
             {
                 float* result = Scratch(ref s_out, g.InChannels * g.InHeight * g.InWidth * Lanes);
-                Convolve(result, grad, Taps, null, t, Block, relu: false);
-                Unpack(Output + (long)n0 * g.InputSize, result, count, g.InChannels, g.InHeight * g.InWidth);
+                Convolve(result, grad, Taps, null, t, Block, relu: false, Wide);
+                Unpack(Output + (long)n0 * g.InputSize, result, count, g.InChannels, g.InHeight * g.InWidth, Wide);
             }
             if (Partials is null) return; // no weight gradient asked
             (int inH, int inW) = Padded(g);
             float* packed = Scratch(ref s_in, g.InChannels * inH * inW * Lanes, ref s_inZeros);
-            Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW, ref s_inZeros);
+            Pack(packed, Input + (long)n0 * g.InputSize, count, g.InChannels, g.InputSize, g.InHeight, g.InWidth, g.PadTop, g.PadLeft, inH, inW, ref s_inZeros, Wide);
             int tasks = WeightTasks(g), blocks = (g.OutChannels + 3) / 4, chunks = (g.KernelW + 4) / 5, perBlock = tasks / blocks;
             // On one part, the groups come in order: each task's sums are added to the first group's place at once (the
             // order of the sums over groups that Backward takes, so the same bits), and the partial sums of every group
@@ -491,8 +495,16 @@ internal static unsafe class LaneConv
                         Vector512<float>* place = (Vector512<float>*)(places + (long)task * 20 * Lanes);
                         Vector512<float>* from = s == 0 ? null : held + rest * 20, to = !last ? held + rest * 20 : reduced ? null : place;
                         float* x = packed + (long)ci * inH * inW * Lanes;
-                        WeightBlock(to, weightsAt, channelStep, from, last && running, x, dy, channels, Math.Min(5, g.KernelW - 5 * chunk), g, kh, 5 * chunk, inW,
-                            gradH * gradW, gradW, oh0, oh1);
+                        if (Wide)
+                        {
+                            WeightBlock(to, weightsAt, channelStep, from, last && running, x, dy, channels, Math.Min(5, g.KernelW - 5 * chunk), g, kh, 5 * chunk, inW,
+                                gradH * gradW, gradW, oh0, oh1);
+                        }
+                        else
+                        {
+                            WeightBlock256((float*)to, (float*)from, last && running, x, dy, channels, Math.Min(5, g.KernelW - 5 * chunk), g, kh, 5 * chunk, inW,
+                                gradH * gradW, gradW, oh0, oh1);
+                        }
                     }
                 }
             }
@@ -522,7 +534,7 @@ internal static unsafe class LaneConv
                     Phase ph = Phase.Of(ah, g.StrideH, g.KernelH, g.PadTop, g.InHeight), pw = Phase.Of(aw, g.StrideW, g.KernelW, g.PadLeft, g.InWidth);
                     if (ph.Count == 0 || pw.Count == 0) continue;
                     var pg = new Conv2dGeometry(g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, ph.Count, pw.Count, ph.Taps, pw.Taps, 1, 1, ph.Pad, pw.Pad);
-                    Convolve(phase, grad + ((long)(padTop - ph.Pad) * gradW + padLeft - pw.Pad) * Lanes, taps, null, pg, Block, relu: false, gradH, gradW);
+                    Convolve(phase, grad + ((long)(padTop - ph.Pad) * gradW + padLeft - pw.Pad) * Lanes, taps, null, pg, Block, relu: false, gradH, gradW, Wide);
                     taps += (long)g.OutChannels * ph.Taps * pw.Taps * padded;
                     for (int c = 0; c < g.InChannels; c++)
                     {
@@ -530,12 +542,12 @@ internal static unsafe class LaneConv
                         {
                             float* from = phase + (long)(c * ph.Count + qh) * pw.Count * Lanes;
                             float* to = full + ((long)(c * g.InHeight + ah + qh * g.StrideH) * g.InWidth + aw) * Lanes;
-                            for (int qw = 0; qw < pw.Count; qw++) Vector512.Store(Vector512.Load(from + qw * Lanes), to + (long)qw * g.StrideW * Lanes);
+                            for (int qw = 0; qw < pw.Count; qw++) Buffer.MemoryCopy(from + qw * Lanes, to + (long)qw * g.StrideW * Lanes, Lanes * sizeof(float), Lanes * sizeof(float));
                         }
                     }
                 }
             }
-            Unpack(Output + (long)n0 * g.InputSize, full, count, g.InChannels, g.InHeight * g.InWidth);
+            Unpack(Output + (long)n0 * g.InputSize, full, count, g.InChannels, g.InHeight * g.InWidth, Wide);
         }
     }
 
@@ -565,7 +577,7 @@ internal static unsafe class LaneConv
         job.Gradient = gradient;
         job.Taps = taps;
         job.Bias = bias;
-        (job.Relu, job.Batch, job.Block, job.Geometry) = (relu, batch, block, g);
+        (job.Relu, job.Batch, job.Block, job.Geometry, job.Wide) = (relu, batch, block, g, Wide);
         int groups = (batch + Lanes - 1) / Lanes;
         long weightSet = !weights ? 0 : ReducesEachGroup(g) ? WeightCount(g) : (long)WeightTasks(g) * 20 * Lanes, biasFloats = biases ? (long)groups * g.OutChannels * Lanes : 0;
         int parts = Math.Max(1, Math.Min(Threading.NumThreads, groups));
@@ -684,14 +696,14 @@ internal static unsafe class LaneConv
     /// thirds padding: 330 KB cleared per 16 samples before).
     /// </summary>
     private static void Pack(float* packed, float* x, int count, int channels, int sampleStride, int height, int width, int padTop, int padLeft, int paddedH, int paddedW,
-        ref ZeroedPadding zeroed)
+        ref ZeroedPadding zeroed, bool wide)
     {
         ClearPadding(packed, channels, height, width, padTop, padLeft, paddedH, paddedW, ref zeroed);
         // A sample's channel plane is contiguous: transposed 16 positions at a time along it (a 10-wide plane of 100 in
         // 7 tiles rather than 10 row by row), each position then stored at its place in the padded plane.
         int planeFloats = paddedH * paddedW * Lanes;
-        if (paddedH == height && paddedW == width) PackPlanes(new ContiguousSink(packed, planeFloats), x, count, channels, sampleStride, height * width);
-        else PackPlanes(new PaddedPlaneSink(packed, planeFloats, width, paddedW, padTop, padLeft), x, count, channels, sampleStride, height * width);
+        if (paddedH == height && paddedW == width) PackPlanes(new ContiguousSink(packed, planeFloats), x, count, channels, sampleStride, height * width, wide);
+        else PackPlanes(new PaddedPlaneSink(packed, planeFloats, width, paddedW, padTop, padLeft), x, count, channels, sampleStride, height * width, wide);
     }
 
     /// <summary>
@@ -710,8 +722,13 @@ internal static unsafe class LaneConv
     }
 
     /// <summary>The channel planes of <see cref="Pack"/>, each as consecutive tiles of 16 positions, through <paramref name="sink"/>.</summary>
-    private static void PackPlanes<TSink>(TSink sink, float* x, int count, int channels, int sampleStride, int plane) where TSink : struct, IPlaneSink
+    private static void PackPlanes<TSink>(TSink sink, float* x, int count, int channels, int sampleStride, int plane, bool wide) where TSink : struct, IPlaneSink
     {
+        if (!wide)
+        {
+            PackPlanes256(sink, x, count, channels, sampleStride, plane);
+            return;
+        }
         bool prefetch = (long)count * sampleStride * sizeof(float) >= 256 * 1024;
         for (int c = 0; c < channels; c++)
         {
@@ -741,8 +758,13 @@ internal static unsafe class LaneConv
     }
 
     /// <summary>[C, positions, 16] back to samples [0, count) of [C, positions] each.</summary>
-    private static void Unpack(float* y, float* result, int count, int channels, int plane)
+    private static void Unpack(float* y, float* result, int count, int channels, int plane, bool wide)
     {
+        if (!wide)
+        {
+            Unpack256(y, result, count, channels, plane);
+            return;
+        }
         int sample = channels * plane;
         for (int c = 0; c < channels; c++)
         {
@@ -762,15 +784,18 @@ internal static unsafe class LaneConv
     {
         fixed (float* y = samples, source = lanes)
         {
-            for (long n0 = 0; n0 + Lanes <= batch; n0 += Lanes) Unpack(y + n0 * channels * plane, source + n0 * channels * plane, Lanes, channels, plane);
+            for (long n0 = 0; n0 + Lanes <= batch; n0 += Lanes) Unpack(y + n0 * channels * plane, source + n0 * channels * plane, Lanes, channels, plane, Wide);
         }
     }
 
     /// <summary>Row j: position j's 16 lanes from <c>source</c>, or zeros past the last position.</summary>
-    private readonly struct PositionRows(float* source, int n) : IRowSource
+    private readonly struct PositionRows(float* source, int n) : IRowSource, IHalfSource
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Row(int j) => j < n ? Vector512.Load(source + j * Lanes) : Vector512<float>.Zero;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Half(int j, int half) => j < n ? Vector256.Load(source + j * Lanes + half) : Vector256<float>.Zero;
     }
 
     /// <summary>Where <see cref="Transpose"/> takes its 16 rows from.</summary>
@@ -786,7 +811,7 @@ internal static unsafe class LaneConv
     }
 
     /// <summary>A sink for packed planes: told each channel and each tile (its first position and count) before its rows.</summary>
-    private interface IPlaneSink : IRowSink
+    private interface IPlaneSink : IRowSink, IHalfSink
     {
         void StartPlane(int channel);
         void StartTile(int first, int count);
@@ -810,6 +835,14 @@ internal static unsafe class LaneConv
         {
             if (row < _count) Vector512.Store(value, _tile + row * Lanes);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(int row, Vector256<float> low, Vector256<float> high)
+        {
+            if (row >= _count) return;
+            Vector256.Store(low, _tile + row * Lanes);
+            Vector256.Store(high, _tile + row * Lanes + 8);
+        }
     }
 
     /// <summary>Rows as consecutive positions of a plane (the first count of each tile), each at its place in the padded layout.</summary>
@@ -830,6 +863,22 @@ internal static unsafe class LaneConv
         {
             if (row >= _count) return;
             Vector512.Store(value, _plane + ((long)(_h + padTop) * paddedW + _w + padLeft) * Lanes);
+            Next();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(int row, Vector256<float> low, Vector256<float> high)
+        {
+            if (row >= _count) return;
+            float* at = _plane + ((long)(_h + padTop) * paddedW + _w + padLeft) * Lanes;
+            Vector256.Store(low, at);
+            Vector256.Store(high, at + 8);
+            Next();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Next()
+        {
             if (++_w == width)
             {
                 _w = 0;
@@ -909,20 +958,22 @@ internal static unsafe class LaneConv
     }
 
     /// <summary>One group: result[co, oh, ow, 16] over a packed, padded input, in blocks of channels by positions of a row.</summary>
-    private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu)
+    private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu, bool wide)
     {
         (int paddedH, int paddedW) = Padded(g);
-        Convolve(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
+        Convolve(result, packed, taps, bias, g, block, relu, paddedH, paddedW, wide);
     }
 
     /// <summary>As above, over planes <paramref name="paddedH"/> x <paramref name="paddedW"/> (at least <see cref="Padded"/>'s) of which g reads the top left part.</summary>
-    private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu, int paddedH, int paddedW)
+    private static void Convolve(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu, int paddedH, int paddedW, bool wide)
     {
-        if (g.StrideW == 2) Convolve<Two>(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
+        if (!wide && g.StrideW == 2) Convolve256<Two>(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
+        else if (!wide) Convolve256<One>(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
+        else if (g.StrideW == 2) Convolve<Two>(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
         else Convolve<One>(result, packed, taps, bias, g, block, relu, paddedH, paddedW);
     }
 
-    /// <summary><see cref="Convolve(float*, float*, float*, float*, in Conv2dGeometry, int, bool, int, int)"/> at stride TS along the rows.</summary>
+    /// <summary><see cref="Convolve(float*, float*, float*, float*, in Conv2dGeometry, int, bool, int, int, bool)"/> at stride TS along the rows.</summary>
     private static void Convolve<TS>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu, int paddedH, int paddedW)
         where TS : struct, ICount
     {
@@ -935,11 +986,7 @@ internal static unsafe class LaneConv
         // padded by kernel - 1 on each side, spends about a third of its taps there (LeNet's second layer: 4 of 14
         // positions at each edge). Edges of fewer than 3 positions stay in the blocks beside them (a block that narrow
         // would wait on its few accumulators more than it saves).
-        // At stride s: position ow's first tap reads column ow s - padLeft, its last ow s - padLeft + kernel - 1.
-        int left = Math.Min((g.PadLeft + TS.N - 1) / TS.N, g.OutWidth);
-        int right = Math.Clamp((Math.Max(0, g.PadLeft + g.InWidth - g.KernelW + 1) + TS.N - 1) / TS.N, left, g.OutWidth);
-        if (left < 3) left = 0;
-        if (g.OutWidth - right < 3) right = g.OutWidth;
+        (int left, int right) = Stretches(g, TS.N);
         // Row by row, every block of channels: the kernel's rows of input they all read stay in L1 (a block's whole
         // input slab at a time did not: 124-331 KB for LeNet's second convolution).
         for (int oh = 0; oh < g.OutHeight; oh++)
@@ -958,6 +1005,20 @@ internal static unsafe class LaneConv
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Where a row's middle stretch of positions (those that read no padding) starts and ends, at stride
+    /// <paramref name="stride"/> along the rows: position ow's first tap reads column ow stride - padLeft, its last
+    /// ow stride - padLeft + kernel - 1. An edge of fewer than 3 positions joins the middle.
+    /// </summary>
+    private static (int Left, int Right) Stretches(in Conv2dGeometry g, int stride)
+    {
+        int left = Math.Min((g.PadLeft + stride - 1) / stride, g.OutWidth);
+        int right = Math.Clamp((Math.Max(0, g.PadLeft + g.InWidth - g.KernelW + 1) + stride - 1) / stride, left, g.OutWidth);
+        if (left < 3) left = 0;
+        if (g.OutWidth - right < 3) right = g.OutWidth;
+        return (left, right);
     }
 
     /// <summary>

@@ -460,6 +460,82 @@ public class ConvolutionTests
         Assert.Equal(dxWide.Select(BitConverter.SingleToInt32Bits), dxNarrow.Select(BitConverter.SingleToInt32Bits));
     }
 
+    [Theory]
+    [InlineData(6, 14, 16, 5, 1, 0, 37)]  // LeNet's second layer: blocks of 4 channels, its input gradient of 6; two whole groups and one of 5
+    [InlineData(16, 12, 6, 3, 1, 1, 16)]  // blocks of 3 channels by 3 positions; the input gradient's blocks of 4 (16 input channels)
+    [InlineData(2, 11, 7, 7, 1, 3, 9)]    // a 7-wide kernel (two column chunks: 5 taps and 2), 7 channels, one partial group of 9
+    [InlineData(16, 28, 16, 3, 1, 1, 17)] // the small ResNet's 16-16 layers: weight-gradient strips, a group of 16 and 1
+    [InlineData(16, 28, 32, 3, 2, 1, 20)] // its first downsampling layer: stride 2, the input gradient phase by phase
+    public void Lane_convolution_in_256_bit_halves_gives_the_AVX512_kernels_bits(int cin, int size, int cout, int k, int stride, int pad, int batch)
+    {
+        // Both forms run only where the machine has AVX-512 (and FMA); without it the 256-bit form is the only one, which the
+        // naive-loop tests check (CI runs them with DOTNET_EnableAVX512=0 too).
+        if (!Avx512F.IsSupported || !Fma.IsSupported) return;
+        int outSize = (size + 2 * pad - k) / stride + 1;
+        var g = new Conv2dGeometry(cin, size, size, cout, outSize, outSize, k, k, stride, stride, pad, pad);
+        Assert.True(LaneConv.AppliesStrided(g, batch));
+        float[] x = NetworkCases.RandomFloats(batch * g.InputSize, 41), weight = NetworkCases.RandomFloats(g.WeightSize, 42), bias = NetworkCases.RandomFloats(cout, 43);
+        float[] dy = NetworkCases.RandomFloats(batch * g.OutputSize, 44);
+        float[][] Run(bool narrow, int threads) => NetworkCases.OnThreads(threads, () =>
+        {
+            LaneConv.Narrow = narrow;
+            try
+            {
+                var y = new float[batch * g.OutputSize];
+                var dx = new float[batch * g.InputSize];
+                float[] dw = Enumerable.Repeat(0.5f, g.WeightSize).ToArray(), db = Enumerable.Repeat(0.25f, cout).ToArray();
+                Kernels.Conv2dForward(y, x, weight, bias, batch, g, relu: true);
+                Kernels.Conv2dBackward(dx, dw, db, dy, x, weight, batch, g);
+                return new[] { y, dx, dw, db };
+            }
+            finally
+            {
+                LaneConv.Narrow = false;
+            }
+        });
+        float[][] wide = Run(narrow: false, threads: 1);
+        Assert.Contains(wide[0], v => v > 0f);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            float[][] narrow = Run(narrow: true, threads);
+            for (int i = 0; i < wide.Length; i++) Assert.Equal(wide[i].Select(BitConverter.SingleToInt32Bits), narrow[i].Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    [Theory]
+    [InlineData(14, 2, 37, true)]  // LeNet's second layer: 2 x 2 windows, the derivative kept in lanes for whole groups, a partial group of 5
+    [InlineData(14, 3, 16, false)] // 3 x 3 windows tiling 9 of 10 rows and columns; no input gradient
+    public void Lane_convolution_sigmoid_and_pooling_in_256_bit_halves_give_the_AVX512_kernels_bits(int size, int poolKernel, int batch, bool inputGradient)
+    {
+        if (!Avx512F.IsSupported || !Fma.IsSupported) return;
+        var conv = new Conv2dGeometry(6, size, size, 16, size - 4, size - 4, 5, 5);
+        int pooled = (size - 4) / poolKernel;
+        var pool = new Pool2dGeometry(16, size - 4, size - 4, pooled, pooled, poolKernel, poolKernel, poolKernel, poolKernel, 0, 0);
+        Assert.True(LaneConv.Applies(conv, batch));
+        float[] x = NetworkCases.RandomFloats(batch * conv.InputSize, 51), weight = NetworkCases.RandomFloats(conv.WeightSize, 52), bias = NetworkCases.RandomFloats(16, 53);
+        float[] dy = NetworkCases.RandomFloats(batch * pool.OutputSize, 54);
+        float[][] Run(bool narrow) => NetworkCases.OnThreads(2, () =>
+        {
+            LaneConv.Narrow = narrow;
+            try
+            {
+                float[] derivative = new float[batch * conv.OutputSize], output = new float[batch * pool.OutputSize], samples = new float[derivative.Length];
+                float[] dx = inputGradient ? new float[batch * conv.InputSize] : [], dw = new float[conv.WeightSize], db = new float[16];
+                Kernels.Conv2dSigmoidAvgPool2dForward(derivative, output, x, weight, bias, batch, conv, pool, true, 0);
+                Kernels.SigmoidDerivativeInSamples(samples, derivative, batch, conv, pool);
+                Kernels.Conv2dSigmoidAvgPool2dBackward(dx, dw, db, new float[derivative.Length], dy, derivative, x, weight, batch, conv, pool, true, 0);
+                return new[] { output, samples, dx, dw, db };
+            }
+            finally
+            {
+                LaneConv.Narrow = false;
+            }
+        });
+        float[][] wide = Run(narrow: false), narrow = Run(narrow: true);
+        Assert.Contains(wide[3], v => v != 0f);
+        for (int i = 0; i < wide.Length; i++) Assert.Equal(wide[i].Select(BitConverter.SingleToInt32Bits), narrow[i].Select(BitConverter.SingleToInt32Bits));
+    }
+
     [Fact]
     public void Direct_convolution_pads_with_zeros_after_a_layout_of_other_padding_ran_on_the_thread()
     {
