@@ -52,6 +52,14 @@ internal static unsafe partial class LaneConv
         return Vector256.Sum(low) + Vector256.Sum(high);
     }
 
+    /// <summary>One position's 16 lanes from <paramref name="from"/> to <paramref name="to"/>, as two halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyLanes256(float* from, float* to)
+    {
+        Vector256.Store(Vector256.Load(from), to);
+        Vector256.Store(Vector256.Load(from + 8), to + 8);
+    }
+
     /// <summary><see cref="Convolve{TS}"/> in 256-bit halves: per row, each block of channels over its positions, half by half.</summary>
     private static void Convolve256<TS>(float* result, float* packed, float* taps, float* bias, in Conv2dGeometry g, int block, bool relu, int paddedH, int paddedW)
         where TS : struct, ICount

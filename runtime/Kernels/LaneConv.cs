@@ -542,7 +542,8 @@ internal static unsafe partial class LaneConv
                         {
                             float* from = phase + (long)(c * ph.Count + qh) * pw.Count * Lanes;
                             float* to = full + ((long)(c * g.InHeight + ah + qh * g.StrideH) * g.InWidth + aw) * Lanes;
-                            for (int qw = 0; qw < pw.Count; qw++) Buffer.MemoryCopy(from + qw * Lanes, to + (long)qw * g.StrideW * Lanes, Lanes * sizeof(float), Lanes * sizeof(float));
+                            if (Wide) for (int qw = 0; qw < pw.Count; qw++) Vector512.Store(Vector512.Load(from + qw * Lanes), to + (long)qw * g.StrideW * Lanes);
+                            else for (int qw = 0; qw < pw.Count; qw++) CopyLanes256(from + qw * Lanes, to + (long)qw * g.StrideW * Lanes);
                         }
                     }
                 }
