@@ -218,32 +218,24 @@ internal static unsafe partial class LaneConv
             for (int ow = 0; ow < g.OutWidth; ow++, row += step, d0 += Lanes, d1 += Lanes)
             {
                 Vector256<float> g0 = Vector256.Load(d0), g1 = Vector256.Load(d1);
-                Vector256<float> x0 = Vector256.Load(row);
-                s00 = Vector256.FusedMultiplyAdd(g0, x0, s00); s10 = Vector256.FusedMultiplyAdd(g1, x0, s10);
-                if (TT.N > 1)
-                {
-                    Vector256<float> x1 = Vector256.Load(row + 16);
-                    s01 = Vector256.FusedMultiplyAdd(g0, x1, s01); s11 = Vector256.FusedMultiplyAdd(g1, x1, s11);
-                }
-                if (TT.N > 2)
-                {
-                    Vector256<float> x2 = Vector256.Load(row + 32);
-                    s02 = Vector256.FusedMultiplyAdd(g0, x2, s02); s12 = Vector256.FusedMultiplyAdd(g1, x2, s12);
-                }
-                if (TT.N > 3)
-                {
-                    Vector256<float> x3 = Vector256.Load(row + 48);
-                    s03 = Vector256.FusedMultiplyAdd(g0, x3, s03); s13 = Vector256.FusedMultiplyAdd(g1, x3, s13);
-                }
-                if (TT.N > 4)
-                {
-                    Vector256<float> x4 = Vector256.Load(row + 64);
-                    s04 = Vector256.FusedMultiplyAdd(g0, x4, s04); s14 = Vector256.FusedMultiplyAdd(g1, x4, s14);
-                }
+                TapPair256(row, g0, g1, ref s00, ref s10);
+                if (TT.N > 1) TapPair256(row + 16, g0, g1, ref s01, ref s11);
+                if (TT.N > 2) TapPair256(row + 32, g0, g1, ref s02, ref s12);
+                if (TT.N > 3) TapPair256(row + 48, g0, g1, ref s03, ref s13);
+                if (TT.N > 4) TapPair256(row + 64, g0, g1, ref s04, ref s14);
             }
         }
         Put256<TT>(to, add, s00, s01, s02, s03, s04);
         if (second) Put256<TT>(to + 5 * Lanes, add, s10, s11, s12, s13, s14);
+    }
+
+    /// <summary>One tap's input vector at <paramref name="x"/> times the two channels' gradient vectors, added to their sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TapPair256(float* x, Vector256<float> g0, Vector256<float> g1, ref Vector256<float> s0, ref Vector256<float> s1)
+    {
+        Vector256<float> v = Vector256.Load(x);
+        s0 = Vector256.FusedMultiplyAdd(g0, v, s0);
+        s1 = Vector256.FusedMultiplyAdd(g1, v, s1);
     }
 
     /// <summary>One output channel's half sums of <see cref="TapsPair256{TT}"/>, stored to their places (16 floats apart) or added to them.</summary>
