@@ -66,6 +66,29 @@ internal static class VectorMath
     {
         TV low = TV.Create(MinArgument), high = TV.Create(MaxArgument);
         TV c = TV.SelectWhereGreater(low, x, low, TV.SelectWhereGreater(x, high, high, x));
+        TV result = ExpOfClamped(c);
+        result = TV.SelectWhereGreater(low, x, TV.Create(0f), result);
+        return TV.SelectWhereGreater(x, high, TV.Create(float.PositiveInfinity), result);
+    }
+
+    /// <summary>
+    /// <see cref="Exp{TV}"/> with the argument clamped to [-104, 89] by vmaxps and vminps (which pass NaN through), as
+    /// <see cref="Exp512"/> does: past the ends the two-step scaling overflows to +infinity and underflows to 0 by itself,
+    /// so the selects there are not needed. The same bits as Exp and Exp512 everywhere (every float checked).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp256(Vector256<float> x) =>
+        ExpOfClamped(new Vec256(Avx.Min(Vector256.Create(89f), Avx.Max(Vector256.Create(-104f), x)))).Value;
+
+    /// <summary><see cref="Exp256"/> in 128-bit vectors (minps and maxps).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp128(Vector128<float> x) =>
+        ExpOfClamped(new Vec128(Sse.Min(Vector128.Create(89f), Sse.Max(Vector128.Create(-104f), x)))).Value;
+
+    /// <summary>e^c for c within [-104, 89] (or NaN): the reduction, the polynomial and the scaling.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV ExpOfClamped<TV>(TV c) where TV : struct, IVector<TV>
+    {
         TV n = TV.Round(TV.Multiply(c, TV.Create(1.44269504088896341f)));
         TV r = TV.MultiplyAdd(n, TV.Create(-0.693359375f), c);
         r = TV.MultiplyAdd(n, TV.Create(2.12194440e-4f), r);
@@ -75,9 +98,7 @@ internal static class VectorMath
         p = TV.MultiplyAdd(p, r, TV.Create(1.6666665459E-1f));
         p = TV.MultiplyAdd(p, r, TV.Create(5.0000001201E-1f));
         p = TV.MultiplyAdd(p, TV.Multiply(r, r), TV.Add(r, TV.Create(1f)));
-        TV result = TV.ScaleByPowerOfTwo(p, n);
-        result = TV.SelectWhereGreater(low, x, TV.Create(0f), result);
-        return TV.SelectWhereGreater(x, high, TV.Create(float.PositiveInfinity), result);
+        return TV.ScaleByPowerOfTwo(p, n);
     }
 
     /// <summary>
@@ -168,6 +189,7 @@ internal readonly struct Vec256(Vector256<float> value) : IVector<Vec256>
 {
     private readonly Vector256<float> _v = value;
 
+    public Vector256<float> Value => _v;
     public static int Count => Vector256<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Create(float value) => new(Vector256.Create(value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Load(ref float source) => new(Vector256.LoadUnsafe(ref source));
@@ -180,11 +202,13 @@ internal readonly struct Vec256(Vector256<float> value) : IVector<Vec256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 MultiplyAdd(Vec256 a, Vec256 b, Vec256 c) => new(Vector256.MultiplyAddEstimate(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Max(Vec256 a, Vec256 b) => new(Vector256.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Abs(Vec256 a) => new(Vector256.Abs(a._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Exp(Vec256 a) => VectorMath.Exp(a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Exp(Vec256 a) => Avx.IsSupported ? new(VectorMath.Exp256(a._v)) : VectorMath.Exp(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Round(Vec256 a) => new(Vector256.Round(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 ScaleByPowerOfTwo(Vec256 a, Vec256 n)
     {
-        Vector256<int> whole = Vector256.ConvertToInt32(n._v), half = Vector256.ShiftRightArithmetic(whole, 1);
+        // n is whole and within int's range here: the plain truncating conversion (Vector256.ConvertToInt32 saturates, four
+        // more instructions without AVX-512; a NaN's result is NaN either way).
+        Vector256<int> whole = Avx.IsSupported ? Avx.ConvertToVector256Int32WithTruncation(n._v) : Vector256.ConvertToInt32(n._v), half = Vector256.ShiftRightArithmetic(whole, 1);
         Vector256<float> first = Vector256.ShiftLeft(half + Vector256.Create(127), 23).AsSingle();
         Vector256<float> second = Vector256.ShiftLeft(whole - half + Vector256.Create(127), 23).AsSingle();
         return new(a._v * first * second);
@@ -203,6 +227,7 @@ internal readonly struct Vec128(Vector128<float> value) : IVector<Vec128>
 {
     private readonly Vector128<float> _v = value;
 
+    public Vector128<float> Value => _v;
     public static int Count => Vector128<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Create(float value) => new(Vector128.Create(value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Load(ref float source) => new(Vector128.LoadUnsafe(ref source));
@@ -215,11 +240,11 @@ internal readonly struct Vec128(Vector128<float> value) : IVector<Vec128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 MultiplyAdd(Vec128 a, Vec128 b, Vec128 c) => new(Vector128.MultiplyAddEstimate(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Max(Vec128 a, Vec128 b) => new(Vector128.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Abs(Vec128 a) => new(Vector128.Abs(a._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Exp(Vec128 a) => VectorMath.Exp(a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Exp(Vec128 a) => Sse.IsSupported ? new(VectorMath.Exp128(a._v)) : VectorMath.Exp(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Round(Vec128 a) => new(Vector128.Round(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 ScaleByPowerOfTwo(Vec128 a, Vec128 n)
     {
-        Vector128<int> whole = Vector128.ConvertToInt32(n._v), half = Vector128.ShiftRightArithmetic(whole, 1);
+        Vector128<int> whole = Sse2.IsSupported ? Sse2.ConvertToVector128Int32WithTruncation(n._v) : Vector128.ConvertToInt32(n._v), half = Vector128.ShiftRightArithmetic(whole, 1);
         Vector128<float> first = Vector128.ShiftLeft(half + Vector128.Create(127), 23).AsSingle();
         Vector128<float> second = Vector128.ShiftLeft(whole - half + Vector128.Create(127), 23).AsSingle();
         return new(a._v * first * second);
