@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using StaticNet.Simd;
 
 namespace StaticNet;
 
@@ -16,7 +17,10 @@ namespace StaticNet;
 /// kernel's height in every input channel) stay in L1 (block by block through all rows, the small ResNet's 16-16 layer
 /// took 20 ms instead of 13). Every output sums its
 /// taps in the order the AVX-512 kernel does (input channel, kernel row, kernel column, then the bias), so both give the
-/// same bits. The weight gradient too (its own bits: lane sums over 8 lanes); no fused Sigmoid and pooling.
+/// same bits. The weight gradient too (its own bits: lane sums over 8 lanes). A Sigmoid and 2 x 2 pooling after the
+/// layer (LeNet's first) are taken from the registers as each row is summed: an even row's sums are parked (in L1) until
+/// the row below is summed, then both go through the Sigmoid, their derivative is stored and the window sums pooled, in
+/// the order the separate kernels sum them.
 /// </summary>
 internal static partial class DirectConv
 {
@@ -24,8 +28,12 @@ internal static partial class DirectConv
     private static bool In256 => !Avx512F.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Forward256(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> taps, ReadOnlySpan<float> bias, in Conv2dGeometry g, bool relu)
+    internal static unsafe void Forward256(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> taps, ReadOnlySpan<float> bias, in Conv2dGeometry g, bool relu,
+        Span<float> pooled = default, in Pool2dGeometry pool = default, float poolScale = 0, bool keepDerivative = true)
     {
+        bool fused = !pooled.IsEmpty; // rows of 17 to 32 (3 or 4 vectors), at most 6 channels (FusesSigmoidPool)
+        // With the Sigmoid and pooling fused: each channel's even row, its sums and bias, until the row below is summed.
+        Vector256<float>* parked = stackalloc Vector256<float>[fused ? 4 * g.OutChannels : 1];
         // Rows of at most 8 go two at a time (a vector each), so that each broadcast weight feeds two multiply-adds.
         bool pairs = g.OutWidth <= 8;
         int vectors = pairs ? 2 : (g.OutWidth + 7) / 8, rowsPerStep = pairs ? 2 : 1;
@@ -36,10 +44,11 @@ internal static partial class DirectConv
         int plane = paddedHeight * paddedWidth, padded = (g.OutChannels + Block - 1) / Block * Block;
         Span<float> xp = PaddedPlanes(g, paddedWidth, plane);
         int block = vectors switch { 4 => 2, 3 => 3, _ => 6 };
-        fixed (float* px = xp, pt = taps, py = y, pb = bias, source = x)
+        fixed (float* px = xp, pt = taps, py = y, pb = bias, source = x, pp = pooled)
         {
             CopyIntoPadded256(px, source, g, paddedWidth, plane);
             float* b = bias.IsEmpty ? null : pb;
+            var fuse = new SigmoidPool256(pp, parked, pool, poolScale, keepDerivative, g.OutHeight);
             // Row by row, every block of channels: the rows a row's taps read (the kernel's height in every input channel) stay in L1.
             for (int oh = 0; oh < g.OutHeight; oh += rowsPerStep)
             {
@@ -48,28 +57,30 @@ internal static partial class DirectConv
                     int count = Math.Min(block, g.OutChannels - co0);
                     switch (vectors)
                     {
-                        case 4: Block256<Four>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu); break;
-                        case 3: Block256<Three>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu); break;
-                        case 2 when pairs: Block256<Two>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu, paddedWidth); break;
-                        case 2: Block256<Two>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu); break;
-                        default: Block256<One>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu); break;
+                        case 4 when fused: Block256<Four, Fused>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu, fuse); break;
+                        case 3 when fused: Block256<Three, Fused>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu, fuse); break;
+                        case 4: Block256<Four, Plain>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu, fuse); break;
+                        case 3: Block256<Three, Plain>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu, fuse); break;
+                        case 2 when pairs: Block256<Two, Plain>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu, fuse, paddedWidth); break;
+                        case 2: Block256<Two, Plain>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu, fuse); break;
+                        default: Block256<One, Plain>(count, py, px, pt, b, g, co0, oh, plane, paddedWidth, padded, relu, fuse); break;
                     }
                 }
             }
         }
     }
 
-    private static unsafe void Block256<TU>(int count, float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int oh, int plane, int paddedWidth, int padded,
-        bool relu, int pairOffset = 0) where TU : struct, ICount
+    private static unsafe void Block256<TU, TF>(int count, float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int oh, int plane, int paddedWidth, int padded,
+        bool relu, in SigmoidPool256 fuse, int pairOffset = 0) where TU : struct, ICount where TF : struct, IFusion
     {
         switch (count)
         {
-            case 6 when TU.N <= 2: Row256<TU, Six>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, pairOffset); break;
-            case 5 when TU.N <= 2: Row256<TU, Five>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, pairOffset); break;
-            case 4 when TU.N <= 2: Row256<TU, Four>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, pairOffset); break;
-            case 3 when TU.N <= 3: Row256<TU, Three>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, pairOffset); break;
-            case 2: Row256<TU, Two>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, pairOffset); break;
-            case 1: Row256<TU, One>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, pairOffset); break;
+            case 6 when TU.N <= 2: Row256<TU, Six, TF>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, fuse, pairOffset); break;
+            case 5 when TU.N <= 2: Row256<TU, Five, TF>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, fuse, pairOffset); break;
+            case 4 when TU.N <= 2: Row256<TU, Four, TF>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, fuse, pairOffset); break;
+            case 3 when TU.N <= 3: Row256<TU, Three, TF>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, fuse, pairOffset); break;
+            case 2: Row256<TU, Two, TF>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, fuse, pairOffset); break;
+            case 1: Row256<TU, One, TF>(py, px, pt, bias, g, co0, oh, plane, paddedWidth, padded, relu, fuse, pairOffset); break;
             default: throw new InvalidOperationException($"A block of {count} channels with {TU.N} vectors per row has no 256-bit kernel.");
         }
     }
@@ -80,8 +91,8 @@ internal static partial class DirectConv
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    private static unsafe void Row256<TU, TC>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int oh, int plane, int paddedWidth, int padded,
-        bool relu, int pairOffset) where TU : struct, ICount where TC : struct, ICount
+    private static unsafe void Row256<TU, TC, TF>(float* py, float* px, float* pt, float* bias, in Conv2dGeometry g, int co0, int oh, int plane, int paddedWidth, int padded,
+        bool relu, in SigmoidPool256 fuse, int pairOffset) where TU : struct, ICount where TC : struct, ICount where TF : struct, IFusion
     {
         int outPlane = g.OutputPlane;
         // Vector 1: the row's next 8 outputs, or (pairOffset, rows of at most 8) the next row's.
@@ -117,6 +128,16 @@ internal static partial class DirectConv
                 }
             }
             float* target = py + co0 * outPlane + oh * g.OutWidth;
+            if (TF.On)
+            {
+                // Parked for a call of its own, so that the summing loop keeps its registers.
+                Vector256<float>* sums = stackalloc Vector256<float>[4 * TC.N];
+                sums[0] = a00; sums[1] = a01; sums[2] = a02; sums[3] = a03;
+                if (TC.N > 1) { sums[4] = a10; sums[5] = a11; sums[6] = a12; sums[7] = a13; }
+                if (TC.N > 2) { sums[8] = a20; sums[9] = a21; sums[10] = a22; sums[11] = a23; }
+                SigmoidPoolRow256(sums, TC.N, TU.N, target, outPlane, bias, co0, oh, g.OutWidth, spare, fuse);
+                return;
+            }
             StoreRow256<TU>(target, a00, a01, a02, a03, bias, co0, relu, next, left0, left1, g.OutWidth, spare);
             if (TC.N > 1) StoreRow256<TU>(target + outPlane, a10, a11, a12, a13, bias, co0 + 1, relu, next, left0, left1, g.OutWidth, spare);
             if (TC.N > 2) StoreRow256<TU>(target + 2 * outPlane, a20, a21, a22, a23, bias, co0 + 2, relu, next, left0, left1, g.OutWidth, spare);
@@ -124,6 +145,82 @@ internal static partial class DirectConv
             if (TC.N > 4) StoreRow256<TU>(target + 4 * outPlane, a40, a41, a42, a43, bias, co0 + 4, relu, next, left0, left1, g.OutWidth, spare);
             if (TC.N > 5) StoreRow256<TU>(target + 5 * outPlane, a50, a51, a52, a53, bias, co0 + 5, relu, next, left0, left1, g.OutWidth, spare);
         }
+    }
+
+    /// <summary>
+    /// Where <see cref="Forward256"/> puts a fused Sigmoid and 2 x 2 pooling: the pooled sample, the parked even rows
+    /// (4 vectors a channel), the pooled planes, 1 / divisor, whether the Sigmoid's derivative is stored too (not for
+    /// inference), and the output's height.
+    /// </summary>
+    private readonly unsafe struct SigmoidPool256(float* pooled, Vector256<float>* parked, in Pool2dGeometry pool, float scale, bool keepDerivative, int height)
+    {
+        public readonly float* Pooled = pooled;
+        public readonly Vector256<float>* Parked = parked;
+        public readonly bool KeepDerivative = keepDerivative;
+        public readonly int Plane = pool.OutHeight * pool.OutWidth, Width = pool.OutWidth, Height = height;
+        public readonly Vector256<float> Scale = Vector256.Create(scale);
+    }
+
+    /// <summary>
+    /// Row <paramref name="oh"/> of <paramref name="channels"/> channels from <paramref name="co0"/> (<paramref name="vectors"/>
+    /// sums each in <paramref name="sums"/>), bias added: an even row with a row below it is parked; an odd row and the
+    /// parked one above it go through the Sigmoid (the derivative stored in both rows), then each column's two values
+    /// are summed and each pair of columns (vshufps, vpermpd), times 1 / divisor, as AvgPoolPairsForward256 sums them; a
+    /// last even row of an odd height, in no window, only has its derivative stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void SigmoidPoolRow256(Vector256<float>* sums, int channels, int vectors, float* target, int outPlane, float* bias, int co0, int oh, int width,
+        float* spare, in SigmoidPool256 fuse)
+    {
+        bool odd = (oh & 1) == 1, below = oh + 1 < fuse.Height;
+        for (int j = 0; j < channels; j++, sums += 4)
+        {
+            Vector256<float> shift = bias != null ? Vector256.Create(bias[co0 + j]) : Vector256<float>.Zero;
+            Vector256<float>* park = fuse.Parked + 4 * (co0 + j);
+            float* row = target + (long)j * outPlane;
+            if (!odd)
+            {
+                for (int v = 0; v < vectors; v++)
+                {
+                    Vector256<float> value = bias != null ? sums[v] + shift : sums[v];
+                    if (below) park[v] = value;
+                    else if (fuse.KeepDerivative) StoreVector(row + 8 * v, Kernels.SigmoidAndDerivative(new Vec256(value)).Derivative.Value, default, false, false, width - 8 * v, spare);
+                }
+                continue;
+            }
+            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+            for (int v = 0; v < vectors; v++)
+            {
+                Vector256<float> top = park[v], bottom = bias != null ? sums[v] + shift : sums[v], column;
+                if (fuse.KeepDerivative)
+                {
+                    (Vec256 st, Vec256 dt) = Kernels.SigmoidAndDerivative(new Vec256(top));
+                    (Vec256 sb, Vec256 db) = Kernels.SigmoidAndDerivative(new Vec256(bottom));
+                    StoreVector(row - width + 8 * v, dt.Value, default, false, false, width - 8 * v, spare);
+                    StoreVector(row + 8 * v, db.Value, default, false, false, width - 8 * v, spare);
+                    column = st.Value + sb.Value;
+                }
+                else column = Kernels.Sigmoid(new Vec256(top)).Value + Kernels.Sigmoid(new Vec256(bottom)).Value;
+                switch (v)
+                {
+                    case 0: c0 = column; break;
+                    case 1: c1 = column; break;
+                    case 2: c2 = column; break;
+                    default: c3 = column; break;
+                }
+            }
+            float* pooledRow = fuse.Pooled + (long)(co0 + j) * fuse.Plane + oh / 2 * fuse.Width;
+            PoolPairs256(pooledRow, c0, c1, fuse.Scale, Math.Min(8, fuse.Width), spare);
+            PoolPairs256(pooledRow + 8, c2, c3, fuse.Scale, fuse.Width - 8, spare);
+        }
+    }
+
+    /// <summary>The 2-wide averages of 16 columns' sums a and b: [a0 a2 b0 b2 | a4 a6 b4 b6] + [a1 a3 b1 b3 | a5 a7 b5 b7], the 64-bit pairs put in order, times the scale; <paramref name="count"/> of them stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PoolPairs256(float* pooled, Vector256<float> a, Vector256<float> b, Vector256<float> scale, int count, float* spare)
+    {
+        Vector256<float> sum = Avx.Shuffle(a, b, 0x88) + Avx.Shuffle(a, b, 0xDD);
+        StoreVector(pooled, Avx2.Permute4x64(sum.AsDouble(), 0xD8).AsSingle() * scale, default, false, false, count, spare);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

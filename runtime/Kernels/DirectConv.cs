@@ -16,7 +16,8 @@ namespace StaticNet;
 /// The input gradient of such a layer is the same computation on the padded output gradient with the kernel flipped and
 /// its channels swapped. AVX-512 (masked stores for the row ends); without it, with AVX2 and FMA, the forward and the
 /// input gradient run in 256-bit vectors (DirectConv.Avx2.cs) with the same bits, the weight gradient in 256-bit vectors
-/// with its own bits (its lane sums are over 8 lanes), and the fused Sigmoid and pooling stay on the separate kernels.
+/// with its own bits (its lane sums are over 8 lanes), and the fused Sigmoid and pooling taken from each row's registers
+/// with an even row parked until the row below it is summed (the same bits).
 /// Every sum is in one order whatever the batch.
 /// </summary>
 internal static partial class DirectConv
@@ -135,7 +136,7 @@ internal static partial class DirectConv
     /// most 6) computes two rows at a time, a row of windows.
     /// </summary>
     public static bool FusesSigmoidPool(in Conv2dGeometry g, in Pool2dGeometry pool) =>
-        Applies(g) && Vector512.IsHardwareAccelerated && g.OutWidth > 16 && g.OutChannels <= 6
+        Applies(g) && (Vector512.IsHardwareAccelerated || In256) && g.OutWidth > 16 && g.OutChannels <= 6
         && pool.KernelH == 2 && pool.KernelW == 2 && pool.StrideH == 2 && pool.StrideW == 2 && pool.PadTop == 0 && pool.PadLeft == 0
         && pool.DilationH == 1 && pool.DilationW == 1 && pool.Channels == g.OutChannels && pool.InHeight == g.OutHeight && pool.InWidth == g.OutWidth
         && pool.OutHeight == g.OutHeight / 2 && pool.OutWidth == g.OutWidth / 2;
@@ -160,7 +161,7 @@ internal static partial class DirectConv
         }
         if (!Avx512F.IsSupported)
         {
-            Forward256(y, x, taps, bias, g, relu);
+            Forward256(y, x, taps, bias, g, relu, pooled, pool, poolScale, keepDerivative);
             return;
         }
         bool wide = g.OutWidth > 16; // a pair is the two halves of one row, or two rows

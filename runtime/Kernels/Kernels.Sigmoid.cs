@@ -81,8 +81,13 @@ public static partial class Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Sigmoid(Vector512<float> x) => default(SigmoidOperator).Invoke(new Vec512(x)).Value;
 
+    /// <summary>One vector's sigmoid alone, at any width: the bits of <see cref="SigmoidForward"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (TV Output, TV Derivative) SigmoidAndDerivative<TV>(TV x) where TV : struct, IVector<TV>
+    internal static TV Sigmoid<TV>(TV x) where TV : struct, IVector<TV> => default(SigmoidOperator).Invoke(x);
+
+    /// <summary>One vector's sigmoid and derivative, at any width: the bits of <see cref="SigmoidAndDerivative(Span{float}, Span{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (TV Output, TV Derivative) SigmoidAndDerivative<TV>(TV x) where TV : struct, IVector<TV>
     {
         TV one = TV.Create(1f);
         TV e = TV.Exp(TV.Negate(x));

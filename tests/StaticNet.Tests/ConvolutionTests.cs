@@ -677,6 +677,8 @@ public class ConvolutionTests
     [InlineData(1, 32, 4, 2, 2, 2, 0, true, 0, 3, false)]    // the widest direct layer: 16 windows a row, one whole vector
     [InlineData(1, 27, 5, 2, 2, 2, 0, true, 0, 3, false)]    // odd rows and columns: the last of each in no window (the direct kernel pools from its registers)
     [InlineData(1, 27, 5, 2, 2, 2, 0, true, 3, 2, false)]    // the same with divisor_override, no bias
+    [InlineData(1, 22, 6, 2, 2, 2, 0, true, 0, 3, false)]    // rows of 22: three vectors of 8 a row in 256 bits (blocks of 3 channels), the last pooled vector partial
+    [InlineData(2, 21, 3, 2, 2, 2, 0, true, 0, 2, true)]     // rows of 21 and an odd height: the last row's derivative alone
     public void Convolution_sigmoid_and_average_pooling_in_one_kernel_equal_the_separate_passes(int cin, int size, int cout, int pad,
         int poolKernel, int poolStride, int poolPad, bool countIncludePad, int divisorOverride, int batch, bool inputGradient)
     {
