@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using StaticNet.Simd;
 
 namespace StaticNet;
@@ -63,6 +64,15 @@ internal static class NarrowLinear
     }
 
     private static bool UseFive(int n) => n % 5 == 0 && n % 4 != 0;
+
+    /// <summary>
+    /// Without AVX-512 there are 16 vector registers, not 32: the tiles take half the rows (forward) or half the vectors
+    /// of features (the gradients), since 4 x 5 accumulators and their operands spilled to the stack on every
+    /// multiply-add (softmax regression's 784 x 10 layer at batch 256, AVX-512 off, one AMD core: forward 117-139 us,
+    /// backward 67-76, against 23 and 21 with AVX-512). Each output is still its own accumulator, reduced and finished
+    /// the same way, so the bits do not change.
+    /// </summary>
+    private static bool FewRegisters => !Avx512F.IsSupported;
 
     /// <summary>
     /// Runs one product, split across <see cref="Threading.NumThreads"/> threads when it is large: the forward by rows,
@@ -161,15 +171,15 @@ internal static class NarrowLinear
     private static void Forward<TV, TG>(ref float y, ref float x, ref float w, ref float bias, bool hasBias, int rows, int n, int k)
         where TV : struct, IVector<TV> where TG : struct, IOutputGroup
     {
-        int group = TG.Five ? 5 : 4;
-        for (int r0 = 0; r0 < rows; r0 += 4)
+        int group = TG.Five ? 5 : 4, tileRows = FewRegisters ? 2 : 4;
+        for (int r0 = 0; r0 < rows; r0 += tileRows)
         {
             // Rows past the end repeat the last one: computed, never stored.
             ref float x0 = ref Unsafe.Add(ref x, r0 * k);
             ref float x1 = ref Unsafe.Add(ref x, Math.Min(r0 + 1, rows - 1) * k);
             ref float x2 = ref Unsafe.Add(ref x, Math.Min(r0 + 2, rows - 1) * k);
             ref float x3 = ref Unsafe.Add(ref x, Math.Min(r0 + 3, rows - 1) * k);
-            int validRows = Math.Min(4, rows - r0);
+            int validRows = Math.Min(tileRows, rows - r0);
             for (int o0 = 0; o0 < n; o0 += group)
             {
                 ref float w0 = ref Unsafe.Add(ref w, o0 * k);
@@ -177,8 +187,9 @@ internal static class NarrowLinear
                 ref float w2 = ref Unsafe.Add(ref w, Math.Min(o0 + 2, n - 1) * k);
                 ref float w3 = ref Unsafe.Add(ref w, Math.Min(o0 + 3, n - 1) * k);
                 ref float w4 = ref Unsafe.Add(ref w, Math.Min(o0 + 4, n - 1) * k);
-                DotTile<TV, TG>(ref x0, ref x1, ref x2, ref x3, ref w0, ref w1, ref w2, ref w3, ref w4, k,
-                    out Vector128<float> s0, out Vector128<float> s1, out Vector128<float> s2, out Vector128<float> s3, out Vector128<float> fifth);
+                Vector128<float> s0, s1, s2 = default, s3 = default, fifth;
+                if (FewRegisters) DotTile2<TV, TG>(ref x0, ref x1, ref w0, ref w1, ref w2, ref w3, ref w4, k, out s0, out s1, out fifth);
+                else DotTile<TV, TG>(ref x0, ref x1, ref x2, ref x3, ref w0, ref w1, ref w2, ref w3, ref w4, k, out s0, out s1, out s2, out s3, out fifth);
                 int validOutputs = Math.Min(group, n - o0);
                 ref float yTile = ref Unsafe.Add(ref y, r0 * n + o0);
                 ref float b = ref Unsafe.Add(ref bias, hasBias ? o0 : 0);
@@ -227,6 +238,40 @@ internal static class NarrowLinear
         fifth = TG.Five ? Finish(ref w4, ref x0, ref x1, ref x2, ref x3, p, k, a04, a14, a24, a34) : default;
     }
 
+    /// <summary>
+    /// <see cref="DotTile{TV, TG}"/> for two rows, x0 and x1 (s0 and s1, lanes 0 and 1 of <paramref name="fifth"/>),
+    /// where there are <see cref="FewRegisters"/>: each weight vector loaded as it is used, for both rows. A method of
+    /// its own, so that each stays small enough to be inlined into Forward (compiled fully optimized from the first call).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotTile2<TV, TG>(ref float x0, ref float x1, ref float w0, ref float w1, ref float w2, ref float w3, ref float w4, int k,
+        out Vector128<float> s0, out Vector128<float> s1, out Vector128<float> fifth) where TV : struct, IVector<TV> where TG : struct, IOutputGroup
+    {
+        TV a00 = TV.Create(0f), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00;
+        int p = 0;
+        for (; p + TV.Count <= k; p += TV.Count)
+        {
+            TV u0 = TV.Load(ref Unsafe.Add(ref x0, p)), u1 = TV.Load(ref Unsafe.Add(ref x1, p));
+            TV v = TV.Load(ref Unsafe.Add(ref w0, p));
+            a00 = TV.MultiplyAdd(u0, v, a00); a10 = TV.MultiplyAdd(u1, v, a10);
+            v = TV.Load(ref Unsafe.Add(ref w1, p));
+            a01 = TV.MultiplyAdd(u0, v, a01); a11 = TV.MultiplyAdd(u1, v, a11);
+            v = TV.Load(ref Unsafe.Add(ref w2, p));
+            a02 = TV.MultiplyAdd(u0, v, a02); a12 = TV.MultiplyAdd(u1, v, a12);
+            v = TV.Load(ref Unsafe.Add(ref w3, p));
+            a03 = TV.MultiplyAdd(u0, v, a03); a13 = TV.MultiplyAdd(u1, v, a13);
+            if (TG.Five)
+            {
+                v = TV.Load(ref Unsafe.Add(ref w4, p));
+                a04 = TV.MultiplyAdd(u0, v, a04); a14 = TV.MultiplyAdd(u1, v, a14);
+            }
+        }
+        s0 = Finish(ref x0, ref w0, ref w1, ref w2, ref w3, p, k, a00, a01, a02, a03);
+        s1 = Finish(ref x1, ref w0, ref w1, ref w2, ref w3, p, k, a10, a11, a12, a13);
+        // The rows' fifth outputs, reduced as DotTile reduces them (its third and fourth rows' lanes: zero here).
+        fifth = TG.Five ? Finish(ref w4, ref x0, ref x1, ref x1, ref x1, p, k, a04, a14, TV.Create(0f), TV.Create(0f)) : default;
+    }
+
     /// <summary>Reduces one row's four accumulators and adds the features from p on, one at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<float> Finish<TV>(ref float x, ref float w0, ref float w1, ref float w2, ref float w3, int p, int k, TV a0, TV a1, TV a2, TV a3)
@@ -269,7 +314,29 @@ internal static class NarrowLinear
             int o1 = Math.Min(o0 + 1, n - 1), o2 = Math.Min(o0 + 2, n - 1), o3 = Math.Min(o0 + 3, n - 1), o4 = Math.Min(o0 + 4, n - 1);
             int validOutputs = Math.Min(group, n - o0);
             int p = 0;
-            for (; p + 4 * TV.Count <= width; p += 4 * TV.Count)
+            for (; FewRegisters && p + 2 * TV.Count <= width; p += 2 * TV.Count)
+            {
+                // Two vectors of features: 5 x 2 accumulators.
+                TV a00 = TV.Create(0f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00;
+                for (int r = 0; r < rows; r++)
+                {
+                    ref float xr = ref Unsafe.Add(ref x, r * k + p);
+                    ref float dyr = ref Unsafe.Add(ref dy, r * n);
+                    TV u0 = TV.Load(ref xr), u1 = TV.Load(ref Unsafe.Add(ref xr, TV.Count));
+                    AddScaled(Unsafe.Add(ref dyr, o0), u0, u1, ref a00, ref a01);
+                    AddScaled(Unsafe.Add(ref dyr, o1), u0, u1, ref a10, ref a11);
+                    AddScaled(Unsafe.Add(ref dyr, o2), u0, u1, ref a20, ref a21);
+                    AddScaled(Unsafe.Add(ref dyr, o3), u0, u1, ref a30, ref a31);
+                    if (TG.Five) AddScaled(Unsafe.Add(ref dyr, o4), u0, u1, ref a40, ref a41);
+                }
+                ref float target = ref Unsafe.Add(ref dw, o0 * k + p);
+                AddRow(ref target, a00, a01);
+                if (validOutputs > 1) AddRow(ref Unsafe.Add(ref target, k), a10, a11);
+                if (validOutputs > 2) AddRow(ref Unsafe.Add(ref target, 2 * k), a20, a21);
+                if (validOutputs > 3) AddRow(ref Unsafe.Add(ref target, 3 * k), a30, a31);
+                if (validOutputs > 4) AddRow(ref Unsafe.Add(ref target, 4 * k), a40, a41);
+            }
+            for (; !FewRegisters && p + 4 * TV.Count <= width; p += 4 * TV.Count)
             {
                 TV a00 = TV.Create(0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
                 TV a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
@@ -345,7 +412,36 @@ internal static class NarrowLinear
         where TV : struct, IVector<TV>
     {
         int p = first;
-        for (; p + 4 * TV.Count <= end; p += 4 * TV.Count)
+        for (; FewRegisters && p + 2 * TV.Count <= end; p += 2 * TV.Count)
+        {
+            // Two vectors of features: 4 x 2 accumulators.
+            for (int r0 = 0; r0 < rows; r0 += 4)
+            {
+                int validRows = Math.Min(4, rows - r0);
+                ref float d0 = ref Unsafe.Add(ref dy, r0 * n);
+                ref float d1 = ref Unsafe.Add(ref dy, Math.Min(r0 + 1, rows - 1) * n);
+                ref float d2 = ref Unsafe.Add(ref dy, Math.Min(r0 + 2, rows - 1) * n);
+                ref float d3 = ref Unsafe.Add(ref dy, Math.Min(r0 + 3, rows - 1) * n);
+                TV a00 = TV.Create(0f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+                for (int o = 0; o < n; o++)
+                {
+                    ref float wo = ref Unsafe.Add(ref w, o * k + p);
+                    TV u0 = TV.Load(ref wo), u1 = TV.Load(ref Unsafe.Add(ref wo, TV.Count));
+                    AddScaled(Unsafe.Add(ref d0, o), u0, u1, ref a00, ref a01);
+                    AddScaled(Unsafe.Add(ref d1, o), u0, u1, ref a10, ref a11);
+                    AddScaled(Unsafe.Add(ref d2, o), u0, u1, ref a20, ref a21);
+                    AddScaled(Unsafe.Add(ref d3, o), u0, u1, ref a30, ref a31);
+                }
+                ref float target = ref Unsafe.Add(ref dx, r0 * k + p);
+                ref float mask = ref Unsafe.Add(ref relu, masked ? r0 * k + p : 0);
+                nint step = masked ? k : 0;
+                StoreVectors(ref target, ref mask, masked, a00, a01);
+                if (validRows > 1) StoreVectors(ref Unsafe.Add(ref target, k), ref Unsafe.Add(ref mask, step), masked, a10, a11);
+                if (validRows > 2) StoreVectors(ref Unsafe.Add(ref target, 2 * k), ref Unsafe.Add(ref mask, 2 * step), masked, a20, a21);
+                if (validRows > 3) StoreVectors(ref Unsafe.Add(ref target, 3 * k), ref Unsafe.Add(ref mask, 3 * step), masked, a30, a31);
+            }
+        }
+        for (; !FewRegisters && p + 4 * TV.Count <= end; p += 4 * TV.Count)
         {
             for (int r0 = 0; r0 < rows; r0 += 4)
             {
@@ -429,11 +525,15 @@ internal static class NarrowLinear
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreVectors<TV>(ref float target, ref float mask, bool masked, TV a0, TV a1, TV a2, TV a3) where TV : struct, IVector<TV>
     {
-        nint step = masked ? TV.Count : 0;
+        StoreVectors(ref target, ref mask, masked, a0, a1);
+        StoreVectors(ref Unsafe.Add(ref target, 2 * TV.Count), ref Unsafe.Add(ref mask, masked ? 2 * TV.Count : 0), masked, a2, a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreVectors<TV>(ref float target, ref float mask, bool masked, TV a0, TV a1) where TV : struct, IVector<TV>
+    {
         StoreMasked(a0, ref target, ref mask, masked);
-        StoreMasked(a1, ref Unsafe.Add(ref target, TV.Count), ref Unsafe.Add(ref mask, step), masked);
-        StoreMasked(a2, ref Unsafe.Add(ref target, 2 * TV.Count), ref Unsafe.Add(ref mask, 2 * step), masked);
-        StoreMasked(a3, ref Unsafe.Add(ref target, 3 * TV.Count), ref Unsafe.Add(ref mask, 3 * step), masked);
+        StoreMasked(a1, ref Unsafe.Add(ref target, TV.Count), ref Unsafe.Add(ref mask, masked ? TV.Count : 0), masked);
     }
 
     /// <summary>Stores value, or with <paramref name="masked"/> 0 where the ReLU output at mask is not positive (as Kernels.ReluBackward).</summary>
@@ -444,12 +544,26 @@ internal static class NarrowLinear
         TV.Store(value, ref target);
     }
 
+    /// <summary>a0 += s u0, a1 += s u1 (one broadcast feeding two accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled<TV>(float s, TV u0, TV u1, ref TV a0, ref TV a1) where TV : struct, IVector<TV>
+    {
+        TV d = TV.Create(s);
+        a0 = TV.MultiplyAdd(d, u0, a0);
+        a1 = TV.MultiplyAdd(d, u1, a1);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddRow<TV>(ref float target, TV a0, TV a1, TV a2, TV a3) where TV : struct, IVector<TV>
     {
+        AddRow(ref target, a0, a1);
+        AddRow(ref Unsafe.Add(ref target, 2 * TV.Count), a2, a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow<TV>(ref float target, TV a0, TV a1) where TV : struct, IVector<TV>
+    {
         TV.Store(TV.Add(TV.Load(ref target), a0), ref target);
         TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, TV.Count)), a1), ref Unsafe.Add(ref target, TV.Count));
-        TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 2 * TV.Count)), a2), ref Unsafe.Add(ref target, 2 * TV.Count));
-        TV.Store(TV.Add(TV.Load(ref Unsafe.Add(ref target, 3 * TV.Count)), a3), ref Unsafe.Add(ref target, 3 * TV.Count));
     }
 }
