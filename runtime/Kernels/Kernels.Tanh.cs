@@ -1,17 +1,37 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
 using StaticNet.Simd;
 
 namespace StaticNet;
 
 public static partial class Kernels
 {
-    /// <summary>output = tanh(input) (torch.nn.Tanh).</summary>
-    public static void TanhForward(Span<float> output, ReadOnlySpan<float> input)
+    /// <summary>
+    /// output = tanh(input) (torch.nn.Tanh), to about 2 ulps: below |x| = 0.625 as x + x^3 P(x^2) (Cephes' tanhf
+    /// polynomial), above as (1 - e) / (1 + e) with e = exp(-2 |x|) and x's sign. Compiled fully optimized from the first
+    /// call (TensorPrimitives.Tanh, used before, ran as tier-0 code for a process's first thousands of calls: 34 us for
+    /// 512 values, against under 1 us once optimized).
+    /// </summary>
+    public static void TanhForward(Span<float> output, ReadOnlySpan<float> input) => Elementwise.Map(output, input, default(TanhOperator));
+
+    private readonly struct TanhOperator : IUnaryOperator
     {
-        Elementwise.CheckLengths(output, input, nameof(input));
-        TensorPrimitives.Tanh(input, output);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Invoke<TV>(TV x) where TV : struct, IVector<TV>
+        {
+            // tanh(|x|), then x's sign (so -0 stays -0).
+            TV a = TV.Abs(x), one = TV.Create(1f);
+            TV e = TV.Exp(TV.Negate(TV.Add(a, a)));
+            TV large = TV.Divide(TV.Subtract(one, e), TV.Add(one, e));
+            TV z = TV.Multiply(a, a);
+            TV p = TV.MultiplyAdd(TV.Create(-5.70498872745E-3f), z, TV.Create(2.06390887954E-2f));
+            p = TV.MultiplyAdd(p, z, TV.Create(-5.37397155531E-2f));
+            p = TV.MultiplyAdd(p, z, TV.Create(1.33314422036E-1f));
+            p = TV.MultiplyAdd(p, z, TV.Create(-3.33332819422E-1f));
+            TV small = TV.MultiplyAdd(TV.Multiply(p, z), a, a);
+            // NaN compares false: it takes the exponential's side, and stays NaN.
+            return TV.CopySign(TV.SelectWhereGreater(TV.Create(0.625f), a, small, large), x);
+        }
     }
 
     /// <summary>
