@@ -402,7 +402,7 @@ internal static class NarrowLinear
     }
 
     /// <summary>
-    /// Features [first, end) of dx, for every row: tiles of 4 rows x 4 vectors of features, each a sum over the few
+    /// Features [first, end) of dx, for every row: tiles of 4 rows x 4 vectors of features (2 with <see cref="FewRegisters"/>), each a sum over the few
     /// outputs; then 8 rows x 1 vector, so that a layer only one vector wide (16 inputs) still keeps eight multiply-add
     /// chains in flight; then single features. Each element is the same chain of multiply-adds over the outputs in
     /// whichever of these it falls, so a split by features changes no bit.
@@ -411,37 +411,8 @@ internal static class NarrowLinear
     private static void InputGradient<TV>(ref float dx, ref float dy, ref float w, ref float relu, bool masked, int rows, int n, int k, int first, int end)
         where TV : struct, IVector<TV>
     {
-        int p = first;
-        for (; FewRegisters && p + 2 * TV.Count <= end; p += 2 * TV.Count)
-        {
-            // Two vectors of features: 4 x 2 accumulators.
-            for (int r0 = 0; r0 < rows; r0 += 4)
-            {
-                int validRows = Math.Min(4, rows - r0);
-                ref float d0 = ref Unsafe.Add(ref dy, r0 * n);
-                ref float d1 = ref Unsafe.Add(ref dy, Math.Min(r0 + 1, rows - 1) * n);
-                ref float d2 = ref Unsafe.Add(ref dy, Math.Min(r0 + 2, rows - 1) * n);
-                ref float d3 = ref Unsafe.Add(ref dy, Math.Min(r0 + 3, rows - 1) * n);
-                TV a00 = TV.Create(0f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-                for (int o = 0; o < n; o++)
-                {
-                    ref float wo = ref Unsafe.Add(ref w, o * k + p);
-                    TV u0 = TV.Load(ref wo), u1 = TV.Load(ref Unsafe.Add(ref wo, TV.Count));
-                    AddScaled(Unsafe.Add(ref d0, o), u0, u1, ref a00, ref a01);
-                    AddScaled(Unsafe.Add(ref d1, o), u0, u1, ref a10, ref a11);
-                    AddScaled(Unsafe.Add(ref d2, o), u0, u1, ref a20, ref a21);
-                    AddScaled(Unsafe.Add(ref d3, o), u0, u1, ref a30, ref a31);
-                }
-                ref float target = ref Unsafe.Add(ref dx, r0 * k + p);
-                ref float mask = ref Unsafe.Add(ref relu, masked ? r0 * k + p : 0);
-                nint step = masked ? k : 0;
-                StoreVectors(ref target, ref mask, masked, a00, a01);
-                if (validRows > 1) StoreVectors(ref Unsafe.Add(ref target, k), ref Unsafe.Add(ref mask, step), masked, a10, a11);
-                if (validRows > 2) StoreVectors(ref Unsafe.Add(ref target, 2 * k), ref Unsafe.Add(ref mask, 2 * step), masked, a20, a21);
-                if (validRows > 3) StoreVectors(ref Unsafe.Add(ref target, 3 * k), ref Unsafe.Add(ref mask, 3 * step), masked, a30, a31);
-            }
-        }
-        for (; !FewRegisters && p + 4 * TV.Count <= end; p += 4 * TV.Count)
+        int p = first, vectors = FewRegisters ? 2 : 4; // 4 x 2 accumulators in AVX2's 16 registers, 4 x 4 in AVX-512's 32
+        for (; p + vectors * TV.Count <= end; p += vectors * TV.Count)
         {
             for (int r0 = 0; r0 < rows; r0 += 4)
             {
@@ -456,6 +427,14 @@ internal static class NarrowLinear
                 {
                     ref float wo = ref Unsafe.Add(ref w, o * k + p);
                     TV u0 = TV.Load(ref wo), u1 = TV.Load(ref Unsafe.Add(ref wo, TV.Count));
+                    if (FewRegisters)
+                    {
+                        AddScaled(Unsafe.Add(ref d0, o), u0, u1, ref a00, ref a01);
+                        AddScaled(Unsafe.Add(ref d1, o), u0, u1, ref a10, ref a11);
+                        AddScaled(Unsafe.Add(ref d2, o), u0, u1, ref a20, ref a21);
+                        AddScaled(Unsafe.Add(ref d3, o), u0, u1, ref a30, ref a31);
+                        continue;
+                    }
                     TV u2 = TV.Load(ref Unsafe.Add(ref wo, 2 * TV.Count)), u3 = TV.Load(ref Unsafe.Add(ref wo, 3 * TV.Count));
                     TV d = TV.Create(Unsafe.Add(ref d0, o));
                     a00 = TV.MultiplyAdd(d, u0, a00); a01 = TV.MultiplyAdd(d, u1, a01); a02 = TV.MultiplyAdd(d, u2, a02); a03 = TV.MultiplyAdd(d, u3, a03);
@@ -526,7 +505,8 @@ internal static class NarrowLinear
     private static void StoreVectors<TV>(ref float target, ref float mask, bool masked, TV a0, TV a1, TV a2, TV a3) where TV : struct, IVector<TV>
     {
         StoreVectors(ref target, ref mask, masked, a0, a1);
-        StoreVectors(ref Unsafe.Add(ref target, 2 * TV.Count), ref Unsafe.Add(ref mask, masked ? 2 * TV.Count : 0), masked, a2, a3);
+        // With few registers the input gradient's tiles are two vectors wide (a2 and a3 unused).
+        if (!FewRegisters) StoreVectors(ref Unsafe.Add(ref target, 2 * TV.Count), ref Unsafe.Add(ref mask, masked ? 2 * TV.Count : 0), masked, a2, a3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
