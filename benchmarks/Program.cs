@@ -11,8 +11,9 @@ using StaticNet.Benchmarks;
 // dotnet run -c Release --project benchmarks                 BenchmarkDotNet over every workload (a few minutes)
 // dotnet run -c Release --project benchmarks -- --compare    plain timings as JSON lines, for benchmarks/compare.py
 //                                                             (StaticNet's workloads, then ONNX Runtime's inference as "ort:...")
-// dotnet run -c Release --project benchmarks -- --only NAME [--threads N]
+// dotnet run -c Release --project benchmarks -- --only NAME [--threads N] [--no-prepack]
 //                                                             one of --compare's StaticNet workloads alone, in a fresh process
+//                                                             (inference with the weights prepacked unless --no-prepack)
 // dotnet run -c Release --project benchmarks -- --peak       the one-core FMA peak probe
 // dotnet run -c Release --project benchmarks -- --linear-rows
 //                                                             a Linear forward streamed against packed at 8-128 rows (one thread)
@@ -62,7 +63,7 @@ if (args.Contains("--only"))
     }
     Threading.NumThreads = threadsAt >= 0 && threadsAt + 1 < args.Length ? int.Parse(args[threadsAt + 1], CultureInfo.InvariantCulture) : 1;
     var workloads = new Workloads();
-    if (compared[index].Eval) workloads.EvalMode();
+    if (compared[index].Eval) workloads.EvalMode(prepack: !args.Contains("--no-prepack"));
     Report(name, Threading.NumThreads, compared[index].Flops, compared[index].Call(workloads), compared[index].Repeats);
     return;
 }

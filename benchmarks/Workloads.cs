@@ -73,10 +73,13 @@ public sealed class Workloads
     public EpochResult ResNetEpoch() => Trainer.TrainEpoch(_resnet, _resnetTrain, _crossEntropy, _resnetSgd);
 
     /// <summary>Puts the MLP and LeNet in evaluation mode for the inference workloads (the epochs put them back in training mode).</summary>
-    public void EvalMode()
+    public void EvalMode(bool prepack = true)
     {
         _mlp.Eval();
         _lenet.Eval();
+        // As ONNX Runtime prepacks a session's constant weights: the inference workloads read packed copies.
+        _mlp.PrepackWeights(prepack);
+        _lenet.PrepackWeights(prepack);
     }
 
     /// <summary>LeNet inference on one sample.</summary>

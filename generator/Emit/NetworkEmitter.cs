@@ -195,7 +195,7 @@ internal static class NetworkEmitter
             }
             w.Line("int n = MaxBatch;");
             w.Line($"{Span} a = Activations;");
-            w.Line($"{Span} p = ParameterArena;");
+            w.Line("global::System.ReadOnlySpan<float> p = ParameterValues;");
             if (plan.BufferCount > 0) w.Line($"{Span} b = BufferArena;");
             if (plan.SavedPerSample + plan.SavedFixed > 0) w.Line($"{Span} s = SavedTensors;");
             w.Line();
@@ -288,7 +288,7 @@ internal static class NetworkEmitter
                 ("needInputGrad", "bool needInputGrad = !inputGrad.IsEmpty;", null),
                 ("a", $"{Span} a = Activations;", null),
                 ("g", $"{Span} g = ActivationGrads;", null),
-                ("p", $"{Span} p = ParameterArena;", null),
+                ("p", "global::System.ReadOnlySpan<float> p = ParameterValues;", null),
                 ("dp", $"{Span} dp = GradientArena;", null),
                 ("s", $"{Span} s = SavedTensors;", null),
                 ("x", $"{Span} x = a.Slice(0, batch * {Code.Int(Shapes.Size(model.InputShape))});", $"// x, dx: {Shapes.Batched(model.InputShape)}"),

@@ -37,6 +37,13 @@ public static partial class Kernels
             NarrowLinear.Forward(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight),
                 ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures);
         }
+        else if (UsePacked(rows, outFeatures, inFeatures) && PrepackedWeights.TryFind(weight, outFeatures, inFeatures, out float[]? packed, out int packedStart))
+        {
+            // Network.PrepackWeights packed this weight beforehand (during Infer): the packed GEMM pays from a full row tile up.
+            PackedGemm.MultiplyPrepacked(ref MemoryMarshal.GetReference(output), ref MemoryMarshal.GetReference(input),
+                ref packed[packedStart], ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, rows, outFeatures, inFeatures, relu);
+            return;
+        }
         else if (UsePacked(rows, outFeatures, inFeatures) && rows >= StreamedRows(inFeatures))
         {
             // x W^T on top of the bias (or from zero): B(p, j) = W[j, p] is read through strides. The ReLU, if any, is
@@ -135,6 +142,13 @@ public static partial class Kernels
             Gemm.AccumulateColumnSums(ref MemoryMarshal.GetReference(biasGrad), ref dY, rows, outFeatures);
         }
     }
+
+    /// <summary>
+    /// Whether a Linear layer of these sizes ever runs its forward on the packed GEMM (wider than NarrowLinear's and
+    /// SmallLinear's layers), so that <see cref="Network.PrepackWeights"/> keeps its weight packed.
+    /// </summary>
+    internal static bool PrepacksLinear(int inFeatures, int outFeatures) =>
+        PackedGemm.IsSupported && outFeatures > NarrowLinear.MaxOutputs && !SmallLinear.Applies(outFeatures, inFeatures);
 
     /// <summary>
     /// The packed GEMM wins from a full row tile (8 rows) up, on machines with AVX-512 or AVX2 (measured down to the

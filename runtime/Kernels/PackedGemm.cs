@@ -48,7 +48,7 @@ internal static class PackedGemm
     /// </summary>
     /// <remarks>With <paramref name="relu"/>, C = max(that, 0), applied where the last depth block is stored (Linear then ReLU).</remarks>
     public static void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate, bool relu = false) =>
-        Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, accumulate ? Start.FromC : Start.FromZero, ref Unsafe.NullRef<float>(), relu);
+        Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, accumulate ? Start.FromC : Start.FromZero, ref Unsafe.NullRef<float>(), relu, ref Unsafe.NullRef<float>());
 
     /// <summary>
     /// C[i, j] = bias[j] + sum over p of A(i, p) B(p, j), as <see cref="Multiply(ref float, ref float, int, int, ref float, int, int, int, int, int, bool, bool)"/>:
@@ -56,20 +56,46 @@ internal static class PackedGemm
     /// element is summed in the same order as when C starts from the bias.
     /// </summary>
     public static void MultiplyAddBias(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, ref float bias, bool relu = false) =>
-        Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, Start.FromBias, ref bias, relu);
+        Multiply(ref c, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, Start.FromBias, ref bias, relu, ref Unsafe.NullRef<float>());
+
+    /// <summary>
+    /// y = x W^T (+ bias, then max(., 0) with <paramref name="relu"/>) for x [m, k] row-major, with W [n, k] packed
+    /// beforehand by <see cref="PackWeight"/>: the panels are read where they are instead of being packed on every call.
+    /// The same sums in the same order as <see cref="MultiplyAddBias"/> on W itself, so the same bits.
+    /// </summary>
+    public static void MultiplyPrepacked(ref float y, ref float x, ref float packed, ref float bias, bool hasBias, int m, int n, int k, bool relu) =>
+        Multiply(ref y, ref x, k, 1, ref packed, 0, 0, m, n, k, hasBias ? Start.FromBias : Start.FromZero, ref bias, relu, ref packed);
+
+    /// <summary>Floats <see cref="PackWeight"/> writes for a weight of <paramref name="n"/> rows by <paramref name="k"/>.</summary>
+    public static long PackedWeightLength(int n, int k) => (long)((n + Nr - 1) / Nr) * Nr * k;
+
+    /// <summary>
+    /// Packs W [n, k] whole as x W^T's B: panel J (columns J Nr to J Nr + Nr - 1) holds, for each p in turn, those
+    /// columns' Nr values at depth p (zero past n), panel after panel, so that any depth block of any panel is Nr-strided
+    /// rows at a fixed place, as <see cref="MultiplyBlock"/> packs them per call. <paramref name="packed"/> should start
+    /// on a 64-byte boundary.
+    /// </summary>
+    public static void PackWeight(Span<float> packed, ReadOnlySpan<float> weight, int n, int k)
+    {
+        Debug.Assert(packed.Length >= PackedWeightLength(n, k) && weight.Length >= (long)n * k);
+        PackB(packed, ref MemoryMarshal.GetReference(weight), 1, k, k, n, Nr);
+    }
 
     /// <summary>
     /// As <see cref="Multiply(ref float, ref float, int, int, ref float, int, int, int, int, int, bool, bool)"/>, always on the
     /// calling thread: for products that are parts of a job already split across threads (one sample of a convolution).
     /// </summary>
     public static void MultiplyOnThisThread(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, bool accumulate, bool relu = false) =>
-        MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, accumulate ? Start.FromC : Start.FromZero, ref Unsafe.NullRef<float>(), relu);
+        MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, accumulate ? Start.FromC : Start.FromZero, ref Unsafe.NullRef<float>(), relu, ref Unsafe.NullRef<float>());
 
     /// <summary>What the sums are added to: nothing, C itself, or a bias row repeated down C.</summary>
     private enum Start { FromZero, FromC, FromBias }
 
-    private static unsafe void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, Start start, ref float bias, bool relu)
+    /// <remarks><paramref name="prepacked"/>, where not a null reference, is B packed whole by <see cref="PackWeight"/>.</remarks>
+    private static unsafe void Multiply(ref float c, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, Start start, ref float bias, bool relu,
+        ref float prepacked)
     {
+        bool isPrepacked = !Unsafe.IsNullRef(ref prepacked);
         int threads = Threading.NumThreads;
         if (threads > 1 && (long)m * n * k >= ParallelThreshold)
         {
@@ -82,38 +108,40 @@ internal static class PackedGemm
             {
                 // Whether the split beats the calling thread alone is measured per product on this machine (SplitCalibration).
                 SplitCalibration.Trial trial = SplitCalibration.Begin(SplitCalibration.PackedGemm, m, n,
-                    (((long)k * 2 + (aCol == 1 ? 0 : 1)) * 2 + (bCol == 1 ? 1 : 0)) * 4 + (int)start, threads);
+                    ((((long)k * 2 + (isPrepacked ? 1 : 0)) * 2 + (aCol == 1 ? 0 : 1)) * 2 + (bCol == 1 ? 1 : 0)) * 4 + (int)start, threads);
                 if (trial.Parts > 1)
                 {
                     // The caller waits for every part, so the operands stay pinned for as long as the workers use them.
-                    fixed (float* pc = &c, pa = &a, pb = &b, pBias = &bias)
+                    fixed (float* pc = &c, pa = &a, pb = &b, pBias = &bias, pPre = &prepacked)
                     {
                         GemmJob job = s_job ??= new GemmJob();
-                        job.Set(pc, pa, aRow, aCol, pb, bRow, bCol, m, n, k, start, pBias, relu, threads, byColumns);
+                        job.Set(pc, pa, aRow, aCol, pb, bRow, bCol, m, n, k, start, pBias, relu, threads, byColumns, pPre);
                         WorkerPool.Run(job, threads);
                     }
                 }
                 else
                 {
-                    MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias, relu);
+                    MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias, relu, ref prepacked);
                 }
                 trial.End();
                 return;
             }
         }
-        MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias, relu);
+        MultiplyBlock(ref c, n, ref a, aRow, aCol, ref b, bRow, bCol, m, n, k, start, ref bias, relu, ref prepacked);
     }
 
     /// <summary>One part of a split product: a range of columns or of rows of C, aligned to whole tiles.</summary>
     private sealed unsafe class GemmJob : IPartitionedJob
     {
-        private float* _c, _a, _b, _bias;
+        private float* _c, _a, _b, _bias, _prepacked;
         private int _aRow, _aCol, _bRow, _bCol, _m, _n, _k, _parts;
         private Start _start;
         private bool _relu, _byColumns;
 
-        public void Set(float* c, float* a, int aRow, int aCol, float* b, int bRow, int bCol, int m, int n, int k, Start start, float* bias, bool relu, int parts, bool byColumns)
+        public void Set(float* c, float* a, int aRow, int aCol, float* b, int bRow, int bCol, int m, int n, int k, Start start, float* bias, bool relu, int parts, bool byColumns,
+            float* prepacked)
         {
+            _prepacked = prepacked;
             _c = c;
             _a = a;
             _b = b;
@@ -131,23 +159,29 @@ internal static class PackedGemm
             if (start >= end) return;
             if (_byColumns)
             {
+                // A prepacked B's panels for these columns start start / Nr panels in (start is a whole number of panels).
                 MultiplyBlock(ref *(_c + start), _n, ref *_a, _aRow, _aCol, ref *(_b + (long)start * _bCol), _bRow, _bCol, _m, end - start, _k, _start,
-                    ref _start == Start.FromBias ? ref *(_bias + start) : ref Unsafe.NullRef<float>(), _relu);
+                    ref _start == Start.FromBias ? ref *(_bias + start) : ref Unsafe.NullRef<float>(), _relu,
+                    ref _prepacked == null ? ref Unsafe.NullRef<float>() : ref *(_prepacked + (long)start * _k));
             }
             else
             {
                 MultiplyBlock(ref *(_c + (long)start * _n), _n, ref *(_a + (long)start * _aRow), _aRow, _aCol, ref *_b, _bRow, _bCol, end - start, _n, _k, _start,
-                    ref _start == Start.FromBias ? ref *_bias : ref Unsafe.NullRef<float>(), _relu);
+                    ref _start == Start.FromBias ? ref *_bias : ref Unsafe.NullRef<float>(), _relu,
+                    ref _prepacked == null ? ref Unsafe.NullRef<float>() : ref *_prepacked);
             }
         }
     }
 
     /// <summary>The serial product on a block of C with row stride <paramref name="ldc"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MultiplyBlock(ref float c, int ldc, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, Start start, ref float bias, bool relu)
+    private static void MultiplyBlock(ref float c, int ldc, ref float a, int aRow, int aCol, ref float b, int bRow, int bCol, int m, int n, int k, Start start, ref float bias, bool relu,
+        ref float prepacked)
     {
-        // Narrow outputs (a classifier's 10 logits) use half-width tiles, so that less of each tile is padding.
-        bool narrow = Vector512.IsHardwareAccelerated && n <= 16;
+        bool isPrepacked = !Unsafe.IsNullRef(ref prepacked);
+        // Narrow outputs (a classifier's 10 logits) use half-width tiles, so that less of each tile is padding (a
+        // prepacked B has full-width panels, which the 8 x 16 kernel reads the left half of where 16 columns are left).
+        bool narrow = Vector512.IsHardwareAccelerated && n <= 16 && !isPrepacked;
         int mr = Mr, nr = narrow ? 16 : Nr;
         Span<float> packedB = Scratch(ref s_packedB, NBlock * KBlock);
         Span<float> edgeA = Scratch(ref s_edgeA, 8 * KBlock);
@@ -165,10 +199,10 @@ internal static class PackedGemm
                 int initStride = from == Start.FromC ? ldc : 0;
                 bool clamp = relu && p0 + kc == k; // ReLU once the sums are complete
                 // Rows of B that are contiguous (dY W, dY^T X) are read in place by full panels; only a panel cut by the
-                // right edge is copied, zero-padded. A transposed B (x W^T) is packed whole.
+                // right edge is copied, zero-padded. A transposed B (x W^T) is packed whole, unless it was beforehand.
                 bool inPlace = bCol == 1;
                 int packFrom = inPlace ? nc - nc % nr : 0;
-                if (packFrom < nc) PackB(packedB, ref Unsafe.Add(ref b, p0 * bRow + (j0 + packFrom) * bCol), bRow, bCol, kc, nc - packFrom, nr);
+                if (packFrom < nc && !isPrepacked) PackB(packedB, ref Unsafe.Add(ref b, p0 * bRow + (j0 + packFrom) * bCol), bRow, bCol, kc, nc - packFrom, nr);
                 // Full row tiles read A in place through its strides; a tile cut by the bottom edge is copied once, zero-padded.
                 int edgeRows = m % mr, edgeStart = m - edgeRows;
                 if (edgeRows > 0) PackEdgeA(edgeA, ref Unsafe.Add(ref a, edgeStart * aRow + p0 * aCol), aRow, aCol, edgeRows, kc, mr);
@@ -176,7 +210,8 @@ internal static class PackedGemm
                 {
                     int cols = Math.Min(nr, nc - jr);
                     bool panelInPlace = jr < packFrom;
-                    ref float bPanel = ref panelInPlace ? ref Unsafe.Add(ref b, p0 * bRow + j0 + jr) : ref packedB[(jr - packFrom) * kc];
+                    ref float bPanel = ref panelInPlace ? ref Unsafe.Add(ref b, p0 * bRow + j0 + jr)
+                        : ref isPrepacked ? ref Unsafe.Add(ref prepacked, (nint)(j0 + jr) * k + p0 * nr) : ref packedB[(jr - packFrom) * kc];
                     int ldb = panelInPlace ? bRow : nr;
                     for (int ir = 0; ir < m; ir += mr)
                     {

@@ -133,8 +133,21 @@ public abstract class Network : Module
     /// <summary>The generator behind initialisation and dropout masks, seeded by the constructor.</summary>
     public RandomGenerator Generator { get; }
 
-    /// <summary>All parameters, contiguous, in the order of <see cref="Module.NamedParameters"/>.</summary>
-    public Span<float> ParameterArena => _parameters.AsSpan(_parameterStart + _parameterBase, _parameterCount);
+    /// <summary>
+    /// All parameters, contiguous, in the order of <see cref="Module.NamedParameters"/>. Getting the view counts as a
+    /// change of the values for prepacked weights, as <see cref="Parameter.Data"/> does.
+    /// </summary>
+    public Span<float> ParameterArena
+    {
+        get
+        {
+            Parameter.ValuesMayChange();
+            return _parameters.AsSpan(_parameterStart + _parameterBase, _parameterCount);
+        }
+    }
+
+    /// <summary>All parameters, read only, for the generated passes (reading them is not a change, unlike <see cref="ParameterArena"/>).</summary>
+    protected ReadOnlySpan<float> ParameterValues => _parameters.AsSpan(_parameterStart + _parameterBase, _parameterCount);
 
     /// <summary>All parameter gradients, laid out like <see cref="ParameterArena"/>.</summary>
     public Span<float> GradientArena => _gradients.AsSpan(_gradientStart + _parameterBase, _parameterCount);
@@ -222,7 +235,8 @@ public abstract class Network : Module
     /// <summary>
     /// The forward pass for inference, as under <c>torch.inference_mode()</c>: the input is read where it is instead of
     /// being copied for Backward, and nothing is kept for Backward (a Backward after it throws until the next Forward).
-    /// The output is <see cref="Forward"/>'s bit for bit, except that a Conv2d followed by a BatchNorm2d in eval mode
+    /// The output is <see cref="Forward"/>'s bit for bit, except with <see cref="PrepackWeights"/> under about in_features / 8
+    /// rows (within float rounding, as its remarks say) and where a Conv2d followed by a BatchNorm2d in eval mode
     /// (or a Conv1d by a BatchNorm1d) runs as one convolution with the normalisation folded into its weights and bias (and a ReLU right after applied as
     /// it stores), as inference engines fold them, within float rounding of the separate layers. It does not change the mode: call <see cref="Module.Eval"/> first for
     /// dropout and batch normalisation to behave as at inference. <paramref name="input"/> must not overlap
@@ -232,17 +246,54 @@ public abstract class Network : Module
     {
         if (input.Overlaps(output)) throw new ArgumentException("output overlaps input; Infer reads the input where it is.", nameof(output));
         Enter();
+        PrepackedWeights? prepacked = _prepacked, previous = null;
         try
         {
             _inferring = true;
+            if (prepacked is not null) previous = prepacked.Activate();
             ForwardCore(input, output);
         }
         finally
         {
+            if (prepacked is not null) PrepackedWeights.Restore(previous);
             _inferring = false;
             Volatile.Write(ref _running, 0);
         }
     }
+
+    private PrepackedWeights? _prepacked;
+
+    /// <summary>
+    /// With <paramref name="prepack"/> true, keeps a packed copy of every Linear weight whose product runs on the packed
+    /// matrix multiply (more than 16 outputs, on a CPU with AVX2 or AVX-512), and <see cref="Infer"/> of 8 samples or
+    /// more reads it instead of packing the weight on every call, as ONNX Runtime prepacks a session's constant weights.
+    /// The copies take as much memory again as those weights. With false, drops them. Returns the network.
+    /// </summary>
+    /// <remarks>
+    /// The copies are packed again at the next Infer whenever the parameters may have changed through the library: an
+    /// optimizer step, a state_dict or weights load, and every get of <see cref="Parameter.Data"/>,
+    /// <see cref="Parameter.DataMemory"/> or <see cref="ParameterArena"/> count, since those views can be written. A
+    /// view taken before an Infer and written after it is not seen: take it again (or call this again) after writing.
+    /// Infer's output then differs from <see cref="Forward"/>'s only for batches under
+    /// <c>Kernels.StreamedRows</c> (about in_features / 8 rows; there Forward reads the weight in place, and the packed
+    /// product sums in another order: within float rounding); from there up it is the same bit for bit.
+    /// </remarks>
+    public Network PrepackWeights(bool prepack = true)
+    {
+        Enter();
+        try
+        {
+            _prepacked = prepack ? _prepacked ?? new PrepackedWeights(this) : null;
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+        return this;
+    }
+
+    /// <summary>Whether <see cref="PrepackWeights"/> is on.</summary>
+    public bool WeightsPrepacked => _prepacked is not null;
 
     /// <summary>
     /// True while <see cref="Infer"/> runs: the generated forward may then fold a Conv2d and the BatchNorm2d after it (in

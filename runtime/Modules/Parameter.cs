@@ -69,11 +69,41 @@ public sealed class Parameter : StateTensor
     /// <summary>Where its gradient starts in the array behind the gradient arena.</summary>
     internal int GradIndex { get; }
 
-    /// <summary>The values, writable in place (torch's param.data).</summary>
-    public Span<float> Data => _data.AsSpan(DataIndex, Numel);
+    /// <summary>
+    /// Counts every time any parameter's values may have been written: each get of <see cref="Data"/>,
+    /// <see cref="DataMemory"/> or <see cref="Network.ParameterArena"/> (the views can be written), each optimizer step
+    /// and each state_dict load. Prepacked weights (<see cref="Network.PrepackWeights"/>) are packed again when it moves.
+    /// </summary>
+    internal static long DataVersion;
 
-    /// <summary>The values as memory, for APIs that keep a reference beyond one call.</summary>
-    public Memory<float> DataMemory => _data.AsMemory(DataIndex, Numel);
+    /// <summary>Records that parameter values may have changed (<see cref="DataVersion"/>).</summary>
+    internal static void ValuesMayChange() => System.Threading.Interlocked.Increment(ref DataVersion);
+
+    /// <summary>
+    /// The values, writable in place (torch's param.data). Getting the view counts as a change of the values for
+    /// prepacked weights (<see cref="Network.PrepackWeights"/>), which are packed again at the next Infer.
+    /// </summary>
+    public Span<float> Data
+    {
+        get
+        {
+            ValuesMayChange();
+            return _data.AsSpan(DataIndex, Numel);
+        }
+    }
+
+    /// <summary>The values as memory, for APIs that keep a reference beyond one call (counts as a change, as <see cref="Data"/>).</summary>
+    public Memory<float> DataMemory
+    {
+        get
+        {
+            ValuesMayChange();
+            return _data.AsMemory(DataIndex, Numel);
+        }
+    }
+
+    /// <summary>The values, read only: does not count as a change.</summary>
+    internal ReadOnlySpan<float> Values => _data.AsSpan(DataIndex, Numel);
 
     internal override Memory<float> FloatMemory => _data.AsMemory(DataIndex, Numel);
 

@@ -163,6 +163,7 @@ public abstract class Optimizer
     /// <summary>Updates every trainable parameter from its gradient (optimizer.step()); frozen ones and their state are left alone.</summary>
     public void Step()
     {
+        Parameter.ValuesMayChange();
         StepCount++;
         int begun = 0;
         foreach (Stretch s in CurrentStretches())

@@ -66,6 +66,7 @@ internal static class StateDictLoader
         var result = new LoadResult(missing, unexpected, mismatched);
         if (strict && !result.IsExactMatch) throw new StateDictMismatchException(path, result);
         if (!apply) return result;
+        Parameter.ValuesMayChange();
         foreach ((StateTensor t, string name) in matched)
         {
             if (t.DType == TensorDType.F32) source.ReadFloats(name, t.FloatMemory.Span);

@@ -219,3 +219,7 @@ public partial class Ensemble
 
 [Network(4, 6, 6)] [Conv2d(4, 4, KernelSize = 3, Padding = 1)] [ReLU] public partial class ConvBody;
 [Network(3, 6, 6)] [Conv2d(4, KernelSize = 3, Padding = 1)] [Residual(typeof(ConvBody))] [Flatten] [Linear(2)] public partial class ConvResidualNet;
+
+// Prepacked weights (Network.PrepackWeights): in features off a multiple of 16 (the packed product from 8 rows up even
+// without prepacking), and widths cut by the panels' edge (40 = 32 + 8; 48 = 32 + 16, the half-width kernel's).
+[Network(100)] [Linear(40)] [ReLU] [Linear(48)] [Tanh] [Linear(3)] public partial class PrepackEdges;

@@ -108,7 +108,7 @@ namespace Models
             int batch = BeginForward(input.Length, output.Length);
             int n = MaxBatch;
             global::System.Span<float> a = Activations;
-            global::System.Span<float> p = ParameterArena;
+            global::System.ReadOnlySpan<float> p = ParameterValues;
             global::System.Span<float> b = BufferArena;
             global::System.Span<float> s = SavedTensors;
 
@@ -168,7 +168,7 @@ namespace Models
             bool needInputGrad = !inputGrad.IsEmpty;
             global::System.Span<float> a = Activations;
             global::System.Span<float> g = ActivationGrads;
-            global::System.Span<float> p = ParameterArena;
+            global::System.ReadOnlySpan<float> p = ParameterValues;
             global::System.Span<float> dp = GradientArena;
             global::System.Span<float> s = SavedTensors;
 

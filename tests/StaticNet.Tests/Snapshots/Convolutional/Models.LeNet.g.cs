@@ -143,7 +143,7 @@ namespace Models
             int batch = BeginForward(input.Length, output.Length);
             int n = MaxBatch;
             global::System.Span<float> a = Activations;
-            global::System.Span<float> p = ParameterArena;
+            global::System.ReadOnlySpan<float> p = ParameterValues;
 
             // x: [B, 1, 28, 28], the input
             global::System.Span<float> x = Input(input, a.Slice(0, batch * 784));
@@ -202,7 +202,7 @@ namespace Models
             bool needInputGrad = !inputGrad.IsEmpty;
             global::System.Span<float> a = Activations;
             global::System.Span<float> g = ActivationGrads;
-            global::System.Span<float> p = ParameterArena;
+            global::System.ReadOnlySpan<float> p = ParameterValues;
             global::System.Span<float> dp = GradientArena;
 
             // x, dx: [B, 1, 28, 28]

@@ -142,7 +142,7 @@ namespace Samples.Nested
                 int batch = BeginForward(input.Length, output.Length);
                 int n = MaxBatch;
                 global::System.Span<float> a = Activations;
-                global::System.Span<float> p = ParameterArena;
+                global::System.ReadOnlySpan<float> p = ParameterValues;
                 global::System.Span<float> s = SavedTensors;
 
                 // x: [B, 2, 3, 4], the input
@@ -206,7 +206,7 @@ namespace Samples.Nested
                 bool needInputGrad = !inputGrad.IsEmpty;
                 global::System.Span<float> a = Activations;
                 global::System.Span<float> g = ActivationGrads;
-                global::System.Span<float> p = ParameterArena;
+                global::System.ReadOnlySpan<float> p = ParameterValues;
                 global::System.Span<float> dp = GradientArena;
                 global::System.Span<float> s = SavedTensors;
 

@@ -105,7 +105,7 @@ namespace MyApp
             int batch = BeginForward(input.Length, output.Length);
             int n = MaxBatch;
             global::System.Span<float> a = Activations;
-            global::System.Span<float> p = ParameterArena;
+            global::System.ReadOnlySpan<float> p = ParameterValues;
             global::System.Span<float> s = SavedTensors;
 
             // x: [B, 1, 28, 28], the input
@@ -140,7 +140,7 @@ namespace MyApp
             bool needInputGrad = !inputGrad.IsEmpty;
             global::System.Span<float> a = Activations;
             global::System.Span<float> g = ActivationGrads;
-            global::System.Span<float> p = ParameterArena;
+            global::System.ReadOnlySpan<float> p = ParameterValues;
             global::System.Span<float> dp = GradientArena;
             global::System.Span<float> s = SavedTensors;
 

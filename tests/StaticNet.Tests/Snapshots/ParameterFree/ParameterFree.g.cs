@@ -87,7 +87,7 @@ partial class ParameterFree : global::StaticNet.Network
         int batch = BeginForward(input.Length, output.Length);
         int n = MaxBatch;
         global::System.Span<float> a = Activations;
-        global::System.Span<float> p = ParameterArena;
+        global::System.ReadOnlySpan<float> p = ParameterValues;
 
         // x: [B, 3], the input
         global::System.Span<float> x = Input(input, a.Slice(0, batch * 3));
