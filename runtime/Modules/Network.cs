@@ -283,7 +283,9 @@ public abstract class Network : Module
         Enter();
         try
         {
-            _prepacked = prepack ? _prepacked ?? new PrepackedWeights(this) : null;
+            if (!prepack) _prepacked = null;
+            else if (_prepacked is null) _prepacked = new PrepackedWeights(this);
+            else _prepacked.MarkStale(); // packed again at the next Infer, for writes the library could not see
         }
         finally
         {

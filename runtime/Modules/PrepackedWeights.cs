@@ -75,6 +75,9 @@ internal sealed class PrepackedWeights
         return previous;
     }
 
+    /// <summary>Makes the next <see cref="Activate"/> pack every weight again.</summary>
+    public void MarkStale() => _version = -1;
+
     /// <summary>Ends <see cref="Activate"/> on the calling thread: <paramref name="previous"/> is active again.</summary>
     public static void Restore(PrepackedWeights? previous) => t_active = previous;
 

@@ -113,6 +113,13 @@ public class PrepackTests
         sgd.Step();
         Check("an optimizer step");
 
+        // A view taken before an Infer and written after it: PrepackWeights again packs anew.
+        Span<float> early = first.Weight.Data;
+        Check("taking a view");
+        early[3] = -2f;
+        net.PrepackWeights();
+        Check("a write through an earlier view, then PrepackWeights again");
+
         var other = new PrepackEdges(8, 77);
         net.LoadStateDict(other.StateDict());
         Check("LoadStateDict");
