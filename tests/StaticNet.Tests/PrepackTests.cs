@@ -134,9 +134,15 @@ public class PrepackTests
         float[] input = NetworkCases.RandomFloats(32 * 784, 3);
         var output = new float[32 * 10];
         for (int i = 0; i < 3; i++) net.Infer(input, output);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) net.Infer(input, output);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // The least over a few rounds, as in AllocationTests: the JIT may still allocate while it recompiles hot methods.
+        long least = long.MaxValue;
+        for (int round = 0; round < 5; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) net.Infer(input, output);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, least);
     }
 
     [Fact]
