@@ -266,7 +266,8 @@ public abstract class Network : Module
     /// <summary>
     /// With <paramref name="prepack"/> true, keeps a packed copy of every Linear weight whose product runs on the packed
     /// matrix multiply (more than 16 outputs, on a CPU with AVX2 or AVX-512), and <see cref="Infer"/> of 8 samples or
-    /// more reads it instead of packing the weight on every call, as ONNX Runtime prepacks a session's constant weights.
+    /// more (24 without AVX-512) reads it instead of packing the weight on every call or reading it in place, as ONNX
+    /// Runtime prepacks a session's constant weights.
     /// The copies take as much memory again as those weights. With false, drops them. Returns the network.
     /// </summary>
     /// <remarks>
