@@ -181,11 +181,16 @@ public static partial class Kernels
     /// 2048 x 256 24-32, 4096 x 256 16-24 (their input rows, 8-16 KB each, no longer stay in L2 while every four weight
     /// rows pass them all), and with in features not a multiple of 16 (each dot product then ends one feature at a
     /// time: 100 x 300, 120 x 84, 200 x 256, 300 x 250, 1000 x 70) from 8 or 16. Hence in features / 8, at most
-    /// 65,536 input floats (256 KB), 8 to 96 rows, and 8 for in features off a multiple of 16. With AVX-512 off the
-    /// streamed tiles led further still (784 x 256 and 512 x 512 beyond 128, 256 x 256 to 96, 128 x 128 to 24).
+    /// 65,536 input floats (256 KB), 8 to 96 rows, and 8 for in features off a multiple of 16.
+    /// Without AVX-512 (256-bit tiles, the packed GEMM's 6 x 16) the streamed tiles lead further (AVX-512 switched off on
+    /// the same core, streamed / packed us): 64 x 512 to 16 rows, 128 x 128 to 40, 256 x 256, 512 x 512, 784 x 256,
+    /// 1024 x 1024 and 2048 x 256 to 64 (at 64 rows 90.6 / 93.9, 362 / 383, 280 / 291, 1523 / 1592, 821 / 866), 400 x
+    /// 120 beyond 128, and 120 x 84 (a multiple of 8, which is what the 256-bit dot products need) to 64 (17.3 / 18.8).
+    /// Hence in features x 3 / 8 there, 8 to 96 rows, and 8 for in features off a multiple of 8.
     /// </remarks>
-    internal static int StreamedRows(int inFeatures) =>
-        inFeatures % 16 != 0 ? 8 : Math.Clamp(Math.Min(inFeatures / 8, 65536 / inFeatures), 8, 96);
+    internal static int StreamedRows(int inFeatures) => Vector512.IsHardwareAccelerated
+        ? inFeatures % 16 != 0 ? 8 : Math.Clamp(Math.Min(inFeatures / 8, 65536 / inFeatures), 8, 96)
+        : inFeatures % 8 != 0 ? 8 : Math.Clamp(inFeatures * 3 / 8, 8, 96);
 
     private static void CheckLinear(int rows, int inFeatures, int outFeatures, int inputLength, int weightLength, int biasLength)
     {
