@@ -26,7 +26,7 @@ internal sealed class PrepackedWeights
         public readonly float[] Packed = AlignedArray.Allocate(PackedGemm.PackedWeightLength(n, k));
     }
 
-    /// <summary>Every Linear layer in <paramref name="network"/> whose forward runs on the packed GEMM at 8 rows or more.</summary>
+    /// <summary>Every Linear layer in <paramref name="network"/> whose forward can run on the packed GEMM (<see cref="Kernels.PrepacksLinear"/>).</summary>
     public PrepackedWeights(Network network)
     {
         var entries = new List<Entry>();
