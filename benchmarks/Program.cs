@@ -13,7 +13,8 @@ using StaticNet.Benchmarks;
 //                                                             (StaticNet's workloads, then ONNX Runtime's inference as "ort:...")
 // dotnet run -c Release --project benchmarks -- --only NAME [--threads N] [--no-prepack]
 //                                                             one of --compare's StaticNet workloads alone, in a fresh process
-//                                                             (inference with the weights prepacked unless --no-prepack)
+//                                                             (inference with the weights prepacked unless --no-prepack;
+//                                                             ort:NAME runs ONNX Runtime's session on an inference workload)
 // dotnet run -c Release --project benchmarks -- --peak       the one-core FMA peak probe
 // dotnet run -c Release --project benchmarks -- --linear-rows
 //                                                             a Linear forward streamed against packed at 8-128 rows (one thread)
@@ -51,17 +52,33 @@ var compared = new (string Name, double Flops, Func<Workloads, Action> Call, int
     ("lenet_infer_b1", Workloads.Flops.LeNetInferenceOne, w => w.LeNetInferenceOne, 20_000, true),
     ("lenet_infer_b256", Workloads.Flops.LeNetInferenceBatch, w => w.LeNetInferenceBatch, 200, true),
 };
+// ONNX Runtime on the same networks (exported by StaticNet.Onnx), inference only, as the "ort" anchor.
+var ortCompared = new (string Name, Func<int, Network> Create, double Flops)[]
+{
+    ("mlp_infer_b1", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceOne),
+    ("mlp_infer_b16", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceSmall),
+    ("mlp_infer_b256", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceBatch),
+    ("lenet_infer_b1", b => new LeNet(b, 1), Workloads.Flops.LeNetInferenceOne),
+    ("lenet_infer_b256", b => new LeNet(b, 1), Workloads.Flops.LeNetInferenceBatch),
+};
 if (args.Contains("--only"))
 {
     int at = Array.IndexOf(args, "--only"), threadsAt = Array.IndexOf(args, "--threads");
     string name = at + 1 < args.Length ? args[at + 1] : "";
+    int threads = threadsAt >= 0 && threadsAt + 1 < args.Length ? int.Parse(args[threadsAt + 1], CultureInfo.InvariantCulture) : 1;
+    int ortIndex = Array.FindIndex(ortCompared, w => "ort:" + w.Name == name);
+    if (ortIndex >= 0)
+    {
+        RunOrt(ortCompared[ortIndex], threads);
+        return;
+    }
     int index = Array.FindIndex(compared, w => w.Name == name);
     if (index < 0)
     {
-        Console.Error.WriteLine($"--only takes one of {string.Join(", ", compared.Select(w => w.Name))}; \"{name}\" came.");
+        Console.Error.WriteLine($"--only takes one of {string.Join(", ", compared.Select(w => w.Name).Concat(ortCompared.Select(w => "ort:" + w.Name)))}; \"{name}\" came.");
         Environment.Exit(2);
     }
-    Threading.NumThreads = threadsAt >= 0 && threadsAt + 1 < args.Length ? int.Parse(args[threadsAt + 1], CultureInfo.InvariantCulture) : 1;
+    Threading.NumThreads = threads;
     var workloads = new Workloads();
     if (compared[index].Eval) workloads.EvalMode(prepack: !args.Contains("--no-prepack"));
     Report(name, Threading.NumThreads, compared[index].Flops, compared[index].Call(workloads), compared[index].Repeats);
@@ -84,27 +101,22 @@ if (args.Contains("--compare"))
             Report(workload.Name, threads, workload.Flops, workload.Call(workloads), workload.Repeats);
         }
     }
-    // ONNX Runtime on the same networks (exported by StaticNet.Onnx), inference only, as the "ort" anchor.
     foreach (int threads in new[] { 1, 2 })
     {
-        foreach ((string name, Func<int, Network> create, double flops) in new (string, Func<int, Network>, double)[]
-        {
-            ("mlp_infer_b1", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceOne),
-            ("mlp_infer_b16", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceSmall),
-            ("mlp_infer_b256", b => new Mlp(b, 1), Workloads.Flops.MlpInferenceBatch),
-            ("lenet_infer_b1", b => new LeNet(b, 1), Workloads.Flops.LeNetInferenceOne),
-            ("lenet_infer_b256", b => new LeNet(b, 1), Workloads.Flops.LeNetInferenceBatch),
-        })
-        {
-            int batch = name.EndsWith("_b1", StringComparison.Ordinal) ? 1 : name.EndsWith("_b16", StringComparison.Ordinal) ? Workloads.SmallBatch : Workloads.BatchSize;
-            using var ort = new OrtAnchor(create(batch), batch, threads);
-            Report("ort:" + name, threads, flops, ort.Run, repeats: batch == 1 ? 20_000 : batch == Workloads.SmallBatch ? 5_000 : 300);
-        }
+        foreach (var workload in ortCompared) RunOrt(workload, threads); // ONNX Runtime, after all of StaticNet's
     }
     Console.WriteLine($$"""{"workload": "peak", "gflops": {{PeakProbe.GflopsOneCore().ToString("0.0", CultureInfo.InvariantCulture)}}}""");
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Workloads).Assembly).Run(args);
+
+// ONNX Runtime's session on one of the networks, reported as "ort:NAME".
+static void RunOrt((string Name, Func<int, Network> Create, double Flops) workload, int threads)
+{
+    int batch = workload.Name.EndsWith("_b1", StringComparison.Ordinal) ? 1 : workload.Name.EndsWith("_b16", StringComparison.Ordinal) ? Workloads.SmallBatch : Workloads.BatchSize;
+    using var ort = new OrtAnchor(workload.Create(batch), batch, threads);
+    Report("ort:" + workload.Name, threads, workload.Flops, ort.Run, repeats: batch == 1 ? 20_000 : batch == Workloads.SmallBatch ? 5_000 : 300);
+}
 
 // Median over 5 rounds of the mean time per call. Warms up for at least 2 s first, so that the JIT's tiered compilation
 // has replaced every method with its optimized code, and checks that a call allocates nothing. The warm-up runs whole
